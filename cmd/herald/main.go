@@ -1,0 +1,107 @@
+// Command herald keeps the contacts of every customer license and sends them
+// the mail they must get. "herald serve" runs everything in one process; the
+// other subcommands administer the same database from the shell.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/heraldhq/herald/config"
+	"github.com/heraldhq/herald/internal/db"
+)
+
+// CLI is herald's command line.
+type CLI struct {
+	Config string `help:"YAML configuration file; HERALD_* environment variables override it." env:"HERALD_CONFIG" placeholder:"FILE" type:"existingfile"`
+
+	Serve   ServeCmd   `cmd:"" help:"Run the admin API (and, as herald grows, the scheduler and workers) in one process."`
+	Migrate MigrateCmd `cmd:"" help:"Bring the database schema up to date and exit."`
+	Token   TokenCmd   `cmd:"" help:"Create, list and revoke admin API tokens."`
+	Import  ImportCmd  `cmd:"" help:"Import licenses and contacts from a CSV file (all or nothing)."`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var cli CLI
+	parser := kong.Must(&cli,
+		kong.Name("herald"),
+		kong.Description("herald sends release notices, invoice reminders and broadcasts to the contacts of every customer license."),
+	)
+	kctx, err := parser.Parse(os.Args[1:])
+	parser.FatalIfErrorf(err)
+
+	env, err := newEnv(cli.Config, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "herald: %v\n", oneLine(err))
+		os.Exit(2)
+	}
+	if err := kctx.Run(ctx, env); err != nil {
+		env.logger.Debug("command failed", "err", err)
+		fmt.Fprintf(os.Stderr, "herald: %v\n", oneLine(err))
+		os.Exit(1)
+	}
+}
+
+// Env is what every subcommand runs with: the validated configuration, a
+// logger, and the process's output.
+type Env struct {
+	cfg    config.Config
+	logger *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+}
+
+func newEnv(configFile string, stdout, stderr io.Writer) (*Env, error) {
+	cfg, err := config.Load(configFile, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	level, _ := cfg.Log.SlogLevel()
+	opts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler = slog.NewTextHandler(stderr, opts)
+	if cfg.Log.Format == "json" {
+		handler = slog.NewJSONHandler(stderr, opts)
+	}
+	return &Env{cfg: cfg, logger: slog.New(handler), stdout: stdout, stderr: stderr, now: time.Now}, nil
+}
+
+// openDB opens and migrates the configured database.
+func (e *Env) openDB(ctx context.Context) (*db.DB, error) {
+	d, err := db.Open(ctx, e.cfg.Database.URL)
+	if err != nil {
+		return nil, fmt.Errorf("HERALD_DATABASE_URL: %w", err)
+	}
+	if err := d.Migrate(ctx, e.logger); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// oneLine joins the lines of err, such as several configuration problems,
+// into the one line a failing command prints.
+func oneLine(err error) string {
+	var lines []string
+	for l := range strings.Lines(err.Error()) {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "; ")
+}

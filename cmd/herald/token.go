@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/heraldhq/herald/internal/auth"
+)
+
+// TokenCmd groups the token subcommands.
+type TokenCmd struct {
+	Create TokenCreateCmd `cmd:"" help:"Create a token and print it (it is shown only once)."`
+	List   TokenListCmd   `cmd:"" help:"List tokens (names and dates, never the secrets)."`
+	Revoke TokenRevokeCmd `cmd:"" help:"Revoke a token by name."`
+}
+
+type TokenCreateCmd struct {
+	Name string `arg:"" help:"A name for the token, such as billing-system or ci."`
+}
+
+func (c *TokenCreateCmd) Run(ctx context.Context, env *Env) error {
+	return withTokens(ctx, env, func(tokens *auth.Tokens) error {
+		secret, err := tokens.Create(ctx, c.Name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.stdout, secret)
+		return nil
+	})
+}
+
+type TokenListCmd struct{}
+
+func (c *TokenListCmd) Run(ctx context.Context, env *Env) error {
+	return withTokens(ctx, env, func(tokens *auth.Tokens) error {
+		list, err := tokens.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tCREATED\tLAST USED")
+		for _, t := range list {
+			used := "never"
+			if t.LastUsedAt != nil {
+				used = t.LastUsedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.CreatedAt.UTC().Format(time.RFC3339), used)
+		}
+		return tw.Flush()
+	})
+}
+
+type TokenRevokeCmd struct {
+	Name string `arg:"" help:"The name of the token to revoke."`
+}
+
+func (c *TokenRevokeCmd) Run(ctx context.Context, env *Env) error {
+	return withTokens(ctx, env, func(tokens *auth.Tokens) error {
+		if err := tokens.Revoke(ctx, c.Name); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "revoked %s\n", c.Name)
+		return nil
+	})
+}
+
+func withTokens(ctx context.Context, env *Env, fn func(*auth.Tokens) error) error {
+	d, err := env.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return fn(auth.NewTokens(d, env.now))
+}

@@ -1,0 +1,242 @@
+package contacts
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/fault"
+)
+
+// Store keeps licenses, contacts and memberships in SQL.
+type Store struct {
+	db  *db.DB
+	now func() time.Time
+}
+
+// NewStore returns a Store on d. now is the clock (time.Now in production).
+func NewStore(d *db.DB, now func() time.Time) *Store {
+	return &Store{db: d, now: now}
+}
+
+// timestamp is the store's notion of now: UTC, at the microsecond precision
+// that both SQLite and PostgreSQL keep, so what is read back equals what was
+// written.
+func (s *Store) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+type licenseRow struct {
+	ID        string    `db:"id"`
+	Product   string    `db:"product"`
+	Name      string    `db:"name"`
+	Status    Status    `db:"status"`
+	Timezone  string    `db:"timezone"`
+	CreatedAt time.Time `db:"created_at"`
+	UpdatedAt time.Time `db:"updated_at"`
+}
+
+type memberRow struct {
+	LicenseID string `db:"license_id"`
+	Email     string `db:"email"`
+	Name      string `db:"name"`
+	Role      Role   `db:"role"`
+	Main      bool   `db:"is_main"`
+}
+
+const licenseColumns = `l.id, l.product, l.name, l.status, l.timezone, l.created_at, l.updated_at`
+
+// CreateLicense creates a license and its first contacts in one transaction.
+func (s *Store) CreateLicense(ctx context.Context, nl NewLicense) (License, error) {
+	if err := nl.normalize(); err != nil {
+		return License{}, err
+	}
+	now := s.timestamp()
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := db.Exec(ctx, tx, `
+			INSERT INTO licenses (id, product, name, status, timezone, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			nl.ID, nl.Product, nl.Name, nl.Status, nl.Timezone, now, now)
+		if db.IsUniqueViolation(err) {
+			return fault.Conflict("license %s already exists", nl.ID)
+		}
+		if err != nil {
+			return err
+		}
+		// Mains first, so that a contact marked main is not first demoted
+		// by the "first contact becomes main" rule and then promoted.
+		for _, main := range []bool{true, false} {
+			for i, m := range nl.Contacts {
+				if m.Main != main {
+					continue
+				}
+				if _, err := s.addMember(ctx, tx, nl.ID, m, now); err != nil {
+					return fault.WithPrefix(fmt.Sprintf("contacts[%d]", i), err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return License{}, fmt.Errorf("create license %s: %w", nl.ID, err)
+	}
+	return s.GetLicense(ctx, nl.ID)
+}
+
+// GetLicense returns one license with its contacts.
+func (s *Store) GetLicense(ctx context.Context, id string) (License, error) {
+	return s.getLicense(ctx, s.db, id)
+}
+
+func (s *Store) getLicense(ctx context.Context, q sqlx.ExtContext, id string) (License, error) {
+	var row licenseRow
+	err := db.Get(ctx, q, &row, `SELECT `+licenseColumns+` FROM licenses l WHERE l.id = ?`, id)
+	if db.IsNoRows(err) {
+		return License{}, fault.NotFound("license %s does not exist", id)
+	}
+	if err != nil {
+		return License{}, fmt.Errorf("get license %s: %w", id, err)
+	}
+	licenses, err := s.withMembers(ctx, q, []licenseRow{row})
+	if err != nil {
+		return License{}, err
+	}
+	return licenses[0], nil
+}
+
+// ListLicenses returns a page of licenses ordered by id.
+func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (Page[License], error) {
+	limit, after, err := f.Page.limit()
+	if err != nil {
+		return Page[License]{}, err
+	}
+	query := `SELECT ` + licenseColumns + ` FROM licenses l WHERE l.id > ?`
+	args := []any{after}
+	if f.Product != "" {
+		query += ` AND l.product = ?`
+		args = append(args, f.Product)
+	}
+	if f.Status != "" {
+		if _, err := ParseStatus("status", string(f.Status)); err != nil {
+			return Page[License]{}, err
+		}
+		query += ` AND l.status = ?`
+		args = append(args, f.Status)
+	}
+	if f.Q != "" {
+		like := db.LikePattern(f.Q)
+		query += ` AND (LOWER(l.id) LIKE ? ESCAPE '\' OR LOWER(l.name) LIKE ? ESCAPE '\' OR l.product LIKE ? ESCAPE '\'
+			OR EXISTS (SELECT 1 FROM memberships m WHERE m.license_id = l.id AND m.email LIKE ? ESCAPE '\'))`
+		args = append(args, like, like, like, like)
+	}
+	query += ` ORDER BY l.id LIMIT ?`
+	args = append(args, limit+1)
+
+	var rows []licenseRow
+	if err := db.Select(ctx, s.db, &rows, query, args...); err != nil {
+		return Page[License]{}, fmt.Errorf("list licenses: %w", err)
+	}
+	licenses, err := s.withMembers(ctx, s.db, rows)
+	if err != nil {
+		return Page[License]{}, err
+	}
+	return pageOf(licenses, limit, func(l License) string { return l.ID }), nil
+}
+
+// withMembers loads the contacts of every license in rows with one query.
+func (s *Store) withMembers(ctx context.Context, q sqlx.ExtContext, rows []licenseRow) ([]License, error) {
+	licenses := make([]License, len(rows))
+	if len(rows) == 0 {
+		return licenses, nil
+	}
+	ids := make([]string, len(rows))
+	index := make(map[string]int, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+		index[r.ID] = i
+		licenses[i] = License{
+			ID: r.ID, Product: r.Product, Name: r.Name, Status: r.Status, Timezone: r.Timezone,
+			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+			Technical: []Member{}, Billing: []Member{},
+		}
+	}
+	query, args, err := db.In(`
+		SELECT m.license_id, m.email, c.name, m.role, m.is_main
+		FROM memberships m JOIN contacts c ON c.email = m.email
+		WHERE m.license_id IN (?)
+		ORDER BY m.license_id, m.role, m.is_main DESC, m.created_at, m.email`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var members []memberRow
+	if err := db.Select(ctx, q, &members, query, args...); err != nil {
+		return nil, fmt.Errorf("load contacts of licenses: %w", err)
+	}
+	for _, m := range members {
+		l := &licenses[index[m.LicenseID]]
+		member := Member{Email: m.Email, Name: m.Name, Main: m.Main}
+		if m.Role == Billing {
+			l.Billing = append(l.Billing, member)
+		} else {
+			l.Technical = append(l.Technical, member)
+		}
+	}
+	return licenses, nil
+}
+
+// UpdateLicense changes a license's name, product, status or timezone.
+func (s *Store) UpdateLicense(ctx context.Context, id string, p LicensePatch) (License, error) {
+	if err := p.normalize(); err != nil {
+		return License{}, err
+	}
+	var license License
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.lockLicense(ctx, tx, id); err != nil {
+			return err
+		}
+		_, err := db.Exec(ctx, tx, `
+			UPDATE licenses SET
+				name = COALESCE(?, name), product = COALESCE(?, product),
+				status = COALESCE(?, status), timezone = COALESCE(?, timezone)
+			WHERE id = ?`,
+			p.Name, p.Product, (*string)(p.Status), p.Timezone, id)
+		if err != nil {
+			return err
+		}
+		license, err = s.getLicense(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return License{}, fmt.Errorf("update license %s: %w", id, err)
+	}
+	return license, nil
+}
+
+// DeleteLicense deletes a license and its memberships; the people stay.
+func (s *Store) DeleteLicense(ctx context.Context, id string) error {
+	res, err := db.Exec(ctx, s.db, `DELETE FROM licenses WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete license %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fault.NotFound("license %s does not exist", id)
+	}
+	return nil
+}
+
+// lockLicense takes the license's row lock for the rest of the transaction
+// and marks it updated. Every change to a license's memberships starts here,
+// so on PostgreSQL they run one after the other per license and the
+// main-contact rules, read and then written, cannot interleave. (On SQLite
+// the transaction already holds the database's write lock.)
+func (s *Store) lockLicense(ctx context.Context, tx *sqlx.Tx, id string) error {
+	res, err := db.Exec(ctx, tx, `UPDATE licenses SET updated_at = ? WHERE id = ?`, s.timestamp(), id)
+	if err != nil {
+		return fmt.Errorf("lock license %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fault.NotFound("license %s does not exist", id)
+	}
+	return nil
+}

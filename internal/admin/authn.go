@@ -1,0 +1,31 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/heraldhq/herald/internal/fault"
+)
+
+// authenticate lets a request through only with a stored bearer token.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+			s.writeError(w, r, errUnauthorized)
+			return
+		}
+		tok, err := s.tokens.Verify(r.Context(), strings.TrimSpace(secret))
+		if errors.Is(err, fault.ErrNotFound) {
+			s.writeError(w, r, errUnauthorized)
+			return
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.logger.Debug("authenticated", "token", tok.Name, "method", r.Method, "path", r.URL.Path)
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,32 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz answers 200 when every dependency answers, else 503 naming those
+// that did not.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status := http.StatusOK
+	checks := make(map[string]string, len(s.checks))
+	for _, c := range s.checks {
+		if err := c.Check(ctx); err != nil {
+			s.logger.Warn("readiness check failed", "check", c.Name, "err", err)
+			checks[c.Name] = err.Error()
+			status = http.StatusServiceUnavailable
+			continue
+		}
+		checks[c.Name] = "ok"
+	}
+	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+	return nil
+}

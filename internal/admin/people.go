@@ -1,0 +1,86 @@
+package admin
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/heraldhq/herald/contacts"
+)
+
+func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
+	page, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.contacts.ListContacts(r.Context(), contacts.ContactFilter{Q: r.URL.Query().Get("q"), Page: page})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newListView(p, newContactView))
+	return nil
+}
+
+func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.contacts.GetContact(r.Context(), r.PathValue("email"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newContactView(c))
+	return nil
+}
+
+func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Name          *string `json:"name"`
+		Locale        *string `json:"locale"`
+		ReleaseOptOut *bool   `json:"release_opt_out"`
+	}
+	if err := decodeJSON(w, r, &req, false); err != nil {
+		return err
+	}
+	c, err := s.contacts.UpdateContact(r.Context(), r.PathValue("email"), contacts.ContactPatch{
+		Name: req.Name, Locale: req.Locale, ReleaseOptOut: req.ReleaseOptOut,
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newContactView(c))
+	return nil
+}
+
+func (s *Server) importContacts(w http.ResponseWriter, r *http.Request) error {
+	if err := requireMediaType(r, "text/csv"); err != nil {
+		return err
+	}
+	body, err := readBody(w, r, maxCSVBody)
+	if err != nil {
+		return err
+	}
+	rows, err := contacts.ReadCSV(bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	res, err := s.contacts.Import(r.Context(), rows)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) exportContacts(w http.ResponseWriter, r *http.Request) error {
+	// Buffer the export so that a database error is still an error status,
+	// not a truncated file with 200.
+	var buf bytes.Buffer
+	cw := contacts.NewCSVWriter(&buf)
+	if err := s.contacts.Export(r.Context(), cw.Write); err != nil {
+		return err
+	}
+	if err := cw.Flush(); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="herald-contacts.csv"`)
+	_, err := w.Write(buf.Bytes())
+	return err
+}

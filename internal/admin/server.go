@@ -1,0 +1,143 @@
+// Package admin is herald's embedded HTTP API (/api/v1, documented by the
+// OpenAPI document it serves), with bearer-token auth, and the unauthenticated
+// health routes. Handlers are thin: they decode, call a domain package and
+// encode; errors become statuses in one place (errors.go).
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/auth"
+)
+
+// Body limits of API.md.
+const (
+	maxJSONBody = 1 << 20
+	maxCSVBody  = 32 << 20
+)
+
+// Check is a readiness probe of one dependency, such as the database.
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Server serves the admin API.
+type Server struct {
+	contacts *contacts.Store
+	tokens   *auth.Tokens
+	checks   []Check
+	logger   *slog.Logger
+	mux      *http.ServeMux
+}
+
+// Deps are what the API serves from.
+type Deps struct {
+	Contacts *contacts.Store
+	Tokens   *auth.Tokens
+	Checks   []Check
+	Logger   *slog.Logger
+}
+
+// route is one entry of the API; the table below is the single list of
+// what the server answers, which the OpenAPI test checks against.
+type route struct {
+	method, pattern string
+	public          bool // served without a token
+	handle          func(s *Server, w http.ResponseWriter, r *http.Request) error
+}
+
+var routes = []route{
+	{"GET", "/healthz", true, (*Server).healthz},
+	{"GET", "/readyz", true, (*Server).readyz},
+	{"GET", "/api/v1/openapi.json", true, (*Server).openAPI},
+
+	{"POST", "/api/v1/licenses", false, (*Server).createLicense},
+	{"GET", "/api/v1/licenses", false, (*Server).listLicenses},
+	{"GET", "/api/v1/licenses/{id}", false, (*Server).getLicense},
+	{"PATCH", "/api/v1/licenses/{id}", false, (*Server).updateLicense},
+	{"DELETE", "/api/v1/licenses/{id}", false, (*Server).deleteLicense},
+	{"POST", "/api/v1/licenses/{id}/contacts", false, (*Server).addContact},
+	{"POST", "/api/v1/licenses/{id}/contacts/{email}/promote", false, (*Server).promoteContact},
+	{"DELETE", "/api/v1/licenses/{id}/contacts/{email}", false, (*Server).removeContact},
+
+	{"GET", "/api/v1/contacts", false, (*Server).listContacts},
+	{"GET", "/api/v1/contacts/export", false, (*Server).exportContacts},
+	{"POST", "/api/v1/contacts/import", false, (*Server).importContacts},
+	{"GET", "/api/v1/contacts/{email}", false, (*Server).getContact},
+	{"PATCH", "/api/v1/contacts/{email}", false, (*Server).updateContact},
+}
+
+// New returns the API server.
+func New(deps Deps) *Server {
+	s := &Server{
+		contacts: deps.Contacts,
+		tokens:   deps.Tokens,
+		checks:   deps.Checks,
+		logger:   deps.Logger,
+		mux:      http.NewServeMux(),
+	}
+	for _, rt := range routes {
+		h := s.handler(rt.handle)
+		if !rt.public {
+			h = s.authenticate(h)
+		}
+		s.mux.Handle(rt.method+" "+rt.pattern, h)
+	}
+	return s
+}
+
+// ServeHTTP serves a request: through the route table, or as a JSON 404 or
+// 405 under /api/v1 when no route matches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", stack())
+			if !sw.wrote {
+				writeJSONError(sw, http.StatusInternalServerError, "internal", "internal error", "")
+			}
+		}
+		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
+	}()
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		h = s.noRoute(h)
+	}
+	h.ServeHTTP(sw, r)
+}
+
+// handler adapts a handler that returns an error.
+func (s *Server) handler(fn func(s *Server, w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(s, w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
