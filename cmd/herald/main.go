@@ -47,7 +47,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "herald: %v\n", oneLine(err))
 		os.Exit(2)
 	}
-	if err := kctx.Run(ctx, env); err != nil {
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(env); err != nil {
 		env.logger.Debug("command failed", "err", err)
 		fmt.Fprintf(os.Stderr, "herald: %v\n", oneLine(err))
 		os.Exit(1)

@@ -105,11 +105,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
 	}()
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
-		h = s.noRoute(h)
+	// The mux sets path values only when it serves the request itself, so
+	// it serves every routed request; Handler is asked only to tell a miss.
+	if h, pattern := s.mux.Handler(r); pattern == "" {
+		s.noRoute(h).ServeHTTP(sw, r)
+		return
 	}
-	h.ServeHTTP(sw, r)
+	s.mux.ServeHTTP(sw, r)
 }
 
 // handler adapts a handler that returns an error.
