@@ -1,6 +1,7 @@
 package contacts
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -120,6 +121,7 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 		bad(e.Line, "%s", e.Message)
 	}
 	if len(lines) > 0 {
+		slices.SortStableFunc(lines, func(a, b LineError) int { return cmp.Compare(a.Line, b.Line) })
 		return nil, &ImportError{Lines: lines}
 	}
 	return rows, nil
