@@ -181,7 +181,14 @@ func TestServeOnEmbeddedDefaults(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("create license = %d: %s", status, body)
 	}
+	port := p.addr[strings.LastIndex(p.addr, ":")+1:]
+	if code, out, errOut := run(t, []string{"HERALD_HTTP_ADDR=0.0.0.0:" + port}, "healthcheck"); code != 0 || out != "ready\n" {
+		t.Errorf("healthcheck of a running herald: exit %d, %q, %q", code, out, errOut)
+	}
 	p.stop(t)
+	if code, _, errOut := run(t, []string{"HERALD_HTTP_ADDR=127.0.0.1:" + port}, "healthcheck"); code == 0 || !strings.Contains(errOut, "not ready") {
+		t.Errorf("healthcheck of a stopped herald: exit %d, %q", code, errOut)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "herald.db")); err != nil {
 		t.Errorf("no herald.db in the working directory: %v", err)
 	}
@@ -218,7 +225,7 @@ func TestCommandLine(t *testing.T) {
 
 	t.Run("EverySubcommandHasHelp", func(t *testing.T) {
 		for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"token", "--help"},
-			{"token", "create", "--help"}, {"token", "list", "--help"}, {"token", "revoke", "--help"}, {"import", "--help"}} {
+			{"token", "create", "--help"}, {"token", "list", "--help"}, {"token", "revoke", "--help"}, {"import", "--help"}, {"healthcheck", "--help"}} {
 			code, out, _ := run(t, nil, args...)
 			if code != 0 || !strings.Contains(out, "Usage: herald") {
 				t.Errorf("herald %s: exit %d, output:\n%s", strings.Join(args, " "), code, out)

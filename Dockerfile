@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+
+# herald is pure Go (SQLite is modernc.org/sqlite, no cgo), so the binary is
+# static and runs on distroless/static.
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+
+# Modules first, in a layer of their own that changes only with go.mod/go.sum.
+COPY go.mod go.sum ./
+RUN go mod download
+
+COPY . .
+RUN --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/herald ./cmd/herald \
+ && mkdir -p /out/data
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/herald /herald
+# The working directory holds the defaults (herald.db, outbox/) when no
+# PostgreSQL or SMTP server is configured, so the nonroot user must own it.
+COPY --from=build --chown=65532:65532 /out/data /data
+WORKDIR /data
+USER 65532:65532
+# Listen on all interfaces: inside a container loopback is unreachable from outside.
+ENV HERALD_HTTP_ADDR=0.0.0.0:8080
+EXPOSE 8080
+ENTRYPOINT ["/herald"]
+CMD ["serve"]
