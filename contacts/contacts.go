@@ -5,6 +5,7 @@
 package contacts
 
 import (
+	"github.com/heraldhq/herald/internal/page"
 	"time"
 
 	"github.com/heraldhq/herald/internal/fault"
@@ -126,11 +127,11 @@ type LicenseFilter struct {
 	Status  Status
 	// Q matches the id, name or product, or the email of a contact.
 	Q    string
-	Page PageRequest
+	Page page.Request
 }
 
 // ContactFilter selects contacts; Q matches the email or name.
 type ContactFilter struct {
 	Q    string
-	Page PageRequest
+	Page page.Request
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/heraldhq/herald/internal/page"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -59,10 +60,10 @@ func (s *Store) getContact(ctx context.Context, q sqlx.ExtContext, email string)
 }
 
 // ListContacts returns a page of people ordered by email.
-func (s *Store) ListContacts(ctx context.Context, f ContactFilter) (Page[Contact], error) {
-	limit, after, err := f.Page.limit()
+func (s *Store) ListContacts(ctx context.Context, f ContactFilter) (page.Page[Contact], error) {
+	limit, after, err := f.Page.Decode()
 	if err != nil {
-		return Page[Contact]{}, err
+		return page.Page[Contact]{}, err
 	}
 	query := `SELECT ` + contactColumns + ` FROM contacts c WHERE c.email > ?`
 	args := []any{after}
@@ -75,13 +76,13 @@ func (s *Store) ListContacts(ctx context.Context, f ContactFilter) (Page[Contact
 	args = append(args, limit+1)
 	var rows []contactRow
 	if err := db.Select(ctx, s.db, &rows, query, args...); err != nil {
-		return Page[Contact]{}, fmt.Errorf("list contacts: %w", err)
+		return page.Page[Contact]{}, fmt.Errorf("list contacts: %w", err)
 	}
 	people, err := withMemberships(ctx, s.db, rows)
 	if err != nil {
-		return Page[Contact]{}, err
+		return page.Page[Contact]{}, err
 	}
-	return pageOf(people, limit, func(c Contact) string { return c.Email }), nil
+	return page.Of(people, limit, func(c Contact) string { return c.Email }), nil
 }
 
 // UpdateContact changes a person's name, locale or release opt-out.

@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"fmt"
+	"github.com/heraldhq/herald/internal/page"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -106,10 +107,10 @@ func (s *Store) getLicense(ctx context.Context, q sqlx.ExtContext, id string) (L
 }
 
 // ListLicenses returns a page of licenses ordered by id.
-func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (Page[License], error) {
-	limit, after, err := f.Page.limit()
+func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (page.Page[License], error) {
+	limit, after, err := f.Page.Decode()
 	if err != nil {
-		return Page[License]{}, err
+		return page.Page[License]{}, err
 	}
 	query := `SELECT ` + licenseColumns + ` FROM licenses l WHERE l.id > ?`
 	args := []any{after}
@@ -119,7 +120,7 @@ func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (Page[License
 	}
 	if f.Status != "" {
 		if _, err := ParseStatus("status", string(f.Status)); err != nil {
-			return Page[License]{}, err
+			return page.Page[License]{}, err
 		}
 		query += ` AND l.status = ?`
 		args = append(args, f.Status)
@@ -135,13 +136,13 @@ func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (Page[License
 
 	var rows []licenseRow
 	if err := db.Select(ctx, s.db, &rows, query, args...); err != nil {
-		return Page[License]{}, fmt.Errorf("list licenses: %w", err)
+		return page.Page[License]{}, fmt.Errorf("list licenses: %w", err)
 	}
 	licenses, err := s.withMembers(ctx, s.db, rows)
 	if err != nil {
-		return Page[License]{}, err
+		return page.Page[License]{}, err
 	}
-	return pageOf(licenses, limit, func(l License) string { return l.ID }), nil
+	return page.Of(licenses, limit, func(l License) string { return l.ID }), nil
 }
 
 // withMembers loads the contacts of every license in rows with one query.

@@ -3,6 +3,7 @@ package contacts_test
 import (
 	"context"
 	"errors"
+	"github.com/heraldhq/herald/internal/page"
 	"testing"
 	"time"
 
@@ -463,7 +464,7 @@ func TestLicenses(t *testing.T) {
 			}
 
 			var got []string
-			req := contacts.PageRequest{Limit: 3}
+			req := page.Request{Limit: 3}
 			for pages := 0; ; pages++ {
 				p, err := store.ListLicenses(ctx, contacts.LicenseFilter{Page: req})
 				if err != nil {
@@ -483,7 +484,7 @@ func TestLicenses(t *testing.T) {
 			if diff := cmp.Diff([]string{"A-1", "A-2", "A-3", "A-4"}, got); diff != "" {
 				t.Errorf("paged ids (-want +got):\n%s", diff)
 			}
-			for _, bad := range []contacts.PageRequest{{Limit: 501}, {Limit: -1}, {After: "%%%"}} {
+			for _, bad := range []page.Request{{Limit: 501}, {Limit: -1}, {After: "%%%"}} {
 				if _, err := store.ListLicenses(ctx, contacts.LicenseFilter{Page: bad}); !errors.Is(err, contacts.ErrInvalid) {
 					t.Errorf("ListLicenses(%+v) = %v, want invalid", bad, err)
 				}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"github.com/heraldhq/herald/internal/page"
 	"net/http"
 
 	"github.com/heraldhq/herald/contacts"
@@ -133,10 +134,10 @@ func (s *Server) removeContact(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func pageRequest(r *http.Request) (contacts.PageRequest, error) {
+func pageRequest(r *http.Request) (page.Request, error) {
 	limit, err := queryInt(r, "limit")
 	if err != nil {
-		return contacts.PageRequest{}, err
+		return page.Request{}, err
 	}
-	return contacts.PageRequest{Limit: limit, After: r.URL.Query().Get("after")}, nil
+	return page.Request{Limit: limit, After: r.URL.Query().Get("after")}, nil
 }

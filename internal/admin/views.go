@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"github.com/heraldhq/herald/internal/page"
 	"time"
 
 	"github.com/heraldhq/herald/contacts"
@@ -79,7 +80,7 @@ func newContactView(c contacts.Contact) contactView {
 	return v
 }
 
-func newListView[T, V any](p contacts.Page[T], view func(T) V) listView[V] {
+func newListView[T, V any](p page.Page[T], view func(T) V) listView[V] {
 	out := listView[V]{Items: make([]V, len(p.Items))}
 	for i, item := range p.Items {
 		out.Items[i] = view(item)
