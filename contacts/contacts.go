@@ -5,10 +5,10 @@
 package contacts
 
 import (
-	"github.com/heraldhq/herald/internal/page"
 	"time"
 
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/page"
 )
 
 // Errors returned by the Store, for errors.Is.

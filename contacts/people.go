@@ -4,13 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/heraldhq/herald/internal/page"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/page"
 )
 
 type contactRow struct {

@@ -3,13 +3,13 @@ package contacts
 import (
 	"context"
 	"fmt"
-	"github.com/heraldhq/herald/internal/page"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/page"
 )
 
 // Store keeps licenses, contacts and memberships in SQL.

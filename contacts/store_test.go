@@ -3,7 +3,6 @@ package contacts_test
 import (
 	"context"
 	"errors"
-	"github.com/heraldhq/herald/internal/page"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/page"
 )
 
 type testBundle struct {

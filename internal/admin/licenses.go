@@ -1,10 +1,10 @@
 package admin
 
 import (
-	"github.com/heraldhq/herald/internal/page"
 	"net/http"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/page"
 )
 
 type memberRequest struct {
