@@ -1,0 +1,311 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/page"
+)
+
+// NewAnnouncement is what it takes to announce something.
+type NewAnnouncement struct {
+	Kind      Kind
+	DedupeKey string
+	Template  string
+	Subject   string // for lists and logs; each message renders its own
+	Params    any    // marshalled to JSON; what the template needs besides the recipient
+	Audience  any    // marshalled to JSON; who gets it
+	SendAt    time.Time
+}
+
+const announcementColumns = `id, kind, dedupe_key, template, subject, params, audience, send_at, status, created_at, updated_at, finished_at`
+
+// Create stores an announcement in tx, unless one with the same dedupe key
+// exists, in which case that one is returned with created false. It is
+// scheduled when SendAt is in the future, else due (resolving) at once.
+func (l *Ledger) Create(ctx context.Context, tx *sqlx.Tx, na NewAnnouncement) (a Announcement, created bool, err error) {
+	params, err := json.Marshal(na.Params)
+	if err != nil {
+		return Announcement{}, false, fmt.Errorf("announcement params: %w", err)
+	}
+	audience, err := json.Marshal(na.Audience)
+	if err != nil {
+		return Announcement{}, false, fmt.Errorf("announcement audience: %w", err)
+	}
+	now := l.Now()
+	sendAt := na.SendAt.UTC().Truncate(time.Microsecond)
+	if sendAt.IsZero() {
+		sendAt = now
+	}
+	status := Resolving
+	if sendAt.After(now) {
+		status = Scheduled
+	}
+	res, err := db.Exec(ctx, tx, `
+		INSERT INTO announcements (kind, dedupe_key, template, subject, params, audience, send_at, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (dedupe_key) DO NOTHING`,
+		na.Kind, na.DedupeKey, na.Template, na.Subject, string(params), string(audience), sendAt, status, now, now)
+	if err != nil {
+		return Announcement{}, false, fmt.Errorf("create announcement %s: %w", na.DedupeKey, err)
+	}
+	n, _ := res.RowsAffected()
+	err = db.Get(ctx, tx, &a, `SELECT `+announcementColumns+` FROM announcements WHERE dedupe_key = ?`, na.DedupeKey)
+	if err != nil {
+		return Announcement{}, false, fmt.Errorf("read announcement %s: %w", na.DedupeKey, err)
+	}
+	a.normalize()
+	return a, n == 1, nil
+}
+
+func (a *Announcement) normalize() {
+	a.SendAt = a.SendAt.UTC()
+	a.CreatedAt = a.CreatedAt.UTC()
+	a.UpdatedAt = a.UpdatedAt.UTC()
+	if a.FinishedAt != nil {
+		t := a.FinishedAt.UTC()
+		a.FinishedAt = &t
+	}
+}
+
+// Get returns an announcement with its counts.
+func (l *Ledger) Get(ctx context.Context, id int64) (Announcement, error) {
+	return l.get(ctx, l.db, id)
+}
+
+func (l *Ledger) get(ctx context.Context, q sqlx.ExtContext, id int64) (Announcement, error) {
+	var a Announcement
+	err := db.Get(ctx, q, &a, `SELECT `+announcementColumns+` FROM announcements WHERE id = ?`, id)
+	if db.IsNoRows(err) {
+		return Announcement{}, fault.NotFound("announcement %d does not exist", id)
+	}
+	if err != nil {
+		return Announcement{}, fmt.Errorf("get announcement %d: %w", id, err)
+	}
+	a.normalize()
+	list := []Announcement{a}
+	if err := l.withCounts(ctx, q, list); err != nil {
+		return Announcement{}, err
+	}
+	return list[0], nil
+}
+
+// Filter selects announcements; empty fields select everything.
+type Filter struct {
+	Kind   Kind
+	Status Status
+	Page   page.Request
+}
+
+// List returns announcements, newest first.
+func (l *Ledger) List(ctx context.Context, f Filter) (page.Page[Announcement], error) {
+	limit, after, err := f.Page.Decode()
+	if err != nil {
+		return page.Page[Announcement]{}, err
+	}
+	query := `SELECT ` + announcementColumns + ` FROM announcements WHERE 1 = 1`
+	var args []any
+	if after != "" {
+		id, err := strconv.ParseInt(after, 10, 64)
+		if err != nil {
+			return page.Page[Announcement]{}, fault.Invalid("after", "is not a cursor returned by this list")
+		}
+		query += ` AND id < ?`
+		args = append(args, id)
+	}
+	if f.Kind != "" {
+		if err := checkKind(f.Kind); err != nil {
+			return page.Page[Announcement]{}, err
+		}
+		query += ` AND kind = ?`
+		args = append(args, f.Kind)
+	}
+	if f.Status != "" {
+		if err := checkStatus(f.Status); err != nil {
+			return page.Page[Announcement]{}, err
+		}
+		query += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit+1)
+	var list []Announcement
+	if err := db.Select(ctx, l.db, &list, query, args...); err != nil {
+		return page.Page[Announcement]{}, fmt.Errorf("list announcements: %w", err)
+	}
+	for i := range list {
+		list[i].normalize()
+	}
+	p := page.Of(list, limit, func(a Announcement) string { return strconv.FormatInt(a.ID, 10) })
+	if err := l.withCounts(ctx, l.db, p.Items); err != nil {
+		return page.Page[Announcement]{}, err
+	}
+	return p, nil
+}
+
+// withCounts fills in the counts of every announcement with one query.
+func (l *Ledger) withCounts(ctx context.Context, q sqlx.ExtContext, list []Announcement) error {
+	if len(list) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(list))
+	index := make(map[int64]int, len(list))
+	for i, a := range list {
+		ids[i] = a.ID
+		index[a.ID] = i
+	}
+	query, args, err := db.In(`
+		SELECT announcement_id, status, COUNT(*) AS n FROM deliveries
+		WHERE announcement_id IN (?) GROUP BY announcement_id, status`, ids)
+	if err != nil {
+		return err
+	}
+	var rows []struct {
+		AnnouncementID int64          `db:"announcement_id"`
+		Status         DeliveryStatus `db:"status"`
+		N              int            `db:"n"`
+	}
+	if err := db.Select(ctx, q, &rows, query, args...); err != nil {
+		return fmt.Errorf("count deliveries: %w", err)
+	}
+	for _, r := range rows {
+		c := &list[index[r.AnnouncementID]].Counts
+		c.Recipients += r.N
+		switch r.Status {
+		case Pending:
+			c.Pending += r.N
+		case Claimed:
+			c.Sending += r.N
+		case Sent:
+			c.Sent += r.N
+		case Failed:
+			c.Failed += r.N
+		case Skipped:
+			c.Skipped += r.N
+		case DeliveryCanceled:
+			c.Cancelled += r.N
+		}
+	}
+	return nil
+}
+
+// Cancel stops an announcement: it will not fan out, and its pending
+// deliveries become cancelled. Deliveries already handed to a worker
+// (sending) finish. Cancelling a done or cancelled announcement is a
+// conflict.
+func (l *Ledger) Cancel(ctx context.Context, id int64) (Announcement, error) {
+	var a Announcement
+	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		now := l.Now()
+		res, err := db.Exec(ctx, tx, `
+			UPDATE announcements SET status = ?, updated_at = ?, finished_at = ?
+			WHERE id = ? AND status IN (?, ?, ?)`,
+			Cancelled, now, now, id, Scheduled, Resolving, Sending)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			cur, err := l.get(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			return fault.Conflict("announcement %d is %s already and cannot be cancelled", id, cur.Status)
+		}
+		if _, err := db.Exec(ctx, tx, `
+			UPDATE deliveries SET status = ?, reason = ?, updated_at = ?
+			WHERE announcement_id = ? AND status = ?`,
+			DeliveryCanceled, "announcement cancelled", now, id, Pending); err != nil {
+			return err
+		}
+		a, err = l.get(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return Announcement{}, fmt.Errorf("cancel announcement %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// RetryFailed makes the failed deliveries of an announcement pending again,
+// due now, and reopens it. It returns the chunks to enqueue.
+func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int, error) {
+	var (
+		a      Announcement
+		chunks []int
+	)
+	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := l.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur.Status == Cancelled {
+			return fault.Conflict("announcement %d is cancelled", id)
+		}
+		if err := db.Select(ctx, tx, &chunks, `
+			SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
+			id, Failed); err != nil {
+			return err
+		}
+		if len(chunks) == 0 {
+			a = cur
+			return nil
+		}
+		now := l.Now()
+		if _, err := db.Exec(ctx, tx, `
+			UPDATE deliveries SET status = ?, attempts = 0, next_attempt_at = ?, last_error = '', updated_at = ?
+			WHERE announcement_id = ? AND status = ?`,
+			Pending, now, now, id, Failed); err != nil {
+			return err
+		}
+		if _, err := db.Exec(ctx, tx, `
+			UPDATE announcements SET status = ?, finished_at = NULL, updated_at = ? WHERE id = ?`,
+			Sending, now, id); err != nil {
+			return err
+		}
+		a, err = l.get(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return Announcement{}, nil, fmt.Errorf("retry failed deliveries of %d: %w", id, err)
+	}
+	return a, chunks, nil
+}
+
+// FinishIfDone marks a sending announcement done when none of its
+// deliveries is pending or being sent; it reports whether it did.
+func (l *Ledger) FinishIfDone(ctx context.Context, id int64) (bool, error) {
+	now := l.Now()
+	res, err := db.Exec(ctx, l.db, `
+		UPDATE announcements SET status = ?, finished_at = ?, updated_at = ?
+		WHERE id = ? AND status = ?
+		AND NOT EXISTS (SELECT 1 FROM deliveries WHERE announcement_id = ? AND status IN (?, ?))`,
+		Done, now, now, id, Sending, id, Pending, Claimed)
+	if err != nil {
+		return false, fmt.Errorf("finish announcement %d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func checkKind(k Kind) error {
+	switch k {
+	case KindRelease, KindInvoiceReminder, KindBroadcast:
+		return nil
+	}
+	return fault.Invalid("kind", "%q is not a kind (release, invoice_reminder or broadcast)", k)
+}
+
+func checkStatus(s Status) error {
+	switch s {
+	case Scheduled, Resolving, Sending, Done, Cancelled:
+		return nil
+	}
+	return fault.Invalid("status", "%q is not a status (scheduled, resolving, sending, done or cancelled)", s)
+}

@@ -1,0 +1,219 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/page"
+)
+
+// Audience is a query for the recipients of an announcement: it returns
+// one row per address, with the column email. Suppressed addresses are
+// always skipped; opted-out ones when HonourOptOut is set (release notices
+// and broadcasts, not invoice reminders).
+type Audience struct {
+	Query        string
+	Args         []any
+	HonourOptOut bool
+}
+
+// Resolve turns a due announcement's audience into deliveries with one
+// INSERT … SELECT, numbered into chunks of chunkSize by address, and moves
+// it to sending (or done, when nobody is left to send to). It returns the
+// chunks that have pending deliveries. Resolving again is harmless: it
+// inserts nothing new and returns the chunks still pending.
+func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize int) ([]int, error) {
+	var chunks []int
+	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var status Status
+		err := db.Get(ctx, tx, &status, `SELECT status FROM announcements WHERE id = ?`, id)
+		if db.IsNoRows(err) {
+			return fault.NotFound("announcement %d does not exist", id)
+		}
+		if err != nil {
+			return err
+		}
+		now := l.Now()
+		if status == Resolving {
+			optOut := "FALSE"
+			if aud.HonourOptOut {
+				optOut = "c.release_opt_out"
+			}
+			// WHERE TRUE: SQLite needs a WHERE before ON CONFLICT in an
+			// INSERT … SELECT to parse the statement.
+			query := `
+				INSERT INTO deliveries (announcement_id, email, chunk, status, reason, next_attempt_at, created_at, updated_at)
+				SELECT ?, a.email, (ROW_NUMBER() OVER (ORDER BY a.email) - 1) / ?,
+					CASE WHEN c.suppressed_at IS NOT NULL OR ` + optOut + ` THEN 'skipped' ELSE 'pending' END,
+					CASE WHEN c.suppressed_at IS NOT NULL THEN 'suppressed: ' || c.suppressed_reason
+					     WHEN ` + optOut + ` THEN 'opted out' ELSE '' END,
+					?, ?, ?
+				FROM (` + aud.Query + `) a JOIN contacts c ON c.email = a.email
+				WHERE TRUE
+				ON CONFLICT (announcement_id, email) DO NOTHING`
+			// Placeholders in text order: ours, then the audience query's.
+			args := append([]any{id, chunkSize, now, now, now}, aud.Args...)
+			if _, err := db.Exec(ctx, tx, query, args...); err != nil {
+				return fmt.Errorf("insert deliveries: %w", err)
+			}
+			if _, err := db.Exec(ctx, tx, `UPDATE announcements SET status = ?, updated_at = ? WHERE id = ?`, Sending, now, id); err != nil {
+				return err
+			}
+			status = Sending
+		}
+		if status != Sending {
+			return nil // cancelled, done or not yet due: nothing to send
+		}
+		if err := db.Select(ctx, tx, &chunks, `
+			SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
+			id, Pending); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve announcement %d: %w", id, err)
+	}
+	if len(chunks) == 0 {
+		if _, err := l.FinishIfDone(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return chunks, nil
+}
+
+const deliveryColumns = `id, announcement_id, email, chunk, status, reason, attempts, next_attempt_at, last_error, message_id, sent_at`
+
+// Due returns up to limit pending deliveries of a chunk whose time has come.
+func (l *Ledger) Due(ctx context.Context, announcementID int64, chunk, limit int) ([]Delivery, error) {
+	var ds []Delivery
+	err := db.Select(ctx, l.db, &ds, `
+		SELECT `+deliveryColumns+` FROM deliveries
+		WHERE announcement_id = ? AND chunk = ? AND status = ? AND next_attempt_at <= ?
+		ORDER BY id LIMIT ?`, announcementID, chunk, Pending, l.Now(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due deliveries of %d/%d: %w", announcementID, chunk, err)
+	}
+	return ds, nil
+}
+
+// NextAttempt returns when the earliest pending delivery of a chunk is due,
+// if any is pending.
+func (l *Ledger) NextAttempt(ctx context.Context, announcementID int64, chunk int) (time.Time, bool, error) {
+	var next []time.Time
+	err := db.Select(ctx, l.db, &next, `
+		SELECT next_attempt_at FROM deliveries
+		WHERE announcement_id = ? AND chunk = ? AND status = ?
+		ORDER BY next_attempt_at LIMIT 1`, announcementID, chunk, Pending)
+	if err != nil || len(next) == 0 {
+		return time.Time{}, false, err
+	}
+	return next[0].UTC(), true, nil
+}
+
+// Claim takes a pending delivery for sending until lease runs out, counting
+// the attempt. It reports false when the delivery is no longer pending
+// (sent, cancelled or taken by another worker).
+func (l *Ledger) Claim(ctx context.Context, id int64, lease time.Duration) (attempt int, ok bool, err error) {
+	now := l.Now()
+	var attempts []int
+	err = db.Select(ctx, l.db, &attempts, `
+		UPDATE deliveries SET status = ?, attempts = attempts + 1, lease_until = ?, updated_at = ?
+		WHERE id = ? AND status = ?
+		RETURNING attempts`, Claimed, now.Add(lease), now, id, Pending)
+	if err != nil {
+		return 0, false, fmt.Errorf("claim delivery %d: %w", id, err)
+	}
+	if len(attempts) == 0 {
+		return 0, false, nil
+	}
+	return attempts[0], true, nil
+}
+
+// MarkSent records that the SMTP server accepted the message.
+func (l *Ledger) MarkSent(ctx context.Context, id int64, messageID string) error {
+	now := l.Now()
+	return l.settle(ctx, id, `status = ?, message_id = ?, sent_at = ?, last_error = ''`, Sent, messageID, now)
+}
+
+// MarkRetry puts a claimed delivery back to pending until next, keeping the
+// reason it failed this time.
+func (l *Ledger) MarkRetry(ctx context.Context, id int64, reason string, next time.Time) error {
+	return l.settle(ctx, id, `status = ?, last_error = ?, next_attempt_at = ?`, Pending, reason, next.UTC().Truncate(time.Microsecond))
+}
+
+// MarkFailed records that a delivery will not be sent, and why.
+func (l *Ledger) MarkFailed(ctx context.Context, id int64, reason string) error {
+	return l.settle(ctx, id, `status = ?, last_error = ?`, Failed, reason)
+}
+
+// MarkSkipped records that a claimed delivery was not sent on purpose.
+func (l *Ledger) MarkSkipped(ctx context.Context, id int64, reason string) error {
+	return l.settle(ctx, id, `status = ?, reason = ?`, Skipped, reason)
+}
+
+// settle ends a claim. It only touches a delivery that is still claimed: a
+// delivery whose lease ran out and was taken again is the new owner's.
+func (l *Ledger) settle(ctx context.Context, id int64, set string, args ...any) error {
+	args = append(args, l.Now(), id, Claimed)
+	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET `+set+`, lease_until = NULL, updated_at = ? WHERE id = ? AND status = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("record outcome of delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// DeliveryFilter selects the deliveries of an announcement.
+type DeliveryFilter struct {
+	Status DeliveryStatus
+	Page   page.Request
+}
+
+// Deliveries lists the deliveries of an announcement in the order they were
+// made.
+func (l *Ledger) Deliveries(ctx context.Context, announcementID int64, f DeliveryFilter) (page.Page[Delivery], error) {
+	limit, after, err := f.Page.Decode()
+	if err != nil {
+		return page.Page[Delivery]{}, err
+	}
+	if _, err := l.Get(ctx, announcementID); err != nil {
+		return page.Page[Delivery]{}, err
+	}
+	query := `SELECT ` + deliveryColumns + ` FROM deliveries WHERE announcement_id = ? AND id > ?`
+	var afterID int64
+	if after != "" {
+		if afterID, err = strconv.ParseInt(after, 10, 64); err != nil {
+			return page.Page[Delivery]{}, fault.Invalid("after", "is not a cursor returned by this list")
+		}
+	}
+	args := []any{announcementID, afterID}
+	if f.Status != "" {
+		switch f.Status {
+		case Pending, Claimed, Sent, Failed, Skipped, DeliveryCanceled:
+		default:
+			return page.Page[Delivery]{}, fault.Invalid("status", "%q is not a delivery status (pending, sending, sent, failed, skipped or cancelled)", f.Status)
+		}
+		query += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	query += ` ORDER BY id LIMIT ?`
+	args = append(args, limit+1)
+	var ds []Delivery
+	if err := db.Select(ctx, l.db, &ds, query, args...); err != nil {
+		return page.Page[Delivery]{}, fmt.Errorf("list deliveries of %d: %w", announcementID, err)
+	}
+	for i := range ds {
+		ds[i].NextAttemptAt = ds[i].NextAttemptAt.UTC()
+		if ds[i].SentAt != nil {
+			t := ds[i].SentAt.UTC()
+			ds[i].SentAt = &t
+		}
+	}
+	return page.Of(ds, limit, func(d Delivery) string { return strconv.FormatInt(d.ID, 10) }), nil
+}

@@ -1,0 +1,113 @@
+// Package ledger is the source of truth of what herald sends: announcements
+// (one thing to tell a set of people) and their deliveries (one email to one
+// address), with the delivery state machine
+//
+//	pending → sending → sent | failed | pending (retry later)
+//	pending → skipped | cancelled
+//
+// Redis only carries work; every worker acts on rows here that are still
+// pending, so running a task twice sends nothing twice.
+package ledger
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/heraldhq/herald/internal/db"
+)
+
+// Kind is what an announcement is about.
+type Kind string
+
+const (
+	KindRelease         Kind = "release"
+	KindInvoiceReminder Kind = "invoice_reminder"
+	KindBroadcast       Kind = "broadcast"
+)
+
+// Status is where an announcement is in its life.
+type Status string
+
+const (
+	// Scheduled waits for its send_at.
+	Scheduled Status = "scheduled"
+	// Resolving is due: its audience is being turned into deliveries.
+	Resolving Status = "resolving"
+	// Sending has its deliveries and sends them.
+	Sending Status = "sending"
+	// Done has every delivery sent, failed, skipped or cancelled.
+	Done Status = "done"
+	// Cancelled was stopped; its pending deliveries were cancelled.
+	Cancelled Status = "cancelled"
+)
+
+// DeliveryStatus is where one email is.
+type DeliveryStatus string
+
+const (
+	Pending          DeliveryStatus = "pending"
+	Claimed          DeliveryStatus = "sending"
+	Sent             DeliveryStatus = "sent"
+	Failed           DeliveryStatus = "failed"
+	Skipped          DeliveryStatus = "skipped"
+	DeliveryCanceled DeliveryStatus = "cancelled"
+)
+
+// Announcement is one thing to tell a set of people.
+type Announcement struct {
+	ID         int64           `db:"id"`
+	Kind       Kind            `db:"kind"`
+	DedupeKey  string          `db:"dedupe_key"`
+	Template   string          `db:"template"`
+	Subject    string          `db:"subject"`
+	Params     json.RawMessage `db:"params"`
+	Audience   json.RawMessage `db:"audience"`
+	SendAt     time.Time       `db:"send_at"`
+	Status     Status          `db:"status"`
+	CreatedAt  time.Time       `db:"created_at"`
+	UpdatedAt  time.Time       `db:"updated_at"`
+	FinishedAt *time.Time      `db:"finished_at"`
+	Counts     Counts          `db:"-"`
+}
+
+// Counts are an announcement's deliveries by status.
+type Counts struct {
+	Recipients int `json:"recipients"`
+	Pending    int `json:"pending"`
+	Sending    int `json:"sending"`
+	Sent       int `json:"sent"`
+	Failed     int `json:"failed"`
+	Skipped    int `json:"skipped"`
+	Cancelled  int `json:"cancelled"`
+}
+
+// Delivery is one email to one address for one announcement.
+type Delivery struct {
+	ID             int64          `db:"id"`
+	AnnouncementID int64          `db:"announcement_id"`
+	Email          string         `db:"email"`
+	Chunk          int            `db:"chunk"`
+	Status         DeliveryStatus `db:"status"`
+	Reason         string         `db:"reason"`
+	Attempts       int            `db:"attempts"`
+	NextAttemptAt  time.Time      `db:"next_attempt_at"`
+	LastError      string         `db:"last_error"`
+	MessageID      string         `db:"message_id"`
+	SentAt         *time.Time     `db:"sent_at"`
+}
+
+// Ledger stores announcements and deliveries.
+type Ledger struct {
+	db  *db.DB
+	now func() time.Time
+}
+
+// New returns the ledger on d; now is the clock.
+func New(d *db.DB, now func() time.Time) *Ledger { return &Ledger{db: d, now: now} }
+
+// Now is the ledger's clock, in UTC at the precision both databases keep.
+func (l *Ledger) Now() time.Time { return l.now().UTC().Truncate(time.Microsecond) }
+
+// DB returns the database the ledger is on, for packages that add their
+// own rows in the ledger's transactions (releases, invoices).
+func (l *Ledger) DB() *db.DB { return l.db }

@@ -1,0 +1,75 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/heraldhq/herald/internal/db"
+)
+
+// ChunkRef names the send work of one chunk of an announcement.
+type ChunkRef struct {
+	AnnouncementID int64 `db:"announcement_id"`
+	Chunk          int   `db:"chunk"`
+}
+
+// ExpireLeases returns claimed deliveries whose lease ran out (their worker
+// died or stalled) to pending, due now. It returns how many.
+func (l *Ledger) ExpireLeases(ctx context.Context) (int64, error) {
+	now := l.Now()
+	res, err := db.Exec(ctx, l.db, `
+		UPDATE deliveries SET status = ?, lease_until = NULL, next_attempt_at = ?, updated_at = ?
+		WHERE status = ? AND lease_until < ?`, Pending, now, now, Claimed, now)
+	if err != nil {
+		return 0, fmt.Errorf("expire leases: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// StartDue moves scheduled announcements whose send_at has come to
+// resolving, and returns every resolving announcement: those that need a
+// fan-out.
+func (l *Ledger) StartDue(ctx context.Context) ([]int64, error) {
+	now := l.Now()
+	if _, err := db.Exec(ctx, l.db, `
+		UPDATE announcements SET status = ?, updated_at = ? WHERE status = ? AND send_at <= ?`,
+		Resolving, now, Scheduled, now); err != nil {
+		return nil, fmt.Errorf("start due announcements: %w", err)
+	}
+	var ids []int64
+	if err := db.Select(ctx, l.db, &ids, `SELECT id FROM announcements WHERE status = ? ORDER BY id`, Resolving); err != nil {
+		return nil, fmt.Errorf("list resolving announcements: %w", err)
+	}
+	return ids, nil
+}
+
+// Overdue returns the chunks with pending deliveries that have been due for
+// longer than grace: work whose task was lost (a Redis flush or restart, a
+// crash between commit and enqueue) or never made.
+func (l *Ledger) Overdue(ctx context.Context, grace time.Duration) ([]ChunkRef, error) {
+	var refs []ChunkRef
+	err := db.Select(ctx, l.db, &refs, `
+		SELECT DISTINCT d.announcement_id, d.chunk FROM deliveries d
+		JOIN announcements a ON a.id = d.announcement_id
+		WHERE d.status = ? AND d.next_attempt_at <= ? AND a.status = ?
+		ORDER BY d.announcement_id, d.chunk`, Pending, l.Now().Add(-grace), Sending)
+	if err != nil {
+		return nil, fmt.Errorf("overdue deliveries: %w", err)
+	}
+	return refs, nil
+}
+
+// Unfinished returns sending announcements that have nothing left to send,
+// so that a finish missed by a crash is made up.
+func (l *Ledger) Unfinished(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	err := db.Select(ctx, l.db, &ids, `
+		SELECT a.id FROM announcements a WHERE a.status = ?
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id AND d.status IN (?, ?))`,
+		Sending, Pending, Claimed)
+	if err != nil {
+		return nil, fmt.Errorf("unfinished announcements: %w", err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,174 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/page"
+)
+
+// Release is a version of a product that was announced.
+type Release struct {
+	ID             int64     `db:"id" json:"-"`
+	Product        string    `db:"product" json:"product"`
+	Version        string    `db:"version" json:"version"`
+	Title          string    `db:"title" json:"title"`
+	Notes          string    `db:"notes" json:"notes"`
+	URL            string    `db:"url" json:"url"`
+	AnnouncementID int64     `db:"announcement_id" json:"-"`
+	CreatedAt      time.Time `db:"created_at" json:"-"`
+}
+
+// NewRelease is a release to announce. SendAt in the future schedules it.
+type NewRelease struct {
+	Product string
+	Version string
+	Title   string
+	Notes   string // Markdown
+	URL     string
+	SendAt  time.Time
+}
+
+var versionPattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+_~-]{0,63}$`)
+
+const maxNotes = 64 << 10
+
+func (nr *NewRelease) normalize() error {
+	var err error
+	if nr.Product, err = contacts.NormalizeProduct("product", nr.Product); err != nil {
+		return err
+	}
+	nr.Version = strings.TrimSpace(nr.Version)
+	if nr.Version == "" {
+		return fault.Invalid("version", "is required")
+	}
+	if !versionPattern.MatchString(nr.Version) {
+		return fault.Invalid("version", "%q is not a version (letters, digits, '.', '+', '_', '~' and '-', up to 64 characters)", nr.Version)
+	}
+	if nr.Title, err = contacts.NormalizeName("title", nr.Title, false); err != nil {
+		return err
+	}
+	if nr.Title == "" {
+		nr.Title = nr.Product + " " + nr.Version
+	}
+	nr.Notes = strings.TrimSpace(nr.Notes)
+	if !utf8.ValidString(nr.Notes) {
+		return fault.Invalid("notes", "must be UTF-8 text")
+	}
+	if len(nr.Notes) > maxNotes {
+		return fault.Invalid("notes", "is longer than %d bytes", maxNotes)
+	}
+	if nr.URL != "" {
+		u, err := url.Parse(nr.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(nr.URL, "\r\n") {
+			return fault.Invalid("url", "%q is not an http(s) URL", nr.URL)
+		}
+	}
+	return nil
+}
+
+// DedupeKey is the release's announcement key: announcing the same
+// version again finds the first announcement.
+func (nr NewRelease) DedupeKey() string { return "release:" + nr.Product + ":" + nr.Version }
+
+// ReleaseParams are what a release notice's template needs of the release.
+type ReleaseParams struct {
+	Product string `json:"product"`
+	Version string `json:"version"`
+	Title   string `json:"title"`
+	Notes   string `json:"notes"`
+	URL     string `json:"url"`
+}
+
+// Audience of a release notice, kept on the announcement.
+type ReleaseAudience struct {
+	Product string `json:"product"`
+}
+
+// CreateRelease records a release and its announcement in one transaction.
+// The same product and version again returns the existing release and
+// announcement with created false, and creates nothing.
+func (l *Ledger) CreateRelease(ctx context.Context, nr NewRelease) (Release, Announcement, bool, error) {
+	if err := nr.normalize(); err != nil {
+		return Release{}, Announcement{}, false, err
+	}
+	var (
+		rel     Release
+		a       Announcement
+		created bool
+	)
+	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		a, created, err = l.Create(ctx, tx, NewAnnouncement{
+			Kind:      KindRelease,
+			DedupeKey: nr.DedupeKey(),
+			Template:  "release",
+			Subject:   nr.Title,
+			Params:    ReleaseParams{Product: nr.Product, Version: nr.Version, Title: nr.Title, Notes: nr.Notes, URL: nr.URL},
+			Audience:  ReleaseAudience{Product: nr.Product},
+			SendAt:    nr.SendAt,
+		})
+		if err != nil {
+			return err
+		}
+		if created {
+			if _, err := db.Exec(ctx, tx, `
+				INSERT INTO releases (product, version, title, notes, url, announcement_id, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				nr.Product, nr.Version, nr.Title, nr.Notes, nr.URL, a.ID, l.Now()); err != nil {
+				return fmt.Errorf("insert release: %w", err)
+			}
+		}
+		return db.Get(ctx, tx, &rel, `SELECT id, product, version, title, notes, url, announcement_id, created_at
+			FROM releases WHERE product = ? AND version = ?`, nr.Product, nr.Version)
+	})
+	if err != nil {
+		return Release{}, Announcement{}, false, fmt.Errorf("release %s %s: %w", nr.Product, nr.Version, err)
+	}
+	rel.CreatedAt = rel.CreatedAt.UTC()
+	a, err = l.Get(ctx, a.ID)
+	return rel, a, created, err
+}
+
+// Releases lists releases, newest first, of one product or all.
+func (l *Ledger) Releases(ctx context.Context, product string, req page.Request) (page.Page[Release], error) {
+	limit, after, err := req.Decode()
+	if err != nil {
+		return page.Page[Release]{}, err
+	}
+	query := `SELECT id, product, version, title, notes, url, announcement_id, created_at FROM releases WHERE 1 = 1`
+	var args []any
+	if after != "" {
+		id, err := strconv.ParseInt(after, 10, 64)
+		if err != nil {
+			return page.Page[Release]{}, fault.Invalid("after", "is not a cursor returned by this list")
+		}
+		query += ` AND id < ?`
+		args = append(args, id)
+	}
+	if product != "" {
+		query += ` AND product = ?`
+		args = append(args, strings.ToLower(product))
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit+1)
+	var rels []Release
+	if err := db.Select(ctx, l.db, &rels, query, args...); err != nil {
+		return page.Page[Release]{}, fmt.Errorf("list releases: %w", err)
+	}
+	for i := range rels {
+		rels[i].CreatedAt = rels[i].CreatedAt.UTC()
+	}
+	return page.Of(rels, limit, func(r Release) string { return strconv.FormatInt(r.ID, 10) }), nil
+}

@@ -1,0 +1,57 @@
+package templates
+
+// Recipient is the person a message is for.
+type Recipient struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// LicenseRef names a license in a message.
+type LicenseRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// ReleaseInfo is the release a notice announces. Notes are Markdown.
+type ReleaseInfo struct {
+	Product string `json:"product"`
+	Version string `json:"version"`
+	Title   string `json:"title"`
+	Notes   string `json:"notes"`
+	URL     string `json:"url"`
+}
+
+// ReleaseNotice is the data of the "release" template: one message to one
+// technical contact, naming every license through which they hear of it.
+type ReleaseNotice struct {
+	Recipient Recipient    `json:"recipient"`
+	Release   ReleaseInfo  `json:"release"`
+	Licenses  []LicenseRef `json:"licenses"`
+}
+
+// kinds maps each template name to a constructor of its data, filled with
+// the sample that every template is tried on at start and that previews
+// use when given no data.
+var kinds = map[string]func() any{
+	"release": func() any {
+		return &ReleaseNotice{
+			Recipient: Recipient{Email: "ann@example.com", Name: "Ann Example"},
+			Release: ReleaseInfo{
+				Product: "jira", Version: "9.4.0", Title: "Jira 9.4",
+				Notes: "## What's new\n\n* Faster boards\n* A **new** API for [automation](https://example.com/automation)\n",
+				URL:   "https://example.com/releases/jira-9.4",
+			},
+			Licenses: []LicenseRef{{ID: "SEN-1234", Name: "Acme Corp"}, {ID: "SEN-5678", Name: "Acme Labs"}},
+		}
+	},
+}
+
+// Sample returns the sample data of a template, as a pointer that JSON can
+// be decoded into.
+func Sample(name string) (any, bool) {
+	mk, ok := kinds[name]
+	if !ok {
+		return nil, false
+	}
+	return mk(), true
+}
