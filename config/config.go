@@ -11,9 +11,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,9 +30,14 @@ const EnvPrefix = "HERALD_"
 // YAML file stays flat, like the environment, while each part of herald is
 // handed only the sub-struct it needs.
 type Config struct {
-	HTTP     HTTP     `yaml:",inline"`
-	Database Database `yaml:",inline"`
-	Log      Log      `yaml:",inline"`
+	HTTP      HTTP      `yaml:",inline"`
+	Database  Database  `yaml:",inline"`
+	Queue     Queue     `yaml:",inline"`
+	Mail      Mail      `yaml:",inline"`
+	Worker    Worker    `yaml:",inline"`
+	Templates Templates `yaml:",inline"`
+	Scheduler Scheduler `yaml:",inline"`
+	Log       Log       `yaml:",inline"`
 }
 
 // HTTP configures the admin API.
@@ -49,6 +56,48 @@ type Database struct {
 	URL string `yaml:"database_url"`
 }
 
+// Queue says where the work queue lives.
+type Queue struct {
+	// RedisURL is redis://, rediss://, redis-sentinel://, redis-socket:// or
+	// redis-cluster://; empty runs an embedded Redis in the process.
+	RedisURL string `yaml:"redis_url"`
+}
+
+// Mail says how mail leaves.
+type Mail struct {
+	// SMTPURL is smtp://user:pass@host:port?tls=starttls|tls|none; empty
+	// writes .eml files into OutboxDir instead.
+	SMTPURL         string `yaml:"smtp_url"`
+	OutboxDir       string `yaml:"outbox_dir"`
+	From            string `yaml:"from"`
+	SMTPConnections int    `yaml:"smtp_connections"`
+}
+
+// Worker tunes the sending.
+type Worker struct {
+	Concurrency     int           `yaml:"worker_concurrency"`
+	ChunkSize       int           `yaml:"chunk_size"`
+	SendMaxAttempts int           `yaml:"send_max_attempts"`
+	SendRetryBase   time.Duration `yaml:"send_retry_base"`
+	SendLease       time.Duration `yaml:"send_lease"`
+}
+
+// Templates says where template overrides are.
+type Templates struct {
+	Dir string `yaml:"templates_dir"`
+}
+
+// Scheduler configures the periodic jobs.
+type Scheduler struct {
+	// Timezone is the zone of the cron schedules.
+	Timezone string `yaml:"timezone"`
+	// ReconcileInterval is how often the reconciler runs.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+}
+
+// Location returns the schedules' timezone.
+func (s Scheduler) Location() (*time.Location, error) { return time.LoadLocation(s.Timezone) }
+
 // Log configures the process logger.
 type Log struct {
 	Level  string `yaml:"log_level"`
@@ -64,7 +113,20 @@ func Default() Config {
 			ShutdownTimeout: 15 * time.Second,
 		},
 		Database: Database{URL: "sqlite:./herald.db"},
-		Log:      Log{Level: "info", Format: "text"},
+		Mail: Mail{
+			OutboxDir:       "./outbox",
+			From:            "herald <herald@localhost>",
+			SMTPConnections: 4,
+		},
+		Worker: Worker{
+			Concurrency:     10,
+			ChunkSize:       100,
+			SendMaxAttempts: 8,
+			SendRetryBase:   30 * time.Second,
+			SendLease:       60 * time.Second,
+		},
+		Scheduler: Scheduler{Timezone: "UTC", ReconcileInterval: 15 * time.Second},
+		Log:       Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -118,6 +180,39 @@ func (c Config) Validate() error {
 	if err := validateDatabaseURL(c.Database.URL); err != nil {
 		bad("DATABASE_URL", "%v", err)
 	}
+	if err := validateURL(c.Queue.RedisURL, "redis", "rediss", "redis-sentinel", "redis-socket", "redis-cluster"); err != nil {
+		bad("REDIS_URL", "%v", err)
+	}
+	if err := validateURL(c.Mail.SMTPURL, "smtp", "smtps"); err != nil {
+		bad("SMTP_URL", "%v", err)
+	}
+	if c.Mail.SMTPURL == "" && c.Mail.OutboxDir == "" {
+		bad("OUTBOX_DIR", "is required when HERALD_SMTP_URL is not set")
+	}
+	if addr, err := mail.ParseAddress(c.Mail.From); err != nil || !strings.Contains(addr.Address, "@") {
+		bad("FROM", "%q is not an address such as \"herald <herald@example.com>\"", c.Mail.From)
+	}
+	positive := func(setting string, n int) {
+		if n < 1 {
+			bad(setting, "must be at least 1")
+		}
+	}
+	positive("SMTP_CONNECTIONS", c.Mail.SMTPConnections)
+	positive("WORKER_CONCURRENCY", c.Worker.Concurrency)
+	positive("CHUNK_SIZE", c.Worker.ChunkSize)
+	positive("SEND_MAX_ATTEMPTS", c.Worker.SendMaxAttempts)
+	if c.Worker.SendRetryBase <= 0 {
+		bad("SEND_RETRY_BASE", "must be positive")
+	}
+	if c.Worker.SendLease < time.Second {
+		bad("SEND_LEASE", "must be at least 1s")
+	}
+	if _, err := c.Scheduler.Location(); err != nil || c.Scheduler.Timezone == "" {
+		bad("TIMEZONE", "%q is not an IANA timezone such as Europe/Berlin", c.Scheduler.Timezone)
+	}
+	if c.Scheduler.ReconcileInterval < time.Second {
+		bad("RECONCILE_INTERVAL", "must be at least 1s")
+	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		bad("LOG_LEVEL", "%v", err)
 	}
@@ -146,6 +241,21 @@ func validateDatabaseURL(raw string) error {
 		}
 	default:
 		return fmt.Errorf("unsupported scheme %q (use sqlite: or postgres:)", scheme)
+	}
+	return nil
+}
+
+// validateURL checks that raw, if set, is a URL of one of schemes.
+func validateURL(raw string, schemes ...string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a URL: %v", err)
+	}
+	if !slices.Contains(schemes, u.Scheme) {
+		return fmt.Errorf("unsupported scheme %q (use %s://)", u.Scheme, strings.Join(schemes, "://, "))
 	}
 	return nil
 }

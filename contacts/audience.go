@@ -1,9 +1,89 @@
 package contacts
 
+import (
+	"context"
+	"fmt"
+
+	"github.com/heraldhq/herald/internal/db"
+)
+
 // ReleaseAudienceQuery selects, once per address, every technical contact of
 // an active license of product: who hears of its releases. It returns the
 // query and its arguments, for the ledger to insert deliveries from.
 func ReleaseAudienceQuery(product string) (string, []any) {
 	return `SELECT DISTINCT m.email FROM memberships m JOIN licenses l ON l.id = m.license_id
 		WHERE l.product = ? AND l.status = ? AND m.role = ?`, []any{product, Active, Technical}
+}
+
+// Recipient is what a message needs to know of the person it goes to, as
+// they are now.
+type Recipient struct {
+	Email         string
+	Name          string
+	Locale        string
+	ReleaseOptOut bool
+	Suppressed    bool
+	// Licenses are the active licenses of the product on which the person
+	// holds the role asked for.
+	Licenses []LicenseRef
+}
+
+// LicenseRef names a license.
+type LicenseRef struct {
+	ID   string `db:"id"`
+	Name string `db:"name"`
+}
+
+// Recipients returns, for each known address in emails, the person and the
+// active licenses of product on which they hold role; two queries for any
+// number of addresses.
+func (s *Store) Recipients(ctx context.Context, emails []string, role Role, product string) (map[string]Recipient, error) {
+	out := make(map[string]Recipient, len(emails))
+	if len(emails) == 0 {
+		return out, nil
+	}
+	query, args, err := db.In(`SELECT `+contactColumns+` FROM contacts c WHERE c.email IN (?)`, emails)
+	if err != nil {
+		return nil, err
+	}
+	var people []contactRow
+	if err := db.Select(ctx, s.db, &people, query, args...); err != nil {
+		return nil, fmt.Errorf("load recipients: %w", err)
+	}
+	for _, p := range people {
+		out[p.Email] = Recipient{Email: p.Email, Name: p.Name, Locale: p.Locale, ReleaseOptOut: p.ReleaseOptOut, Suppressed: p.SuppressedAt.Valid}
+	}
+	query, args, err = db.In(`
+		SELECT m.email, l.id, l.name FROM memberships m JOIN licenses l ON l.id = m.license_id
+		WHERE m.email IN (?) AND m.role = ? AND l.product = ? AND l.status = ?
+		ORDER BY m.email, l.id`, emails, role, product, Active)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Email string `db:"email"`
+		LicenseRef
+	}
+	if err := db.Select(ctx, s.db, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("load licenses of recipients: %w", err)
+	}
+	for _, r := range rows {
+		rec := out[r.Email]
+		rec.Licenses = append(rec.Licenses, r.LicenseRef)
+		out[r.Email] = rec
+	}
+	return out, nil
+}
+
+// Suppress marks an address as not taking mail (a hard bounce), with the
+// server's reply as the reason. Later announcements skip it.
+func (s *Store) Suppress(ctx context.Context, email, reason string) error {
+	now := s.timestamp()
+	_, err := db.Exec(ctx, s.db, `
+		UPDATE contacts SET suppressed_at = ?, suppressed_reason = ?, updated_at = ?
+		WHERE email = ? AND suppressed_at IS NULL`, now, reason, now, email)
+	if err != nil {
+		return fmt.Errorf("suppress %s: %w", email, err)
+	}
+	return nil
 }

@@ -12,6 +12,9 @@ import (
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/templates"
 )
 
 // Body limits of API.md.
@@ -29,6 +32,9 @@ type Check struct {
 // Server serves the admin API.
 type Server struct {
 	contacts *contacts.Store
+	ledger   *ledger.Ledger
+	queue    *queue.Queue
+	renderer *templates.Renderer
 	tokens   *auth.Tokens
 	checks   []Check
 	logger   *slog.Logger
@@ -38,6 +44,9 @@ type Server struct {
 // Deps are what the API serves from.
 type Deps struct {
 	Contacts *contacts.Store
+	Ledger   *ledger.Ledger
+	Queue    *queue.Queue
+	Renderer *templates.Renderer
 	Tokens   *auth.Tokens
 	Checks   []Check
 	Logger   *slog.Logger
@@ -70,12 +79,27 @@ var routes = []route{
 	{"POST", "/api/v1/contacts/import", false, (*Server).importContacts},
 	{"GET", "/api/v1/contacts/{email}", false, (*Server).getContact},
 	{"PATCH", "/api/v1/contacts/{email}", false, (*Server).updateContact},
+
+	{"POST", "/api/v1/releases", false, (*Server).createRelease},
+	{"GET", "/api/v1/releases", false, (*Server).listReleases},
+
+	{"GET", "/api/v1/announcements", false, (*Server).listAnnouncements},
+	{"GET", "/api/v1/announcements/{id}", false, (*Server).getAnnouncement},
+	{"GET", "/api/v1/announcements/{id}/deliveries", false, (*Server).listDeliveries},
+	{"POST", "/api/v1/announcements/{id}/cancel", false, (*Server).cancelAnnouncement},
+	{"POST", "/api/v1/announcements/{id}/retry-failed", false, (*Server).retryFailed},
+
+	{"GET", "/api/v1/templates", false, (*Server).listTemplates},
+	{"POST", "/api/v1/templates/{name}/preview", false, (*Server).previewTemplate},
 }
 
 // New returns the API server.
 func New(deps Deps) *Server {
 	s := &Server{
 		contacts: deps.Contacts,
+		ledger:   deps.Ledger,
+		queue:    deps.Queue,
+		renderer: deps.Renderer,
 		tokens:   deps.Tokens,
 		checks:   deps.Checks,
 		logger:   deps.Logger,

@@ -309,3 +309,18 @@ func checkStatus(s Status) error {
 	}
 	return fault.Invalid("status", "%q is not a status (scheduled, resolving, sending, done or cancelled)", s)
 }
+
+// Lookup returns an announcement without counting its deliveries: for
+// workers, which need what it is, not how far it got.
+func (l *Ledger) Lookup(ctx context.Context, id int64) (Announcement, error) {
+	var a Announcement
+	err := db.Get(ctx, l.db, &a, `SELECT `+announcementColumns+` FROM announcements WHERE id = ?`, id)
+	if db.IsNoRows(err) {
+		return Announcement{}, fault.NotFound("announcement %d does not exist", id)
+	}
+	if err != nil {
+		return Announcement{}, fmt.Errorf("get announcement %d: %w", id, err)
+	}
+	a.normalize()
+	return a, nil
+}

@@ -10,7 +10,7 @@
 package ledger
 
 import (
-	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/heraldhq/herald/internal/db"
@@ -60,14 +60,32 @@ type Announcement struct {
 	DedupeKey  string          `db:"dedupe_key"`
 	Template   string          `db:"template"`
 	Subject    string          `db:"subject"`
-	Params     json.RawMessage `db:"params"`
-	Audience   json.RawMessage `db:"audience"`
+	Params     JSON            `db:"params"`
+	Audience   JSON            `db:"audience"`
 	SendAt     time.Time       `db:"send_at"`
 	Status     Status          `db:"status"`
 	CreatedAt  time.Time       `db:"created_at"`
 	UpdatedAt  time.Time       `db:"updated_at"`
 	FinishedAt *time.Time      `db:"finished_at"`
 	Counts     Counts          `db:"-"`
+}
+
+// JSON is a JSON document kept in a text column.
+type JSON []byte
+
+// Scan reads the column, which drivers return as a string or bytes.
+func (j *JSON) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		*j = JSON(v)
+	case []byte:
+		*j = append(JSON(nil), v...)
+	case nil:
+		*j = nil
+	default:
+		return fmt.Errorf("ledger.JSON cannot hold a %T", src)
+	}
+	return nil
 }
 
 // Counts are an announcement's deliveries by status.

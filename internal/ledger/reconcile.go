@@ -15,16 +15,26 @@ type ChunkRef struct {
 }
 
 // ExpireLeases returns claimed deliveries whose lease ran out (their worker
-// died or stalled) to pending, due now. It returns how many.
-func (l *Ledger) ExpireLeases(ctx context.Context) (int64, error) {
+// died or stalled) to pending, due now, and returns the chunks they are in.
+func (l *Ledger) ExpireLeases(ctx context.Context) ([]ChunkRef, error) {
 	now := l.Now()
-	res, err := db.Exec(ctx, l.db, `
+	var rows []ChunkRef
+	err := db.Select(ctx, l.db, &rows, `
 		UPDATE deliveries SET status = ?, lease_until = NULL, next_attempt_at = ?, updated_at = ?
-		WHERE status = ? AND lease_until < ?`, Pending, now, now, Claimed, now)
+		WHERE status = ? AND lease_until < ?
+		RETURNING announcement_id, chunk`, Pending, now, now, Claimed, now)
 	if err != nil {
-		return 0, fmt.Errorf("expire leases: %w", err)
+		return nil, fmt.Errorf("expire leases: %w", err)
 	}
-	return res.RowsAffected()
+	seen := make(map[ChunkRef]bool, len(rows))
+	refs := rows[:0]
+	for _, r := range rows {
+		if !seen[r] {
+			seen[r] = true
+			refs = append(refs, r)
+		}
+	}
+	return refs, nil
 }
 
 // StartDue moves scheduled announcements whose send_at has come to

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/queue"
+)
+
+// ReleaseCmd groups the release subcommands.
+type ReleaseCmd struct {
+	Announce ReleaseAnnounceCmd `cmd:"" help:"Announce a release to the technical contacts of the product's active licenses."`
+}
+
+// ReleaseAnnounceCmd announces a release from the shell, as POST
+// /api/v1/releases does.
+type ReleaseAnnounceCmd struct {
+	Product   string        `required:"" help:"Product key, such as jira."`
+	Version   string        `required:"" help:"The version released, such as 9.4.0."`
+	Title     string        `help:"Title (default: PRODUCT VERSION)."`
+	NotesFile string        `type:"existingfile" placeholder:"FILE" help:"Release notes in Markdown."`
+	URL       string        `name:"url" help:"Link to the release notes or downloads."`
+	SendAt    time.Time     `placeholder:"RFC3339" help:"Send later, at this time (RFC 3339)."`
+	Wait      bool          `help:"Show progress until every delivery is done; exit 1 if any failed."`
+	Poll      time.Duration `default:"500ms" hidden:""`
+}
+
+func (c *ReleaseAnnounceCmd) Run(ctx context.Context, env *Env) error {
+	nr := ledger.NewRelease{Product: c.Product, Version: c.Version, Title: c.Title, URL: c.URL, SendAt: c.SendAt}
+	if c.NotesFile != "" {
+		notes, err := os.ReadFile(c.NotesFile)
+		if err != nil {
+			return err
+		}
+		nr.Notes = string(notes)
+	}
+	d, err := env.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	led := ledger.New(d, env.now)
+	rel, a, created, err := led.CreateRelease(ctx, nr)
+	if err != nil {
+		return err
+	}
+	if !created {
+		fmt.Fprintf(env.stdout, "%s %s was announced already (announcement %d, %s); nothing new is sent\n", rel.Product, rel.Version, a.ID, a.Status)
+	} else {
+		fmt.Fprintf(env.stdout, "announcing %s %s: announcement %d, %s\n", rel.Product, rel.Version, a.ID, a.Status)
+		c.startFanout(ctx, env, a)
+	}
+	if !c.Wait {
+		return nil
+	}
+	return waitFor(ctx, env, led, a.ID, c.Poll)
+}
+
+// startFanout enqueues the fan-out when this process can reach the queue.
+// With the embedded Redis, the queue lives inside "herald serve", whose
+// reconciler picks the announcement up within HERALD_RECONCILE_INTERVAL.
+func (c *ReleaseAnnounceCmd) startFanout(ctx context.Context, env *Env, a ledger.Announcement) {
+	if a.Status != ledger.Resolving {
+		return
+	}
+	if env.cfg.Queue.RedisURL == "" {
+		fmt.Fprintf(env.stdout, "a running \"herald serve\" on this database sends it within %s\n", env.cfg.Scheduler.ReconcileInterval)
+		return
+	}
+	q, err := queue.Open(ctx, env.cfg.Queue.RedisURL, "", env.logger)
+	if err == nil {
+		err = q.Enqueue(ctx, queue.NewFanoutTask(a.ID))
+		q.Close()
+	}
+	if err != nil {
+		env.logger.Warn("could not enqueue; the reconciler will", "announcement", a.ID, "err", err)
+	}
+}
+
+// waitFor shows the progress of an announcement until it is done or
+// cancelled, and fails if any delivery failed.
+func waitFor(ctx context.Context, env *Env, led *ledger.Ledger, id int64, poll time.Duration) error {
+	bar := progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(env.stderr),
+		progressbar.OptionSetDescription(fmt.Sprintf("announcement %d", id)),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetItsString("mails"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionClearOnFinish(),
+	)
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		a, err := led.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		c := a.Counts
+		if c.Recipients > 0 {
+			bar.ChangeMax(c.Recipients)
+		}
+		_ = bar.Set(c.Sent + c.Failed + c.Skipped + c.Cancelled)
+		if a.Status == ledger.Done || a.Status == ledger.Cancelled {
+			_ = bar.Finish()
+			fmt.Fprintf(env.stdout, "announcement %d %s: %d recipients, %d sent, %d failed, %d skipped, %d cancelled\n",
+				id, a.Status, c.Recipients, c.Sent, c.Failed, c.Skipped, c.Cancelled)
+			if c.Failed > 0 {
+				return fmt.Errorf("%d deliveries failed; GET /api/v1/announcements/%d/deliveries?status=failed lists them", c.Failed, id)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/queue"
+)
+
+type announcementView struct {
+	ID         int64         `json:"id"`
+	Kind       string        `json:"kind"`
+	Subject    string        `json:"subject"`
+	Status     string        `json:"status"`
+	DedupeKey  string        `json:"dedupe_key"`
+	SendAt     time.Time     `json:"send_at"`
+	CreatedAt  time.Time     `json:"created_at"`
+	FinishedAt *time.Time    `json:"finished_at"`
+	Counts     ledger.Counts `json:"counts"`
+}
+
+func newAnnouncementView(a ledger.Announcement) announcementView {
+	return announcementView{
+		ID: a.ID, Kind: string(a.Kind), Subject: a.Subject, Status: string(a.Status), DedupeKey: a.DedupeKey,
+		SendAt: a.SendAt, CreatedAt: a.CreatedAt, FinishedAt: a.FinishedAt, Counts: a.Counts,
+	}
+}
+
+type deliveryView struct {
+	Email         string     `json:"email"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	LastError     string     `json:"last_error"`
+	MessageID     string     `json:"message_id"`
+	SentAt        *time.Time `json:"sent_at"`
+	Reason        string     `json:"reason"`
+}
+
+func newDeliveryView(d ledger.Delivery) deliveryView {
+	v := deliveryView{
+		Email: d.Email, Status: string(d.Status), Attempts: d.Attempts, LastError: d.LastError,
+		MessageID: d.MessageID, SentAt: d.SentAt, Reason: d.Reason,
+	}
+	if d.Status == ledger.Pending {
+		v.NextAttemptAt = &d.NextAttemptAt
+	}
+	return v
+}
+
+func announcementID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fault.NotFound("announcement %q does not exist", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request) error {
+	req, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	p, err := s.ledger.List(r.Context(), ledger.Filter{Kind: ledger.Kind(q.Get("kind")), Status: ledger.Status(q.Get("status")), Page: req})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newListView(p, newAnnouncementView))
+	return nil
+}
+
+func (s *Server) getAnnouncement(w http.ResponseWriter, r *http.Request) error {
+	id, err := announcementID(r)
+	if err != nil {
+		return err
+	}
+	a, err := s.ledger.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAnnouncementView(a))
+	return nil
+}
+
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
+	id, err := announcementID(r)
+	if err != nil {
+		return err
+	}
+	req, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.ledger.Deliveries(r.Context(), id, ledger.DeliveryFilter{Status: ledger.DeliveryStatus(r.URL.Query().Get("status")), Page: req})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newListView(p, newDeliveryView))
+	return nil
+}
+
+func (s *Server) cancelAnnouncement(w http.ResponseWriter, r *http.Request) error {
+	id, err := announcementID(r)
+	if err != nil {
+		return err
+	}
+	a, err := s.ledger.Cancel(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAnnouncementView(a))
+	return nil
+}
+
+func (s *Server) retryFailed(w http.ResponseWriter, r *http.Request) error {
+	id, err := announcementID(r)
+	if err != nil {
+		return err
+	}
+	a, chunks, err := s.ledger.RetryFailed(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	for _, c := range chunks {
+		s.enqueue(r.Context(), queue.NewSendTask(id, c, time.Time{}), id)
+	}
+	writeJSON(w, http.StatusOK, newAnnouncementView(a))
+	return nil
+}
+
+// startIfDue enqueues the fan-out of an announcement that is due now.
+func (s *Server) startIfDue(ctx context.Context, a ledger.Announcement) {
+	if a.Status == ledger.Resolving {
+		s.enqueue(ctx, queue.NewFanoutTask(a.ID), a.ID)
+	}
+}
+
+// enqueue hands work to the queue. The ledger already holds the work, so
+// when Redis cannot be reached the request still succeeds: the reconciler
+// enqueues it once Redis is back.
+func (s *Server) enqueue(ctx context.Context, t *asynq.Task, announcement int64) {
+	if err := s.queue.Enqueue(ctx, t); err != nil {
+		s.logger.Warn("enqueue failed; the reconciler will retry", "announcement", announcement, "type", t.Type(), "err", err)
+	}
+}

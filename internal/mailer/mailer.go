@@ -1,0 +1,111 @@
+// Package mailer hands messages to the world: over SMTP through a small pool
+// of persistent connections, or into an outbox directory of .eml files. It
+// builds every message the same way (go-mail), and it says of every failure
+// whether trying again later can help.
+package mailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Message is one email to one recipient. Every field that came from a user
+// ends up in a header only through go-mail's encoding, never raw.
+type Message struct {
+	From      string // "Name <address>"
+	To        string // address
+	ToName    string
+	Subject   string
+	Text      string
+	HTML      string
+	MessageID string // without angle brackets
+	Date      time.Time
+	// Headers are extra headers such as List-Unsubscribe, in order.
+	Headers [][2]string
+}
+
+// Sender sends messages. Implementations are safe for concurrent use.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+	Close() error
+}
+
+// Error is a failed send, classified.
+type Error struct {
+	// Temporary failures (4xx replies, network trouble) may succeed later.
+	Temporary bool
+	// Code is the SMTP reply code, or 0 when there was no reply.
+	Code int
+	// RecipientRejected is set when the server refused the recipient
+	// address itself (a 5xx reply to RCPT TO): the address does not take mail.
+	RecipientRejected bool
+	Err               error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Classify returns err as an *Error. Errors that say nothing of their kind
+// count as temporary: retrying is safer than dropping a message.
+func Classify(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Temporary: true, Err: err}
+}
+
+// build turns a Message into a go-mail message.
+func build(m Message) (*gomail.Msg, error) {
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if err := msg.From(m.From); err != nil {
+		return nil, &Error{Err: fmt.Errorf("sender %q: %w", m.From, err)}
+	}
+	var err error
+	if m.ToName != "" {
+		err = msg.AddToFormat(m.ToName, m.To)
+	} else {
+		err = msg.To(m.To)
+	}
+	if err != nil {
+		return nil, &Error{Err: fmt.Errorf("recipient %q: %w", m.To, err)}
+	}
+	msg.Subject(m.Subject)
+	if m.MessageID != "" {
+		msg.SetMessageIDWithValue(m.MessageID)
+	} else {
+		msg.SetMessageID()
+	}
+	if m.Date.IsZero() {
+		msg.SetDate()
+	} else {
+		msg.SetDateWithValue(m.Date)
+	}
+	for _, h := range m.Headers {
+		msg.SetGenHeader(gomail.Header(h[0]), h[1])
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
+	return msg, nil
+}
+
+// Domain returns the domain of a "Name <address>" sender, for Message-IDs.
+func Domain(from string) (string, error) {
+	addr, err := mail.ParseAddress(from)
+	if err != nil {
+		return "", err
+	}
+	_, domain, ok := strings.Cut(addr.Address, "@")
+	if !ok || domain == "" {
+		return "", fmt.Errorf("%q has no domain", from)
+	}
+	return domain, nil
+}

@@ -1,0 +1,76 @@
+package mailer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Outbox writes each message as an .eml file into a directory: herald's
+// default transport, so that it runs with no mail server and shows what it
+// would have sent. Files are written to a temporary name and renamed, so a
+// reader never sees half a message.
+type Outbox struct {
+	dir string
+}
+
+// NewOutbox returns an outbox writing into dir, which it creates.
+func NewOutbox(dir string) (*Outbox, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("outbox %s: %w", dir, err)
+	}
+	return &Outbox{dir: dir}, nil
+}
+
+// Send writes m to DIR/<message-id>.eml. Sending the same message again
+// replaces the file: one file per message, as a resend is one message.
+func (o *Outbox) Send(ctx context.Context, m Message) error {
+	if err := ctx.Err(); err != nil {
+		return &Error{Temporary: true, Err: err}
+	}
+	msg, err := build(m)
+	if err != nil {
+		return err
+	}
+	name := fileNameFor(m.MessageID)
+	tmp, err := os.CreateTemp(o.dir, ".tmp-*.eml")
+	if err != nil {
+		return &Error{Temporary: true, Err: err}
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := msg.WriteTo(tmp); err != nil {
+		tmp.Close()
+		return &Error{Temporary: true, Err: err}
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return &Error{Temporary: true, Err: err}
+	}
+	if err := tmp.Close(); err != nil {
+		return &Error{Temporary: true, Err: err}
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(o.dir, name)); err != nil {
+		return &Error{Temporary: true, Err: err}
+	}
+	return nil
+}
+
+// Close does nothing: the outbox holds no connection.
+func (o *Outbox) Close() error { return nil }
+
+// fileNameFor makes a Message-ID safe as a file name.
+func fileNameFor(messageID string) string {
+	safe := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_', r == '@':
+			return r
+		}
+		return '_'
+	}, messageID)
+	if safe == "" {
+		safe = "message"
+	}
+	return safe + ".eml"
+}

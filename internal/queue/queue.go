@@ -1,0 +1,149 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultName is the asynq queue herald uses.
+const DefaultName = "herald"
+
+// Queue is a connection to the work queue.
+type Queue struct {
+	redis    redis.UniversalClient
+	client   *asynq.Client
+	name     string
+	embedded *Embedded
+}
+
+// Open connects to the Redis at rawURL (redis://, rediss://,
+// redis-sentinel://, redis-socket:// or redis-cluster://host:port,host:port),
+// or, when rawURL is empty, starts an embedded Redis on loopback. name is the
+// asynq queue to use (DefaultName unless tests want one of their own).
+func Open(ctx context.Context, rawURL, name string, logger *slog.Logger) (*Queue, error) {
+	if name == "" {
+		name = DefaultName
+	}
+	q := &Queue{name: name}
+	if rawURL == "" {
+		emb, err := StartEmbedded()
+		if err != nil {
+			return nil, err
+		}
+		q.embedded = emb
+		rawURL = "redis://" + emb.Addr()
+		logger.Info("embedded Redis started; it keeps nothing across restarts, the reconciler rebuilds the queue from the database", "addr", emb.Addr())
+	}
+	rdb, err := newRedis(rawURL)
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
+	q.redis = rdb
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		q.Close()
+		return nil, fmt.Errorf("connect to Redis: %w", err)
+	}
+	q.client = asynq.NewClientFromRedisClient(rdb)
+	return q, nil
+}
+
+func newRedis(rawURL string) (redis.UniversalClient, error) {
+	if rest, ok := strings.CutPrefix(rawURL, "redis-cluster://"); ok {
+		u, err := url.Parse("redis://" + rest)
+		if err != nil {
+			return nil, fmt.Errorf("HERALD_REDIS_URL: %v", err)
+		}
+		opt := asynq.RedisClusterClientOpt{Addrs: strings.Split(u.Host, ",")}
+		if u.User != nil {
+			opt.Username = u.User.Username()
+			opt.Password, _ = u.User.Password()
+		}
+		return opt.MakeRedisClient().(redis.UniversalClient), nil
+	}
+	opt, err := asynq.ParseRedisURI(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("HERALD_REDIS_URL: %v", err)
+	}
+	return opt.MakeRedisClient().(redis.UniversalClient), nil
+}
+
+// Name is the asynq queue's name.
+func (q *Queue) Name() string { return q.name }
+
+// Redis is the underlying connection, shared by asynq's client, servers and
+// inspector, and used for the scheduler's leases.
+func (q *Queue) Redis() redis.UniversalClient { return q.redis }
+
+// Embedded returns the embedded Redis, or nil when a real one is used.
+func (q *Queue) Embedded() *Embedded { return q.embedded }
+
+// Enqueue adds a task to the queue. A task whose id is already queued,
+// scheduled, running or retrying is the same work: that is not an error.
+func (q *Queue) Enqueue(ctx context.Context, t *asynq.Task) error {
+	_, err := q.client.EnqueueContext(ctx, t, asynq.Queue(q.name))
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue %s: %w", t.Type(), err)
+	}
+	return nil
+}
+
+// Ping checks that Redis answers.
+func (q *Queue) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return q.redis.Ping(ctx).Err()
+}
+
+// ServerConfig tunes the workers of NewServer.
+type ServerConfig struct {
+	Concurrency     int
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+// NewServer returns an asynq server that works this queue.
+func (q *Queue) NewServer(cfg ServerConfig) *asynq.Server {
+	return asynq.NewServerFromRedisClient(q.redis, asynq.Config{
+		Concurrency:     cfg.Concurrency,
+		Queues:          map[string]int{q.name: 1},
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          slogAdapter{cfg.Logger.With("component", "asynq")},
+		LogLevel:        asynq.WarnLevel,
+		// Sends are retried per delivery by the worker; a failed task is a
+		// database or Redis error, worth trying again soon.
+		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			return min(time.Duration(n+1)*2*time.Second, time.Minute)
+		},
+	})
+}
+
+// Close closes the connections and stops the embedded Redis.
+func (q *Queue) Close() error {
+	var errs []error
+	// asynq's client and servers share q.redis and leave closing it to us.
+	if q.redis != nil {
+		errs = append(errs, q.redis.Close())
+	}
+	if q.embedded != nil {
+		q.embedded.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// slogAdapter gives asynq's logger interface to slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }

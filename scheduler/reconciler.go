@@ -1,0 +1,92 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/queue"
+)
+
+// Reconciler makes the queue match the ledger again. The ledger is the truth
+// and Redis only carries work, so whatever Redis lost (a flush, a restart of
+// the embedded one, a crash between a commit and its enqueue) is found in
+// the ledger and enqueued again. Enqueueing what is still queued collapses
+// on the task id, so running it often is harmless.
+type Reconciler struct {
+	Ledger *ledger.Ledger
+	Queue  *queue.Queue
+	// Grace is how long a pending delivery may be overdue before its chunk
+	// is enqueued again; it covers the moment between a fan-out's commit
+	// and its enqueue.
+	Grace  time.Duration
+	Logger *slog.Logger
+}
+
+// ReconcileResult says what a run did.
+type ReconcileResult struct {
+	LeasesExpired int `json:"leases_expired"`
+	Fanouts       int `json:"fanouts"`
+	Chunks        int `json:"chunks"`
+	Finished      int `json:"finished"`
+}
+
+func (r ReconcileResult) String() string {
+	return fmt.Sprintf("%d lease chunks returned, %d fan-outs and %d chunks enqueued, %d announcements finished",
+		r.LeasesExpired, r.Fanouts, r.Chunks, r.Finished)
+}
+
+// Run reconciles once.
+func (r *Reconciler) Run(ctx context.Context) (ReconcileResult, error) {
+	var res ReconcileResult
+	expired, err := r.Ledger.ExpireLeases(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.LeasesExpired = len(expired)
+	for _, c := range expired {
+		r.Logger.Warn("lease expired; the deliveries go back to pending", "announcement", c.AnnouncementID, "chunk", c.Chunk)
+		if err := r.Queue.Enqueue(ctx, queue.NewSendTask(c.AnnouncementID, c.Chunk, time.Time{})); err != nil {
+			return res, err
+		}
+	}
+
+	due, err := r.Ledger.StartDue(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, id := range due {
+		if err := r.Queue.Enqueue(ctx, queue.NewFanoutTask(id)); err != nil {
+			return res, err
+		}
+		res.Fanouts++
+	}
+
+	overdue, err := r.Ledger.Overdue(ctx, r.Grace)
+	if err != nil {
+		return res, err
+	}
+	for _, c := range overdue {
+		if err := r.Queue.Enqueue(ctx, queue.NewSendTask(c.AnnouncementID, c.Chunk, time.Time{})); err != nil {
+			return res, err
+		}
+		res.Chunks++
+	}
+
+	unfinished, err := r.Ledger.Unfinished(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, id := range unfinished {
+		done, err := r.Ledger.FinishIfDone(ctx, id)
+		if err != nil {
+			return res, err
+		}
+		if done {
+			res.Finished++
+		}
+	}
+	return res, nil
+}

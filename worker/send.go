@@ -1,0 +1,178 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/queue"
+)
+
+// batchSize is how many due deliveries Send reads at a time. Each is then
+// claimed, sent and recorded on its own: a crash loses the outcome of at
+// most the message in flight.
+const batchSize = 50
+
+// Send sends the pending deliveries of one chunk of an announcement.
+type Send struct {
+	cfg    Config
+	deps   Deps
+	domain string
+}
+
+// NewSend returns the send handler.
+func NewSend(cfg Config, deps Deps) (*Send, error) {
+	domain, err := mailer.Domain(cfg.From)
+	if err != nil {
+		return nil, fmt.Errorf("HERALD_FROM: %w", err)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Send{cfg: cfg, deps: deps, domain: domain}, nil
+}
+
+// ProcessTask handles queue.TypeSend.
+func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := queue.DecodeSend(t)
+	if err != nil {
+		return err
+	}
+	a, err := h.deps.Ledger.Lookup(ctx, p.Announcement)
+	if errors.Is(err, fault.ErrNotFound) {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	if a.Status != ledger.Sending {
+		return nil // cancelled or done: its pending deliveries are gone
+	}
+	comp, err := newComposer(a, h.deps.Contacts)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	log := h.deps.Logger.With("announcement", a.ID, "chunk", p.Chunk)
+
+	for {
+		if err := ctx.Err(); err != nil {
+			return err // shutting down: the queue runs the task again
+		}
+		due, err := h.deps.Ledger.Due(ctx, a.ID, p.Chunk, batchSize)
+		if err != nil {
+			return err
+		}
+		if len(due) == 0 {
+			break
+		}
+		emails := make([]string, len(due))
+		for i, d := range due {
+			emails[i] = d.Email
+		}
+		people, err := comp.recipients(ctx, emails)
+		if err != nil {
+			return err
+		}
+		for _, d := range due {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			rec, found := people[d.Email]
+			if err := h.deliver(ctx, log, a, comp, d, rec, found); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Deliveries waiting for a retry get a task of their own at their time;
+	// without any, the announcement may be finished.
+	next, waiting, err := h.deps.Ledger.NextAttempt(ctx, a.ID, p.Chunk)
+	if err != nil {
+		return err
+	}
+	if waiting {
+		return h.deps.Queue.Enqueue(ctx, queue.NewSendTask(a.ID, p.Chunk, next))
+	}
+	if done, err := h.deps.Ledger.FinishIfDone(ctx, a.ID); err != nil {
+		return err
+	} else if done {
+		log.Info("announcement done")
+	}
+	return nil
+}
+
+// deliver claims, renders, sends and records one delivery. It returns an
+// error only when the ledger cannot be written; every other outcome is
+// recorded on the delivery.
+func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcement, comp composer, d ledger.Delivery, rec contacts.Recipient, found bool) error {
+	attempt, claimed, err := h.deps.Ledger.Claim(ctx, d.ID, h.cfg.Lease)
+	if err != nil || !claimed {
+		return err // not claimed: sent, cancelled or taken by another worker meanwhile
+	}
+	// From here the outcome must be recorded even if the task is being
+	// cancelled: the message may have left.
+	ctx = context.WithoutCancel(ctx)
+	led := h.deps.Ledger
+
+	data, skip := comp.compose(rec, found)
+	if skip != "" {
+		return led.MarkSkipped(ctx, d.ID, skip)
+	}
+	msg, err := h.deps.Renderer.Render(a.Template, rec.Locale, data)
+	if err != nil {
+		log.Error("render failed", "delivery", d.ID, "err", err)
+		return led.MarkFailed(ctx, d.ID, "render: "+err.Error())
+	}
+	messageID := fmt.Sprintf("%d.%d@%s", d.ID, a.ID, h.domain)
+	err = h.deps.Sender.Send(ctx, mailer.Message{
+		From: h.cfg.From, To: d.Email, ToName: rec.Name,
+		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
+		MessageID: messageID, Date: h.deps.Now(), Headers: comp.headers(),
+	})
+	if err == nil {
+		return led.MarkSent(ctx, d.ID, messageID)
+	}
+
+	e := mailer.Classify(err)
+	reason := e.Error()
+	switch {
+	case e.RecipientRejected:
+		log.Warn("recipient rejected; suppressing the address", "delivery", d.ID, "code", e.Code)
+		log.Debug("recipient rejected", "delivery", d.ID, "email", d.Email, "reply", reason)
+		if err := h.deps.Contacts.Suppress(ctx, d.Email, reason); err != nil {
+			return err
+		}
+		return led.MarkFailed(ctx, d.ID, reason)
+	case !e.Temporary:
+		log.Warn("send failed", "delivery", d.ID, "code", e.Code, "err", reason)
+		return led.MarkFailed(ctx, d.ID, reason)
+	case attempt >= h.cfg.MaxAttempts:
+		log.Warn("send failed; no attempts left", "delivery", d.ID, "attempts", attempt, "err", reason)
+		return led.MarkFailed(ctx, d.ID, fmt.Sprintf("gave up after %d attempts: %s", attempt, reason))
+	default:
+		next := h.deps.Now().Add(backoff(h.cfg.RetryBase, attempt))
+		log.Info("send failed; will retry", "delivery", d.ID, "attempt", attempt, "next", next, "err", reason)
+		return led.MarkRetry(ctx, d.ID, reason, next)
+	}
+}
+
+// backoff is the delay after the attempt-th failure: base, 2·base, 4·base…
+// up to six hours, spread by ±20% so that retries of many deliveries that
+// failed together do not arrive together.
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base << min(attempt-1, 20)
+	if d <= 0 || d > 6*time.Hour {
+		d = 6 * time.Hour
+	}
+	jitter := 0.8 + 0.4*rand.Float64() //nolint:gosec // spreading retries needs no secrecy
+	return time.Duration(float64(d) * jitter)
+}

@@ -1,0 +1,57 @@
+// Package worker holds herald's asynq handlers: Fanout turns a due
+// announcement into deliveries, Send sends the pending deliveries of one
+// chunk. Both act only on rows the ledger says are still to do, so a task
+// that runs twice sends nothing twice.
+package worker
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/templates"
+)
+
+// Config tunes the workers.
+type Config struct {
+	// ChunkSize is the number of deliveries per send task.
+	ChunkSize int
+	// Lease is how long a claimed delivery stays claimed.
+	Lease time.Duration
+	// MaxAttempts is how often a temporary failure is tried before the
+	// delivery is failed.
+	MaxAttempts int
+	// RetryBase is the first retry delay; it doubles with each attempt.
+	RetryBase time.Duration
+	// From is the sender, "Name <address>".
+	From string
+}
+
+// Deps are what the workers work with.
+type Deps struct {
+	Ledger   *ledger.Ledger
+	Contacts *contacts.Store
+	Queue    *queue.Queue
+	Renderer *templates.Renderer
+	Sender   mailer.Sender
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// NewMux returns the handler of every task type, with logging.
+func NewMux(cfg Config, deps Deps) (*asynq.ServeMux, error) {
+	send, err := NewSend(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	mux := asynq.NewServeMux()
+	mux.Use(Logging(deps.Logger))
+	mux.Handle(queue.TypeFanout, &Fanout{Ledger: deps.Ledger, Queue: deps.Queue, ChunkSize: cfg.ChunkSize})
+	mux.Handle(queue.TypeSend, send)
+	return mux, nil
+}
