@@ -55,19 +55,19 @@ const (
 
 // Announcement is one thing to tell a set of people.
 type Announcement struct {
-	ID         int64           `db:"id"`
-	Kind       Kind            `db:"kind"`
-	DedupeKey  string          `db:"dedupe_key"`
-	Template   string          `db:"template"`
-	Subject    string          `db:"subject"`
-	Params     JSON            `db:"params"`
-	Audience   JSON            `db:"audience"`
-	SendAt     time.Time       `db:"send_at"`
-	Status     Status          `db:"status"`
-	CreatedAt  time.Time       `db:"created_at"`
-	UpdatedAt  time.Time       `db:"updated_at"`
-	FinishedAt *time.Time      `db:"finished_at"`
-	Counts     Counts          `db:"-"`
+	ID         int64      `db:"id"`
+	Kind       Kind       `db:"kind"`
+	DedupeKey  string     `db:"dedupe_key"`
+	Template   string     `db:"template"`
+	Subject    string     `db:"subject"`
+	Params     JSON       `db:"params"`
+	Audience   JSON       `db:"audience"`
+	SendAt     time.Time  `db:"send_at"`
+	Status     Status     `db:"status"`
+	CreatedAt  time.Time  `db:"created_at"`
+	UpdatedAt  time.Time  `db:"updated_at"`
+	FinishedAt *time.Time `db:"finished_at"`
+	Counts     Counts     `db:"-"`
 }
 
 // JSON is a JSON document kept in a text column.
