@@ -107,17 +107,26 @@ func (q *Queue) Ping(ctx context.Context) error {
 type ServerConfig struct {
 	Concurrency     int
 	ShutdownTimeout time.Duration
-	Logger          *slog.Logger
+	// PollInterval is how often an idle worker looks for new tasks, and
+	// how often tasks scheduled for later are moved into the queue when
+	// due (default 1s).
+	PollInterval time.Duration
+	Logger       *slog.Logger
 }
 
 // NewServer returns an asynq server that works this queue.
 func (q *Queue) NewServer(cfg ServerConfig) *asynq.Server {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
 	return asynq.NewServerFromRedisClient(q.redis, asynq.Config{
-		Concurrency:     cfg.Concurrency,
-		Queues:          map[string]int{q.name: 1},
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		Logger:          slogAdapter{cfg.Logger.With("component", "asynq")},
-		LogLevel:        asynq.WarnLevel,
+		Concurrency:              cfg.Concurrency,
+		TaskCheckInterval:        cfg.PollInterval,
+		DelayedTaskCheckInterval: cfg.PollInterval,
+		Queues:                   map[string]int{q.name: 1},
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		Logger:                   slogAdapter{cfg.Logger.With("component", "asynq")},
+		LogLevel:                 asynq.WarnLevel,
 		// Sends are retried per delivery by the worker; a failed task is a
 		// database or Redis error, worth trying again soon.
 		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
