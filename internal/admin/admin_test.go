@@ -18,11 +18,17 @@ import (
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/queuetest"
+	"github.com/heraldhq/herald/templates"
 )
 
 type testBundle struct {
 	db     *db.DB
 	store  *contacts.Store
+	ledger *ledger.Ledger
+	queue  *queue.Queue
 	tokens *auth.Tokens
 	token  string
 	url    string
@@ -31,13 +37,19 @@ type testBundle struct {
 func setup(t *testing.T, open dbtest.Opener) *testBundle {
 	t.Helper()
 	d := open(t)
-	b := &testBundle{db: d, store: contacts.NewStore(d, time.Now), tokens: auth.NewTokens(d, time.Now)}
-	var err error
+	b := &testBundle{db: d, store: contacts.NewStore(d, time.Now), ledger: ledger.New(d, time.Now), queue: queuetest.Open(t), tokens: auth.NewTokens(d, time.Now)}
+	renderer, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if b.token, err = b.tokens.Create(context.Background(), "test"); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(admin.New(admin.Deps{
 		Contacts: b.store,
+		Ledger:   b.ledger,
+		Queue:    b.queue,
+		Renderer: renderer,
 		Tokens:   b.tokens,
 		Checks:   []admin.Check{{Name: "database", Check: d.PingContext}},
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/heraldhq/herald/internal/fault"
 )
@@ -116,4 +117,16 @@ func queryInt(r *http.Request, name string) (int, error) {
 		return 0, fault.Invalid(name, "%q is not a whole number", v)
 	}
 	return n, nil
+}
+
+// parseTime reads an optional RFC 3339 time; empty is the zero time.
+func parseTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fault.Invalid(field, "%q is not an RFC 3339 time such as 2026-12-01T09:00:00Z", s)
+	}
+	return t, nil
 }

@@ -24,20 +24,21 @@ func newReleaseView(r ledger.Release) releaseView {
 
 func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Product string     `json:"product"`
-		Version string     `json:"version"`
-		Title   string     `json:"title"`
-		Notes   string     `json:"notes"`
-		URL     string     `json:"url"`
-		SendAt  *time.Time `json:"send_at"`
+		Product string `json:"product"`
+		Version string `json:"version"`
+		Title   string `json:"title"`
+		Notes   string `json:"notes"`
+		URL     string `json:"url"`
+		SendAt  string `json:"send_at"`
 	}
 	if err := decodeJSON(w, r, &req, false); err != nil {
 		return err
 	}
-	nr := ledger.NewRelease{Product: req.Product, Version: req.Version, Title: req.Title, Notes: req.Notes, URL: req.URL}
-	if req.SendAt != nil {
-		nr.SendAt = *req.SendAt
+	sendAt, err := parseTime("send_at", req.SendAt)
+	if err != nil {
+		return err
 	}
+	nr := ledger.NewRelease{Product: req.Product, Version: req.Version, Title: req.Title, Notes: req.Notes, URL: req.URL, SendAt: sendAt}
 	rel, a, created, err := s.ledger.CreateRelease(r.Context(), nr)
 	if err != nil {
 		return err
