@@ -82,7 +82,7 @@ func New(overrideDir string) (*Renderer, error) {
 	}
 	if overrideDir != "" {
 		if err := collect(files, os.DirFS(overrideDir), ".", true); err != nil {
-			return nil, fmt.Errorf("HERALD_TEMPLATES_DIR: %w", err)
+			return nil, fmt.Errorf("HERALD_TEMPLATES_DIR %s: %w", overrideDir, err)
 		}
 	}
 	layout, ok := files[layoutFile]
@@ -191,14 +191,16 @@ func (r *Renderer) has(name, locale, part string) bool {
 }
 
 // collect reads the template files of dir in fsys into files, replacing
-// those of the same name.
+// those of the same name. Any other file but a hidden one (.DS_Store, an
+// editor's swap file) is an error: a misnamed override such as release.txt
+// would otherwise be ignored without a word.
 func collect(files map[string]source, fsys fs.FS, dir string, overridden bool) error {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".tmpl") {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		data, err := fs.ReadFile(fsys, filepath.ToSlash(filepath.Join(dir, e.Name())))

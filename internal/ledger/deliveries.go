@@ -96,7 +96,7 @@ func (l *Ledger) Due(ctx context.Context, announcementID int64, chunk, limit int
 	err := db.Select(ctx, l.db, &ds, `
 		SELECT `+deliveryColumns+` FROM deliveries
 		WHERE announcement_id = ? AND chunk = ? AND status = ? AND next_attempt_at <= ?
-		ORDER BY id LIMIT ?`, announcementID, chunk, Pending, l.Now(), limit)
+		LIMIT ?`, announcementID, chunk, Pending, l.Now(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due deliveries of %d/%d: %w", announcementID, chunk, err)
 	}

@@ -35,6 +35,7 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_chunk ON deliveries (announcement_id, chunk, status);
 CREATE INDEX deliveries_status_due ON deliveries (status, next_attempt_at);
+CREATE INDEX deliveries_announcement_status ON deliveries (announcement_id, status);
 
 CREATE TABLE releases (
     id              INTEGER PRIMARY KEY,
