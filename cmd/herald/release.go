@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
@@ -83,16 +84,13 @@ func (c *ReleaseAnnounceCmd) startFanout(ctx context.Context, env *Env, a ledger
 }
 
 // waitFor shows the progress of an announcement until it is done or
-// cancelled, and fails if any delivery failed.
+// cancelled, and fails if any delivery failed. On a terminal it draws a
+// progress bar; elsewhere (CI logs) it prints a line when the counts change.
 func waitFor(ctx context.Context, env *Env, led *ledger.Ledger, id int64, poll time.Duration) error {
-	bar := progressbar.NewOptions(-1,
-		progressbar.OptionSetWriter(env.stderr),
-		progressbar.OptionSetDescription(fmt.Sprintf("announcement %d", id)),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("mails"),
-		progressbar.OptionShowIts(),
-		progressbar.OptionClearOnFinish(),
-	)
+	var bar *progressbar.ProgressBar
+	f, isFile := env.stderr.(*os.File)
+	tty := isFile && term.IsTerminal(int(f.Fd()))
+	var last ledger.Counts
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
@@ -101,12 +99,26 @@ func waitFor(ctx context.Context, env *Env, led *ledger.Ledger, id int64, poll t
 			return err
 		}
 		c := a.Counts
-		if c.Recipients > 0 {
-			bar.ChangeMax(c.Recipients)
+		done := c.Sent + c.Failed + c.Skipped + c.Cancelled
+		switch {
+		case tty && bar == nil && c.Recipients > 0:
+			bar = progressbar.NewOptions(c.Recipients,
+				progressbar.OptionSetWriter(env.stderr),
+				progressbar.OptionSetDescription(fmt.Sprintf("announcement %d", id)),
+				progressbar.OptionShowCount(),
+				progressbar.OptionClearOnFinish())
+			fallthrough
+		case tty && bar != nil:
+			_ = bar.Set(done)
+		case !tty && c != last:
+			fmt.Fprintf(env.stderr, "announcement %d: %d of %d done (%d sent, %d failed, %d skipped)\n",
+				id, done, c.Recipients, c.Sent, c.Failed, c.Skipped)
 		}
-		_ = bar.Set(c.Sent + c.Failed + c.Skipped + c.Cancelled)
+		last = c
 		if a.Status == ledger.Done || a.Status == ledger.Cancelled {
-			_ = bar.Finish()
+			if bar != nil {
+				_ = bar.Finish()
+			}
 			fmt.Fprintf(env.stdout, "announcement %d %s: %d recipients, %d sent, %d failed, %d skipped, %d cancelled\n",
 				id, a.Status, c.Recipients, c.Sent, c.Failed, c.Skipped, c.Cancelled)
 			if c.Failed > 0 {
