@@ -67,13 +67,14 @@ func build(m Message) (*gomail.Msg, error) {
 	if err := msg.From(m.From); err != nil {
 		return nil, &Error{Err: fmt.Errorf("sender %q: %w", m.From, err)}
 	}
-	var err error
+	to := m.To
 	if m.ToName != "" {
-		err = msg.AddToFormat(m.ToName, m.To)
-	} else {
-		err = msg.To(m.To)
+		// mail.Address quotes or encodes the name as it needs; go-mail's
+		// AddToFormat pastes it between quotes, and a name with a quote
+		// or a line break in it made the message unsendable.
+		to = (&mail.Address{Name: m.ToName, Address: m.To}).String()
 	}
-	if err != nil {
+	if err := msg.To(to); err != nil {
 		return nil, &Error{Err: fmt.Errorf("recipient %q: %w", m.To, err)}
 	}
 	msg.Subject(m.Subject)

@@ -95,7 +95,6 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		cfg.Timeout = 30 * time.Second
 	}
 	opts := []gomail.Option{
-		gomail.WithPort(cfg.Port),
 		gomail.WithTimeout(cfg.Timeout),
 		// A NOOP before every message and a RSET after it would double
 		// the round trips; a broken connection shows up on MAIL FROM
@@ -113,8 +112,17 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	default:
 		return nil, fmt.Errorf("smtp tls %q is not starttls, tls or none", cfg.TLS)
 	}
+	// After the TLS options: they replace go-mail's default port 25 with
+	// 587 or 465, even when 25 is the port asked for.
+	opts = append(opts, gomail.WithPort(cfg.Port))
 	if cfg.TLSConfig != nil {
-		opts = append(opts, gomail.WithTLSConfig(cfg.TLSConfig))
+		// STARTTLS verifies the certificate against ServerName only, where
+		// implicit TLS falls back on the host dialled.
+		tc := cfg.TLSConfig.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = cfg.Host
+		}
+		opts = append(opts, gomail.WithTLSConfig(tc))
 	}
 	if cfg.Username != "" {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
@@ -180,14 +188,23 @@ func classifySend(err error) (e *Error, broken, untouched bool) {
 		return &Error{Temporary: true, Err: err}, true, false
 	}
 	code := se.ErrorCode()
+	beforeContent := false
+	switch se.Reason {
+	case gomail.ErrConnCheck, gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData:
+		beforeContent = true
+	}
 	switch {
 	case code >= 500:
 		return &Error{Code: code, RecipientRejected: se.Reason == gomail.ErrSMTPRcptTo, Err: err}, false, false
+	case code == 421:
+		// 421 is the server closing the connection (RFC 5321 4.2.2),
+		// typically after an idle timeout: the reply sat in the socket
+		// until MAIL FROM read it.
+		return &Error{Temporary: true, Code: code, Err: err}, true, beforeContent
 	case code >= 400:
 		return &Error{Temporary: true, Code: code, Err: err}, false, false
 	}
-	switch se.Reason {
-	case gomail.ErrConnCheck, gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData:
+	if beforeContent {
 		return &Error{Temporary: true, Err: err}, true, true
 	}
 	// Broken during or after the content: the server may have the
@@ -195,16 +212,24 @@ func classifySend(err error) (e *Error, broken, untouched bool) {
 	return &Error{Temporary: true, Err: err}, true, false
 }
 
-// Close closes every connection, waiting for messages in flight.
+// Close closes every connection, waiting for messages in flight. The
+// closed connections go back to the pool, so that closing again returns at
+// once instead of waiting forever for them.
 func (s *SMTP) Close() error {
 	var errs []error
+	conns := make([]*conn, 0, cap(s.slots))
 	for range cap(s.slots) {
 		c := <-s.slots
+		conns = append(conns, c)
 		if c.connected {
+			c.connected = false
 			if err := c.client.Close(); err != nil {
 				errs = append(errs, err)
 			}
 		}
+	}
+	for _, c := range conns {
+		s.slots <- c
 	}
 	return errors.Join(errs...)
 }

@@ -1,11 +1,13 @@
 // Package smtptest runs a real SMTP server (emersion/go-smtp) inside a test,
 // recording what it accepts and failing on command: a reply code for some
 // recipients, temporary failures for the first tries, a connection dropped
-// in the middle of DATA.
+// in the middle of DATA. Options add STARTTLS or implicit TLS, required
+// AUTH, and idle timeouts.
 package smtptest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -24,6 +27,44 @@ type Message struct {
 	To     []string
 	Header mail.Header
 	Raw    []byte
+	// User is who authenticated for the message, "" without AUTH.
+	User string
+	// TLS is set when the message came over an encrypted connection.
+	TLS bool
+}
+
+// Option changes how a server started by Start behaves.
+type Option func(*options)
+
+type options struct {
+	startTLS    *tls.Config
+	implicitTLS *tls.Config
+	username    string
+	password    string
+	idleTimeout time.Duration
+}
+
+// WithSTARTTLS offers STARTTLS with cfg.
+func WithSTARTTLS(cfg *tls.Config) Option {
+	return func(o *options) { o.startTLS = cfg }
+}
+
+// WithImplicitTLS serves TLS from the first byte (smtps, port 465 style)
+// with cfg.
+func WithImplicitTLS(cfg *tls.Config) Option {
+	return func(o *options) { o.implicitTLS = cfg }
+}
+
+// WithAuth offers AUTH PLAIN and refuses MAIL FROM until a client has
+// authenticated as username with password; a wrong password gets 535.
+func WithAuth(username, password string) Option {
+	return func(o *options) { o.username, o.password = username, password }
+}
+
+// WithIdleTimeout closes a connection that sent nothing for d, with a 421
+// reply first, as real servers do.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(o *options) { o.idleTimeout = d }
 }
 
 // Server is an SMTP server listening on loopback.
@@ -41,8 +82,11 @@ type Server struct {
 	Discard bool
 
 	srv      *smtp.Server
+	opts     options
 	mu       sync.Mutex
 	messages []Message
+	open     map[*session]bool
+	authFail int
 	datas    atomic.Int64
 	accepted atomic.Int64
 	sessions atomic.Int64
@@ -57,12 +101,19 @@ func Reply(code int, enhanced smtp.EnhancedCode, message string) error {
 }
 
 // Start starts a server that the test stops when it ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{}
+	s := &Server{open: map[*session]bool{}}
+	for _, o := range opts {
+		o(&s.opts)
+	}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		s.sessions.Add(1)
-		return &session{s: s, conn: c}, nil
+		ss := &session{s: s, conn: c}
+		s.mu.Lock()
+		s.open[ss] = true
+		s.mu.Unlock()
+		return ss, nil
 	}))
 	srv.Domain = "smtptest.localhost"
 	srv.AllowInsecureAuth = true
@@ -70,9 +121,19 @@ func Start(t testing.TB) *Server {
 	srv.WriteTimeout = 30 * time.Second
 	srv.MaxMessageBytes = 10 << 20
 	srv.MaxRecipients = 100
+	if s.opts.idleTimeout > 0 {
+		srv.ReadTimeout = s.opts.idleTimeout
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	switch {
+	case s.opts.implicitTLS != nil:
+		srv.TLSConfig = s.opts.implicitTLS
+		ln = tls.NewListener(ln, s.opts.implicitTLS)
+	case s.opts.startTLS != nil:
+		srv.TLSConfig = s.opts.startTLS
 	}
 	s.srv = srv
 	s.Addr = ln.Addr().String()
@@ -97,8 +158,39 @@ func (s *Server) Messages() []Message {
 // Accepted is the number of messages accepted.
 func (s *Server) Accepted() int { return int(s.accepted.Load()) }
 
-// Sessions is the number of SMTP sessions (connections) opened.
+// Sessions is the number of SMTP sessions (connections) opened. A
+// connection that says STARTTLS counts twice: go-smtp starts a new session
+// after it.
 func (s *Server) Sessions() int { return int(s.sessions.Load()) }
+
+// Open is the number of sessions open now. STARTTLS ends the session
+// before it and starts another on the same connection.
+func (s *Server) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.open)
+}
+
+// AuthFailures is the number of AUTH attempts refused.
+func (s *Server) AuthFailures() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authFail
+}
+
+// CloseConnections closes every open connection without a word, as a server
+// that drops idle clients or restarts does.
+func (s *Server) CloseConnections() {
+	s.mu.Lock()
+	var conns []net.Conn
+	for ss := range s.open {
+		conns = append(conns, ss.conn.Conn())
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
 
 // PerRecipient counts accepted messages by recipient.
 func (s *Server) PerRecipient() map[string]int {
@@ -116,13 +208,40 @@ func (s *Server) PerRecipient() map[string]int {
 type session struct {
 	s    *Server
 	conn *smtp.Conn
+	user string
 	from string
 	to   []string
 }
 
-func (ss *session) AuthPlain(username, password string) error { return nil }
+// AuthMechanisms offers PLAIN only when the server requires AUTH, so that
+// servers without WithAuth advertise no AUTH at all.
+func (ss *session) AuthMechanisms() []string {
+	if ss.s.opts.username == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	if ss.s.opts.username == "" || mech != sasl.Plain {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if username != ss.s.opts.username || password != ss.s.opts.password {
+			ss.s.mu.Lock()
+			ss.s.authFail++
+			ss.s.mu.Unlock()
+			return smtp.ErrAuthFailed
+		}
+		ss.user = username
+		return nil
+	}), nil
+}
 
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	if ss.s.opts.username != "" && ss.user == "" {
+		return smtp.ErrAuthRequired
+	}
 	ss.from = from
 	return nil
 }
@@ -165,7 +284,8 @@ func (ss *session) Data(r io.Reader) error {
 		return Reply(554, smtp.EnhancedCode{5, 6, 0}, "unparsable message: "+err.Error())
 	}
 	ss.s.mu.Lock()
-	ss.s.messages = append(ss.s.messages, Message{From: ss.from, To: append([]string(nil), ss.to...), Header: msg.Header, Raw: raw})
+	_, isTLS := ss.conn.TLSConnectionState()
+	ss.s.messages = append(ss.s.messages, Message{From: ss.from, To: append([]string(nil), ss.to...), Header: msg.Header, Raw: raw, User: ss.user, TLS: isTLS})
 	ss.s.mu.Unlock()
 	ss.s.accepted.Add(1)
 	return nil
@@ -176,4 +296,9 @@ func (ss *session) Reset() {
 	ss.to = nil
 }
 
-func (ss *session) Logout() error { return nil }
+func (ss *session) Logout() error {
+	ss.s.mu.Lock()
+	delete(ss.s.open, ss)
+	ss.s.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,634 @@
+package mailer_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/smtptest"
+)
+
+func TestParseSMTPURL(t *testing.T) {
+	t.Parallel()
+
+	t.Run("Good", func(t *testing.T) {
+		t.Parallel()
+		for _, tt := range []struct {
+			url  string
+			want mailer.SMTPConfig
+		}{
+			{"smtp://mail.acme.test", mailer.SMTPConfig{Host: "mail.acme.test", Port: 587, TLS: "starttls"}},
+			{"smtp://mail.acme.test?tls=starttls", mailer.SMTPConfig{Host: "mail.acme.test", Port: 587, TLS: "starttls"}},
+			{"smtp://mail.acme.test?tls=tls", mailer.SMTPConfig{Host: "mail.acme.test", Port: 465, TLS: "tls"}},
+			{"smtp://mail.acme.test?tls=none", mailer.SMTPConfig{Host: "mail.acme.test", Port: 25, TLS: "none"}},
+			{"smtps://mail.acme.test", mailer.SMTPConfig{Host: "mail.acme.test", Port: 465, TLS: "tls"}},
+			{"smtps://mail.acme.test:2465", mailer.SMTPConfig{Host: "mail.acme.test", Port: 2465, TLS: "tls"}},
+			{"smtp://mail.acme.test:25?tls=starttls", mailer.SMTPConfig{Host: "mail.acme.test", Port: 25, TLS: "starttls"}},
+			{"smtp://127.0.0.1:2525?tls=none", mailer.SMTPConfig{Host: "127.0.0.1", Port: 2525, TLS: "none"}},
+			{"smtp://[::1]:2525?tls=none", mailer.SMTPConfig{Host: "::1", Port: 2525, TLS: "none"}},
+			{"smtp://herald:s3cret@mail.acme.test", mailer.SMTPConfig{Host: "mail.acme.test", Port: 587, TLS: "starttls", Username: "herald", Password: "s3cret"}},
+			{"smtp://herald%40acme.test:p%40ss%2Fw%3Ard%20x@mail.acme.test:587", mailer.SMTPConfig{Host: "mail.acme.test", Port: 587, TLS: "starttls", Username: "herald@acme.test", Password: "p@ss/w:rd x"}},
+			{"smtp://apikey@mail.acme.test", mailer.SMTPConfig{Host: "mail.acme.test", Port: 587, TLS: "starttls", Username: "apikey"}},
+		} {
+			got, err := mailer.ParseSMTPURL(tt.url)
+			if err != nil {
+				t.Errorf("%s: %v", tt.url, err)
+				continue
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tt.url, diff)
+			}
+		}
+	})
+
+	t.Run("Bad", func(t *testing.T) {
+		t.Parallel()
+		for _, tt := range []struct {
+			url, wantErr string
+		}{
+			{"http://mail.acme.test", `unsupported scheme "http"`},
+			{"mail.acme.test", `unsupported scheme ""`},
+			{"smtp://mail.acme.test?tls=ssl", `tls="ssl" is not starttls, tls or none`},
+			{"smtp://mail.acme.test?tls=STARTTLS", `tls="STARTTLS" is not starttls, tls or none`},
+			{"smtp://mail.acme.test:0", `port "0" is not a port number`},
+			{"smtp://mail.acme.test:65536", `port "65536" is not a port number`},
+			{"smtp://mail.acme.test:smtp", `not a URL`},
+			{"smtp://mail.acme.test?tls=none&pool=4", `unknown parameter "pool"`},
+			{"smtp://mail.acme.test?TLS=none", `unknown parameter "TLS"`},
+			{"smtp://?tls=none", `no host`},
+			{"smtp://herald:s3cret@:587", `no host`},
+			{"smtp:///", `no host`},
+			{"://mail.acme.test", `not a URL`},
+		} {
+			got, err := mailer.ParseSMTPURL(tt.url)
+			if err == nil {
+				t.Errorf("%s: got %+v, want error %q", tt.url, got, tt.wantErr)
+				continue
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: error %q, want it to say %q", tt.url, err, tt.wantErr)
+			}
+		}
+	})
+}
+
+func TestSMTPTLS(t *testing.T) {
+	t.Parallel()
+
+	t.Run("STARTTLS", func(t *testing.T) {
+		t.Parallel()
+		serverTLS, clientTLS := certificates(t)
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS}, smtptest.WithSTARTTLS(serverTLS))
+
+		if err := sender.Send(context.Background(), message("ann@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		got := bundle.server.Messages()
+		if len(got) != 1 || !got[0].TLS {
+			t.Fatalf("server got %d messages (over TLS: %v), want 1 over TLS", len(got), len(got) == 1 && got[0].TLS)
+		}
+		if diff := cmp.Diff([]string{"ann@acme.test"}, got[0].To); diff != "" {
+			t.Errorf("recipients (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("ImplicitTLS", func(t *testing.T) {
+		t.Parallel()
+		serverTLS, clientTLS := certificates(t)
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{TLS: "tls", TLSConfig: clientTLS}, smtptest.WithImplicitTLS(serverTLS))
+
+		if err := sender.Send(context.Background(), message("ann@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		got := bundle.server.Messages()
+		if len(got) != 1 || !got[0].TLS {
+			t.Fatalf("server got %d messages, want 1 over TLS", len(got))
+		}
+	})
+
+	t.Run("STARTTLSIsMandatory", func(t *testing.T) {
+		t.Parallel()
+		_, clientTLS := certificates(t)
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS})
+
+		err := sender.Send(context.Background(), message("ann@acme.test"))
+		if err == nil {
+			t.Fatal("sent in the clear to a server without STARTTLS")
+		}
+		if !strings.Contains(err.Error(), "STARTTLS") {
+			t.Errorf("error %q does not name STARTTLS", err)
+		}
+		if n := bundle.server.Accepted(); n != 0 {
+			t.Errorf("server accepted %d messages, want 0", n)
+		}
+	})
+
+	t.Run("UntrustedCertificateIsRefused", func(t *testing.T) {
+		t.Parallel()
+		serverTLS, _ := certificates(t)
+		_, otherCA := certificates(t)
+		for _, mode := range []struct {
+			tls    string
+			server smtptest.Option
+		}{
+			{"starttls", smtptest.WithSTARTTLS(serverTLS)},
+			{"tls", smtptest.WithImplicitTLS(serverTLS)},
+		} {
+			sender, bundle := startSMTP(t, mailer.SMTPConfig{TLS: mode.tls, TLSConfig: otherCA}, mode.server)
+			err := sender.Send(context.Background(), message("ann@acme.test"))
+			if err == nil || !strings.Contains(err.Error(), "certificate") {
+				t.Errorf("tls=%s: error %v, want a certificate error", mode.tls, err)
+			}
+			if n := bundle.server.Accepted(); n != 0 {
+				t.Errorf("tls=%s: server accepted %d messages, want 0", mode.tls, n)
+			}
+		}
+	})
+}
+
+func TestSMTPAuth(t *testing.T) {
+	t.Parallel()
+
+	t.Run("SendsCredentials", func(t *testing.T) {
+		t.Parallel()
+		serverTLS, clientTLS := certificates(t)
+		sender, bundle := startSMTP(t,
+			mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS, Username: "herald@acme.test", Password: "p@ss w:rd"},
+			smtptest.WithSTARTTLS(serverTLS), smtptest.WithAuth("herald@acme.test", "p@ss w:rd"))
+
+		for range 3 {
+			if err := sender.Send(context.Background(), message("ann@acme.test")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var users []string
+		for _, m := range bundle.server.Messages() {
+			users = append(users, m.User)
+		}
+		if diff := cmp.Diff([]string{"herald@acme.test", "herald@acme.test", "herald@acme.test"}, users); diff != "" {
+			t.Errorf("authenticated users of the messages (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("WrongPasswordIsTemporary", func(t *testing.T) {
+		t.Parallel()
+		// A wrong password is herald's configuration, not the recipient's
+		// fault: the message waits for a retry instead of failing for good.
+		serverTLS, clientTLS := certificates(t)
+		sender, bundle := startSMTP(t,
+			mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS, Username: "herald@acme.test", Password: "wrong"},
+			smtptest.WithSTARTTLS(serverTLS), smtptest.WithAuth("herald@acme.test", "right"))
+
+		err := sender.Send(context.Background(), message("ann@acme.test"))
+		if err == nil {
+			t.Fatal("sent with a wrong password")
+		}
+		if diff := cmp.Diff(classified{Temporary: true}, classify(err)); diff != "" {
+			t.Errorf("Classify (-want +got):\n%s", diff)
+		}
+		if n := bundle.server.AuthFailures(); n != 1 {
+			t.Errorf("server refused %d AUTH attempts, want 1", n)
+		}
+		if n := bundle.server.Accepted(); n != 0 {
+			t.Errorf("server accepted %d messages, want 0", n)
+		}
+	})
+
+	t.Run("NoPasswordInTheClear", func(t *testing.T) {
+		t.Parallel()
+		sender, bundle := startSMTP(t,
+			mailer.SMTPConfig{TLS: "none", Username: "herald@acme.test", Password: "s3cret"},
+			smtptest.WithAuth("herald@acme.test", "s3cret"))
+
+		if err := sender.Send(context.Background(), message("ann@acme.test")); err == nil {
+			t.Fatal("authenticated with a plain-text password over an unencrypted connection")
+		}
+		if n := bundle.server.Accepted(); n != 0 {
+			t.Errorf("server accepted %d messages, want 0", n)
+		}
+	})
+}
+
+func TestSMTPPool(t *testing.T) {
+	t.Parallel()
+
+	t.Run("SequentialSendsReuseConnections", func(t *testing.T) {
+		t.Parallel()
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{Connections: 2})
+
+		for i := range 50 {
+			if err := sender.Send(context.Background(), message(fmt.Sprintf("p%02d@acme.test", i))); err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+		}
+		if n := bundle.server.Accepted(); n != 50 {
+			t.Errorf("server accepted %d messages, want 50", n)
+		}
+		if n := bundle.server.Sessions(); n > 2 {
+			t.Errorf("%d connections opened, want at most 2", n)
+		}
+	})
+
+	t.Run("ConcurrentSendsShareConnections", func(t *testing.T) {
+		t.Parallel()
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{Connections: 3})
+
+		var wg sync.WaitGroup
+		errs := make([]error, 20)
+		for i := range 20 {
+			wg.Go(func() {
+				errs[i] = sender.Send(context.Background(), message(fmt.Sprintf("p%02d@acme.test", i)))
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{}
+		for i := range 20 {
+			want[fmt.Sprintf("p%02d@acme.test", i)] = 1
+		}
+		if diff := cmp.Diff(want, bundle.server.PerRecipient()); diff != "" {
+			t.Errorf("messages per recipient (-want +got):\n%s", diff)
+		}
+		if n := bundle.server.Sessions(); n > 3 {
+			t.Errorf("%d connections opened, want at most 3", n)
+		}
+	})
+
+	t.Run("WaitForAConnectionEndsWithTheContext", func(t *testing.T) {
+		t.Parallel()
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{Connections: 1})
+		release := make(chan struct{})
+		inData := make(chan struct{}, 1)
+		bundle.server.Data = func(n int, to []string) error {
+			inData <- struct{}{}
+			<-release
+			return nil
+		}
+
+		first := make(chan error, 1)
+		go func() { first <- sender.Send(context.Background(), message("ann@acme.test")) }()
+		<-inData // the only connection is busy
+
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		err := sender.Send(ctx, message("bob@acme.test"))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("error %v, want the context's deadline", err)
+		}
+		if diff := cmp.Diff(classified{Temporary: true}, classify(err)); diff != "" {
+			t.Errorf("Classify (-want +got):\n%s", diff)
+		}
+
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[string]int{"ann@acme.test": 1}, bundle.server.PerRecipient()); diff != "" {
+			t.Errorf("messages per recipient (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("CloseQuitsEveryConnection", func(t *testing.T) {
+		t.Parallel()
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{Connections: 3})
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Go(func() {
+				if err := sender.Send(context.Background(), message(fmt.Sprintf("p%d@acme.test", i))); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if bundle.server.Open() == 0 {
+			t.Fatal("no connection stayed open after sending")
+		}
+
+		if err := sender.Close(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the server to see every connection closed", func() bool { return bundle.server.Open() == 0 })
+
+		// The cleanup closes it once more, as deferred closes do.
+		closed := make(chan error, 1)
+		go func() { closed <- sender.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Errorf("closing again: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("closing again waits forever")
+		}
+	})
+}
+
+func TestSMTPReconnect(t *testing.T) {
+	t.Parallel()
+
+	t.Run("AfterTheServerClosedTheConnection", func(t *testing.T) {
+		t.Parallel()
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{Connections: 1})
+
+		for i := range 3 {
+			if err := sender.Send(context.Background(), message(fmt.Sprintf("p%d@acme.test", i))); err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			bundle.server.CloseConnections()
+			waitFor(t, "the server to close its connections", func() bool { return bundle.server.Open() == 0 })
+		}
+		if n := bundle.server.Accepted(); n != 3 {
+			t.Errorf("server accepted %d messages, want 3", n)
+		}
+		if n := bundle.server.Sessions(); n != 3 {
+			t.Errorf("%d connections opened, want 3 (one per message)", n)
+		}
+	})
+
+	t.Run("AfterAnIdleTimeout", func(t *testing.T) {
+		t.Parallel()
+		// Real servers say 421 before they hang up on an idle client; the
+		// reply waits in the socket until the next MAIL FROM reads it.
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{Connections: 1}, smtptest.WithIdleTimeout(100*time.Millisecond))
+
+		for i := range 3 {
+			if err := sender.Send(context.Background(), message(fmt.Sprintf("p%d@acme.test", i))); err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			waitFor(t, "the server to time the connection out", func() bool { return bundle.server.Open() == 0 })
+		}
+		if n := bundle.server.Accepted(); n != 3 {
+			t.Errorf("server accepted %d messages, want 3", n)
+		}
+	})
+
+	t.Run("NotOnceTheMessageWasHandedOver", func(t *testing.T) {
+		t.Parallel()
+		// Dropped in the middle of DATA, the server may have kept the
+		// message: sending it again at once could deliver it twice.
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{Connections: 1})
+		var datas atomic.Int64
+		bundle.server.Data = func(n int, to []string) error {
+			datas.Add(1)
+			if n == 1 {
+				return smtptest.ErrDrop
+			}
+			return nil
+		}
+
+		err := sender.Send(context.Background(), message("ann@acme.test"))
+		if diff := cmp.Diff(classified{Temporary: true}, classify(err)); diff != "" {
+			t.Errorf("Classify (-want +got):\n%s", diff)
+		}
+		if n := datas.Load(); n != 1 {
+			t.Errorf("server saw %d DATA commands, want 1", n)
+		}
+
+		if err := sender.Send(context.Background(), message("ann@acme.test")); err != nil {
+			t.Fatalf("the send after the drop: %v", err)
+		}
+		if diff := cmp.Diff(map[string]int{"ann@acme.test": 1}, bundle.server.PerRecipient()); diff != "" {
+			t.Errorf("messages per recipient (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("ServerDownIsTemporary", func(t *testing.T) {
+		t.Parallel()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		sender, err := mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: "none", Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sender.Close() })
+
+		err = sender.Send(context.Background(), message("ann@acme.test"))
+		if diff := cmp.Diff(classified{Temporary: true}, classify(err)); diff != "" {
+			t.Errorf("Classify (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestSMTPPortIsKept(t *testing.T) {
+	t.Parallel()
+	// Port 25 is go-mail's default port, which its TLS options replace
+	// with 587 or 465 unless the port is set after them.
+	for _, mode := range []string{"starttls", "tls"} {
+		sender, err := mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: 25, TLS: mode, Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = sender.Send(context.Background(), message("ann@acme.test"))
+		sender.Close()
+		var opErr *net.OpError
+		if !errors.As(err, &opErr) {
+			t.Skipf("tls=%s: something answers on 127.0.0.1:25 (%v)", mode, err)
+		}
+		if got := opErr.Addr.String(); got != "127.0.0.1:25" {
+			t.Errorf("tls=%s: dialled %s, want 127.0.0.1:25", mode, got)
+		}
+	}
+}
+
+func TestSMTPClassification(t *testing.T) {
+	t.Parallel()
+
+	for _, tt := range []struct {
+		name string
+		rcpt func(to string) error
+		data func(n int, to []string) error
+		want classified
+	}{
+		{
+			name: "MailboxBusyOnRcptIsTemporary",
+			rcpt: func(string) error { return smtptest.Reply(450, [3]int{4, 2, 0}, "mailbox busy") },
+			want: classified{Temporary: true, Code: 450},
+		},
+		{
+			name: "UnknownUserOnRcptRejectsTheRecipient",
+			rcpt: func(string) error { return smtptest.Reply(550, [3]int{5, 1, 1}, "no such user") },
+			want: classified{Code: 550, RecipientRejected: true},
+		},
+		{
+			name: "RejectedAtEndOfDataIsPermanent",
+			data: func(int, []string) error { return smtptest.Reply(554, [3]int{5, 7, 1}, "spam") },
+			want: classified{Code: 554},
+		},
+		{
+			name: "DeferredAtEndOfDataIsTemporary",
+			data: func(int, []string) error { return smtptest.Reply(452, [3]int{4, 3, 1}, "disk full") },
+			want: classified{Temporary: true, Code: 452},
+		},
+		{
+			name: "DroppedInDataIsTemporary",
+			data: func(int, []string) error { return smtptest.ErrDrop },
+			want: classified{Temporary: true},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sender, bundle := startSMTP(t, mailer.SMTPConfig{})
+			bundle.server.Rcpt = tt.rcpt
+			bundle.server.Data = tt.data
+
+			err := sender.Send(context.Background(), message("ann@acme.test"))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if diff := cmp.Diff(tt.want, classify(err)); diff != "" {
+				t.Errorf("Classify (-want +got):\n%s", diff)
+			}
+			if n := bundle.server.Accepted(); n != 0 {
+				t.Errorf("server accepted %d messages, want 0", n)
+			}
+		})
+	}
+
+	t.Run("ConnectionSurvivesARejection", func(t *testing.T) {
+		t.Parallel()
+		sender, bundle := startSMTP(t, mailer.SMTPConfig{Connections: 1})
+		bundle.server.Rcpt = func(to string) error {
+			if to == "gone@acme.test" {
+				return smtptest.Reply(550, [3]int{5, 1, 1}, "no such user")
+			}
+			return nil
+		}
+
+		if err := sender.Send(context.Background(), message("gone@acme.test")); !classify(err).RecipientRejected {
+			t.Fatalf("error %v, want the recipient rejected", err)
+		}
+		if err := sender.Send(context.Background(), message("ann@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[string]int{"ann@acme.test": 1}, bundle.server.PerRecipient()); diff != "" {
+			t.Errorf("messages per recipient (-want +got):\n%s", diff)
+		}
+		if n := bundle.server.Sessions(); n != 1 {
+			t.Errorf("%d connections opened, want 1", n)
+		}
+	})
+}
+
+type smtpBundle struct {
+	server *smtptest.Server
+}
+
+// startSMTP starts a server with opts and a sender for it; cfg's Host and
+// Port are the server's, its TLS is "none" unless set.
+func startSMTP(t *testing.T, cfg mailer.SMTPConfig, opts ...smtptest.Option) (*mailer.SMTP, *smtpBundle) {
+	t.Helper()
+	server := smtptest.Start(t, opts...)
+	port, err := strconv.Atoi(server.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Host, cfg.Port = "127.0.0.1", port
+	if cfg.TLS == "" {
+		cfg.TLS = "none"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	sender, err := mailer.NewSMTP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sender.Close() })
+	return sender, &smtpBundle{server: server}
+}
+
+// certificates makes a self-signed certificate for 127.0.0.1: the server's
+// TLS settings, and the client's, which trust it and nothing else.
+func certificates(t *testing.T) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "smtptest"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}},
+		&tls.Config{RootCAs: roots}
+}
+
+// classified is what Classify says, without the error itself.
+type classified struct {
+	Temporary         bool
+	Code              int
+	RecipientRejected bool
+}
+
+func classify(err error) classified {
+	if err == nil {
+		return classified{}
+	}
+	e := mailer.Classify(err)
+	return classified{Temporary: e.Temporary, Code: e.Code, RecipientRejected: e.RecipientRejected}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// message is a message to one recipient, with text and HTML.
+func message(to string) mailer.Message {
+	return mailer.Message{
+		From:      "Vendor Updates <updates@vendor.test>",
+		To:        to,
+		Subject:   "Jira 1.0 is out",
+		Text:      "Jira 1.0 is out.\n\nFaster boards.",
+		HTML:      "<p>Jira 1.0 is out.</p><p>Faster boards.</p>",
+		MessageID: "release-1." + strings.ReplaceAll(to, "@", ".") + "@vendor.test",
+		Date:      time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC),
+	}
+}
