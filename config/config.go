@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -37,6 +39,8 @@ type Config struct {
 	Worker    Worker    `yaml:",inline"`
 	Templates Templates `yaml:",inline"`
 	Scheduler Scheduler `yaml:",inline"`
+	Billing   Billing   `yaml:",inline"`
+	Feeds     Feeds     `yaml:",inline"`
 	Log       Log       `yaml:",inline"`
 }
 
@@ -87,12 +91,36 @@ type Templates struct {
 	Dir string `yaml:"templates_dir"`
 }
 
-// Scheduler configures the periodic jobs.
+// Scheduler configures the periodic jobs. Schedules are standard cron specs
+// (minute hour day month weekday, "@every 15m", "CRON_TZ=Europe/Berlin 0 9 * * *").
 type Scheduler struct {
 	// Timezone is the zone of the cron schedules.
 	Timezone string `yaml:"timezone"`
 	// ReconcileInterval is how often the reconciler runs.
 	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+	InvoiceReminders  string        `yaml:"schedule_invoice_reminders"`
+	Announcements     string        `yaml:"schedule_announcements"`
+	ReleaseFeeds      string        `yaml:"schedule_release_feeds"`
+	Retention         string        `yaml:"schedule_retention"`
+	RetentionDays     int           `yaml:"retention_days"`
+}
+
+// Billing configures invoice reminders.
+type Billing struct {
+	// ReminderOffsets are the reminder days relative to the due date.
+	ReminderOffsets []int `yaml:"reminder_offsets"`
+	// ReminderAllFrom is the offset from which every billing contact is
+	// reminded; before it only the main billing contact.
+	ReminderAllFrom int `yaml:"reminder_all_from"`
+	// PaymentURLTemplate is a Go template of the payment link, executed on
+	// .Invoice (Number, LicenseID, AmountMinor, Currency, DueDate) and
+	// .License (ID, Name).
+	PaymentURLTemplate string `yaml:"payment_url_template"`
+}
+
+// Feeds configures the release feeds.
+type Feeds struct {
+	ReleaseFeeds ReleaseFeeds `yaml:"release_feeds"`
 }
 
 // Location returns the schedules' timezone.
@@ -125,8 +153,17 @@ func Default() Config {
 			SendRetryBase:   30 * time.Second,
 			SendLease:       60 * time.Second,
 		},
-		Scheduler: Scheduler{Timezone: "UTC", ReconcileInterval: 15 * time.Second},
-		Log:       Log{Level: "info", Format: "text"},
+		Scheduler: Scheduler{
+			Timezone:          "UTC",
+			ReconcileInterval: 15 * time.Second,
+			InvoiceReminders:  "0 9 * * *",
+			Announcements:     "* * * * *",
+			ReleaseFeeds:      "*/15 * * * *",
+			Retention:         "30 3 * * *",
+			RetentionDays:     90,
+		},
+		Billing: Billing{ReminderOffsets: []int{-7, 0, 7, 14}},
+		Log:     Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -213,6 +250,30 @@ func (c Config) Validate() error {
 	if c.Scheduler.ReconcileInterval < time.Second {
 		bad("RECONCILE_INTERVAL", "must be at least 1s")
 	}
+	positive("RETENTION_DAYS", c.Scheduler.RetentionDays)
+	if len(c.Billing.ReminderOffsets) == 0 {
+		bad("REMINDER_OFFSETS", "needs at least one day offset, such as -7,0,7,14")
+	}
+	seen := map[int]bool{}
+	for _, o := range c.Billing.ReminderOffsets {
+		if seen[o] {
+			bad("REMINDER_OFFSETS", "%d appears twice", o)
+		}
+		seen[o] = true
+		if o < -365 || o > 365 {
+			bad("REMINDER_OFFSETS", "%d is more than a year from the due date", o)
+		}
+	}
+	if t := c.Billing.PaymentURLTemplate; t != "" {
+		if _, err := template.New("payment_url").Option("missingkey=error").Parse(t); err != nil {
+			bad("PAYMENT_URL_TEMPLATE", "%v", err)
+		}
+	}
+	for i, f := range c.Feeds.ReleaseFeeds {
+		if err := f.validate(); err != nil {
+			bad("RELEASE_FEEDS", "feed %d (%s): %v", i+1, f.URL, err)
+		}
+	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		bad("LOG_LEVEL", "%v", err)
 	}
@@ -296,11 +357,16 @@ func settings(cfg *Config) []setting {
 	return out
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	textType     = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
 
 func (s setting) set(raw string) error {
 	v := s.value
 	switch {
+	case v.Addr().Type().Implements(textType):
+		return v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(raw))
 	case v.Type() == durationType:
 		d, err := time.ParseDuration(raw)
 		if err != nil {

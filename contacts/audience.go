@@ -15,6 +15,24 @@ func ReleaseAudienceQuery(product string) (string, []any) {
 		WHERE l.product = ? AND l.status = ? AND m.role = ?`, []any{product, Active, Technical}
 }
 
+// BillingAudienceQuery selects the billing contacts of one license: only
+// its main billing contact when mainOnly is set.
+func BillingAudienceQuery(licenseID string, mainOnly bool) (string, []any) {
+	query := `SELECT m.email FROM memberships m WHERE m.license_id = ? AND m.role = ?`
+	if mainOnly {
+		query += ` AND m.is_main`
+	}
+	return query, []any{licenseID, Billing}
+}
+
+// Scope says which licenses a recipient's message names: those of a
+// product that are active (release notices), or one license whatever its
+// status (invoice reminders).
+type Scope struct {
+	Product   string
+	LicenseID string
+}
+
 // Recipient is what a message needs to know of the person it goes to, as
 // they are now.
 type Recipient struct {
@@ -23,8 +41,8 @@ type Recipient struct {
 	Locale        string
 	ReleaseOptOut bool
 	Suppressed    bool
-	// Licenses are the active licenses of the product on which the person
-	// holds the role asked for.
+	// Licenses are the licenses in scope on which the person holds the
+	// role asked for.
 	Licenses []LicenseRef
 }
 
@@ -35,9 +53,9 @@ type LicenseRef struct {
 }
 
 // Recipients returns, for each known address in emails, the person and the
-// active licenses of product on which they hold role; two queries for any
-// number of addresses.
-func (s *Store) Recipients(ctx context.Context, emails []string, role Role, product string) (map[string]Recipient, error) {
+// licenses in scope on which they hold role; two queries for any number of
+// addresses.
+func (s *Store) Recipients(ctx context.Context, emails []string, role Role, scope Scope) (map[string]Recipient, error) {
 	out := make(map[string]Recipient, len(emails))
 	if len(emails) == 0 {
 		return out, nil
@@ -57,10 +75,14 @@ func (s *Store) Recipients(ctx context.Context, emails []string, role Role, prod
 	// addresses; left to itself it may start from every license of the
 	// product and filter, which is a scan per batch. PostgreSQL plans it as
 	// the inner join it is.
+	licenses, licenseArgs := `l.product = ? AND l.status = ?`, []any{scope.Product, Active}
+	if scope.LicenseID != "" {
+		licenses, licenseArgs = `l.id = ?`, []any{scope.LicenseID}
+	}
 	query, args, err = db.In(`
 		SELECT m.email, l.id, l.name FROM memberships m CROSS JOIN licenses l
-		WHERE l.id = m.license_id AND m.email IN (?) AND m.role = ? AND l.product = ? AND l.status = ?
-		ORDER BY m.email, l.id`, emails, role, product, Active)
+		WHERE l.id = m.license_id AND m.email IN (?) AND m.role = ? AND `+licenses+`
+		ORDER BY m.email, l.id`, append([]any{emails, role}, licenseArgs...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -53,11 +53,11 @@ func (r *Reconciler) Run(ctx context.Context) (ReconcileResult, error) {
 		}
 	}
 
-	due, err := r.Ledger.StartDue(ctx)
+	resolving, err := r.Ledger.Resolving(ctx)
 	if err != nil {
 		return res, err
 	}
-	for _, id := range due {
+	for _, id := range resolving {
 		if err := r.Queue.Enqueue(ctx, queue.NewFanoutTask(id)); err != nil {
 			return res, err
 		}

@@ -29,6 +29,41 @@ type ReleaseNotice struct {
 	Licenses  []LicenseRef `json:"licenses"`
 }
 
+// InvoiceInfo is the invoice a reminder is about, formatted for the
+// recipient's locale.
+type InvoiceInfo struct {
+	Number      string `json:"number"`
+	Amount      string `json:"amount"` // "€ 1,250.00"
+	AmountMinor int64  `json:"amount_minor"`
+	Currency    string `json:"currency"`
+	DueDate     string `json:"due_date"` // YYYY-MM-DD
+}
+
+// InvoiceReminder is the data of the invoice_upcoming, invoice_due and
+// invoice_overdue templates.
+type InvoiceReminder struct {
+	Recipient Recipient   `json:"recipient"`
+	License   LicenseRef  `json:"license"`
+	Invoice   InvoiceInfo `json:"invoice"`
+	// Days is how many days the due date is away: before it for the
+	// upcoming reminder, after it for the overdue one.
+	Days int `json:"days"`
+	// PaymentURL is where to pay, when herald is configured with one.
+	PaymentURL string `json:"payment_url"`
+}
+
+func sampleReminder(days int) func() any {
+	return func() any {
+		return &InvoiceReminder{
+			Recipient:  Recipient{Email: "bob@example.com", Name: "Bob Example"},
+			License:    LicenseRef{ID: "SEN-1234", Name: "Acme Corp"},
+			Invoice:    InvoiceInfo{Number: "INV-2026-0042", Amount: "€ 1,250.00", AmountMinor: 125000, Currency: "EUR", DueDate: "2026-12-15"},
+			Days:       days,
+			PaymentURL: "https://billing.example.com/pay/INV-2026-0042",
+		}
+	}
+}
+
 // kinds maps each template name to a constructor of its data, filled with
 // the sample that every template is tried on at start and that previews
 // use when given no data.
@@ -44,6 +79,9 @@ var kinds = map[string]func() any{
 			Licenses: []LicenseRef{{ID: "SEN-1234", Name: "Acme Corp"}, {ID: "SEN-5678", Name: "Acme Labs"}},
 		}
 	},
+	"invoice_upcoming": sampleReminder(7),
+	"invoice_due":      sampleReminder(0),
+	"invoice_overdue":  sampleReminder(7),
 }
 
 // Sample returns the sample data of a template, as a pointer that JSON can

@@ -65,6 +65,18 @@ func render(t *testing.T, r *templates.Renderer, locale string, data any) templa
 	return msg
 }
 
+// releaseOnly keeps the release template's entry of a listing: the tests
+// of overrides are about it.
+func releaseOnly(list []templates.Info) []templates.Info {
+	var out []templates.Info
+	for _, in := range list {
+		if in.Name == "release" {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 func TestNew(t *testing.T) {
 	t.Parallel()
 
@@ -73,7 +85,7 @@ func TestNew(t *testing.T) {
 		r := newRenderer(t, nil)
 
 		want := []templates.Info{{Name: "release", Locales: []string{"de", "en"}, Overridden: []string{}}}
-		if diff := cmp.Diff(want, r.List()); diff != "" {
+		if diff := cmp.Diff(want, releaseOnly(r.List())); diff != "" {
 			t.Errorf("List() mismatch (-want +got):\n%s", diff)
 		}
 		msg := render(t, r, "", notice(t, nil))
@@ -98,7 +110,7 @@ func TestNew(t *testing.T) {
 			t.Errorf("German subject mismatch (-want +got):\n%s", diff)
 		}
 		want := []templates.Info{{Name: "release", Locales: []string{"de", "en"}, Overridden: []string{"release.subject.tmpl"}}}
-		if diff := cmp.Diff(want, r.List()); diff != "" {
+		if diff := cmp.Diff(want, releaseOnly(r.List())); diff != "" {
 			t.Errorf("List() mismatch (-want +got):\n%s", diff)
 		}
 	})
@@ -126,7 +138,7 @@ func TestNew(t *testing.T) {
 			})
 		}
 		want := []templates.Info{{Name: "release", Locales: []string{"de", "en", "fr"}, Overridden: []string{"release.fr.subject.tmpl"}}}
-		if diff := cmp.Diff(want, r.List()); diff != "" {
+		if diff := cmp.Diff(want, releaseOnly(r.List())); diff != "" {
 			t.Errorf("List() mismatch (-want +got):\n%s", diff)
 		}
 	})
@@ -148,7 +160,7 @@ func TestNew(t *testing.T) {
 			}
 		}
 		want := []templates.Info{{Name: "release", Locales: []string{"de", "en"}, Overridden: []string{"layout.html.tmpl"}}}
-		if diff := cmp.Diff(want, r.List()); diff != "" {
+		if diff := cmp.Diff(want, releaseOnly(r.List())); diff != "" {
 			t.Errorf("List() mismatch (-want +got):\n%s", diff)
 		}
 	})

@@ -15,6 +15,9 @@ import (
 type composer interface {
 	// recipients loads the people the messages go to, as they are now.
 	recipients(ctx context.Context, emails []string) (map[string]contacts.Recipient, error)
+	// check runs just before each message is sent, after its delivery is
+	// claimed: a non-empty reason skips it (an invoice paid meanwhile).
+	check(ctx context.Context) (skip string, err error)
 	// compose returns the template data for one recipient, or the reason
 	// not to send to them after all.
 	compose(rec contacts.Recipient, found bool) (data any, skip string)
@@ -22,8 +25,11 @@ type composer interface {
 	headers() [][2]string
 }
 
-func newComposer(a ledger.Announcement, store *contacts.Store) (composer, error) {
+func newComposer(a ledger.Announcement, deps Deps, cfg Config) (composer, error) {
+	store := deps.Contacts
 	switch a.Kind {
+	case ledger.KindInvoiceReminder:
+		return newReminderComposer(a, deps, cfg.PaymentURL)
 	case ledger.KindRelease:
 		var p ledger.ReleaseParams
 		if err := json.Unmarshal(a.Params, &p); err != nil {
@@ -40,8 +46,10 @@ type releaseComposer struct {
 }
 
 func (c *releaseComposer) recipients(ctx context.Context, emails []string) (map[string]contacts.Recipient, error) {
-	return c.store.Recipients(ctx, emails, contacts.Technical, c.params.Product)
+	return c.store.Recipients(ctx, emails, contacts.Technical, contacts.Scope{Product: c.params.Product})
 }
+
+func (c *releaseComposer) check(context.Context) (string, error) { return "", nil }
 
 func (c *releaseComposer) compose(rec contacts.Recipient, found bool) (any, string) {
 	switch {

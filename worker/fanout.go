@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
@@ -62,6 +63,15 @@ func audienceOf(a ledger.Announcement) (ledger.Audience, error) {
 		}
 		query, args := contacts.ReleaseAudienceQuery(aud.Product)
 		return ledger.Audience{Query: query, Args: args, HonourOptOut: true}, nil
+	case ledger.KindInvoiceReminder:
+		var aud billing.ReminderAudience
+		if err := json.Unmarshal(a.Audience, &aud); err != nil {
+			return ledger.Audience{}, fmt.Errorf("reminder audience: %w", err)
+		}
+		query, args := contacts.BillingAudienceQuery(aud.LicenseID, aud.MainOnly)
+		// Invoice reminders are transactional: opting out of release
+		// notices does not silence them.
+		return ledger.Audience{Query: query, Args: args, HonourOptOut: false}, nil
 	}
 	return ledger.Audience{}, fmt.Errorf("no audience for kind %q", a.Kind)
 }

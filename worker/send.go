@@ -57,7 +57,7 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if a.Status != ledger.Sending {
 		return nil // cancelled or done: its pending deliveries are gone
 	}
-	comp, err := newComposer(a, h.deps.Contacts)
+	comp, err := newComposer(a, h.deps, h.cfg)
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
@@ -123,6 +123,13 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	ctx = context.WithoutCancel(ctx)
 	led := h.deps.Ledger
 
+	skip, err := comp.check(ctx)
+	if err != nil {
+		return err // the claim runs out and the delivery is tried again
+	}
+	if skip != "" {
+		return led.MarkSkipped(ctx, d.ID, skip)
+	}
 	data, skip := comp.compose(rec, found)
 	if skip != "" {
 		return led.MarkSkipped(ctx, d.ID, skip)

@@ -6,11 +6,13 @@ package worker
 
 import (
 	"log/slog"
+	"text/template"
 	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/queue"
@@ -30,12 +32,16 @@ type Config struct {
 	RetryBase time.Duration
 	// From is the sender, "Name <address>".
 	From string
+	// PaymentURL, if set, makes the payment link of invoice reminders
+	// from a PaymentURLData.
+	PaymentURL *template.Template
 }
 
 // Deps are what the workers work with.
 type Deps struct {
 	Ledger   *ledger.Ledger
 	Contacts *contacts.Store
+	Billing  *billing.Billing
 	Queue    *queue.Queue
 	Renderer *templates.Renderer
 	Sender   mailer.Sender

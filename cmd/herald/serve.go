@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"text/template"
 	"time"
 
+	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/queue"
@@ -75,6 +79,11 @@ func run(ctx context.Context, env *Env, r roles) error {
 	}
 	store := contacts.NewStore(d, env.now)
 	led := ledger.New(d, env.now)
+	bill := billing.New(d, led, env.now)
+	jobs, err := newJobs(env, led, bill, q)
+	if err != nil {
+		return err
+	}
 
 	var stops []func(context.Context) error
 	stopAll := func() error {
@@ -100,7 +109,8 @@ func run(ctx context.Context, env *Env, r roles) error {
 			MaxAttempts: cfg.Worker.SendMaxAttempts,
 			RetryBase:   cfg.Worker.SendRetryBase,
 			From:        cfg.Mail.From,
-		}, worker.Deps{Ledger: led, Contacts: store, Queue: q, Renderer: renderer, Sender: sender, Logger: env.logger, Now: env.now})
+			PaymentURL:  paymentURL(cfg.Billing.PaymentURLTemplate),
+		}, worker.Deps{Ledger: led, Contacts: store, Billing: bill, Queue: q, Renderer: renderer, Sender: sender, Logger: env.logger, Now: env.now})
 		if err != nil {
 			return err
 		}
@@ -113,7 +123,7 @@ func run(ctx context.Context, env *Env, r roles) error {
 	}
 
 	if r.scheduler {
-		sched, err := startScheduler(ctx, env, led, q)
+		sched, err := startScheduler(ctx, env, d, q, jobs)
 		if err != nil {
 			_ = stopAll()
 			return err
@@ -127,8 +137,10 @@ func run(ctx context.Context, env *Env, r roles) error {
 			_ = stopAll()
 			return err
 		}
+		loc, _ := cfg.Scheduler.Location() // validated
 		api := admin.New(admin.Deps{
-			Contacts: store, Ledger: led, Queue: q, Renderer: renderer, Tokens: tokens,
+			DB: d, Billing: bill, Contacts: store, Ledger: led, Queue: q, Renderer: renderer, Tokens: tokens,
+			Jobs: &admin.Jobs{Jobs: jobs, List: jobs.List(specs(cfg)), Location: loc, Record: scheduler.RecordRun(d)},
 			Checks: []admin.Check{{Name: "database", Check: d.PingContext}, {Name: "redis", Check: q.Ping}},
 			Logger: env.logger,
 		})
@@ -162,28 +174,62 @@ func run(ctx context.Context, env *Env, r roles) error {
 	return runErr
 }
 
+// newJobs assembles the periodic jobs from the configuration.
+func newJobs(env *Env, led *ledger.Ledger, bill *billing.Billing, q *queue.Queue) (*scheduler.Jobs, error) {
+	cfg := env.cfg
+	jobs := &scheduler.Jobs{
+		Ledger:        led,
+		Billing:       bill,
+		Queue:         q,
+		Cadence:       billing.Cadence{Offsets: cfg.Billing.ReminderOffsets, AllFrom: cfg.Billing.ReminderAllFrom},
+		Reconciler:    &scheduler.Reconciler{Ledger: led, Queue: q, Grace: cfg.Scheduler.ReconcileInterval, Logger: env.logger},
+		RetentionDays: cfg.Scheduler.RetentionDays,
+		Logger:        env.logger,
+		Now:           env.now,
+	}
+	if len(cfg.Feeds.ReleaseFeeds) > 0 {
+		jobs.Feeds = &scheduler.FeedPoller{
+			Feeds: cfg.Feeds.ReleaseFeeds, Ledger: led, Queue: q, Logger: env.logger,
+			HTTP: &http.Client{Timeout: time.Minute},
+		}
+	}
+	return jobs, nil
+}
+
+func specs(cfg config.Config) scheduler.Specs {
+	return scheduler.Specs{
+		InvoiceReminders:  cfg.Scheduler.InvoiceReminders,
+		Announcements:     cfg.Scheduler.Announcements,
+		ReleaseFeeds:      cfg.Scheduler.ReleaseFeeds,
+		Retention:         cfg.Scheduler.Retention,
+		ReconcileInterval: cfg.Scheduler.ReconcileInterval,
+	}
+}
+
 // startScheduler reconciles once, at once (a restart finds what the last
-// run left), then on its interval.
-func startScheduler(ctx context.Context, env *Env, led *ledger.Ledger, q *queue.Queue) (*scheduler.Scheduler, error) {
-	rec := &scheduler.Reconciler{Ledger: led, Queue: q, Grace: env.cfg.Scheduler.ReconcileInterval, Logger: env.logger}
-	if res, err := rec.Run(ctx); err != nil {
+// run left), then runs every job on its schedule.
+func startScheduler(ctx context.Context, env *Env, d *db.DB, q *queue.Queue, jobs *scheduler.Jobs) (*scheduler.Scheduler, error) {
+	if res, err := jobs.Reconciler.Run(ctx); err != nil {
 		env.logger.Error("reconcile at start failed", "err", err)
 	} else {
 		env.logger.Info("reconciled at start", "result", res.String())
 	}
 	loc, _ := env.cfg.Scheduler.Location() // validated
-	sched, err := scheduler.New([]scheduler.Job{{
-		Name: "reconcile",
-		Spec: "@every " + env.cfg.Scheduler.ReconcileInterval.String(),
-		Run: func(ctx context.Context) (fmt.Stringer, error) {
-			return rec.Run(ctx)
-		},
-	}}, loc, env.logger)
+	sched, err := scheduler.New(scheduler.Config{Location: loc, Redis: q.Redis(), DB: d, Logger: env.logger}, jobs.List(specs(env.cfg)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("HERALD_SCHEDULE_*: %w", err)
 	}
 	sched.Start()
 	return sched, nil
+}
+
+// paymentURL parses HERALD_PAYMENT_URL_TEMPLATE (validated with the
+// configuration).
+func paymentURL(text string) *template.Template {
+	if text == "" {
+		return nil
+	}
+	return template.Must(template.New("payment_url").Option("missingkey=error").Parse(text))
 }
 
 // openSender returns the SMTP transport when HERALD_SMTP_URL is set, else

@@ -174,9 +174,12 @@ func TestTemplates(t *testing.T) {
 	b := setup(t, dbtest.OpenSQLite)
 
 	list := b.mustDo(t, http.StatusOK, request{method: "GET", path: "/api/v1/templates"}).json(t)
-	items := list["items"].([]any)
-	if len(items) == 0 || items[0].(map[string]any)["name"] != "release" {
-		t.Fatalf("templates: %v", list)
+	var names []string
+	for _, item := range list["items"].([]any) {
+		names = append(names, item.(map[string]any)["name"].(string))
+	}
+	if strings.Join(names, ",") != "invoice_due,invoice_overdue,invoice_upcoming,release" {
+		t.Fatalf("templates: %v", names)
 	}
 
 	sample := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/templates/release/preview?locale=de"}).json(t)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/templates"
@@ -31,6 +33,9 @@ type Check struct {
 
 // Server serves the admin API.
 type Server struct {
+	db       *db.DB
+	billing  *billing.Billing
+	jobs     *Jobs
 	contacts *contacts.Store
 	ledger   *ledger.Ledger
 	queue    *queue.Queue
@@ -43,6 +48,9 @@ type Server struct {
 
 // Deps are what the API serves from.
 type Deps struct {
+	DB       *db.DB
+	Billing  *billing.Billing
+	Jobs     *Jobs
 	Contacts *contacts.Store
 	Ledger   *ledger.Ledger
 	Queue    *queue.Queue
@@ -89,6 +97,14 @@ var routes = []route{
 	{"POST", "/api/v1/announcements/{id}/cancel", false, (*Server).cancelAnnouncement},
 	{"POST", "/api/v1/announcements/{id}/retry-failed", false, (*Server).retryFailed},
 
+	{"PUT", "/api/v1/invoices/{number}", false, (*Server).putInvoice},
+	{"GET", "/api/v1/invoices/{number}", false, (*Server).getInvoice},
+	{"GET", "/api/v1/invoices", false, (*Server).listInvoices},
+
+	{"GET", "/api/v1/jobs", false, (*Server).listJobs},
+	{"POST", "/api/v1/jobs/invoice-reminders", false, (*Server).runInvoiceReminders},
+	{"POST", "/api/v1/jobs/release-feeds", false, (*Server).runReleaseFeeds},
+
 	{"GET", "/api/v1/templates", false, (*Server).listTemplates},
 	{"POST", "/api/v1/templates/{name}/preview", false, (*Server).previewTemplate},
 }
@@ -96,6 +112,9 @@ var routes = []route{
 // New returns the API server.
 func New(deps Deps) *Server {
 	s := &Server{
+		db:       deps.DB,
+		billing:  deps.Billing,
+		jobs:     deps.Jobs,
 		contacts: deps.Contacts,
 		ledger:   deps.Ledger,
 		queue:    deps.Queue,

@@ -25,7 +25,7 @@ type NewAnnouncement struct {
 	SendAt    time.Time
 }
 
-const announcementColumns = `id, kind, dedupe_key, template, subject, params, audience, send_at, status, created_at, updated_at, finished_at`
+const announcementColumns = `id, kind, dedupe_key, template, subject, params, audience, send_at, status, created_at, updated_at, finished_at, archived_counts`
 
 // Create stores an announcement in tx, unless one with the same dedupe key
 // exists, in which case that one is returned with created false. It is
@@ -175,6 +175,13 @@ func (l *Ledger) withCounts(ctx context.Context, q sqlx.ExtContext, list []Annou
 	if err := db.Select(ctx, q, &rows, query, args...); err != nil {
 		return fmt.Errorf("count deliveries: %w", err)
 	}
+	for i := range list {
+		if len(list[i].Archived) > 0 {
+			if err := json.Unmarshal(list[i].Archived, &list[i].Counts); err != nil {
+				return fmt.Errorf("archived counts of %d: %w", list[i].ID, err)
+			}
+		}
+	}
 	for _, r := range rows {
 		c := &list[index[r.AnnouncementID]].Counts
 		c.Recipients += r.N
@@ -323,4 +330,25 @@ func (l *Ledger) Lookup(ctx context.Context, id int64) (Announcement, error) {
 	}
 	a.normalize()
 	return a, nil
+}
+
+// ByDedupePrefix returns the announcements whose dedupe key starts with
+// prefix, oldest first, with their counts: the reminders of one invoice.
+func (l *Ledger) ByDedupePrefix(ctx context.Context, prefix string) ([]Announcement, error) {
+	var list []Announcement
+	err := db.Select(ctx, l.db, &list, `SELECT `+announcementColumns+` FROM announcements
+		WHERE substr(dedupe_key, 1, length(CAST(? AS TEXT))) = ? ORDER BY id`, prefix, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("announcements %s*: %w", prefix, err)
+	}
+	for i := range list {
+		list[i].normalize()
+	}
+	if err := l.withCounts(ctx, l.db, list); err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []Announcement{}
+	}
+	return list, nil
 }

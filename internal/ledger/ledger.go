@@ -67,7 +67,10 @@ type Announcement struct {
 	CreatedAt  time.Time  `db:"created_at"`
 	UpdatedAt  time.Time  `db:"updated_at"`
 	FinishedAt *time.Time `db:"finished_at"`
-	Counts     Counts     `db:"-"`
+	// Archived holds the final counts once retention has deleted the
+	// deliveries.
+	Archived JSON   `db:"archived_counts"`
+	Counts   Counts `db:"-"`
 }
 
 // JSON is a JSON document kept in a text column.

@@ -2,8 +2,11 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/heraldhq/herald/internal/db"
 )
@@ -38,20 +41,65 @@ func (l *Ledger) ExpireLeases(ctx context.Context) ([]ChunkRef, error) {
 }
 
 // StartDue moves scheduled announcements whose send_at has come to
-// resolving, and returns every resolving announcement: those that need a
-// fan-out.
-func (l *Ledger) StartDue(ctx context.Context) ([]int64, error) {
+// resolving.
+func (l *Ledger) StartDue(ctx context.Context) (int64, error) {
 	now := l.Now()
-	if _, err := db.Exec(ctx, l.db, `
+	res, err := db.Exec(ctx, l.db, `
 		UPDATE announcements SET status = ?, updated_at = ? WHERE status = ? AND send_at <= ?`,
-		Resolving, now, Scheduled, now); err != nil {
-		return nil, fmt.Errorf("start due announcements: %w", err)
+		Resolving, now, Scheduled, now)
+	if err != nil {
+		return 0, fmt.Errorf("start due announcements: %w", err)
 	}
+	return res.RowsAffected()
+}
+
+// Resolving returns the announcements that are due and not yet fanned out.
+func (l *Ledger) Resolving(ctx context.Context) ([]int64, error) {
 	var ids []int64
 	if err := db.Select(ctx, l.db, &ids, `SELECT id FROM announcements WHERE status = ? ORDER BY id`, Resolving); err != nil {
 		return nil, fmt.Errorf("list resolving announcements: %w", err)
 	}
 	return ids, nil
+}
+
+// Prune deletes the deliveries of announcements that finished before
+// before, keeping their final counts on the announcement (and the
+// announcement itself, whose dedupe key must go on preventing a second
+// send). It returns how many deliveries it deleted.
+func (l *Ledger) Prune(ctx context.Context, before time.Time) (int64, error) {
+	var ids []int64
+	if err := db.Select(ctx, l.db, &ids, `
+		SELECT id FROM announcements WHERE status IN (?, ?) AND finished_at < ? AND archived_counts IS NULL`,
+		Done, Cancelled, before.UTC()); err != nil {
+		return 0, fmt.Errorf("old announcements: %w", err)
+	}
+	var deleted int64
+	for _, id := range ids {
+		err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+			list := []Announcement{{ID: id}}
+			if err := l.withCounts(ctx, tx, list); err != nil {
+				return err
+			}
+			counts, err := json.Marshal(list[0].Counts)
+			if err != nil {
+				return err
+			}
+			if _, err := db.Exec(ctx, tx, `UPDATE announcements SET archived_counts = ? WHERE id = ?`, string(counts), id); err != nil {
+				return err
+			}
+			res, err := db.Exec(ctx, tx, `DELETE FROM deliveries WHERE announcement_id = ?`, id)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			deleted += n
+			return nil
+		})
+		if err != nil {
+			return deleted, fmt.Errorf("prune announcement %d: %w", id, err)
+		}
+	}
+	return deleted, nil
 }
 
 // Overdue returns the chunks with pending deliveries that have been due for

@@ -110,35 +110,54 @@ func (l *Ledger) CreateRelease(ctx context.Context, nr NewRelease) (Release, Ann
 	)
 	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		a, created, err = l.Create(ctx, tx, NewAnnouncement{
-			Kind:      KindRelease,
-			DedupeKey: nr.DedupeKey(),
-			Template:  "release",
-			Subject:   nr.Title,
-			Params:    ReleaseParams{Product: nr.Product, Version: nr.Version, Title: nr.Title, Notes: nr.Notes, URL: nr.URL},
-			Audience:  ReleaseAudience{Product: nr.Product},
-			SendAt:    nr.SendAt,
-		})
-		if err != nil {
-			return err
-		}
-		if created {
-			if _, err := db.Exec(ctx, tx, `
-				INSERT INTO releases (product, version, title, notes, url, announcement_id, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				nr.Product, nr.Version, nr.Title, nr.Notes, nr.URL, a.ID, l.Now()); err != nil {
-				return fmt.Errorf("insert release: %w", err)
-			}
-		}
-		return db.Get(ctx, tx, &rel, `SELECT id, product, version, title, notes, url, announcement_id, created_at
-			FROM releases WHERE product = ? AND version = ?`, nr.Product, nr.Version)
+		rel, a, created, err = l.createRelease(ctx, tx, nr)
+		return err
 	})
 	if err != nil {
 		return Release{}, Announcement{}, false, fmt.Errorf("release %s %s: %w", nr.Product, nr.Version, err)
 	}
-	rel.CreatedAt = rel.CreatedAt.UTC()
 	a, err = l.Get(ctx, a.ID)
 	return rel, a, created, err
+}
+
+// CreateReleaseTx is CreateRelease in the caller's transaction (the release
+// feeds record a version and announce it in one step). The announcement is
+// returned without counts.
+func (l *Ledger) CreateReleaseTx(ctx context.Context, tx *sqlx.Tx, nr NewRelease) (Release, Announcement, bool, error) {
+	if err := nr.normalize(); err != nil {
+		return Release{}, Announcement{}, false, err
+	}
+	return l.createRelease(ctx, tx, nr)
+}
+
+func (l *Ledger) createRelease(ctx context.Context, tx *sqlx.Tx, nr NewRelease) (Release, Announcement, bool, error) {
+	a, created, err := l.Create(ctx, tx, NewAnnouncement{
+		Kind:      KindRelease,
+		DedupeKey: nr.DedupeKey(),
+		Template:  "release",
+		Subject:   nr.Title,
+		Params:    ReleaseParams{Product: nr.Product, Version: nr.Version, Title: nr.Title, Notes: nr.Notes, URL: nr.URL},
+		Audience:  ReleaseAudience{Product: nr.Product},
+		SendAt:    nr.SendAt,
+	})
+	if err != nil {
+		return Release{}, Announcement{}, false, err
+	}
+	if created {
+		if _, err := db.Exec(ctx, tx, `
+			INSERT INTO releases (product, version, title, notes, url, announcement_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			nr.Product, nr.Version, nr.Title, nr.Notes, nr.URL, a.ID, l.Now()); err != nil {
+			return Release{}, Announcement{}, false, fmt.Errorf("insert release: %w", err)
+		}
+	}
+	var rel Release
+	if err := db.Get(ctx, tx, &rel, `SELECT id, product, version, title, notes, url, announcement_id, created_at
+		FROM releases WHERE product = ? AND version = ?`, nr.Product, nr.Version); err != nil {
+		return Release{}, Announcement{}, false, err
+	}
+	rel.CreatedAt = rel.CreatedAt.UTC()
+	return rel, a, created, nil
 }
 
 // Releases lists releases, newest first, of one product or all.

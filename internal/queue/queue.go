@@ -156,3 +156,33 @@ func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
 func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
 func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
 func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+
+// PruneArchived deletes the tasks asynq gave up on (archived) that last
+// failed before before, and returns how many.
+func (q *Queue) PruneArchived(ctx context.Context, before time.Time) (int, error) {
+	insp := asynq.NewInspectorFromRedisClient(q.redis)
+	n := 0
+	for page := 1; ; page++ {
+		tasks, err := insp.ListArchivedTasks(q.name, asynq.Page(page), asynq.PageSize(100))
+		if err != nil {
+			if errors.Is(err, asynq.ErrQueueNotFound) {
+				return n, nil
+			}
+			return n, fmt.Errorf("list archived tasks: %w", err)
+		}
+		if len(tasks) == 0 {
+			return n, nil
+		}
+		deleted := 0
+		for _, t := range tasks {
+			if t.LastFailedAt.Before(before) {
+				if err := insp.DeleteTask(q.name, t.ID); err != nil {
+					return n, fmt.Errorf("delete archived task %s: %w", t.ID, err)
+				}
+				deleted++
+			}
+		}
+		n += deleted
+		page -= min(deleted, 1) // deleting shifts the pages; read this one again
+	}
+}

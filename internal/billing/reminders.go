@@ -1,0 +1,175 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/ledger"
+)
+
+// Cadence says when invoices are reminded of: on each offset, in days
+// relative to the due date (-7 is a week before, 14 two weeks after).
+type Cadence struct {
+	Offsets []int
+	// AllFrom is the offset from which every billing contact is addressed;
+	// before it, only the main billing contact.
+	AllFrom int
+}
+
+// Template variants of the reminder, by offset.
+const (
+	TemplateUpcoming = "invoice_upcoming"
+	TemplateDue      = "invoice_due"
+	TemplateOverdue  = "invoice_overdue"
+)
+
+// Template returns the template of the reminder at offset.
+func Template(offset int) string {
+	switch {
+	case offset < 0:
+		return TemplateUpcoming
+	case offset == 0:
+		return TemplateDue
+	default:
+		return TemplateOverdue
+	}
+}
+
+// ReminderParams are what a reminder's template needs besides the
+// recipient: the invoice itself is read again just before sending, so that
+// a paid invoice is never reminded of.
+type ReminderParams struct {
+	Number string `json:"number"`
+	Offset int    `json:"offset"`
+}
+
+// ReminderAudience is who a reminder goes to.
+type ReminderAudience struct {
+	LicenseID string `json:"license_id"`
+	MainOnly  bool   `json:"main_only"`
+}
+
+// Remind creates the reminders that are due: for each open invoice, the
+// latest step of the cadence whose day has come, unless that step was made
+// already. Steps missed while herald was down are not sent late one by one:
+// only the latest is. "Today" is each license's own date in its timezone,
+// or asOf (YYYY-MM-DD) when given. Several schedulers may run it at once:
+// the dedupe key invoice:<number>:<offset> lets one of them create each
+// reminder.
+func (b *Billing) Remind(ctx context.Context, cad Cadence, asOf string) ([]ledger.Announcement, error) {
+	if asOf != "" {
+		if _, err := time.Parse(DateLayout, asOf); err != nil {
+			return nil, fault.Invalid("as_of", "%q is not a date (YYYY-MM-DD)", asOf)
+		}
+	}
+	offsets := slices.Clone(cad.Offsets)
+	slices.Sort(offsets)
+	if len(offsets) == 0 {
+		return nil, nil
+	}
+	var open []struct {
+		Number    string `db:"number"`
+		LicenseID string `db:"license_id"`
+		DueDate   string `db:"due_date"`
+		Timezone  string `db:"timezone"`
+	}
+	if err := db.Select(ctx, b.db, &open, `
+		SELECT i.number, i.license_id, i.due_date, l.timezone
+		FROM invoices i JOIN licenses l ON l.id = i.license_id
+		WHERE i.status = ? ORDER BY i.number`, Open); err != nil {
+		return nil, fmt.Errorf("open invoices: %w", err)
+	}
+	now := b.now()
+	var made []ledger.Announcement
+	for _, inv := range open {
+		today := asOf
+		if today == "" {
+			loc, err := time.LoadLocation(inv.Timezone)
+			if err != nil {
+				loc = time.UTC // validated on the way in; an unknown zone is not a reason to stay silent
+			}
+			today = now.In(loc).Format(DateLayout)
+		}
+		days, err := daysBetween(inv.DueDate, today)
+		if err != nil {
+			return nil, fmt.Errorf("invoice %s: %w", inv.Number, err)
+		}
+		step, ok := latestStep(offsets, days)
+		if !ok {
+			continue
+		}
+		a, created, err := b.createReminder(ctx, inv.Number, inv.LicenseID, step, step < cad.AllFrom)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			made = append(made, a)
+		}
+	}
+	return made, nil
+}
+
+func (b *Billing) createReminder(ctx context.Context, number, licenseID string, offset int, mainOnly bool) (ledger.Announcement, bool, error) {
+	var (
+		a       ledger.Announcement
+		created bool
+	)
+	err := b.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		a, created, err = b.ledger.Create(ctx, tx, ledger.NewAnnouncement{
+			Kind:      ledger.KindInvoiceReminder,
+			DedupeKey: ReminderKey(number, offset),
+			Template:  Template(offset),
+			Subject:   reminderSubject(number, offset),
+			Params:    ReminderParams{Number: number, Offset: offset},
+			Audience:  ReminderAudience{LicenseID: licenseID, MainOnly: mainOnly},
+		})
+		return err
+	})
+	if err != nil {
+		return ledger.Announcement{}, false, fmt.Errorf("reminder of invoice %s at %+d days: %w", number, offset, err)
+	}
+	return a, created, nil
+}
+
+func reminderSubject(number string, offset int) string {
+	switch {
+	case offset < 0:
+		return fmt.Sprintf("Invoice %s is due in %d days", number, -offset)
+	case offset == 0:
+		return fmt.Sprintf("Invoice %s is due today", number)
+	default:
+		return fmt.Sprintf("Invoice %s is %d days overdue", number, offset)
+	}
+}
+
+// latestStep returns the largest offset that is at most days.
+func latestStep(sorted []int, days int) (int, bool) {
+	i, found := slices.BinarySearch(sorted, days)
+	if found {
+		return sorted[i], true
+	}
+	if i == 0 {
+		return 0, false
+	}
+	return sorted[i-1], true
+}
+
+// daysBetween returns to - from in whole days, both YYYY-MM-DD.
+func daysBetween(from, to string) (int, error) {
+	f, err := time.Parse(DateLayout, from)
+	if err != nil {
+		return 0, err
+	}
+	t, err := time.Parse(DateLayout, to)
+	if err != nil {
+		return 0, err
+	}
+	return int(t.Sub(f).Hours() / 24), nil
+}
