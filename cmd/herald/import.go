@@ -22,7 +22,7 @@ func (c *ImportCmd) Run(ctx context.Context, env *Env) error {
 	defer f.Close()
 	rows, err := contacts.ReadCSV(f)
 	if err != nil {
-		return c.badLines(env, err)
+		return badLines(env, c.File, err)
 	}
 	d, err := env.openDB(ctx)
 	if err != nil {
@@ -31,7 +31,7 @@ func (c *ImportCmd) Run(ctx context.Context, env *Env) error {
 	defer d.Close()
 	res, err := contacts.NewStore(d, env.now).Import(ctx, rows)
 	if err != nil {
-		return c.badLines(env, err)
+		return badLines(env, c.File, err)
 	}
 	fmt.Fprintf(env.stdout, "imported %s: licenses %d created, %d updated; contacts %d created, %d updated; memberships %d created, %d updated; %d rows unchanged\n",
 		c.File, res.LicensesCreated, res.LicensesUpdated, res.ContactsCreated, res.ContactsUpdated,
@@ -39,14 +39,15 @@ func (c *ImportCmd) Run(ctx context.Context, env *Env) error {
 	return nil
 }
 
-// badLines prints each bad line as FILE:LINE: message, as compilers do.
-func (c *ImportCmd) badLines(env *Env, err error) error {
+// badLines prints each bad line of an import as FILE:LINE: message, as
+// compilers do.
+func badLines(env *Env, file string, err error) error {
 	var ie *contacts.ImportError
 	if !errors.As(err, &ie) {
 		return err
 	}
 	for _, l := range ie.Lines {
-		fmt.Fprintf(env.stderr, "%s:%d: %s\n", c.File, l.Line, l.Message)
+		fmt.Fprintf(env.stderr, "%s:%d: %s\n", file, l.Line, l.Message)
 	}
-	return fmt.Errorf("%s: %d bad line(s); nothing was imported", c.File, len(ie.Lines))
+	return fmt.Errorf("%s: %d bad line(s); nothing was imported", file, len(ie.Lines))
 }

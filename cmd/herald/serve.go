@@ -140,7 +140,7 @@ func run(ctx context.Context, env *Env, r roles) error {
 		loc, _ := cfg.Scheduler.Location() // validated
 		api := admin.New(admin.Deps{
 			DB: d, Billing: bill, Contacts: store, Ledger: led, Queue: q, Renderer: renderer, Tokens: tokens,
-			Jobs: &admin.Jobs{Jobs: jobs, List: jobs.List(specs(cfg)), Location: loc, Record: scheduler.RecordRun(d)},
+			Jobs:   &admin.Jobs{Jobs: jobs, List: jobs.List(specs(cfg)), Location: loc, Record: scheduler.RecordRun(d)},
 			Checks: []admin.Check{{Name: "database", Check: d.PingContext}, {Name: "redis", Check: q.Ping}},
 			Logger: env.logger,
 		})

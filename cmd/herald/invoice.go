@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/ledger"
+)
+
+// InvoiceCmd groups the invoice subcommands.
+type InvoiceCmd struct {
+	Import InvoiceImportCmd `cmd:"" help:"Import invoices from a CSV file (all or nothing)."`
+	Remind InvoiceRemindCmd `cmd:"" help:"Make the invoice reminders that are due now, as the scheduler does."`
+}
+
+// InvoiceImportCmd imports the invoices CSV.
+type InvoiceImportCmd struct {
+	File string `arg:"" type:"existingfile" help:"CSV with the header number,license_id,amount_minor,currency,due_date,status."`
+}
+
+func (c *InvoiceImportCmd) Run(ctx context.Context, env *Env) error {
+	f, err := os.Open(c.File)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rows, err := billing.ReadCSV(f)
+	if err != nil {
+		return badLines(env, c.File, err)
+	}
+	d, err := env.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	res, err := billing.New(d, ledger.New(d, env.now), env.now).Import(ctx, rows)
+	if err != nil {
+		return badLines(env, c.File, err)
+	}
+	fmt.Fprintf(env.stdout, "imported %s: %d invoices created, %d updated\n", c.File, res.Created, res.Updated)
+	return nil
+}
+
+// InvoiceRemindCmd runs the reminder job once.
+type InvoiceRemindCmd struct {
+	AsOf string `name:"as-of" placeholder:"YYYY-MM-DD" help:"The day to remind for (default: each license's today)."`
+}
+
+func (c *InvoiceRemindCmd) Run(ctx context.Context, env *Env) error {
+	d, err := env.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	led := ledger.New(d, env.now)
+	made, err := billing.New(d, led, env.now).Remind(ctx, billing.Cadence{
+		Offsets: env.cfg.Billing.ReminderOffsets, AllFrom: env.cfg.Billing.ReminderAllFrom,
+	}, c.AsOf)
+	if err != nil {
+		return err
+	}
+	for _, a := range made {
+		fmt.Fprintf(env.stdout, "announcement %d: %s\n", a.ID, a.Subject)
+	}
+	fmt.Fprintf(env.stdout, "%d reminders made; a running herald sends them within %s\n", len(made), env.cfg.Scheduler.ReconcileInterval)
+	return nil
+}

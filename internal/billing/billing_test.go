@@ -1,0 +1,333 @@
+package billing_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/ledger"
+)
+
+type testBundle struct {
+	db      *db.DB
+	store   *contacts.Store
+	ledger  *ledger.Ledger
+	billing *billing.Billing
+	now     time.Time
+}
+
+func setup(t *testing.T, open dbtest.Opener) *testBundle {
+	t.Helper()
+	d := open(t)
+	b := &testBundle{db: d, now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	clock := func() time.Time { return b.now }
+	b.store = contacts.NewStore(d, clock)
+	b.ledger = ledger.New(d, clock)
+	b.billing = billing.New(d, b.ledger, clock)
+	return b
+}
+
+func (b *testBundle) license(t *testing.T, id, tz string) {
+	t.Helper()
+	if _, err := b.store.CreateLicense(context.Background(), contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Timezone: tz,
+		Contacts: []contacts.NewMember{
+			{Email: "main@" + strings.ToLower(id) + ".test", Role: contacts.Billing},
+			{Email: "other@" + strings.ToLower(id) + ".test", Role: contacts.Billing},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func amount(n int64) *int64 { return &n }
+
+func (b *testBundle) invoice(t *testing.T, number, license, due string) {
+	t.Helper()
+	if _, _, err := b.billing.Put(context.Background(), number, billing.InvoiceInput{
+		LicenseID: license, AmountMinor: amount(125000), Currency: "EUR", DueDate: due,
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInvoices(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+		t.Run("PutCreatesThenUpdates", func(t *testing.T) {
+			b := setup(t, open)
+			b.license(t, "SEN-1", "UTC")
+			inv, created, err := b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(125000), Currency: "eur", DueDate: "2026-12-15"})
+			if err != nil || !created {
+				t.Fatalf("Put = %v, created %v", err, created)
+			}
+			if inv.Currency != "EUR" || inv.Status != billing.Open || len(inv.Reminders) != 0 {
+				t.Errorf("created: %+v", inv)
+			}
+			inv, created, err = b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(99), Currency: "JPY", DueDate: "2026-12-20", Status: billing.Paid})
+			if err != nil || created || inv.AmountMinor != 99 || inv.Currency != "JPY" || inv.Status != billing.Paid {
+				t.Errorf("update: %+v, created %v, %v", inv, created, err)
+			}
+			p, err := b.billing.List(ctx, billing.Filter{Status: billing.Paid, LicenseID: "SEN-1"})
+			if err != nil || len(p.Items) != 1 {
+				t.Errorf("List = %+v, %v", p.Items, err)
+			}
+		})
+
+		t.Run("BadInvoicesNameTheFieldAndChangeNothing", func(t *testing.T) {
+			b := setup(t, open)
+			b.license(t, "SEN-1", "UTC")
+			good := billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(100), Currency: "EUR", DueDate: "2026-12-15"}
+			for _, tc := range []struct {
+				name, number, field string
+				edit                func(*billing.InvoiceInput)
+			}{
+				{"NegativeAmount", "INV-1", "amount_minor", func(in *billing.InvoiceInput) { in.AmountMinor = amount(-1) }},
+				{"MissingAmount", "INV-1", "amount_minor", func(in *billing.InvoiceInput) { in.AmountMinor = nil }},
+				{"UnknownCurrency", "INV-1", "currency", func(in *billing.InvoiceInput) { in.Currency = "EUX" }},
+				{"CurrencyName", "INV-1", "currency", func(in *billing.InvoiceInput) { in.Currency = "Euro" }},
+				{"UnknownLicense", "INV-1", "license_id", func(in *billing.InvoiceInput) { in.LicenseID = "SEN-404" }},
+				{"BadDate", "INV-1", "due_date", func(in *billing.InvoiceInput) { in.DueDate = "2026-02-30" }},
+				{"DateWithTime", "INV-1", "due_date", func(in *billing.InvoiceInput) { in.DueDate = "2026-12-15T00:00:00Z" }},
+				{"BadStatus", "INV-1", "status", func(in *billing.InvoiceInput) { in.Status = "late" }},
+				{"CRLFInNumber", "INV-1\r\nBcc: x", "number", func(*billing.InvoiceInput) {}},
+				{"EmptyNumber", "", "number", func(*billing.InvoiceInput) {}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					in := good
+					tc.edit(&in)
+					_, _, err := b.billing.Put(ctx, tc.number, in)
+					f, ok := fault.As(err)
+					if !ok || f.Kind != fault.KindInvalid || f.Field != tc.field {
+						t.Fatalf("Put = %v, want invalid %s", err, tc.field)
+					}
+					if p, _ := b.billing.List(ctx, billing.Filter{}); len(p.Items) != 0 {
+						t.Errorf("an invoice was stored: %+v", p.Items)
+					}
+				})
+			}
+			if _, err := b.billing.Get(ctx, "INV-404"); !errors.Is(err, fault.ErrNotFound) {
+				t.Errorf("Get unknown = %v", err)
+			}
+		})
+
+		t.Run("ImportIsAllOrNothing", func(t *testing.T) {
+			b := setup(t, open)
+			b.license(t, "SEN-1", "UTC")
+			_, err := importCSV(b, "number,license_id,amount_minor,currency,due_date,status\n"+
+				"INV-1,SEN-1,100,EUR,2026-12-15,open\n"+
+				"INV-2,SEN-9,100,EUR,2026-12-15,open\n"+
+				"INV-3,SEN-1,-5,EUR,2026-12-15,open\n"+
+				"INV-4,SEN-1,1.50,EUR,2026-12-15,open\n"+
+				"INV-1,SEN-1,100,EUR,2026-12-16,open\n")
+			var ie *contacts.ImportError
+			if !errors.As(err, &ie) {
+				t.Fatalf("import = %v", err)
+			}
+			var lines []int
+			for _, l := range ie.Lines {
+				lines = append(lines, l.Line)
+			}
+			if diff := cmp.Diff([]int{4, 5, 6}, lines); diff != "" {
+				t.Errorf("bad lines (-want +got):\n%s%+v", diff, ie.Lines)
+			}
+			// Line 3's unknown license is found once the file itself is fine.
+			_, err = importCSV(b, "number,license_id,amount_minor,currency,due_date,status\nINV-1,SEN-1,100,EUR,2026-12-15,open\nINV-2,SEN-9,100,EUR,2026-12-15,open\n")
+			if !errors.As(err, &ie) || len(ie.Lines) != 1 || ie.Lines[0].Line != 3 {
+				t.Errorf("import with an unknown license = %v", err)
+			}
+			if p, _ := b.billing.List(ctx, billing.Filter{}); len(p.Items) != 0 {
+				t.Errorf("something was imported: %+v", p.Items)
+			}
+			res, err := importCSV(b, "number,license_id,amount_minor,currency,due_date\nINV-1,SEN-1,100,EUR,2026-12-15\nINV-2,SEN-1,0,JPY,2027-01-31\n")
+			if err != nil || res != (billing.ImportResult{Created: 2}) {
+				t.Errorf("import = %+v, %v", res, err)
+			}
+		})
+	})
+}
+
+func importCSV(b *testBundle, data string) (billing.ImportResult, error) {
+	rows, err := billing.ReadCSV(strings.NewReader(data))
+	if err != nil {
+		return billing.ImportResult{}, err
+	}
+	return b.billing.Import(context.Background(), rows)
+}
+
+func TestFormatAmount(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		minor          int64
+		currency, lang string
+		want           string
+	}{
+		{125000, "EUR", "en", "€ 1,250.00"},
+		{125000, "EUR", "de", "€ 1.250,00"},
+		{125050, "USD", "en", "$ 1,250.50"},
+		{125000, "JPY", "ja", "￥ 125,000"},
+		{1250500, "KWD", "en", "KWD 1,250.500"},
+		{5, "EUR", "en", "€ 0.05"},
+		{0, "CHF", "de-CH", "CHF 0.00"},
+	} {
+		if got := billing.FormatAmount(tc.minor, tc.currency, tc.lang); got != tc.want {
+			t.Errorf("FormatAmount(%d, %s, %s) = %q, want %q", tc.minor, tc.currency, tc.lang, got, tc.want)
+		}
+	}
+}
+
+// reminder is what a test looks at of a reminder announcement.
+type reminder struct {
+	Day      string
+	Key      string
+	Template string
+	MainOnly bool
+}
+
+// month runs the reminder job once a day, at 09:00 UTC, from first to last,
+// skipping the days in down, and returns what each run made.
+func (b *testBundle) month(t *testing.T, first, last string, down map[string]bool, each func(day string)) []reminder {
+	t.Helper()
+	cad := billing.Cadence{Offsets: []int{-7, 0, 7, 14}, AllFrom: 0}
+	start, _ := time.Parse(time.DateOnly, first)
+	end, _ := time.Parse(time.DateOnly, last)
+	var got []reminder
+	for d := start; !d.After(end); d = d.AddDate(0, 0, 1) {
+		day := d.Format(time.DateOnly)
+		b.now = d.Add(9 * time.Hour)
+		if each != nil {
+			each(day)
+		}
+		if down[day] {
+			continue
+		}
+		made, err := b.billing.Remind(context.Background(), cad, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range made {
+			var aud billing.ReminderAudience
+			if err := json.Unmarshal(a.Audience, &aud); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, reminder{Day: day, Key: a.DedupeKey, Template: a.Template, MainOnly: aud.MainOnly})
+		}
+	}
+	return got
+}
+
+func TestReminderCadence(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+		t.Run("EveryStepOnItsDay", func(t *testing.T) {
+			b := setup(t, open)
+			b.license(t, "SEN-1", "UTC")
+			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")
+			got := b.month(t, "2026-12-01", "2027-01-31", nil, nil)
+			want := []reminder{
+				{"2026-12-08", "invoice:INV-1:-7", "invoice_upcoming", true},
+				{"2026-12-15", "invoice:INV-1:0", "invoice_due", false},
+				{"2026-12-22", "invoice:INV-1:7", "invoice_overdue", false},
+				{"2026-12-29", "invoice:INV-1:14", "invoice_overdue", false},
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("reminders (-want +got):\n%s", diff)
+			}
+			inv, err := b.billing.Get(ctx, "INV-1")
+			if err != nil || len(inv.Reminders) != 4 {
+				t.Errorf("invoice reminders: %d, %v", len(inv.Reminders), err)
+			}
+		})
+
+		t.Run("PaidStopsTheCadence", func(t *testing.T) {
+			b := setup(t, open)
+			b.license(t, "SEN-1", "UTC")
+			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")
+			got := b.month(t, "2026-12-01", "2027-01-31", nil, func(day string) {
+				if day == "2026-12-10" {
+					if _, _, err := b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(125000), Currency: "EUR", DueDate: "2026-12-15", Status: billing.Paid}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			})
+			if diff := cmp.Diff([]reminder{{"2026-12-08", "invoice:INV-1:-7", "invoice_upcoming", true}}, got); diff != "" {
+				t.Errorf("reminders (-want +got):\n%s", diff)
+			}
+		})
+
+		t.Run("MissedDaysAreCaughtUpOnce", func(t *testing.T) {
+			b := setup(t, open)
+			b.license(t, "SEN-1", "UTC")
+			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")
+			down := map[string]bool{}
+			for d := 12; d <= 23; d++ { // down over the due date and the first overdue step
+				down[fmt.Sprintf("2026-12-%02d", d)] = true
+			}
+			got := b.month(t, "2026-12-01", "2027-01-31", down, nil)
+			want := []reminder{
+				{"2026-12-08", "invoice:INV-1:-7", "invoice_upcoming", true},
+				{"2026-12-24", "invoice:INV-1:7", "invoice_overdue", false},
+				{"2026-12-29", "invoice:INV-1:14", "invoice_overdue", false},
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("reminders (-want +got):\n%s", diff)
+			}
+		})
+
+		t.Run("EachLicenseOnItsOwnLocalDay", func(t *testing.T) {
+			b := setup(t, open)
+			b.license(t, "NZ-1", "Pacific/Auckland")
+			b.license(t, "US-1", "America/Los_Angeles")
+			b.invoice(t, "INV-NZ", "NZ-1", "2026-12-15")
+			b.invoice(t, "INV-US", "US-1", "2026-12-15")
+			cad := billing.Cadence{Offsets: []int{-7, 0, 7, 14}}
+			var got []string
+			// Every hour from 6 to 9 December, UTC.
+			for h := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC); h.Before(time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)); h = h.Add(time.Hour) {
+				b.now = h
+				made, err := b.billing.Remind(ctx, cad, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range made {
+					got = append(got, a.DedupeKey+" at "+h.Format("2006-01-02T15Z"))
+				}
+			}
+			// 8 December begins at 2026-12-07T11:00Z in Auckland (UTC+13) and
+			// at 2026-12-08T08:00Z in Los Angeles (UTC-8).
+			want := []string{"invoice:INV-NZ:-7 at 2026-12-07T11Z", "invoice:INV-US:-7 at 2026-12-08T08Z"}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("reminders (-want +got):\n%s", diff)
+			}
+		})
+
+		t.Run("AsOfRunsADayOnceAndNamesBadDates", func(t *testing.T) {
+			b := setup(t, open)
+			b.license(t, "SEN-1", "UTC")
+			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")
+			cad := billing.Cadence{Offsets: []int{-7, 0, 7, 14}}
+			for i, want := range []int{1, 0} {
+				made, err := b.billing.Remind(ctx, cad, "2026-12-08")
+				if err != nil || len(made) != want {
+					t.Errorf("run %d: %d reminders, %v; want %d", i+1, len(made), err, want)
+				}
+			}
+			if _, err := b.billing.Remind(ctx, cad, "08.12.2026"); !errors.Is(err, fault.Invalid("as_of", "")) {
+				t.Errorf("bad as_of = %v", err)
+			}
+		})
+	})
+}
