@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -79,7 +80,7 @@ func setup(t *testing.T, open dbtest.Opener, opt options) *testBundle {
 	mux, err := worker.NewMux(worker.Config{
 		ChunkSize: opt.chunkSize, Lease: opt.lease, MaxAttempts: 5, RetryBase: 20 * time.Millisecond,
 		From: "Vendor Updates <updates@vendor.test>",
-	}, worker.Deps{Ledger: b.ledger, Contacts: b.store, Queue: b.queue, Renderer: renderer, Sender: sender, Logger: logger})
+	}, worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: billing.New(d, b.ledger, time.Now), Queue: b.queue, Renderer: renderer, Sender: sender, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
