@@ -16,11 +16,13 @@ import (
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/queuetest"
+	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
 )
 
@@ -38,6 +40,12 @@ func setup(t *testing.T, open dbtest.Opener) *testBundle {
 	t.Helper()
 	d := open(t)
 	b := &testBundle{db: d, store: contacts.NewStore(d, time.Now), ledger: ledger.New(d, time.Now), queue: queuetest.Open(t), tokens: auth.NewTokens(d, time.Now)}
+	bill := billing.New(d, b.ledger, time.Now)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	jobs := &scheduler.Jobs{
+		Ledger: b.ledger, Billing: bill, Queue: b.queue, Cadence: billing.Cadence{Offsets: []int{-7, 0, 7, 14}},
+		Reconciler: &scheduler.Reconciler{Ledger: b.ledger, Queue: b.queue, Logger: logger}, RetentionDays: 90, Logger: logger, Now: time.Now,
+	}
 	renderer, err := templates.New("")
 	if err != nil {
 		t.Fatal(err)
@@ -46,13 +54,17 @@ func setup(t *testing.T, open dbtest.Opener) *testBundle {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(admin.New(admin.Deps{
+		DB:      d,
+		Billing: bill,
+		Jobs: &admin.Jobs{Jobs: jobs, Location: time.UTC, Record: scheduler.RecordRun(d),
+			List: jobs.List(scheduler.Specs{InvoiceReminders: "0 9 * * *", Announcements: "* * * * *", Retention: "30 3 * * *", ReconcileInterval: 15 * time.Second})},
 		Contacts: b.store,
 		Ledger:   b.ledger,
 		Queue:    b.queue,
 		Renderer: renderer,
 		Tokens:   b.tokens,
 		Checks:   []admin.Check{{Name: "database", Check: d.PingContext}},
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   logger,
 	}))
 	t.Cleanup(srv.Close)
 	b.url = srv.URL

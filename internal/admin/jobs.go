@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/scheduler"
 )
 
@@ -52,6 +53,10 @@ func (s *Server) runInvoiceReminders(w http.ResponseWriter, r *http.Request) err
 	}
 	if err := decodeJSON(w, r, &req, true); err != nil {
 		return err
+	}
+	// Bad input is not a run of the job: check it first.
+	if _, err := time.Parse(time.DateOnly, req.AsOf); req.AsOf != "" && err != nil {
+		return fault.Invalid("as_of", "%q is not a date (YYYY-MM-DD)", req.AsOf)
 	}
 	res, err := runRecorded(r.Context(), s.jobs, scheduler.JobInvoiceReminders, func(ctx context.Context) (scheduler.Created, error) {
 		return s.jobs.Jobs.InvoiceReminders(ctx, req.AsOf)
