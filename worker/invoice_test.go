@@ -55,7 +55,7 @@ func TestInvoiceReminders(t *testing.T) {
 
 	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
 		t.Run("MainContactBeforeTheDueDateEveryoneFromIt", func(t *testing.T) {
-			b := setup(t, open, options{})
+			b := setup(t, open, options{paymentURL: "https://billing.vendor.test/pay/{{.Invoice.Number | urlquery}}?license={{.License.ID}}"})
 			b.billedLicense(t, billing.Open)
 
 			upcoming := b.remind(t, "2026-12-08")
@@ -84,6 +84,9 @@ func TestInvoiceReminders(t *testing.T) {
 				case strings.Contains(m.Header.Get("Subject"), "due today"):
 					if !strings.Contains(text, "€ 1,250.50") || !strings.Contains(text, "INV-7") || !strings.Contains(html, "Customer SEN-1") {
 						t.Errorf("due-today reminder lacks the amount, number or license:\n%s", text)
+					}
+					if !strings.Contains(text, "https://billing.vendor.test/pay/INV-7?license=SEN-1") || !strings.Contains(html, `href="https://billing.vendor.test/pay/INV-7?license=SEN-1"`) {
+						t.Errorf("due-today reminder lacks the payment link:\n%s", text)
 					}
 				}
 				if m.Header.Get("List-Unsubscribe") != "" {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -43,6 +44,7 @@ type options struct {
 	concurrency int
 	lease       time.Duration
 	smtp        func(*smtptest.Server)
+	paymentURL  string
 }
 
 func setup(t *testing.T, open dbtest.Opener, opt options) *testBundle {
@@ -77,9 +79,13 @@ func setup(t *testing.T, open dbtest.Opener, opt options) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var payURL *template.Template
+	if opt.paymentURL != "" {
+		payURL = template.Must(template.New("pay").Parse(opt.paymentURL))
+	}
 	mux, err := worker.NewMux(worker.Config{
 		ChunkSize: opt.chunkSize, Lease: opt.lease, MaxAttempts: 5, RetryBase: 20 * time.Millisecond,
-		From: "Vendor Updates <updates@vendor.test>",
+		From: "Vendor Updates <updates@vendor.test>", PaymentURL: payURL,
 	}, worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: billing.New(d, b.ledger, time.Now), Queue: b.queue, Renderer: renderer, Sender: sender, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
