@@ -72,7 +72,9 @@ type Created struct {
 	AnnouncementsCreated int `json:"announcements_created"`
 }
 
-func (c Created) String() string { return fmt.Sprintf("%d announcements created", c.AnnouncementsCreated) }
+func (c Created) String() string {
+	return fmt.Sprintf("%d announcements created", c.AnnouncementsCreated)
+}
 
 // InvoiceReminders makes the reminders that are due (as of asOf,
 // YYYY-MM-DD, or each license's today) and starts them.
