@@ -14,8 +14,9 @@ import (
 // run that finishes keeps the key until its tick is well past, so that a
 // replica whose clock ticks a few seconds later does not run it again.
 type leases struct {
-	rdb redis.UniversalClient
-	ttl time.Duration
+	rdb       redis.UniversalClient
+	namespace string
+	ttl       time.Duration
 }
 
 // lease is a held lease.
@@ -38,7 +39,7 @@ var (
 // acquire takes the lease of job, or reports false when another scheduler
 // holds it.
 func (l *leases) acquire(ctx context.Context, job string) (*lease, bool, error) {
-	key := "herald:scheduler:lease:" + job
+	key := "herald:" + l.namespace + ":lease:" + job
 	token := rand.Text()
 	ok, err := l.rdb.SetNX(ctx, key, token, l.ttl).Result()
 	if err != nil || !ok {

@@ -36,8 +36,11 @@ type Job struct {
 type Config struct {
 	Location *time.Location
 	Redis    redis.UniversalClient
-	DB       *db.DB
-	Logger   *slog.Logger
+	// Namespace separates the leases of herald installations that share a
+	// Redis: the queue's name.
+	Namespace string
+	DB        *db.DB
+	Logger    *slog.Logger
 	// LeaseTTL bounds how long a lease outlives a scheduler that died
 	// holding it (default a minute).
 	LeaseTTL time.Duration
@@ -63,7 +66,7 @@ func New(cfg Config, jobs []Job) (*Scheduler, error) {
 	s := &Scheduler{
 		cron:   cron.New(cron.WithLocation(cfg.Location), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger))),
 		jobs:   map[string]Job{},
-		leases: &leases{rdb: cfg.Redis, ttl: cfg.LeaseTTL},
+		leases: &leases{rdb: cfg.Redis, namespace: cfg.Namespace, ttl: cfg.LeaseTTL},
 		runs:   runs{db: cfg.DB},
 		logger: cfg.Logger,
 		ctx:    ctx,

@@ -84,7 +84,7 @@ func (b *testBundle) startWorkers(t *testing.T) {
 
 func (b *testBundle) newScheduler(t *testing.T, leaseTTL time.Duration, jobs []scheduler.Job) *scheduler.Scheduler {
 	t.Helper()
-	s, err := scheduler.New(scheduler.Config{Location: time.UTC, Redis: b.queue.Redis(), DB: b.db, Logger: b.logger, LeaseTTL: leaseTTL}, jobs)
+	s, err := scheduler.New(scheduler.Config{Location: time.UTC, Redis: b.queue.Redis(), Namespace: b.queue.Name(), DB: b.db, Logger: b.logger, LeaseTTL: leaseTTL}, jobs)
 	if err != nil {
 		t.Fatal(err)
 	}

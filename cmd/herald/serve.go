@@ -215,7 +215,7 @@ func startScheduler(ctx context.Context, env *Env, d *db.DB, q *queue.Queue, job
 		env.logger.Info("reconciled at start", "result", res.String())
 	}
 	loc, _ := env.cfg.Scheduler.Location() // validated
-	sched, err := scheduler.New(scheduler.Config{Location: loc, Redis: q.Redis(), DB: d, Logger: env.logger}, jobs.List(specs(env.cfg)))
+	sched, err := scheduler.New(scheduler.Config{Location: loc, Redis: q.Redis(), Namespace: q.Name(), DB: d, Logger: env.logger}, jobs.List(specs(env.cfg)))
 	if err != nil {
 		return nil, fmt.Errorf("HERALD_SCHEDULE_*: %w", err)
 	}
