@@ -41,7 +41,31 @@ type Config struct {
 	Scheduler Scheduler `yaml:",inline"`
 	Billing   Billing   `yaml:",inline"`
 	Feeds     Feeds     `yaml:",inline"`
+	Lists     Lists     `yaml:",inline"`
+	DKIM      DKIM      `yaml:",inline"`
 	Log       Log       `yaml:",inline"`
+}
+
+// Lists configures what bulk mail carries so that recipients can leave it
+// and mailbox providers trust it.
+type Lists struct {
+	// PublicURL is the base of links in mail (unsubscribe).
+	PublicURL string `yaml:"public_url"`
+	// Secret keys unsubscribe links; generated and stored when empty.
+	Secret string `yaml:"secret"`
+	// UnsubscribeMailto, if set, adds a mailto: unsubscribe address.
+	UnsubscribeMailto string `yaml:"unsubscribe_mailto"`
+	// Reply-To addresses per kind of mail (optional).
+	ReplyToRelease   string `yaml:"reply_to_release"`
+	ReplyToBroadcast string `yaml:"reply_to_broadcast"`
+	ReplyToInvoice   string `yaml:"reply_to_invoice"`
+}
+
+// DKIM configures DKIM signing; all three or none.
+type DKIM struct {
+	Domain   string `yaml:"dkim_domain"`
+	Selector string `yaml:"dkim_selector"`
+	KeyFile  string `yaml:"dkim_key_file"`
 }
 
 // HTTP configures the admin API.
@@ -163,6 +187,7 @@ func Default() Config {
 			RetentionDays:     90,
 		},
 		Billing: Billing{ReminderOffsets: []int{-7, 0, 7, 14}},
+		Lists:   Lists{PublicURL: "http://127.0.0.1:8080"},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -267,6 +292,32 @@ func (c Config) Validate() error {
 	if t := c.Billing.PaymentURLTemplate; t != "" {
 		if _, err := template.New("payment_url").Option("missingkey=error").Parse(t); err != nil {
 			bad("PAYMENT_URL_TEMPLATE", "%v", err)
+		}
+	}
+	if u, err := url.Parse(c.Lists.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("PUBLIC_URL", "%q is not an http(s) URL such as https://herald.example.com", c.Lists.PublicURL)
+	}
+	if c.Lists.Secret != "" && len(c.Lists.Secret) < 32 {
+		bad("SECRET", "must be at least 32 characters")
+	}
+	if m := c.Lists.UnsubscribeMailto; m != "" {
+		if _, err := mail.ParseAddress(m); err != nil || strings.ContainsAny(m, "<> ") {
+			bad("UNSUBSCRIBE_MAILTO", "%q is not a bare address such as unsubscribe@example.com", m)
+		}
+	}
+	for _, r := range [][2]string{{"REPLY_TO_RELEASE", c.Lists.ReplyToRelease}, {"REPLY_TO_BROADCAST", c.Lists.ReplyToBroadcast}, {"REPLY_TO_INVOICE", c.Lists.ReplyToInvoice}} {
+		if _, err := mail.ParseAddress(r[1]); r[1] != "" && err != nil {
+			bad(r[0], "%q is not an address", r[1])
+		}
+	}
+	if d := c.DKIM; d != (DKIM{}) {
+		switch {
+		case d.Domain == "":
+			bad("DKIM_DOMAIN", "is required with HERALD_DKIM_SELECTOR and HERALD_DKIM_KEY_FILE")
+		case d.Selector == "":
+			bad("DKIM_SELECTOR", "is required with HERALD_DKIM_DOMAIN and HERALD_DKIM_KEY_FILE")
+		case d.KeyFile == "":
+			bad("DKIM_KEY_FILE", "is required with HERALD_DKIM_DOMAIN and HERALD_DKIM_SELECTOR")
 		}
 	}
 	for i, f := range c.Feeds.ReleaseFeeds {

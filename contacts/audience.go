@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/heraldhq/herald/internal/db"
 )
@@ -112,4 +113,78 @@ func (s *Store) Suppress(ctx context.Context, email, reason string) error {
 		return fmt.Errorf("suppress %s: %w", email, err)
 	}
 	return nil
+}
+
+// BroadcastAudienceQuery selects, once per address, the contacts of active
+// licenses that hold one of roles (every role when empty), narrowed to
+// products and licenses when those are given, and to main contacts when
+// mainOnly is set.
+func BroadcastAudienceQuery(roles []Role, products, licenseIDs []string, mainOnly bool) (string, []any) {
+	if len(roles) == 0 {
+		roles = Roles
+	}
+	query := `SELECT DISTINCT m.email FROM memberships m JOIN licenses l ON l.id = m.license_id WHERE l.status = ?`
+	args := []any{Active}
+	in := func(column string, values []string) {
+		query += ` AND ` + column + ` IN (?` + strings.Repeat(`, ?`, len(values)-1) + `)`
+		for _, v := range values {
+			args = append(args, v)
+		}
+	}
+	roleNames := make([]string, len(roles))
+	for i, r := range roles {
+		roleNames[i] = string(r)
+	}
+	in("m.role", roleNames)
+	if len(products) > 0 {
+		in("l.product", products)
+	}
+	if len(licenseIDs) > 0 {
+		in("l.id", licenseIDs)
+	}
+	if mainOnly {
+		query += ` AND m.is_main`
+	}
+	return query, args
+}
+
+// AudienceCount is who an audience query reaches.
+type AudienceCount struct {
+	// Recipients will be sent to; Skipped are opted out (when opt-outs
+	// count) or suppressed.
+	Recipients int
+	Skipped    int
+	// Sample is up to 20 of the recipients, by address.
+	Sample []string
+}
+
+// CountAudience counts what an audience query reaches without storing
+// anything: what a dry run shows.
+func (s *Store) CountAudience(ctx context.Context, query string, args []any, honourOptOut bool) (AudienceCount, error) {
+	optOut := "FALSE"
+	if honourOptOut {
+		optOut = "c.release_opt_out"
+	}
+	var rows []struct {
+		Email string `db:"email"`
+		Skip  bool   `db:"skip"`
+	}
+	err := db.Select(ctx, s.db, &rows, `
+		SELECT a.email, (c.suppressed_at IS NOT NULL OR `+optOut+`) AS skip
+		FROM (`+query+`) a JOIN contacts c ON c.email = a.email ORDER BY a.email`, args...)
+	if err != nil {
+		return AudienceCount{}, fmt.Errorf("count audience: %w", err)
+	}
+	out := AudienceCount{Sample: []string{}}
+	for _, r := range rows {
+		if r.Skip {
+			out.Skipped++
+			continue
+		}
+		out.Recipients++
+		if len(out.Sample) < 20 {
+			out.Sample = append(out.Sample, r.Email)
+		}
+	}
+	return out, nil
 }

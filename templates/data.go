@@ -27,6 +27,17 @@ type ReleaseNotice struct {
 	Recipient Recipient    `json:"recipient"`
 	Release   ReleaseInfo  `json:"release"`
 	Licenses  []LicenseRef `json:"licenses"`
+	// UnsubscribeURL is the recipient's one-click unsubscribe link.
+	UnsubscribeURL string `json:"unsubscribe_url"`
+}
+
+// Broadcast is the data of the "broadcast" template: a message written by
+// staff. Body is Markdown.
+type Broadcast struct {
+	Recipient      Recipient `json:"recipient"`
+	Subject        string    `json:"subject"`
+	Body           string    `json:"body"`
+	UnsubscribeURL string    `json:"unsubscribe_url"`
 }
 
 // InvoiceInfo is the invoice a reminder is about, formatted for the
@@ -76,7 +87,16 @@ var kinds = map[string]func() any{
 				Notes: "## What's new\n\n* Faster boards\n* A **new** API for [automation](https://example.com/automation)\n",
 				URL:   "https://example.com/releases/jira-9.4",
 			},
-			Licenses: []LicenseRef{{ID: "SEN-1234", Name: "Acme Corp"}, {ID: "SEN-5678", Name: "Acme Labs"}},
+			Licenses:       []LicenseRef{{ID: "SEN-1234", Name: "Acme Corp"}, {ID: "SEN-5678", Name: "Acme Labs"}},
+			UnsubscribeURL: "https://herald.example.com/unsubscribe/sample-token",
+		}
+	},
+	"broadcast": func() any {
+		return &Broadcast{
+			Recipient:      Recipient{Email: "ann@example.com", Name: "Ann Example"},
+			Subject:        "Planned maintenance on 12 December",
+			Body:           "Dear customer,\n\nour license servers will be **offline** on 12 December from 06:00 to 07:00 UTC.\n\n* Running instances are not affected\n* [Status page](https://status.example.com)\n",
+			UnsubscribeURL: "https://herald.example.com/unsubscribe/sample-token",
 		}
 	},
 	"invoice_upcoming": sampleReminder(7),

@@ -21,8 +21,8 @@ type composer interface {
 	// compose returns the template data for one recipient, or the reason
 	// not to send to them after all.
 	compose(rec contacts.Recipient, found bool) (data any, skip string)
-	// headers are the extra headers of this kind of mail.
-	headers() [][2]string
+	// headers are the extra headers of this kind of mail to rec.
+	headers(rec contacts.Recipient) [][2]string
 }
 
 func newComposer(a ledger.Announcement, deps Deps, cfg Config) (composer, error) {
@@ -35,7 +35,13 @@ func newComposer(a ledger.Announcement, deps Deps, cfg Config) (composer, error)
 		if err := json.Unmarshal(a.Params, &p); err != nil {
 			return nil, fmt.Errorf("release params of announcement %d: %w", a.ID, err)
 		}
-		return &releaseComposer{params: p, store: store}, nil
+		return &releaseComposer{params: p, store: store, lists: cfg.Lists}, nil
+	case ledger.KindBroadcast:
+		var p ledger.BroadcastParams
+		if err := json.Unmarshal(a.Params, &p); err != nil {
+			return nil, fmt.Errorf("broadcast params of announcement %d: %w", a.ID, err)
+		}
+		return &broadcastComposer{params: p, store: store, lists: cfg.Lists, listID: cfg.ListID}, nil
 	}
 	return nil, fmt.Errorf("announcement %d: no composer for kind %q", a.ID, a.Kind)
 }
@@ -43,6 +49,7 @@ func newComposer(a ledger.Announcement, deps Deps, cfg Config) (composer, error)
 type releaseComposer struct {
 	params ledger.ReleaseParams
 	store  *contacts.Store
+	lists  *Lists
 }
 
 func (c *releaseComposer) recipients(ctx context.Context, emails []string) (map[string]contacts.Recipient, error) {
@@ -52,14 +59,10 @@ func (c *releaseComposer) recipients(ctx context.Context, emails []string) (map[
 func (c *releaseComposer) check(context.Context) (string, error) { return "", nil }
 
 func (c *releaseComposer) compose(rec contacts.Recipient, found bool) (any, string) {
-	switch {
-	case !found:
-		return nil, "contact deleted"
-	case rec.Suppressed:
-		return nil, "suppressed"
-	case rec.ReleaseOptOut:
-		return nil, "opted out"
-	case len(rec.Licenses) == 0:
+	if skip := announcementSkip(rec, found); skip != "" {
+		return nil, skip
+	}
+	if len(rec.Licenses) == 0 {
 		return nil, "no longer a technical contact of an active " + c.params.Product + " license"
 	}
 	licenses := make([]templates.LicenseRef, len(rec.Licenses))
@@ -72,10 +75,59 @@ func (c *releaseComposer) compose(rec contacts.Recipient, found bool) (any, stri
 			Product: c.params.Product, Version: c.params.Version, Title: c.params.Title,
 			Notes: c.params.Notes, URL: c.params.URL,
 		},
-		Licenses: licenses,
+		Licenses:       licenses,
+		UnsubscribeURL: c.lists.URL(rec.Email),
 	}, ""
 }
 
-func (c *releaseComposer) headers() [][2]string {
-	return [][2]string{{"Auto-Submitted", "auto-generated"}}
+func (c *releaseComposer) headers(rec contacts.Recipient) [][2]string {
+	return append([][2]string{{"Auto-Submitted", "auto-generated"}}, c.lists.Headers(rec.Email)...)
+}
+
+// broadcastComposer writes the messages of staff broadcasts.
+type broadcastComposer struct {
+	params ledger.BroadcastParams
+	store  *contacts.Store
+	lists  *Lists
+	listID string
+}
+
+func (c *broadcastComposer) recipients(ctx context.Context, emails []string) (map[string]contacts.Recipient, error) {
+	return c.store.Recipients(ctx, emails, contacts.Technical, contacts.Scope{})
+}
+
+func (c *broadcastComposer) check(context.Context) (string, error) { return "", nil }
+
+func (c *broadcastComposer) compose(rec contacts.Recipient, found bool) (any, string) {
+	if skip := announcementSkip(rec, found); skip != "" {
+		return nil, skip
+	}
+	return &templates.Broadcast{
+		Recipient:      templates.Recipient{Email: rec.Email, Name: rec.Name},
+		Subject:        c.params.Subject,
+		Body:           c.params.Body,
+		UnsubscribeURL: c.lists.URL(rec.Email),
+	}, ""
+}
+
+func (c *broadcastComposer) headers(rec contacts.Recipient) [][2]string {
+	h := [][2]string{{"Precedence", "bulk"}}
+	if c.listID != "" {
+		h = append(h, [2]string{"List-Id", c.listID})
+	}
+	return append(h, c.lists.Headers(rec.Email)...)
+}
+
+// announcementSkip is why a release notice or broadcast is not sent to a
+// person after all: they changed since the fan-out.
+func announcementSkip(rec contacts.Recipient, found bool) string {
+	switch {
+	case !found:
+		return "contact deleted"
+	case rec.Suppressed:
+		return "suppressed"
+	case rec.ReleaseOptOut:
+		return "opted out"
+	}
+	return ""
 }

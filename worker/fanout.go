@@ -63,6 +63,13 @@ func audienceOf(a ledger.Announcement) (ledger.Audience, error) {
 		}
 		query, args := contacts.ReleaseAudienceQuery(aud.Product)
 		return ledger.Audience{Query: query, Args: args, HonourOptOut: true}, nil
+	case ledger.KindBroadcast:
+		var aud ledger.BroadcastAudience
+		if err := json.Unmarshal(a.Audience, &aud); err != nil {
+			return ledger.Audience{}, fmt.Errorf("broadcast audience: %w", err)
+		}
+		query, args := aud.Query()
+		return ledger.Audience{Query: query, Args: args, HonourOptOut: true}, nil
 	case ledger.KindInvoiceReminder:
 		var aud billing.ReminderAudience
 		if err := json.Unmarshal(a.Audience, &aud); err != nil {

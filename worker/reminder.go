@@ -111,6 +111,6 @@ type PaymentURLData struct {
 	License templates.LicenseRef
 }
 
-func (c *reminderComposer) headers() [][2]string {
+func (c *reminderComposer) headers(contacts.Recipient) [][2]string {
 	return [][2]string{{"Auto-Submitted", "auto-generated"}}
 }

@@ -143,7 +143,7 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	err = h.deps.Sender.Send(ctx, mailer.Message{
 		From: h.cfg.From, To: d.Email, ToName: rec.Name,
 		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
-		MessageID: messageID, Date: h.deps.Now(), Headers: comp.headers(),
+		MessageID: messageID, Date: h.deps.Now(), Headers: comp.headers(rec), ReplyTo: h.cfg.ReplyTo[a.Kind],
 	})
 	if err == nil {
 		return led.MarkSent(ctx, d.ID, messageID)

@@ -35,6 +35,12 @@ type Config struct {
 	// PaymentURL, if set, makes the payment link of invoice reminders
 	// from a PaymentURLData.
 	PaymentURL *template.Template
+	// Lists makes unsubscribe links; nil sends none.
+	Lists *Lists
+	// ListID is the List-Id header of broadcasts.
+	ListID string
+	// ReplyTo is the Reply-To address by kind of announcement, if any.
+	ReplyTo map[ledger.Kind]string
 }
 
 // Deps are what the workers work with.

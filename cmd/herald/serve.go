@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"text/template"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
@@ -18,6 +21,7 @@ import (
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
 	"github.com/heraldhq/herald/worker"
@@ -97,20 +101,30 @@ func run(ctx context.Context, env *Env, r roles) error {
 	}
 	fatal := make(chan error, 1)
 
-	if r.worker {
-		sender, err := openSender(env)
-		if err != nil {
+	var (
+		sender    mailer.Sender
+		workerCfg worker.Config
+		tokens    *unsubscribe.Tokens
+	)
+	if r.worker || r.api {
+		// The API sends too: staff's test broadcasts.
+		if sender, err = openSender(env); err != nil {
 			return err
 		}
 		stops = append(stops, func(context.Context) error { return sender.Close() })
-		mux, err := worker.NewMux(worker.Config{
-			ChunkSize:   cfg.Worker.ChunkSize,
-			Lease:       cfg.Worker.SendLease,
-			MaxAttempts: cfg.Worker.SendMaxAttempts,
-			RetryBase:   cfg.Worker.SendRetryBase,
-			From:        cfg.Mail.From,
-			PaymentURL:  paymentURL(cfg.Billing.PaymentURLTemplate),
-		}, worker.Deps{Ledger: led, Contacts: store, Billing: bill, Queue: q, Renderer: renderer, Sender: sender, Logger: env.logger, Now: env.now})
+		secret, err := unsubscribe.Secret(ctx, d, cfg.Lists.Secret)
+		if err != nil {
+			return err
+		}
+		tokens = unsubscribe.New(secret)
+		if workerCfg, err = newWorkerConfig(cfg, tokens); err != nil {
+			return err
+		}
+	}
+
+	if r.worker {
+		mux, err := worker.NewMux(workerCfg,
+			worker.Deps{Ledger: led, Contacts: store, Billing: bill, Queue: q, Renderer: renderer, Sender: sender, Logger: env.logger, Now: env.now})
 		if err != nil {
 			return err
 		}
@@ -132,17 +146,19 @@ func run(ctx context.Context, env *Env, r roles) error {
 	}
 
 	if r.api {
-		tokens := auth.NewTokens(d, env.now)
-		if err := ensureToken(ctx, env, tokens); err != nil {
+		apiTokens := auth.NewTokens(d, env.now)
+		if err := ensureToken(ctx, env, apiTokens); err != nil {
 			_ = stopAll()
 			return err
 		}
 		loc, _ := cfg.Scheduler.Location() // validated
 		api := admin.New(admin.Deps{
-			DB: d, Billing: bill, Contacts: store, Ledger: led, Queue: q, Renderer: renderer, Tokens: tokens,
-			Jobs:   &admin.Jobs{Jobs: jobs, List: jobs.List(specs(cfg)), Location: loc, Record: scheduler.RecordRun(d)},
-			Checks: []admin.Check{{Name: "database", Check: d.PingContext}, {Name: "redis", Check: q.Ping}},
-			Logger: env.logger,
+			DB: d, Billing: bill, Contacts: store, Ledger: led, Queue: q, Renderer: renderer, Tokens: apiTokens,
+			Tester:      &worker.Tester{Config: workerCfg, Renderer: renderer, Sender: sender, Now: env.now},
+			Unsubscribe: tokens,
+			Jobs:        &admin.Jobs{Jobs: jobs, List: jobs.List(specs(cfg)), Location: loc, Record: scheduler.RecordRun(d)},
+			Checks:      []admin.Check{{Name: "database", Check: d.PingContext}, {Name: "redis", Check: q.Ping}},
+			Logger:      env.logger,
 		})
 		srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 		ln, err := net.Listen("tcp", cfg.HTTP.Addr)
@@ -232,18 +248,58 @@ func paymentURL(text string) *template.Template {
 	return template.Must(template.New("payment_url").Option("missingkey=error").Parse(text))
 }
 
+// newWorkerConfig is how messages are made, from the configuration.
+func newWorkerConfig(cfg config.Config, tokens *unsubscribe.Tokens) (worker.Config, error) {
+	domain, err := mailer.Domain(cfg.Mail.From)
+	if err != nil {
+		return worker.Config{}, fmt.Errorf("HERALD_FROM: %w", err)
+	}
+	replyTo := map[ledger.Kind]string{}
+	for kind, addr := range map[ledger.Kind]string{
+		ledger.KindRelease: cfg.Lists.ReplyToRelease, ledger.KindBroadcast: cfg.Lists.ReplyToBroadcast, ledger.KindInvoiceReminder: cfg.Lists.ReplyToInvoice,
+	} {
+		if addr != "" {
+			replyTo[kind] = addr
+		}
+	}
+	return worker.Config{
+		ChunkSize:   cfg.Worker.ChunkSize,
+		Lease:       cfg.Worker.SendLease,
+		MaxAttempts: cfg.Worker.SendMaxAttempts,
+		RetryBase:   cfg.Worker.SendRetryBase,
+		From:        cfg.Mail.From,
+		PaymentURL:  paymentURL(cfg.Billing.PaymentURLTemplate),
+		Lists: &worker.Lists{
+			Tokens:    tokens,
+			PublicURL: strings.TrimRight(cfg.Lists.PublicURL, "/"),
+			Mailto:    cfg.Lists.UnsubscribeMailto,
+		},
+		ListID:  "herald announcements <announcements." + domain + ">",
+		ReplyTo: replyTo,
+	}, nil
+}
+
 // openSender returns the SMTP transport when HERALD_SMTP_URL is set, else
 // the outbox.
 func openSender(env *Env) (mailer.Sender, error) {
+	var signer *gomail.DKIMSigner
+	if d := env.cfg.DKIM; d.Domain != "" {
+		var err error
+		if signer, err = mailer.NewDKIM(d.Domain, d.Selector, d.KeyFile); err != nil {
+			return nil, fmt.Errorf("HERALD_DKIM_KEY_FILE: %w", err)
+		}
+		env.logger.Info("mail is DKIM-signed", "domain", d.Domain, "selector", d.Selector)
+	}
 	if env.cfg.Mail.SMTPURL == "" {
 		env.logger.Info("no HERALD_SMTP_URL: mail goes to the outbox", "dir", env.cfg.Mail.OutboxDir)
-		return mailer.NewOutbox(env.cfg.Mail.OutboxDir)
+		return mailer.NewOutbox(env.cfg.Mail.OutboxDir, signer)
 	}
 	smtpCfg, err := mailer.ParseSMTPURL(env.cfg.Mail.SMTPURL)
 	if err != nil {
 		return nil, fmt.Errorf("HERALD_SMTP_URL: %w", err)
 	}
 	smtpCfg.Connections = env.cfg.Mail.SMTPConnections
+	smtpCfg.DKIM = signer
 	return mailer.NewSMTP(smtpCfg)
 }
 

@@ -115,6 +115,19 @@ func (s *Server) cancelAnnouncement(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	// Deliveries a worker had claimed before the cancel may be on their way
+	// to the SMTP server; answer once they have settled, so that nothing
+	// reaches it after the answer.
+	settled, err := s.ledger.WaitSettled(r.Context(), id, 15*time.Second)
+	if err != nil {
+		return err
+	}
+	if !settled {
+		s.logger.Warn("cancelled; some deliveries are still being sent", "announcement", id)
+	}
+	if a, err = s.ledger.Get(r.Context(), id); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, newAnnouncementView(a))
 	return nil
 }

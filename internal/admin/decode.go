@@ -130,3 +130,5 @@ func parseTime(field, s string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -16,7 +16,9 @@ import (
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/templates"
+	"github.com/heraldhq/herald/worker"
 )
 
 // Body limits of API.md.
@@ -33,31 +35,37 @@ type Check struct {
 
 // Server serves the admin API.
 type Server struct {
-	db       *db.DB
-	billing  *billing.Billing
-	jobs     *Jobs
-	contacts *contacts.Store
-	ledger   *ledger.Ledger
-	queue    *queue.Queue
-	renderer *templates.Renderer
-	tokens   *auth.Tokens
-	checks   []Check
-	logger   *slog.Logger
-	mux      *http.ServeMux
+	db          *db.DB
+	tester      *worker.Tester
+	unsubscribe *unsubscribe.Tokens
+	billing     *billing.Billing
+	jobs        *Jobs
+	contacts    *contacts.Store
+	ledger      *ledger.Ledger
+	queue       *queue.Queue
+	renderer    *templates.Renderer
+	tokens      *auth.Tokens
+	checks      []Check
+	logger      *slog.Logger
+	mux         *http.ServeMux
 }
 
 // Deps are what the API serves from.
 type Deps struct {
-	DB       *db.DB
-	Billing  *billing.Billing
-	Jobs     *Jobs
-	Contacts *contacts.Store
-	Ledger   *ledger.Ledger
-	Queue    *queue.Queue
-	Renderer *templates.Renderer
-	Tokens   *auth.Tokens
-	Checks   []Check
-	Logger   *slog.Logger
+	DB *db.DB
+	// Tester renders broadcasts for dry runs and sends test messages.
+	Tester *worker.Tester
+	// Unsubscribe checks the tokens of unsubscribe links.
+	Unsubscribe *unsubscribe.Tokens
+	Billing     *billing.Billing
+	Jobs        *Jobs
+	Contacts    *contacts.Store
+	Ledger      *ledger.Ledger
+	Queue       *queue.Queue
+	Renderer    *templates.Renderer
+	Tokens      *auth.Tokens
+	Checks      []Check
+	Logger      *slog.Logger
 }
 
 // route is one entry of the API; the table below is the single list of
@@ -72,6 +80,8 @@ var routes = []route{
 	{"GET", "/healthz", true, (*Server).healthz},
 	{"GET", "/readyz", true, (*Server).readyz},
 	{"GET", "/api/v1/openapi.json", true, (*Server).openAPI},
+	{"GET", "/unsubscribe/{token}", true, (*Server).unsubscribeForm},
+	{"POST", "/unsubscribe/{token}", true, (*Server).unsubscribeNow},
 
 	{"POST", "/api/v1/licenses", false, (*Server).createLicense},
 	{"GET", "/api/v1/licenses", false, (*Server).listLicenses},
@@ -105,6 +115,9 @@ var routes = []route{
 	{"POST", "/api/v1/jobs/invoice-reminders", false, (*Server).runInvoiceReminders},
 	{"POST", "/api/v1/jobs/release-feeds", false, (*Server).runReleaseFeeds},
 
+	{"POST", "/api/v1/broadcasts", false, (*Server).createBroadcast},
+	{"POST", "/api/v1/broadcasts/test", false, (*Server).testBroadcast},
+
 	{"GET", "/api/v1/templates", false, (*Server).listTemplates},
 	{"POST", "/api/v1/templates/{name}/preview", false, (*Server).previewTemplate},
 }
@@ -112,17 +125,19 @@ var routes = []route{
 // New returns the API server.
 func New(deps Deps) *Server {
 	s := &Server{
-		db:       deps.DB,
-		billing:  deps.Billing,
-		jobs:     deps.Jobs,
-		contacts: deps.Contacts,
-		ledger:   deps.Ledger,
-		queue:    deps.Queue,
-		renderer: deps.Renderer,
-		tokens:   deps.Tokens,
-		checks:   deps.Checks,
-		logger:   deps.Logger,
-		mux:      http.NewServeMux(),
+		db:          deps.DB,
+		tester:      deps.Tester,
+		unsubscribe: deps.Unsubscribe,
+		billing:     deps.Billing,
+		jobs:        deps.Jobs,
+		contacts:    deps.Contacts,
+		ledger:      deps.Ledger,
+		queue:       deps.Queue,
+		renderer:    deps.Renderer,
+		tokens:      deps.Tokens,
+		checks:      deps.Checks,
+		logger:      deps.Logger,
+		mux:         http.NewServeMux(),
 	}
 	for _, rt := range routes {
 		h := s.handler(rt.handle)

@@ -352,3 +352,27 @@ func (l *Ledger) ByDedupePrefix(ctx context.Context, prefix string) ([]Announcem
 	}
 	return list, nil
 }
+
+// WaitSettled waits until no delivery of an announcement is being sent (a
+// worker claimed it before a cancel), or until timeout. It reports whether
+// they all settled.
+func (l *Ledger) WaitSettled(ctx context.Context, id int64, timeout time.Duration) (bool, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		var sending int
+		if err := db.Get(ctx, l.db, &sending, `SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND status = ?`, id, Claimed); err != nil {
+			return false, err
+		}
+		if sending == 0 {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}

@@ -26,6 +26,7 @@ type Message struct {
 	HTML      string
 	MessageID string // without angle brackets
 	Date      time.Time
+	ReplyTo   string // optional, "Name <address>"
 	// Headers are extra headers such as List-Unsubscribe, in order.
 	Headers [][2]string
 }
@@ -61,9 +62,14 @@ func Classify(err error) *Error {
 	return &Error{Temporary: true, Err: err}
 }
 
-// build turns a Message into a go-mail message.
-func build(m Message) (*gomail.Msg, error) {
-	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+// build turns a Message into a go-mail message, DKIM-signed when signer is
+// not nil.
+func build(m Message, signer *gomail.DKIMSigner) (*gomail.Msg, error) {
+	opts := []gomail.MsgOption{gomail.WithNoDefaultUserAgent()}
+	if signer != nil {
+		opts = append(opts, gomail.WithDKIM(signer))
+	}
+	msg := gomail.NewMsg(opts...)
 	if err := msg.From(m.From); err != nil {
 		return nil, &Error{Err: fmt.Errorf("sender %q: %w", m.From, err)}
 	}
@@ -78,6 +84,11 @@ func build(m Message) (*gomail.Msg, error) {
 		return nil, &Error{Err: fmt.Errorf("recipient %q: %w", m.To, err)}
 	}
 	msg.Subject(m.Subject)
+	if m.ReplyTo != "" {
+		if err := msg.ReplyTo(m.ReplyTo); err != nil {
+			return nil, &Error{Err: fmt.Errorf("reply-to %q: %w", m.ReplyTo, err)}
+		}
+	}
 	if m.MessageID != "" {
 		msg.SetMessageIDWithValue(m.MessageID)
 	} else {

@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	gomail "github.com/wneessen/go-mail"
 	"context"
 	"fmt"
 	"os"
@@ -13,15 +14,21 @@ import (
 // would have sent. Files are written to a temporary name and renamed, so a
 // reader never sees half a message.
 type Outbox struct {
-	dir string
+	dir  string
+	dkim *gomail.DKIMSigner
 }
 
-// NewOutbox returns an outbox writing into dir, which it creates.
-func NewOutbox(dir string) (*Outbox, error) {
+// NewOutbox returns an outbox writing into dir, which it creates; with a
+// DKIM signer, files are signed as sent mail would be.
+func NewOutbox(dir string, dkim ...*gomail.DKIMSigner) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", dir, err)
 	}
-	return &Outbox{dir: dir}, nil
+	o := &Outbox{dir: dir}
+	if len(dkim) > 0 {
+		o.dkim = dkim[0]
+	}
+	return o, nil
 }
 
 // Send writes m to DIR/<message-id>.eml. Sending the same message again
@@ -30,7 +37,7 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 	if err := ctx.Err(); err != nil {
 		return &Error{Temporary: true, Err: err}
 	}
-	msg, err := build(m)
+	msg, err := build(m, o.dkim)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,8 @@ type SMTPConfig struct {
 	Timeout time.Duration
 	// TLSConfig overrides the TLS settings (tests use it to trust their CA).
 	TLSConfig *tls.Config
+	// DKIM, if set, signs every message.
+	DKIM *gomail.DKIMSigner
 }
 
 // ParseSMTPURL reads smtp://user:pass@host:port?tls=starttls|tls|none.
@@ -79,6 +81,7 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 type SMTP struct {
 	addr  string
 	slots chan *conn
+	dkim  *gomail.DKIMSigner
 }
 
 type conn struct {
@@ -128,7 +131,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
 	}
-	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), slots: make(chan *conn, cfg.Connections)}
+	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), slots: make(chan *conn, cfg.Connections), dkim: cfg.DKIM}
 	for range cfg.Connections {
 		c, err := gomail.NewClient(cfg.Host, opts...)
 		if err != nil {
@@ -141,7 +144,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 
 // Send sends m over a pooled connection.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	msg, err := build(m)
+	msg, err := build(m, s.dkim)
 	if err != nil {
 		return err
 	}

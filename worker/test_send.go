@@ -1,0 +1,52 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/templates"
+)
+
+// Tester sends a broadcast to staff before it goes out: rendered as every
+// recipient will get it, sent at once to the given addresses only, with no
+// ledger and no queue.
+type Tester struct {
+	Config   Config
+	Renderer *templates.Renderer
+	Sender   mailer.Sender
+	Now      func() time.Time
+}
+
+// Preview renders a broadcast as a recipient with email and name gets it.
+func (t *Tester) Preview(p ledger.BroadcastParams, email, name string) (templates.Message, error) {
+	return t.Renderer.Render("broadcast", templates.DefaultLocale, &templates.Broadcast{
+		Recipient: templates.Recipient{Email: email, Name: name}, Subject: p.Subject, Body: p.Body,
+		UnsubscribeURL: t.Config.Lists.URL(email),
+	})
+}
+
+// Send sends the broadcast to each address of to, its subject marked as a
+// test. It returns the first failure, having tried every address.
+func (t *Tester) Send(ctx context.Context, p ledger.BroadcastParams, to []string) error {
+	comp := &broadcastComposer{params: p, lists: t.Config.Lists, listID: t.Config.ListID}
+	var errs []error
+	for _, email := range to {
+		msg, err := t.Preview(p, email, "")
+		if err != nil {
+			return err
+		}
+		err = t.Sender.Send(ctx, mailer.Message{
+			From: t.Config.From, To: email, Subject: "[TEST] " + msg.Subject, Text: msg.Text, HTML: msg.HTML,
+			Date: t.Now(), Headers: comp.headers(contacts.Recipient{Email: email}), ReplyTo: t.Config.ReplyTo[ledger.KindBroadcast],
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", email, err))
+		}
+	}
+	return errors.Join(errs...)
+}
