@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,55 +21,99 @@ import (
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/queuetest"
+	"github.com/heraldhq/herald/internal/smtptest"
+	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
+	"github.com/heraldhq/herald/worker"
 )
 
 type testBundle struct {
-	db     *db.DB
-	store  *contacts.Store
-	ledger *ledger.Ledger
-	queue  *queue.Queue
-	tokens *auth.Tokens
-	token  string
-	url    string
+	db          *db.DB
+	store       *contacts.Store
+	ledger      *ledger.Ledger
+	billing     *billing.Billing
+	queue       *queue.Queue
+	tokens      *auth.Tokens
+	token       string
+	url         string
+	jobs        *scheduler.Jobs
+	renderer    *templates.Renderer
+	smtp        *smtptest.Server
+	sender      mailer.Sender
+	unsubscribe *unsubscribe.Tokens
+	workerCfg   worker.Config
+	logger      *slog.Logger
 }
 
 func setup(t *testing.T, open dbtest.Opener) *testBundle {
 	t.Helper()
 	d := open(t)
 	b := &testBundle{db: d, store: contacts.NewStore(d, time.Now), ledger: ledger.New(d, time.Now), queue: queuetest.Open(t), tokens: auth.NewTokens(d, time.Now)}
-	bill := billing.New(d, b.ledger, time.Now)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	jobs := &scheduler.Jobs{
-		Ledger: b.ledger, Billing: bill, Queue: b.queue, Cadence: billing.Cadence{Offsets: []int{-7, 0, 7, 14}},
-		Reconciler: &scheduler.Reconciler{Ledger: b.ledger, Queue: b.queue, Logger: logger}, RetentionDays: 90, Logger: logger, Now: time.Now,
+	b.billing = billing.New(d, b.ledger, time.Now)
+	b.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	b.jobs = &scheduler.Jobs{
+		Ledger: b.ledger, Billing: b.billing, Queue: b.queue, Cadence: billing.Cadence{Offsets: []int{-7, 0, 7, 14}},
+		Reconciler: &scheduler.Reconciler{Ledger: b.ledger, Queue: b.queue, Grace: 200 * time.Millisecond, Logger: b.logger}, RetentionDays: 90, Logger: b.logger, Now: time.Now,
 	}
-	renderer, err := templates.New("")
-	if err != nil {
+	var err error
+	if b.renderer, err = templates.New(""); err != nil {
 		t.Fatal(err)
 	}
 	if b.token, err = b.tokens.Create(context.Background(), "test"); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(admin.New(admin.Deps{
+	b.smtp = smtptest.Start(t)
+	port, _ := strconv.Atoi(b.smtp.Port())
+	if b.sender, err = mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: "none", Connections: 4}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.sender.Close() })
+	b.unsubscribe = unsubscribe.New([]byte("test-secret-of-at-least-32-characters"))
+	srv := httptest.NewUnstartedServer(nil)
+	b.url = "http://" + srv.Listener.Addr().String()
+	b.workerCfg = worker.Config{
+		ChunkSize: 100, Lease: time.Minute, MaxAttempts: 3, RetryBase: 50 * time.Millisecond, From: "Vendor <news@vendor.test>",
+		Lists:  &worker.Lists{Tokens: b.unsubscribe, PublicURL: b.url},
+		ListID: "herald announcements <announcements.vendor.test>",
+	}
+	srv.Config.Handler = admin.New(admin.Deps{
 		DB:      d,
-		Billing: bill,
-		Jobs: &admin.Jobs{Jobs: jobs, Location: time.UTC, Record: scheduler.RecordRun(d),
-			List: jobs.List(scheduler.Specs{InvoiceReminders: "0 9 * * *", Announcements: "* * * * *", Retention: "30 3 * * *", ReconcileInterval: 15 * time.Second})},
-		Contacts: b.store,
-		Ledger:   b.ledger,
-		Queue:    b.queue,
-		Renderer: renderer,
-		Tokens:   b.tokens,
-		Checks:   []admin.Check{{Name: "database", Check: d.PingContext}},
-		Logger:   logger,
-	}))
+		Billing: b.billing,
+		Jobs: &admin.Jobs{Jobs: b.jobs, Location: time.UTC, Record: scheduler.RecordRun(d),
+			List: b.jobs.List(scheduler.Specs{InvoiceReminders: "0 9 * * *", Announcements: "* * * * *", Retention: "30 3 * * *", ReconcileInterval: 15 * time.Second})},
+		Contacts:    b.store,
+		Ledger:      b.ledger,
+		Queue:       b.queue,
+		Renderer:    b.renderer,
+		Tokens:      b.tokens,
+		Tester:      &worker.Tester{Config: b.workerCfg, Renderer: b.renderer, Sender: b.sender, Now: time.Now},
+		Unsubscribe: b.unsubscribe,
+		Checks:      []admin.Check{{Name: "database", Check: d.PingContext}},
+		Logger:      b.logger,
+	})
+	srv.Start()
 	t.Cleanup(srv.Close)
-	b.url = srv.URL
 	return b
+}
+
+// startWorkers runs the workers of the bundle's queue, sending to its SMTP
+// server, so that what the API starts is sent.
+func (b *testBundle) startWorkers(t *testing.T, concurrency int) {
+	t.Helper()
+	mux, err := worker.NewMux(b.workerCfg, worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: b.billing, Queue: b.queue,
+		Renderer: b.renderer, Sender: b.sender, Logger: b.logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := b.queue.NewServer(queue.ServerConfig{Concurrency: concurrency, ShutdownTimeout: 5 * time.Second, PollInterval: 50 * time.Millisecond, Logger: b.logger})
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
 }
 
 // response is what a test looks at of an answer.

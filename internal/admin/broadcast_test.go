@@ -1,0 +1,387 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/smtptest"
+)
+
+// customers creates the licenses the broadcast tests send to.
+func (b *testBundle) customers(t *testing.T) {
+	t.Helper()
+	for _, l := range []string{
+		`{"id":"J-1","product":"jira","name":"Acme","contacts":[{"email":"a@acme.test","role":"technical"},{"email":"b@acme.test","role":"technical"},{"email":"c@acme.test","role":"billing"}]}`,
+		`{"id":"J-2","product":"jira","name":"Beta","contacts":[{"email":"d@beta.test","role":"technical"},{"email":"a@acme.test","role":"technical"}]}`,
+		`{"id":"C-1","product":"confluence","name":"Gamma","contacts":[{"email":"e@gamma.test","role":"technical"}]}`,
+		`{"id":"J-3","product":"jira","name":"Gone","status":"cancelled","contacts":[{"email":"f@gone.test","role":"technical"}]}`,
+	} {
+		b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: l})
+	}
+}
+
+// waitDone waits for an announcement to finish, reconciling as the
+// scheduler would.
+func (b *testBundle) waitDone(t *testing.T, id int64) ledger.Announcement {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		a, err := b.ledger.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Status == ledger.Done || a.Status == ledger.Cancelled {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("announcement %d: %s %+v after 60s", id, a.Status, a.Counts)
+		}
+		if _, err := b.jobs.Reconciler.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (b *testBundle) broadcast(t *testing.T, body string) int64 {
+	t.Helper()
+	var v struct{ ID int64 }
+	if err := json.Unmarshal(b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/broadcasts", body: body}).body, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.ID
+}
+
+func htmlPart(t *testing.T, m smtptest.Message) string {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(string(m.Raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no HTML part: %v", err)
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+			body, _ := io.ReadAll(p)
+			return string(body)
+		}
+	}
+}
+
+func TestBroadcasts(t *testing.T) {
+	t.Parallel()
+
+	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+		b := setup(t, open)
+		b.customers(t)
+		b.startWorkers(t, 4)
+
+		jira := `"audience":{"roles":["technical"],"products":["jira"]}`
+		dry := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/broadcasts",
+			body: `{"subject":"Security advisory","body":"Please **update**.",` + jira + `,"dry_run":true}`}).json(t)
+		if dry["recipients"] != 3.0 || fmt.Sprint(dry["sample"]) != "[a@acme.test b@acme.test d@beta.test]" {
+			t.Errorf("dry run: %v", dry)
+		}
+		if p := dry["preview"].(map[string]any); p["subject"] != "Security advisory" || !strings.Contains(p["html"].(string), "<strong>update</strong>") {
+			t.Errorf("preview: %v", p)
+		}
+		var n int
+		if err := db.Get(context.Background(), b.db, &n, `SELECT COUNT(*) FROM announcements`); err != nil || n != 0 {
+			t.Errorf("a dry run stored %d announcements", n)
+		}
+
+		t.Run("ReachesExactlyTheAudienceOnce", func(t *testing.T) {
+			a := b.waitDone(t, b.broadcast(t, `{"subject":"Security advisory","body":"Please **update**.",`+jira+`}`))
+			if a.Counts.Sent != 3 || a.Counts.Recipients != 3 {
+				t.Errorf("counts %+v, want the 3 of the dry run sent", a.Counts)
+			}
+			if diff := cmp.Diff(map[string]int{"a@acme.test": 1, "b@acme.test": 1, "d@beta.test": 1}, b.smtp.PerRecipient()); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+			for _, m := range b.smtp.Messages() {
+				h := m.Header
+				if h.Get("Precedence") != "bulk" || h.Get("List-Id") == "" || h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" ||
+					!strings.HasPrefix(h.Get("List-Unsubscribe"), "<"+b.url+"/unsubscribe/") {
+					t.Errorf("bulk headers of %s: %v", m.To[0], h)
+				}
+			}
+		})
+
+		t.Run("MainOnlyReachesOnlyMains", func(t *testing.T) {
+			before := b.smtp.PerRecipient()
+			b.waitDone(t, b.broadcast(t, `{"subject":"Price change","body":"New prices.","audience":{"products":["jira"],"main_only":true}}`))
+			after := b.smtp.PerRecipient()
+			got := map[string]int{}
+			for email, n := range after {
+				if n-before[email] > 0 {
+					got[email] = n - before[email]
+				}
+			}
+			// Mains of the active jira licenses: a (technical, J-1), c
+			// (billing, J-1) and d (technical, J-2).
+			if diff := cmp.Diff(map[string]int{"a@acme.test": 1, "c@acme.test": 1, "d@beta.test": 1}, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+		})
+
+		t.Run("LicensesNarrowTheAudience", func(t *testing.T) {
+			dry := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/broadcasts",
+				body: `{"subject":"Maintenance","body":"Tonight.","audience":{"licenses":["J-2","C-1"]},"dry_run":true}`}).json(t)
+			if fmt.Sprint(dry["sample"]) != "[a@acme.test d@beta.test e@gamma.test]" {
+				t.Errorf("two named customers: %v", dry)
+			}
+		})
+
+		t.Run("BadBroadcasts", func(t *testing.T) {
+			for _, tc := range []struct{ name, body, field string }{
+				{"EmptyAudience", `{"subject":"S","body":"B","audience":{"products":["bamboo"]}}`, "audience"},
+				{"CRLFInSubject", `{"subject":"Hi\r\nBcc: all@x.test","body":"B"}`, "subject"},
+				{"NoSubject", `{"body":"B"}`, "subject"},
+				{"NoBody", `{"subject":"S"}`, "body"},
+				{"BadRole", `{"subject":"S","body":"B","audience":{"roles":["owner"]}}`, "audience.roles[0]"},
+				{"BadLicense", `{"subject":"S","body":"B","audience":{"licenses":["a b"]}}`, "audience.licenses[0]"},
+				{"ToOnRealSend", `{"subject":"S","body":"B","to":["x@y.test"]}`, "to"},
+				{"UnknownAudienceField", `{"subject":"S","body":"B","audience":{"countries":["de"]}}`, "countries"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					if _, field := b.mustDo(t, http.StatusBadRequest, request{method: "POST", path: "/api/v1/broadcasts", body: tc.body}).apiError(t); field != tc.field {
+						t.Errorf("field %q, want %q", field, tc.field)
+					}
+				})
+			}
+		})
+
+		t.Run("NothingExecutableInTheHTML", func(t *testing.T) {
+			body := "Hello <script>alert(1)</script> and <img src=x onerror=alert(2)>.\n\n[click](javascript:alert(3)) [ok](https://vendor.test/ok)"
+			raw, _ := json.Marshal(map[string]any{"subject": "Notice", "body": body, "audience": map[string]any{"licenses": []string{"C-1"}}})
+			id := b.broadcast(t, string(raw))
+			b.waitDone(t, id)
+			for _, m := range b.smtp.Messages() {
+				if m.To[0] != "e@gamma.test" {
+					continue
+				}
+				html := strings.ToLower(htmlPart(t, m))
+				for _, bad := range []string{"<script", "onerror", "javascript:"} {
+					if strings.Contains(html, bad) {
+						t.Errorf("the HTML part contains %q:\n%s", bad, html)
+					}
+				}
+				if !strings.Contains(html, `href="https://vendor.test/ok"`) {
+					t.Errorf("the safe link is gone:\n%s", html)
+				}
+			}
+		})
+
+		t.Run("TestSendGoesToStaffOnly", func(t *testing.T) {
+			before := b.smtp.Accepted()
+			res := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/broadcasts/test",
+				body: `{"subject":"Security advisory","body":"Please update.",` + jira + `,"to":["Staff@Vendor.test"]}`}).json(t)
+			if fmt.Sprint(res["sent"]) != "[staff@vendor.test]" {
+				t.Errorf("test send: %v", res)
+			}
+			msgs := b.smtp.Messages()
+			if b.smtp.Accepted() != before+1 || msgs[len(msgs)-1].To[0] != "staff@vendor.test" || msgs[len(msgs)-1].Header.Get("Subject") != "[TEST] Security advisory" {
+				t.Errorf("test message: %d new, last %v", b.smtp.Accepted()-before, msgs[len(msgs)-1].Header)
+			}
+			b.mustDo(t, http.StatusBadRequest, request{method: "POST", path: "/api/v1/broadcasts/test", body: `{"subject":"S","body":"B"}`})
+			b.mustDo(t, http.StatusBadRequest, request{method: "POST", path: "/api/v1/broadcasts/test", body: `{"subject":"S","body":"B","to":["not an address"]}`})
+		})
+	})
+}
+
+// unsubscribeURL returns the link of the List-Unsubscribe header.
+func unsubscribeURL(t *testing.T, m smtptest.Message) string {
+	t.Helper()
+	h := m.Header.Get("List-Unsubscribe")
+	start, end := strings.Index(h, "<"), strings.Index(h, ">")
+	if start < 0 || end < start {
+		t.Fatalf("List-Unsubscribe %q", h)
+	}
+	return h[start+1 : end]
+}
+
+// oneClick posts as a mailbox provider does (RFC 8058).
+func oneClick(t *testing.T, link string) int {
+	t.Helper()
+	res, err := http.Post(link, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	return res.StatusCode
+}
+
+func TestUnsubscribe(t *testing.T) {
+	t.Parallel()
+
+	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+		b := setup(t, open)
+		ctx := context.Background()
+		b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: `{"id":"SEN-1","product":"jira","name":"Acme","contacts":[
+			{"email":"pat@acme.test","name":"Pat","role":"technical"},{"email":"pat@acme.test","name":"Pat","role":"billing"},
+			{"email":"kim@acme.test","name":"Kim","role":"technical"}]}`})
+		b.startWorkers(t, 2)
+
+		var rel struct {
+			AnnouncementID int64 `json:"announcement_id"`
+		}
+		_ = json.Unmarshal(b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/releases", body: `{"product":"jira","version":"1.0"}`}).body, &rel)
+		b.waitDone(t, rel.AnnouncementID)
+		links := map[string]string{}
+		for _, m := range b.smtp.Messages() {
+			links[m.To[0]] = unsubscribeURL(t, m)
+		}
+		pat, kim := links["pat@acme.test"], links["kim@acme.test"]
+		if pat == "" || kim == "" {
+			t.Fatalf("links: %v", links)
+		}
+
+		t.Run("ForgedTokensAreRefused", func(t *testing.T) {
+			token := pat[strings.LastIndex(pat, "/")+1:]
+			i := len(token) - 3
+			flipped := token[:i] + string(token[i]^1) + token[i+1:]
+			payload, mac, _ := strings.Cut(token, ".")
+			kimToken := kim[strings.LastIndex(kim, "/")+1:]
+			kimPayload, _, _ := strings.Cut(kimToken, ".")
+			for name, forged := range map[string]string{
+				"OneByteChanged":     flipped,
+				"AnotherContactsMAC": kimPayload + "." + mac,
+				"NoMAC":              payload,
+				"Garbage":            "%00%ff",
+			} {
+				if st := oneClick(t, b.url+"/unsubscribe/"+forged); st != http.StatusNotFound {
+					t.Errorf("%s: %d, want 404", name, st)
+				}
+			}
+			for _, email := range []string{"pat@acme.test", "kim@acme.test"} {
+				if c, _ := b.store.GetContact(ctx, email); c.ReleaseOptOut {
+					t.Errorf("%s was opted out by a forged token", email)
+				}
+			}
+		})
+
+		t.Run("GetChangesNothing", func(t *testing.T) {
+			res, err := http.Get(pat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "<form method=\"post\"") || !strings.Contains(string(page), "pat@acme.test") {
+				t.Errorf("GET: %d\n%s", res.StatusCode, page)
+			}
+			if c, _ := b.store.GetContact(ctx, "pat@acme.test"); c.ReleaseOptOut {
+				t.Error("a GET opted the contact out")
+			}
+		})
+
+		t.Run("OneClickOptsOutOfAnnouncementsOnly", func(t *testing.T) {
+			if st := oneClick(t, pat); st != http.StatusOK {
+				t.Fatalf("one-click: %d", st)
+			}
+			if c, _ := b.store.GetContact(ctx, "pat@acme.test"); !c.ReleaseOptOut {
+				t.Fatal("pat is not opted out")
+			}
+			if c, _ := b.store.GetContact(ctx, "kim@acme.test"); c.ReleaseOptOut {
+				t.Fatal("kim was opted out by pat's link")
+			}
+			before := b.smtp.PerRecipient()
+			_ = json.Unmarshal(b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/releases", body: `{"product":"jira","version":"2.0"}`}).body, &rel)
+			b.waitDone(t, rel.AnnouncementID)
+			d, err := b.ledger.Deliveries(ctx, rel.AnnouncementID, ledger.DeliveryFilter{Status: ledger.Skipped})
+			if err != nil || len(d.Items) != 1 || d.Items[0].Email != "pat@acme.test" || d.Items[0].Reason != "opted out" {
+				t.Errorf("skipped deliveries of the next release: %+v, %v", d.Items, err)
+			}
+			amount := int64(5000)
+			if _, _, err := b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: "2026-12-15"}); err != nil {
+				t.Fatal(err)
+			}
+			res := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/jobs/invoice-reminders", body: `{"as_of":"2026-12-15"}`}).json(t)
+			if res["announcements_created"] != 1.0 {
+				t.Fatalf("reminders: %v", res)
+			}
+			ids, _ := b.ledger.Resolving(ctx)
+			for _, id := range ids {
+				b.waitDone(t, id)
+			}
+			after := b.smtp.PerRecipient()
+			if after["pat@acme.test"]-before["pat@acme.test"] != 1 || after["kim@acme.test"]-before["kim@acme.test"] != 1 {
+				t.Errorf("after pat's opt-out: pat got %d (the reminder), kim %d (the release); want 1 and 1",
+					after["pat@acme.test"]-before["pat@acme.test"], after["kim@acme.test"]-before["kim@acme.test"])
+			}
+			for _, m := range b.smtp.Messages() {
+				if strings.Contains(m.Header.Get("Subject"), "INV-1") && m.Header.Get("List-Unsubscribe") != "" {
+					t.Error("an invoice reminder carries List-Unsubscribe")
+				}
+			}
+			// PATCH takes the opt-out back.
+			b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/contacts/pat@acme.test", body: `{"release_opt_out":false}`})
+			if c, _ := b.store.GetContact(ctx, "pat@acme.test"); c.ReleaseOptOut {
+				t.Error("PATCH did not take the opt-out back")
+			}
+		})
+	})
+}
+
+// TestCancelStopsABroadcastInFlight cancels a 5 000-recipient broadcast
+// while it is being sent: once the cancel has answered, no further message
+// reaches the SMTP server, and the counts add up to the recipients.
+func TestCancelStopsABroadcastInFlight(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.Open)
+	b.smtp.Data = func(n int, to []string) error {
+		time.Sleep(time.Millisecond)
+		return nil
+	}
+	ctx := context.Background()
+	rows := make([]contacts.Row, 5000)
+	for i := range rows {
+		rows[i] = contacts.Row{Line: i + 2, LicenseID: fmt.Sprintf("L-%d", i/50), Product: "jira", LicenseName: "Customer", Email: fmt.Sprintf("p%04d@customer.test", i), Role: contacts.Technical}
+	}
+	if _, err := b.store.Import(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	b.startWorkers(t, 8)
+	id := b.broadcast(t, `{"subject":"Maintenance","body":"Tonight.","audience":{"products":["jira"]}}`)
+	for deadline := time.Now().Add(60 * time.Second); b.smtp.Accepted() < 300; {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d messages after 60s", b.smtp.Accepted())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	res := b.mustDo(t, http.StatusOK, request{method: "POST", path: fmt.Sprintf("/api/v1/announcements/%d/cancel", id)}).json(t)
+	atCancel := b.smtp.Accepted()
+	time.Sleep(time.Second)
+	if later := b.smtp.Accepted(); later != atCancel {
+		t.Errorf("%d messages reached the SMTP server after the cancel answered", later-atCancel)
+	}
+	a, err := b.ledger.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.Counts
+	if res["status"] != "cancelled" || c.Recipients != 5000 || c.Sent+c.Cancelled+c.Skipped+c.Failed != c.Recipients || c.Pending+c.Sending != 0 || c.Sent != atCancel {
+		t.Errorf("after the cancel: %v; counts %+v; %d accepted", res["status"], c, atCancel)
+	}
+	t.Logf("cancelled after %d of 5000 messages", atCancel)
+}
