@@ -41,6 +41,9 @@ func (r ReconcileResult) String() string {
 // Run reconciles once.
 func (r *Reconciler) Run(ctx context.Context) (ReconcileResult, error) {
 	var res ReconcileResult
+	if _, err := r.Ledger.SweepCancelled(ctx); err != nil {
+		return res, err
+	}
 	expired, err := r.Ledger.ExpireLeases(ctx)
 	if err != nil {
 		return res, err

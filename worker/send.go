@@ -128,25 +128,30 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 		return err // the claim runs out and the delivery is tried again
 	}
 	if skip != "" {
-		return led.MarkSkipped(ctx, d.ID, skip)
+		return led.MarkSkipped(ctx, d.ID, attempt, skip)
 	}
 	data, skip := comp.compose(rec, found)
 	if skip != "" {
-		return led.MarkSkipped(ctx, d.ID, skip)
+		return led.MarkSkipped(ctx, d.ID, attempt, skip)
 	}
 	msg, err := h.deps.Renderer.Render(a.Template, rec.Locale, data)
 	if err != nil {
 		log.Error("render failed", "delivery", d.ID, "err", err)
-		return led.MarkFailed(ctx, d.ID, "render: "+err.Error())
+		return led.MarkFailed(ctx, d.ID, attempt, "render: "+err.Error())
 	}
 	messageID := fmt.Sprintf("%d.%d@%s", d.ID, a.ID, h.domain)
+	// The claim is kept alive while the message waits for a connection and
+	// is sent, however long that takes: only a worker that died lets its
+	// lease run out.
+	stop := h.keepClaim(ctx, d.ID, attempt)
 	err = h.deps.Sender.Send(ctx, mailer.Message{
 		From: h.cfg.From, To: d.Email, ToName: rec.Name,
 		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
 		MessageID: messageID, Date: h.deps.Now(), Headers: comp.headers(rec), ReplyTo: h.cfg.ReplyTo[a.Kind],
 	})
+	stop()
 	if err == nil {
-		return led.MarkSent(ctx, d.ID, messageID)
+		return led.MarkSent(ctx, d.ID, attempt, messageID)
 	}
 
 	e := mailer.Classify(err)
@@ -158,17 +163,43 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 		if err := h.deps.Contacts.Suppress(ctx, d.Email, reason); err != nil {
 			return err
 		}
-		return led.MarkFailed(ctx, d.ID, reason)
+		return led.MarkFailed(ctx, d.ID, attempt, reason)
 	case !e.Temporary:
 		log.Warn("send failed", "delivery", d.ID, "code", e.Code, "err", reason)
-		return led.MarkFailed(ctx, d.ID, reason)
+		return led.MarkFailed(ctx, d.ID, attempt, reason)
 	case attempt >= h.cfg.MaxAttempts:
 		log.Warn("send failed; no attempts left", "delivery", d.ID, "attempts", attempt, "err", reason)
-		return led.MarkFailed(ctx, d.ID, fmt.Sprintf("gave up after %d attempts: %s", attempt, reason))
+		return led.MarkFailed(ctx, d.ID, attempt, fmt.Sprintf("gave up after %d attempts: %s", attempt, reason))
 	default:
 		next := h.deps.Now().Add(backoff(h.cfg.RetryBase, attempt))
 		log.Info("send failed; will retry", "delivery", d.ID, "attempt", attempt, "next", next, "err", reason)
-		return led.MarkRetry(ctx, d.ID, reason, next)
+		return led.MarkRetry(ctx, d.ID, attempt, reason, next)
+	}
+}
+
+// keepClaim extends a claim's lease every third of it until the returned
+// stop is called.
+func (h *Send) keepClaim(ctx context.Context, id int64, attempt int) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(h.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := h.deps.Ledger.ExtendLease(ctx, id, attempt, h.cfg.Lease); err != nil {
+					h.deps.Logger.Warn("could not extend a claim", "delivery", id, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
 	}
 }
 

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
@@ -158,7 +156,7 @@ func (s *Server) startIfDue(ctx context.Context, a ledger.Announcement) {
 // enqueue hands work to the queue. The ledger already holds the work, so
 // when Redis cannot be reached the request still succeeds: the reconciler
 // enqueues it once Redis is back.
-func (s *Server) enqueue(ctx context.Context, t *asynq.Task, announcement int64) {
+func (s *Server) enqueue(ctx context.Context, t queue.Task, announcement int64) {
 	if err := s.queue.Enqueue(ctx, t); err != nil {
 		s.logger.Warn("enqueue failed; the reconciler will retry", "announcement", announcement, "type", t.Type(), "err", err)
 	}

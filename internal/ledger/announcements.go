@@ -248,32 +248,33 @@ func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int
 		chunks []int
 	)
 	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := l.get(ctx, tx, id)
+		// Reopen first, under the row lock: a concurrent cancel or prune
+		// then waits for this transaction.
+		now := l.Now()
+		res, err := db.Exec(ctx, tx, `UPDATE announcements SET status = ?, finished_at = NULL, updated_at = ? WHERE id = ? AND status IN (?, ?) AND archived_counts IS NULL`,
+			Sending, now, id, Sending, Done)
 		if err != nil {
 			return err
 		}
-		if cur.Status == Cancelled {
-			return fault.Conflict("announcement %d is cancelled", id)
+		if n, _ := res.RowsAffected(); n == 0 {
+			cur, err := l.get(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if len(cur.Archived) > 0 {
+				return fault.Conflict("announcement %d is older than the retention period; its deliveries are gone", id)
+			}
+			return fault.Conflict("announcement %d is %s; only a sending or done announcement has failed deliveries to retry", id, cur.Status)
 		}
 		if err := db.Select(ctx, tx, &chunks, `
 			SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
 			id, Failed); err != nil {
 			return err
 		}
-		if len(chunks) == 0 {
-			a = cur
-			return nil
-		}
-		now := l.Now()
 		if _, err := db.Exec(ctx, tx, `
 			UPDATE deliveries SET status = ?, attempts = 0, next_attempt_at = ?, last_error = '', updated_at = ?
 			WHERE announcement_id = ? AND status = ?`,
 			Pending, now, now, id, Failed); err != nil {
-			return err
-		}
-		if _, err := db.Exec(ctx, tx, `
-			UPDATE announcements SET status = ?, finished_at = NULL, updated_at = ? WHERE id = ?`,
-			Sending, now, id); err != nil {
 			return err
 		}
 		a, err = l.get(ctx, tx, id)
@@ -282,7 +283,13 @@ func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int
 	if err != nil {
 		return Announcement{}, nil, fmt.Errorf("retry failed deliveries of %d: %w", id, err)
 	}
-	return a, chunks, nil
+	if len(chunks) == 0 { // nothing had failed: it is done again
+		if _, err := l.FinishIfDone(ctx, id); err != nil {
+			return Announcement{}, nil, err
+		}
+		a, err = l.Get(ctx, id)
+	}
+	return a, chunks, err
 }
 
 // FinishIfDone marks a sending announcement done when none of its

@@ -31,16 +31,16 @@ type Audience struct {
 func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize int) ([]int, error) {
 	var chunks []int
 	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		var status Status
-		err := db.Get(ctx, tx, &status, `SELECT status FROM announcements WHERE id = ?`, id)
-		if db.IsNoRows(err) {
-			return fault.NotFound("announcement %d does not exist", id)
-		}
+		now := l.Now()
+		// Take the announcement from resolving to sending first: the row
+		// lock this takes makes a concurrent cancel wait for this
+		// transaction, and then cancel the deliveries it made, instead of
+		// being overwritten by it.
+		res, err := db.Exec(ctx, tx, `UPDATE announcements SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, Sending, now, id, Resolving)
 		if err != nil {
 			return err
 		}
-		now := l.Now()
-		if status == Resolving {
+		if n, _ := res.RowsAffected(); n == 1 {
 			optOut := "FALSE"
 			if aud.HonourOptOut {
 				optOut = "c.release_opt_out"
@@ -62,10 +62,14 @@ func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize 
 			if _, err := db.Exec(ctx, tx, query, args...); err != nil {
 				return fmt.Errorf("insert deliveries: %w", err)
 			}
-			if _, err := db.Exec(ctx, tx, `UPDATE announcements SET status = ?, updated_at = ? WHERE id = ?`, Sending, now, id); err != nil {
-				return err
-			}
-			status = Sending
+		}
+		var status Status
+		err = db.Get(ctx, tx, &status, `SELECT status FROM announcements WHERE id = ?`, id)
+		if db.IsNoRows(err) {
+			return fault.NotFound("announcement %d does not exist", id)
+		}
+		if err != nil {
+			return err
 		}
 		if status != Sending {
 			return nil // cancelled, done or not yet due: nothing to send
@@ -136,33 +140,56 @@ func (l *Ledger) Claim(ctx context.Context, id int64, lease time.Duration) (atte
 	return attempts[0], true, nil
 }
 
-// MarkSent records that the SMTP server accepted the message.
-func (l *Ledger) MarkSent(ctx context.Context, id int64, messageID string) error {
+// A claim is fenced by its attempt number: once a lease has run out and
+// the delivery has been claimed again, the earlier claim can neither extend
+// it nor record an outcome over the new owner's.
+
+// ExtendLease keeps a claim alive while its message is being sent.
+func (l *Ledger) ExtendLease(ctx context.Context, id int64, attempt int, lease time.Duration) error {
+	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET lease_until = ? WHERE id = ? AND status = ? AND attempts = ?`,
+		l.Now().Add(lease), id, Claimed, attempt)
+	if err != nil {
+		return fmt.Errorf("extend lease of delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// MarkSent records that the SMTP server accepted the message. It also
+// records it over a claim whose lease ran out and went back to pending
+// meanwhile (a stalled, not a dead, worker): the message is out, and must
+// not be sent again.
+func (l *Ledger) MarkSent(ctx context.Context, id int64, attempt int, messageID string) error {
 	now := l.Now()
-	return l.settle(ctx, id, `status = ?, message_id = ?, sent_at = ?, last_error = ''`, Sent, messageID, now)
+	_, err := db.Exec(ctx, l.db, `
+		UPDATE deliveries SET status = ?, message_id = ?, sent_at = ?, last_error = '', lease_until = NULL, updated_at = ?
+		WHERE id = ? AND attempts = ? AND status IN (?, ?)`,
+		Sent, messageID, now, now, id, attempt, Claimed, Pending)
+	if err != nil {
+		return fmt.Errorf("record outcome of delivery %d: %w", id, err)
+	}
+	return nil
 }
 
 // MarkRetry puts a claimed delivery back to pending until next, keeping the
 // reason it failed this time.
-func (l *Ledger) MarkRetry(ctx context.Context, id int64, reason string, next time.Time) error {
-	return l.settle(ctx, id, `status = ?, last_error = ?, next_attempt_at = ?`, Pending, reason, next.UTC().Truncate(time.Microsecond))
+func (l *Ledger) MarkRetry(ctx context.Context, id int64, attempt int, reason string, next time.Time) error {
+	return l.settle(ctx, id, attempt, `status = ?, last_error = ?, next_attempt_at = ?`, Pending, reason, next.UTC().Truncate(time.Microsecond))
 }
 
 // MarkFailed records that a delivery will not be sent, and why.
-func (l *Ledger) MarkFailed(ctx context.Context, id int64, reason string) error {
-	return l.settle(ctx, id, `status = ?, last_error = ?`, Failed, reason)
+func (l *Ledger) MarkFailed(ctx context.Context, id int64, attempt int, reason string) error {
+	return l.settle(ctx, id, attempt, `status = ?, last_error = ?`, Failed, reason)
 }
 
 // MarkSkipped records that a claimed delivery was not sent on purpose.
-func (l *Ledger) MarkSkipped(ctx context.Context, id int64, reason string) error {
-	return l.settle(ctx, id, `status = ?, reason = ?`, Skipped, reason)
+func (l *Ledger) MarkSkipped(ctx context.Context, id int64, attempt int, reason string) error {
+	return l.settle(ctx, id, attempt, `status = ?, reason = ?`, Skipped, reason)
 }
 
-// settle ends a claim. It only touches a delivery that is still claimed: a
-// delivery whose lease ran out and was taken again is the new owner's.
-func (l *Ledger) settle(ctx context.Context, id int64, set string, args ...any) error {
-	args = append(args, l.Now(), id, Claimed)
-	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET `+set+`, lease_until = NULL, updated_at = ? WHERE id = ? AND status = ?`, args...)
+// settle ends a claim, if it is still this one.
+func (l *Ledger) settle(ctx context.Context, id int64, attempt int, set string, args ...any) error {
+	args = append(args, l.Now(), id, Claimed, attempt)
+	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET `+set+`, lease_until = NULL, updated_at = ? WHERE id = ? AND status = ? AND attempts = ?`, args...)
 	if err != nil {
 		return fmt.Errorf("record outcome of delivery %d: %w", id, err)
 	}

@@ -40,6 +40,21 @@ func (l *Ledger) ExpireLeases(ctx context.Context) ([]ChunkRef, error) {
 	return refs, nil
 }
 
+// SweepCancelled cancels the pending deliveries of cancelled announcements:
+// those that were being sent when the cancel came and went back to pending
+// (a retry, an expired lease) would otherwise wait forever.
+func (l *Ledger) SweepCancelled(ctx context.Context) (int64, error) {
+	now := l.Now()
+	res, err := db.Exec(ctx, l.db, `
+		UPDATE deliveries SET status = ?, reason = ?, lease_until = NULL, updated_at = ?
+		WHERE status = ? AND announcement_id IN (SELECT id FROM announcements WHERE status = ?)`,
+		DeliveryCanceled, "announcement cancelled", now, Pending, Cancelled)
+	if err != nil {
+		return 0, fmt.Errorf("sweep cancelled announcements: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // StartDue moves scheduled announcements whose send_at has come to
 // resolving.
 func (l *Ledger) StartDue(ctx context.Context) (int64, error) {
@@ -76,6 +91,16 @@ func (l *Ledger) Prune(ctx context.Context, before time.Time) (int64, error) {
 	var deleted int64
 	for _, id := range ids {
 		err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+			// Claim the announcement for pruning under its row lock, so
+			// that a retry-failed that reopened it meanwhile wins.
+			res, err := db.Exec(ctx, tx, `UPDATE announcements SET archived_counts = '{}' WHERE id = ? AND status IN (?, ?) AND archived_counts IS NULL`,
+				id, Done, Cancelled)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil
+			}
 			list := []Announcement{{ID: id}}
 			if err := l.withCounts(ctx, tx, list); err != nil {
 				return err
@@ -87,7 +112,7 @@ func (l *Ledger) Prune(ctx context.Context, before time.Time) (int64, error) {
 			if _, err := db.Exec(ctx, tx, `UPDATE announcements SET archived_counts = ? WHERE id = ?`, string(counts), id); err != nil {
 				return err
 			}
-			res, err := db.Exec(ctx, tx, `DELETE FROM deliveries WHERE announcement_id = ?`, id)
+			res, err = db.Exec(ctx, tx, `DELETE FROM deliveries WHERE announcement_id = ?`, id)
 			if err != nil {
 				return err
 			}

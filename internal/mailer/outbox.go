@@ -1,9 +1,9 @@
 package mailer
 
 import (
-	gomail "github.com/wneessen/go-mail"
 	"context"
 	"fmt"
+	gomail "github.com/wneessen/go-mail"
 	"os"
 	"path/filepath"
 	"strings"

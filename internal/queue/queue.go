@@ -88,9 +88,29 @@ func (q *Queue) Embedded() *Embedded { return q.embedded }
 
 // Enqueue adds a task to the queue. A task whose id is already queued,
 // scheduled, running or retrying is the same work: that is not an error.
-func (q *Queue) Enqueue(ctx context.Context, t *asynq.Task) error {
-	_, err := q.client.EnqueueContext(ctx, t, asynq.Queue(q.name))
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+//
+// A task of that id that asynq gave up on (archived after its retries, say
+// during a long database outage) or kept as completed is not live: it is
+// deleted and the task enqueued anew, so that the reconciler can always
+// bring work back.
+func (q *Queue) Enqueue(ctx context.Context, t Task) error {
+	_, err := q.client.EnqueueContext(ctx, t.Task, asynq.Queue(q.name))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		id := t.ID
+		insp := asynq.NewInspectorFromRedisClient(q.redis)
+		info, ierr := insp.GetTaskInfo(q.name, id)
+		if ierr != nil || (info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted) {
+			return nil // live: the same work is queued, scheduled, running or retrying
+		}
+		if derr := insp.DeleteTask(q.name, id); derr != nil && !errors.Is(derr, asynq.ErrTaskNotFound) {
+			return fmt.Errorf("enqueue %s: remove the dead task %s: %w", t.Type(), id, derr)
+		}
+		_, err = q.client.EnqueueContext(ctx, t.Task, asynq.Queue(q.name))
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			return nil // someone else enqueued it meanwhile
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", t.Type(), err)
 	}
 	return nil

@@ -30,21 +30,25 @@ type SendPayload struct {
 	Chunk        int   `json:"chunk"`
 }
 
+// Task is an asynq task with the id it is enqueued under.
+type Task struct {
+	*asynq.Task
+	ID string
+}
+
 // NewFanoutTask returns the fan-out of an announcement. Its id is
 // fanout:<announcement>, so enqueueing it twice while it waits collapses.
-func NewFanoutTask(announcement int64) *asynq.Task {
+func NewFanoutTask(announcement int64) Task {
 	payload, _ := json.Marshal(FanoutPayload{Announcement: announcement}) // cannot fail
-	return asynq.NewTask(TypeFanout, payload,
-		asynq.TaskID(fmt.Sprintf("fanout:%d", announcement)),
-		asynq.MaxRetry(25),
-		asynq.Timeout(10*time.Minute))
+	id := fmt.Sprintf("fanout:%d", announcement)
+	return Task{asynq.NewTask(TypeFanout, payload, asynq.TaskID(id), asynq.MaxRetry(25), asynq.Timeout(10*time.Minute)), id}
 }
 
 // NewSendTask returns the sending of one chunk, to run at at (now when zero
 // or past). Its id is send:<announcement>:<chunk>, and for a retry later on
 // send:<announcement>:<chunk>@<unix time>, so that the same work enqueued
 // twice collapses.
-func NewSendTask(announcement int64, chunk int, at time.Time) *asynq.Task {
+func NewSendTask(announcement int64, chunk int, at time.Time) Task {
 	payload, _ := json.Marshal(SendPayload{Announcement: announcement, Chunk: chunk}) // cannot fail
 	id := fmt.Sprintf("send:%d:%d", announcement, chunk)
 	opts := []asynq.Option{asynq.MaxRetry(25), asynq.Timeout(30 * time.Minute)}
@@ -52,7 +56,7 @@ func NewSendTask(announcement int64, chunk int, at time.Time) *asynq.Task {
 		id += fmt.Sprintf("@%d", at.Unix())
 		opts = append(opts, asynq.ProcessAt(at))
 	}
-	return asynq.NewTask(TypeSend, payload, append(opts, asynq.TaskID(id))...)
+	return Task{asynq.NewTask(TypeSend, payload, append(opts, asynq.TaskID(id))...), id}
 }
 
 // DecodeFanout reads a TypeFanout payload.
