@@ -217,6 +217,9 @@ func (s *Store) UpdateLicense(ctx context.Context, id string, p LicensePatch) (L
 // DeleteLicense deletes a license and its memberships; the people stay.
 func (s *Store) DeleteLicense(ctx context.Context, id string) error {
 	res, err := db.Exec(ctx, s.db, `DELETE FROM licenses WHERE id = ?`, id)
+	if db.IsForeignKeyViolation(err) {
+		return fault.Conflict("license %s has invoices and cannot be deleted; set its status to cancelled instead", id)
+	}
 	if err != nil {
 		return fmt.Errorf("delete license %s: %w", id, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/mmcdole/gofeed"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
 )
@@ -114,6 +117,12 @@ func (p *FeedPoller) poll(ctx context.Context, f config.ReleaseFeed) ([]ledger.A
 			_, a, created, err := p.Ledger.CreateReleaseTx(ctx, tx, ledger.NewRelease{
 				Product: f.Product, Version: e.version, Title: e.title, Notes: e.notes, URL: e.link,
 			})
+			if _, bad := fault.As(err); bad {
+				// An entry herald cannot announce must not stop the feed:
+				// it stays recorded as seen, and the next versions go on.
+				p.Logger.Warn("release feed entry skipped", "product", f.Product, "url", f.URL, "version", e.version, "err", err)
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("version %s: %w", e.version, err)
 			}
@@ -152,15 +161,12 @@ func (p *FeedPoller) fetch(ctx context.Context, f config.ReleaseFeed) ([]entry, 
 		if item.Content != "" {
 			notes = item.Content
 		}
-		title := strings.Join(strings.Fields(item.Title), " ")
-		if len([]rune(title)) > 200 {
-			title = string([]rune(title)[:200])
-		}
+		title := clip(strings.Join(strings.Fields(strings.Map(printable, item.Title)), " "), 200)
 		link := item.Link
 		if !strings.HasPrefix(link, "https://") && !strings.HasPrefix(link, "http://") {
 			link = ""
 		}
-		out = append(out, entry{version: m[1], title: title, link: link, notes: textOf(notes)})
+		out = append(out, entry{version: m[1], title: title, link: link, notes: clipBytes(strings.Map(printable, textOf(notes)), 60<<10)})
 	}
 	return out, nil
 }
@@ -223,4 +229,32 @@ func collapseBlankLines(s string) string {
 		out = append(out, l)
 	}
 	return strings.Join(out, "\n")
+}
+
+// printable drops control characters other than line breaks and tabs.
+func printable(r rune) rune {
+	if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+		return r
+	}
+	return -1
+}
+
+// clip cuts s to at most n runes.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}
+
+// clipBytes cuts s to at most n bytes, at a rune boundary, marking the cut.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "\n\n…"
 }

@@ -45,7 +45,7 @@ func (b *testBundle) billedLicense(t *testing.T, status billing.Status) {
 		t.Fatal(err)
 	}
 	amount := int64(125050)
-	if _, _, err := b.billingOf().Put(ctx, "INV-7", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: "2026-12-15", Status: status}); err != nil {
+	if _, _, err := b.billingOf().Put(ctx, "INV-7", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: today(), Status: status}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -58,7 +58,7 @@ func TestInvoiceReminders(t *testing.T) {
 			b := setup(t, open, options{paymentURL: "https://billing.vendor.test/pay/{{.Invoice.Number | urlquery}}?license={{.License.ID}}"})
 			b.billedLicense(t, billing.Open)
 
-			upcoming := b.remind(t, "2026-12-08")
+			upcoming := b.remind(t, daysAgo(7))
 			if len(upcoming) != 1 {
 				t.Fatalf("%d reminders on 8 December", len(upcoming))
 			}
@@ -67,7 +67,7 @@ func TestInvoiceReminders(t *testing.T) {
 				t.Errorf("before the due date (-want +got):\n%s", diff)
 			}
 
-			due := b.remind(t, "2026-12-15")
+			due := b.remind(t, today())
 			b.waitDone(t, due[0].ID, 30*time.Second)
 			// The release opt-out of the second contact does not silence
 			// invoice reminders: they are transactional.
@@ -99,7 +99,7 @@ func TestInvoiceReminders(t *testing.T) {
 			b := setup(t, open, options{})
 			b.billedLicense(t, billing.Open)
 			ctx := context.Background()
-			made, err := b.billingOf().Remind(ctx, billing.Cadence{Offsets: []int{-7, 0, 7, 14}}, "2026-12-15")
+			made, err := b.billingOf().Remind(ctx, billing.Cadence{Offsets: []int{-7, 0, 7, 14}}, today())
 			if err != nil || len(made) != 1 {
 				t.Fatalf("Remind = %d, %v", len(made), err)
 			}
@@ -110,7 +110,7 @@ func TestInvoiceReminders(t *testing.T) {
 				t.Fatal(err)
 			}
 			amount := int64(125050)
-			if _, _, err := b.billingOf().Put(ctx, "INV-7", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: "2026-12-15", Status: billing.Paid}); err != nil {
+			if _, _, err := b.billingOf().Put(ctx, "INV-7", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: today(), Status: billing.Paid}); err != nil {
 				t.Fatal(err)
 			}
 			if err := b.queue.Enqueue(ctx, queue.NewSendTask(id, 0, time.Time{})); err != nil {
@@ -128,3 +128,9 @@ func TestInvoiceReminders(t *testing.T) {
 		})
 	})
 }
+
+// today and daysAgo are dates in UTC: the reminder job refuses days that
+// have not come yet.
+func today() string { return time.Now().UTC().Format(time.DateOnly) }
+
+func daysAgo(n int) string { return time.Now().UTC().AddDate(0, 0, -n).Format(time.DateOnly) }

@@ -89,8 +89,12 @@ func run(ctx context.Context, env *Env, r roles) error {
 		return err
 	}
 
-	var stops []func(context.Context) error
+	var (
+		stops   []func(context.Context) error
+		stopped bool
+	)
 	stopAll := func() error {
+		stopped = true
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 		defer cancel()
 		var errs []error
@@ -99,6 +103,12 @@ func run(ctx context.Context, env *Env, r roles) error {
 		}
 		return errors.Join(errs...)
 	}
+	// Whatever fails while starting stops what had started.
+	defer func() {
+		if !stopped {
+			_ = stopAll()
+		}
+	}()
 	fatal := make(chan error, 1)
 
 	var (
@@ -139,7 +149,6 @@ func run(ctx context.Context, env *Env, r roles) error {
 	if r.scheduler {
 		sched, err := startScheduler(ctx, env, d, q, jobs)
 		if err != nil {
-			_ = stopAll()
 			return err
 		}
 		stops = append(stops, func(ctx context.Context) error { sched.Stop(ctx); return nil })
@@ -148,7 +157,6 @@ func run(ctx context.Context, env *Env, r roles) error {
 	if r.api {
 		apiTokens := auth.NewTokens(d, env.now)
 		if err := ensureToken(ctx, env, apiTokens); err != nil {
-			_ = stopAll()
 			return err
 		}
 		loc, _ := cfg.Scheduler.Location() // validated
@@ -163,7 +171,6 @@ func run(ctx context.Context, env *Env, r roles) error {
 		srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 		ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 		if err != nil {
-			_ = stopAll()
 			return fmt.Errorf("HERALD_HTTP_ADDR: %w", err)
 		}
 		go func() {

@@ -313,10 +313,11 @@ func TestUnsubscribe(t *testing.T) {
 				t.Errorf("skipped deliveries of the next release: %+v, %v", d.Items, err)
 			}
 			amount := int64(5000)
-			if _, _, err := b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: "2026-12-15"}); err != nil {
+			today := time.Now().UTC().Format(time.DateOnly)
+			if _, _, err := b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: today}); err != nil {
 				t.Fatal(err)
 			}
-			res := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/jobs/invoice-reminders", body: `{"as_of":"2026-12-15"}`}).json(t)
+			res := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/jobs/invoice-reminders", body: `{"as_of":"` + today + `"}`}).json(t)
 			if res["announcements_created"] != 1.0 {
 				t.Fatalf("reminders: %v", res)
 			}

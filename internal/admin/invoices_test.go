@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald/internal/dbtest"
 )
@@ -43,7 +44,7 @@ func TestInvoicesAndJobs(t *testing.T) {
 		})
 
 		t.Run("PutGetList", func(t *testing.T) {
-			body := `{"license_id":"SEN-1234","amount_minor":125000,"currency":"EUR","due_date":"2026-12-15"}`
+			body := `{"license_id":"SEN-1234","amount_minor":125000,"currency":"EUR","due_date":"` + time.Now().UTC().AddDate(0, 0, 7).Format(time.DateOnly) + `"}`
 			created := b.mustDo(t, http.StatusCreated, request{method: "PUT", path: "/api/v1/invoices/2026%2F0042", body: body}).json(t)
 			if created["number"] != "2026/0042" || created["status"] != "open" || created["reminders"] == nil {
 				t.Errorf("created: %v", created)
@@ -61,13 +62,15 @@ func TestInvoicesAndJobs(t *testing.T) {
 
 		t.Run("RunRemindersNowOncePerDay", func(t *testing.T) {
 			for i, want := range []float64{1, 0} {
-				res := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/jobs/invoice-reminders", body: `{"as_of":"2026-12-08"}`}).json(t)
+				res := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/jobs/invoice-reminders", body: `{"as_of":"` + time.Now().UTC().Format(time.DateOnly) + `"}`}).json(t)
 				if res["announcements_created"] != want {
 					t.Errorf("run %d: %v, want %v created", i+1, res, want)
 				}
 			}
-			if _, field := b.mustDo(t, http.StatusBadRequest, request{method: "POST", path: "/api/v1/jobs/invoice-reminders", body: `{"as_of":"tomorrow"}`}).apiError(t); field != "as_of" {
-				t.Errorf("bad as_of: field %q", field)
+			for _, bad := range []string{"tomorrow", time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)} {
+				if _, field := b.mustDo(t, http.StatusBadRequest, request{method: "POST", path: "/api/v1/jobs/invoice-reminders", body: `{"as_of":"` + bad + `"}`}).apiError(t); field != "as_of" {
+					t.Errorf("as_of %s: field %q", bad, field)
+				}
 			}
 			var inv struct {
 				Reminders []struct {

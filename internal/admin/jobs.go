@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -54,10 +55,6 @@ func (s *Server) runInvoiceReminders(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &req, true); err != nil {
 		return err
 	}
-	// Bad input is not a run of the job: check it first.
-	if _, err := time.Parse(time.DateOnly, req.AsOf); req.AsOf != "" && err != nil {
-		return fault.Invalid("as_of", "%q is not a date (YYYY-MM-DD)", req.AsOf)
-	}
 	res, err := runRecorded(r.Context(), s.jobs, scheduler.JobInvoiceReminders, func(ctx context.Context) (scheduler.Created, error) {
 		return s.jobs.Jobs.InvoiceReminders(ctx, req.AsOf)
 	})
@@ -85,6 +82,9 @@ func (s *Server) runReleaseFeeds(w http.ResponseWriter, r *http.Request) error {
 func runRecorded[T fmt.Stringer](ctx context.Context, jobs *Jobs, name string, run func(context.Context) (T, error)) (T, error) {
 	start := time.Now()
 	res, err := run(ctx)
+	if errors.Is(err, fault.ErrInvalid) {
+		return res, err // bad input is not a run of the job
+	}
 	rec := scheduler.Run{Name: name, StartedAt: start, FinishedAt: time.Now()}
 	if err != nil {
 		rec.Error = err.Error()

@@ -3,8 +3,10 @@ package admin
 import (
 	"bytes"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/fault"
 )
 
 func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
@@ -55,6 +57,9 @@ func (s *Server) importContacts(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, maxCSVBody)
 	if err != nil {
 		return err
+	}
+	if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 {
+		return fault.Invalid("", "the CSV must be UTF-8 text without NUL characters")
 	}
 	rows, err := contacts.ReadCSV(bytes.NewReader(body))
 	if err != nil {

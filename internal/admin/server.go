@@ -8,7 +8,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/auth"
@@ -163,6 +165,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
 	}()
+	// PostgreSQL refuses NUL and invalid UTF-8 in text; SQLite stores them.
+	// Refuse them here, for both, rather than as a database error.
+	if strings.HasPrefix(r.URL.Path, "/api/") && (!cleanText(r.URL.Path) || !cleanText(r.URL.RawQuery) || !cleanQuery(r)) {
+		writeJSONError(sw, http.StatusBadRequest, "invalid", "the path or query holds a NUL character or invalid UTF-8", "")
+		return
+	}
 	// The mux sets path values only when it serves the request itself, so
 	// it serves every routed request; Handler is asked only to tell a miss.
 	if h, pattern := s.mux.Handler(r); pattern == "" {
@@ -201,3 +209,21 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// cleanText reports whether s is UTF-8 without NUL characters.
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// cleanQuery checks the decoded query values.
+func cleanQuery(r *http.Request) bool {
+	for key, values := range r.URL.Query() {
+		if !cleanText(key) {
+			return false
+		}
+		for _, v := range values {
+			if !cleanText(v) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -153,19 +153,22 @@ func (b *Billing) put(ctx context.Context, tx *sqlx.Tx, number string, in Invoic
 		return false, fault.Invalid("license_id", "license %s does not exist", in.LicenseID)
 	}
 	now := b.timestamp()
+	// Insert, or update when the number exists: in that order, so that two
+	// billing systems pushing a new invoice at once both succeed.
 	res, err := db.Exec(ctx, tx, `
-		UPDATE invoices SET license_id = ?, amount_minor = ?, currency = ?, due_date = ?, status = ?, updated_at = ?
-		WHERE number = ?`, in.LicenseID, *in.AmountMinor, in.Currency, in.DueDate, in.Status, now, number)
+		INSERT INTO invoices (number, license_id, amount_minor, currency, due_date, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO NOTHING`,
+		number, in.LicenseID, *in.AmountMinor, in.Currency, in.DueDate, in.Status, now, now)
 	if err != nil {
 		return false, err
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
-		return false, nil
+		return true, nil
 	}
 	_, err = db.Exec(ctx, tx, `
-		INSERT INTO invoices (number, license_id, amount_minor, currency, due_date, status, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, number, in.LicenseID, *in.AmountMinor, in.Currency, in.DueDate, in.Status, now, now)
-	return err == nil, err
+		UPDATE invoices SET license_id = ?, amount_minor = ?, currency = ?, due_date = ?, status = ?, updated_at = ?
+		WHERE number = ?`, in.LicenseID, *in.AmountMinor, in.Currency, in.DueDate, in.Status, now, number)
+	return false, err
 }
 
 // Get returns an invoice with the reminders made for it.

@@ -316,6 +316,7 @@ func TestReminderCadence(t *testing.T) {
 
 		t.Run("AsOfRunsADayOnceAndNamesBadDates", func(t *testing.T) {
 			b := setup(t, open)
+			b.now = time.Date(2026, 12, 10, 9, 0, 0, 0, time.UTC)
 			b.license(t, "SEN-1", "UTC")
 			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")
 			cad := billing.Cadence{Offsets: []int{-7, 0, 7, 14}}
@@ -325,8 +326,10 @@ func TestReminderCadence(t *testing.T) {
 					t.Errorf("run %d: %d reminders, %v; want %d", i+1, len(made), err, want)
 				}
 			}
-			if _, err := b.billing.Remind(ctx, cad, "08.12.2026"); !errors.Is(err, fault.Invalid("as_of", "")) {
-				t.Errorf("bad as_of = %v", err)
+			for _, bad := range []string{"08.12.2026", "2026-12-12"} {
+				if _, err := b.billing.Remind(ctx, cad, bad); !errors.Is(err, fault.Invalid("as_of", "")) {
+					t.Errorf("as_of %s = %v, want invalid", bad, err)
+				}
 			}
 		})
 	})

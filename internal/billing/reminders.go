@@ -64,8 +64,14 @@ type ReminderAudience struct {
 // reminder.
 func (b *Billing) Remind(ctx context.Context, cad Cadence, asOf string) ([]ledger.Announcement, error) {
 	if asOf != "" {
-		if _, err := time.Parse(DateLayout, asOf); err != nil {
+		day, err := time.Parse(DateLayout, asOf)
+		if err != nil {
 			return nil, fault.Invalid("as_of", "%q is not a date (YYYY-MM-DD)", asOf)
+		}
+		// No timezone is more than 14 hours ahead of UTC: a later day has
+		// not come anywhere, and reminding for it would use up its steps.
+		if latest := b.now().UTC().Add(14 * time.Hour).Format(DateLayout); day.Format(DateLayout) > latest {
+			return nil, fault.Invalid("as_of", "%s has not come yet anywhere (it is %s at the most)", asOf, latest)
 		}
 	}
 	offsets := slices.Clone(cad.Offsets)

@@ -112,8 +112,20 @@ func openSQLite(path string) (*sqlx.DB, error) {
 	return db, nil
 }
 
-// InTx runs fn in a transaction and commits it if fn returns nil.
+// InTx runs fn in a transaction and commits it if fn returns nil. A
+// transaction PostgreSQL aborted as a deadlock victim is run again, up to
+// three times in all; fn must not keep state from a failed run.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	var err error
+	for range 3 {
+		if err = db.inTx(ctx, fn); !isRetryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -140,6 +152,27 @@ func IsUniqueViolation(err error) bool {
 		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
 	return false
+}
+
+// IsForeignKeyViolation reports whether err is a foreign-key violation.
+func IsForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		return sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+// isRetryable reports whether a transaction failed only because another
+// one got in its way (PostgreSQL's deadlock and serialization failures):
+// running it again is the fix.
+func isRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // IsNoRows reports whether err says a query matched nothing.

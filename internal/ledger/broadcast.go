@@ -59,8 +59,8 @@ func (nb *NewBroadcast) Normalize() error {
 	if strings.TrimSpace(nb.Body) == "" {
 		return fault.Invalid("body", "is required")
 	}
-	if !utf8.ValidString(nb.Body) {
-		return fault.Invalid("body", "must be UTF-8 text")
+	if !utf8.ValidString(nb.Body) || strings.ContainsRune(nb.Body, 0) {
+		return fault.Invalid("body", "must be UTF-8 text without NUL characters")
 	}
 	if len(nb.Body) > maxNotes {
 		return fault.Invalid("body", "is longer than %d bytes", maxNotes)

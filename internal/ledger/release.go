@@ -63,8 +63,8 @@ func (nr *NewRelease) normalize() error {
 		nr.Title = nr.Product + " " + nr.Version
 	}
 	nr.Notes = strings.TrimSpace(nr.Notes)
-	if !utf8.ValidString(nr.Notes) {
-		return fault.Invalid("notes", "must be UTF-8 text")
+	if !utf8.ValidString(nr.Notes) || strings.ContainsRune(nr.Notes, 0) {
+		return fault.Invalid("notes", "must be UTF-8 text without NUL characters")
 	}
 	if len(nr.Notes) > maxNotes {
 		return fault.Invalid("notes", "is longer than %d bytes", maxNotes)

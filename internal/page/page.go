@@ -4,7 +4,9 @@
 package page
 
 import (
+	"bytes"
 	"encoding/base64"
+	"unicode/utf8"
 
 	"github.com/heraldhq/herald/internal/fault"
 )
@@ -40,7 +42,7 @@ func (p Request) Decode() (limit int, after string, err error) {
 	}
 	if p.After != "" {
 		key, err := base64.RawURLEncoding.DecodeString(p.After)
-		if err != nil || len(key) == 0 {
+		if err != nil || len(key) == 0 || !utf8.Valid(key) || bytes.IndexByte(key, 0) >= 0 {
 			return 0, "", fault.Invalid("after", "is not a cursor returned by this list")
 		}
 		after = string(key)
