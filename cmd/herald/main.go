@@ -30,6 +30,7 @@ type CLI struct {
 	Scheduler SchedulerCmd `cmd:"" help:"Run only the scheduler and reconciler (needs HERALD_REDIS_URL)."`
 	Release   ReleaseCmd   `cmd:"" help:"Announce releases."`
 	Invoice   InvoiceCmd   `cmd:"" help:"Import invoices and make their reminders."`
+	Broadcast BroadcastCmd `cmd:"" help:"Send staff broadcasts."`
 	Migrate   MigrateCmd   `cmd:"" help:"Bring the database schema up to date and exit."`
 	Token     TokenCmd     `cmd:"" help:"Create, list and revoke admin API tokens."`
 	Import    ImportCmd    `cmd:"" help:"Import licenses and contacts from a CSV file (all or nothing)."`

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/heraldhq/herald/internal/ledger"
-	"github.com/heraldhq/herald/internal/queue"
 )
 
 // ReleaseCmd groups the release subcommands.
@@ -54,33 +53,14 @@ func (c *ReleaseAnnounceCmd) Run(ctx context.Context, env *Env) error {
 		fmt.Fprintf(env.stdout, "%s %s was announced already (announcement %d, %s); nothing new is sent\n", rel.Product, rel.Version, a.ID, a.Status)
 	} else {
 		fmt.Fprintf(env.stdout, "announcing %s %s: announcement %d, %s\n", rel.Product, rel.Version, a.ID, a.Status)
-		c.startFanout(ctx, env, a)
+		if a.Status == ledger.Resolving {
+			startFanout(ctx, env, a.ID)
+		}
 	}
 	if !c.Wait {
 		return nil
 	}
 	return waitFor(ctx, env, led, a.ID, c.Poll)
-}
-
-// startFanout enqueues the fan-out when this process can reach the queue.
-// With the embedded Redis, the queue lives inside "herald serve", whose
-// reconciler picks the announcement up within HERALD_RECONCILE_INTERVAL.
-func (c *ReleaseAnnounceCmd) startFanout(ctx context.Context, env *Env, a ledger.Announcement) {
-	if a.Status != ledger.Resolving {
-		return
-	}
-	if env.cfg.Queue.RedisURL == "" {
-		fmt.Fprintf(env.stdout, "a running \"herald serve\" on this database sends it within %s\n", env.cfg.Scheduler.ReconcileInterval)
-		return
-	}
-	q, err := queue.Open(ctx, env.cfg.Queue.RedisURL, "", env.logger)
-	if err == nil {
-		err = q.Enqueue(ctx, queue.NewFanoutTask(a.ID))
-		q.Close()
-	}
-	if err != nil {
-		env.logger.Warn("could not enqueue; the reconciler will", "announcement", a.ID, "err", err)
-	}
 }
 
 // waitFor shows the progress of an announcement until it is done or

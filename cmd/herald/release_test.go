@@ -62,4 +62,22 @@ func TestReleaseAnnounceWait(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "was announced already") {
 		t.Errorf("announce jira again: exit %d\n%s", code, out)
 	}
+
+	body := filepath.Join(dir, "body.md")
+	if err := os.WriteFile(body, []byte("Maintenance **tonight**.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(t, env, "broadcast", "send", "--subject", "Maintenance", "--body-file", body, "--roles", "technical", "--products", "jira", "--dry-run")
+	if code != 0 || !strings.Contains(out, "1 recipients") || !strings.Contains(out, "ann@acme.test") {
+		t.Errorf("broadcast dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	before := smtp.PerRecipient()["ann@acme.test"]
+	code, out, errOut = run(t, env, "broadcast", "send", "--subject", "Maintenance", "--body-file", body, "--roles", "technical", "--products", "jira", "--wait")
+	if code != 0 || !strings.Contains(out, "done: 1 recipients, 1 sent") || smtp.PerRecipient()["ann@acme.test"] != before+1 {
+		t.Errorf("broadcast: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = run(t, env, "broadcast", "send", "--subject", "Maintenance", "--body-file", body, "--products", "crowd")
+	if code == 0 || !strings.Contains(errOut, "no one would receive this broadcast") {
+		t.Errorf("broadcast to nobody: exit %d, %s", code, errOut)
+	}
 }
