@@ -2,8 +2,10 @@ package worker
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/contacts"
@@ -34,6 +36,10 @@ func (t *Tester) Preview(p ledger.BroadcastParams, email, name string) (template
 // test. It returns the first failure, having tried every address.
 func (t *Tester) Send(ctx context.Context, p ledger.BroadcastParams, to []string) error {
 	comp := &broadcastComposer{params: p, lists: t.Config.Lists, listID: t.Config.ListID}
+	domain, err := mailer.Domain(t.Config.From)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, email := range to {
 		msg, err := t.Preview(p, email, "")
@@ -42,7 +48,8 @@ func (t *Tester) Send(ctx context.Context, p ledger.BroadcastParams, to []string
 		}
 		err = t.Sender.Send(ctx, mailer.Message{
 			From: t.Config.From, To: email, Subject: "[TEST] " + msg.Subject, Text: msg.Text, HTML: msg.HTML,
-			Date: t.Now(), Headers: comp.headers(contacts.Recipient{Email: email}), ReplyTo: t.Config.ReplyTo[ledger.KindBroadcast],
+			MessageID: "test." + strings.ToLower(rand.Text()) + "@" + domain,
+			Date:      t.Now(), Headers: comp.headers(contacts.Recipient{Email: email}), ReplyTo: t.Config.ReplyTo[ledger.KindBroadcast],
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", email, err))
