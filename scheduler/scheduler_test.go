@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,12 +21,11 @@ import (
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/ledger"
-	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/queuetest"
 	"github.com/heraldhq/herald/internal/smtptest"
+	"github.com/heraldhq/herald/internal/workertest"
 	"github.com/heraldhq/herald/scheduler"
-	"github.com/heraldhq/herald/templates"
 	"github.com/heraldhq/herald/worker"
 )
 
@@ -61,25 +59,8 @@ func setup(t *testing.T, open dbtest.Opener) *testBundle {
 // startWorkers runs the workers, sending to the test's SMTP server.
 func (b *testBundle) startWorkers(t *testing.T) {
 	t.Helper()
-	port, _ := strconv.Atoi(b.smtp.Port())
-	sender, err := mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: "none", Connections: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	renderer, err := templates.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux, err := worker.NewMux(worker.Config{ChunkSize: 50, Lease: time.Minute, MaxAttempts: 3, RetryBase: 50 * time.Millisecond, From: "Vendor <billing@vendor.test>"},
-		worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: b.billing, Queue: b.queue, Renderer: renderer, Sender: sender, Logger: b.logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := b.queue.NewServer(queue.ServerConfig{Concurrency: 8, ShutdownTimeout: 5 * time.Second, PollInterval: 50 * time.Millisecond, Logger: b.logger})
-	if err := srv.Start(mux); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); sender.Close() })
+	workertest.Start(t, worker.Config{ChunkSize: 50, Lease: time.Minute, MaxAttempts: 3, RetryBase: 50 * time.Millisecond, From: "Vendor <billing@vendor.test>"},
+		worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: b.billing, Queue: b.queue, Sender: workertest.Sender(t, b.smtp), Logger: b.logger}, 8)
 }
 
 func (b *testBundle) newScheduler(t *testing.T, leaseTTL time.Duration, jobs []scheduler.Job) *scheduler.Scheduler {

@@ -8,7 +8,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
-	"strconv"
 	"strings"
 	"testing"
 	"text/template"
@@ -21,12 +20,11 @@ import (
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/ledger"
-	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/queuetest"
 	"github.com/heraldhq/herald/internal/smtptest"
+	"github.com/heraldhq/herald/internal/workertest"
 	"github.com/heraldhq/herald/scheduler"
-	"github.com/heraldhq/herald/templates"
 	"github.com/heraldhq/herald/worker"
 )
 
@@ -70,34 +68,15 @@ func setup(t *testing.T, open dbtest.Opener, opt options) *testBundle {
 	if opt.smtp != nil {
 		opt.smtp(b.smtp)
 	}
-	port, _ := strconv.Atoi(b.smtp.Port())
-	sender, err := mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: "none", Connections: 4, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	renderer, err := templates.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var payURL *template.Template
 	if opt.paymentURL != "" {
 		payURL = template.Must(template.New("pay").Parse(opt.paymentURL))
 	}
-	mux, err := worker.NewMux(worker.Config{
+	workertest.Start(t, worker.Config{
 		ChunkSize: opt.chunkSize, Lease: opt.lease, MaxAttempts: 5, RetryBase: 20 * time.Millisecond,
 		From: "Vendor Updates <updates@vendor.test>", PaymentURL: payURL,
-	}, worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: billing.New(d, b.ledger, time.Now), Queue: b.queue, Renderer: renderer, Sender: sender, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := b.queue.NewServer(queue.ServerConfig{Concurrency: opt.concurrency, ShutdownTimeout: 5 * time.Second, PollInterval: 50 * time.Millisecond, Logger: logger})
-	if err := srv.Start(mux); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.Shutdown()
-		sender.Close()
-	})
+	}, worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: billing.New(d, b.ledger, time.Now), Queue: b.queue,
+		Sender: workertest.Sender(t, b.smtp), Logger: logger}, opt.concurrency)
 	b.reconciler = &scheduler.Reconciler{Ledger: b.ledger, Queue: b.queue, Grace: 200 * time.Millisecond, Logger: logger}
 	return b
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/heraldhq/herald/internal/queuetest"
 	"github.com/heraldhq/herald/internal/smtptest"
 	"github.com/heraldhq/herald/internal/unsubscribe"
+	"github.com/heraldhq/herald/internal/workertest"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
 	"github.com/heraldhq/herald/worker"
@@ -67,11 +67,7 @@ func setup(t *testing.T, open dbtest.Opener) *testBundle {
 		t.Fatal(err)
 	}
 	b.smtp = smtptest.Start(t)
-	port, _ := strconv.Atoi(b.smtp.Port())
-	if b.sender, err = mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: "none", Connections: 4}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.sender.Close() })
+	b.sender = workertest.Sender(t, b.smtp)
 	b.unsubscribe = unsubscribe.New([]byte("test-secret-of-at-least-32-characters"))
 	srv := httptest.NewUnstartedServer(nil)
 	b.url = "http://" + srv.Listener.Addr().String()
@@ -104,16 +100,8 @@ func setup(t *testing.T, open dbtest.Opener) *testBundle {
 // server, so that what the API starts is sent.
 func (b *testBundle) startWorkers(t *testing.T, concurrency int) {
 	t.Helper()
-	mux, err := worker.NewMux(b.workerCfg, worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: b.billing, Queue: b.queue,
-		Renderer: b.renderer, Sender: b.sender, Logger: b.logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := b.queue.NewServer(queue.ServerConfig{Concurrency: concurrency, ShutdownTimeout: 5 * time.Second, PollInterval: 50 * time.Millisecond, Logger: b.logger})
-	if err := srv.Start(mux); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	workertest.Start(t, b.workerCfg, worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: b.billing, Queue: b.queue,
+		Renderer: b.renderer, Sender: b.sender, Logger: b.logger}, concurrency)
 }
 
 // response is what a test looks at of an answer.
