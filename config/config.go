@@ -76,6 +76,9 @@ type HTTP struct {
 	AdminToken string `yaml:"admin_token"`
 	// ShutdownTimeout bounds how long in-flight requests may finish on stop.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MetricsAddr, if set, serves /metrics and /healthz on a listener of
+	// its own: for worker and scheduler processes, which have no API.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Database says where the contacts store and the ledger live.
@@ -232,6 +235,9 @@ func (c Config) Validate() error {
 
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		bad("HTTP_ADDR", "%q is not host:port", c.HTTP.Addr)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.MetricsAddr); c.HTTP.MetricsAddr != "" && err != nil {
+		bad("METRICS_ADDR", "%q is not host:port", c.HTTP.MetricsAddr)
 	}
 	if c.HTTP.AdminToken != "" && len(c.HTTP.AdminToken) < 16 {
 		bad("ADMIN_TOKEN", "must be at least 16 characters")

@@ -17,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/metrics"
 )
 
 // Job is one periodic job.
@@ -44,17 +45,19 @@ type Config struct {
 	// LeaseTTL bounds how long a lease outlives a scheduler that died
 	// holding it (default a minute).
 	LeaseTTL time.Duration
+	Metrics  *metrics.Metrics // optional
 }
 
 // Scheduler runs jobs on their schedules.
 type Scheduler struct {
-	cron   *cron.Cron
-	jobs   map[string]Job
-	leases *leases
-	runs   runs
-	logger *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
+	cron    *cron.Cron
+	jobs    map[string]Job
+	leases  *leases
+	runs    runs
+	metrics *metrics.Metrics
+	logger  *slog.Logger
+	ctx     context.Context
+	cancel  context.CancelFunc
 }
 
 // New returns a scheduler of jobs; it does not start them.
@@ -64,13 +67,14 @@ func New(cfg Config, jobs []Job) (*Scheduler, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Scheduler{
-		cron:   cron.New(cron.WithLocation(cfg.Location), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger))),
-		jobs:   map[string]Job{},
-		leases: &leases{rdb: cfg.Redis, namespace: cfg.Namespace, ttl: cfg.LeaseTTL},
-		runs:   runs{db: cfg.DB},
-		logger: cfg.Logger,
-		ctx:    ctx,
-		cancel: cancel,
+		cron:    cron.New(cron.WithLocation(cfg.Location), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger))),
+		jobs:    map[string]Job{},
+		leases:  &leases{rdb: cfg.Redis, namespace: cfg.Namespace, ttl: cfg.LeaseTTL},
+		runs:    runs{db: cfg.DB},
+		metrics: cfg.Metrics,
+		logger:  cfg.Logger,
+		ctx:     ctx,
+		cancel:  cancel,
 	}
 	for _, j := range jobs {
 		if _, err := s.cron.AddFunc(j.Spec, func() { _, _ = s.tick(j) }); err != nil {
@@ -115,6 +119,7 @@ func (s *Scheduler) tick(j Job) (fmt.Stringer, error) {
 func (s *Scheduler) run(ctx context.Context, j Job) (fmt.Stringer, error) {
 	start := time.Now()
 	res, err := j.Run(ctx)
+	s.metrics.JobRun(j.Name, err)
 	run := Run{Name: j.Name, StartedAt: start, FinishedAt: time.Now()}
 	if err != nil {
 		run.Error = err.Error()

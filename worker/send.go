@@ -123,20 +123,23 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	ctx = context.WithoutCancel(ctx)
 	led := h.deps.Ledger
 
+	kind := string(a.Kind)
+	var data any
 	skip, err := comp.check(ctx)
 	if err != nil {
 		return err // the claim runs out and the delivery is tried again
 	}
-	if skip != "" {
-		return led.MarkSkipped(ctx, d.ID, attempt, skip)
+	if skip == "" {
+		data, skip = comp.compose(rec, found)
 	}
-	data, skip := comp.compose(rec, found)
 	if skip != "" {
+		h.deps.Metrics.Delivery(kind, "skipped")
 		return led.MarkSkipped(ctx, d.ID, attempt, skip)
 	}
 	msg, err := h.deps.Renderer.Render(a.Template, rec.Locale, data)
 	if err != nil {
 		log.Error("render failed", "delivery", d.ID, "err", err)
+		h.deps.Metrics.Delivery(kind, "failed")
 		return led.MarkFailed(ctx, d.ID, attempt, "render: "+err.Error())
 	}
 	messageID := fmt.Sprintf("%d.%d@%s", d.ID, a.ID, h.domain)
@@ -144,13 +147,16 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	// is sent, however long that takes: only a worker that died lets its
 	// lease run out.
 	stop := h.keepClaim(ctx, d.ID, attempt)
+	start := time.Now()
 	err = h.deps.Sender.Send(ctx, mailer.Message{
 		From: h.cfg.From, To: d.Email, ToName: rec.Name,
 		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
 		MessageID: messageID, Date: h.deps.Now(), Headers: comp.headers(rec), ReplyTo: h.cfg.ReplyTo[a.Kind],
 	})
 	stop()
+	h.deps.Metrics.Send(time.Since(start).Seconds())
 	if err == nil {
+		h.deps.Metrics.Delivery(kind, "sent")
 		return led.MarkSent(ctx, d.ID, attempt, messageID)
 	}
 
@@ -163,16 +169,20 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 		if err := h.deps.Contacts.Suppress(ctx, d.Email, reason); err != nil {
 			return err
 		}
+		h.deps.Metrics.Delivery(kind, "failed")
 		return led.MarkFailed(ctx, d.ID, attempt, reason)
 	case !e.Temporary:
 		log.Warn("send failed", "delivery", d.ID, "code", e.Code, "err", reason)
+		h.deps.Metrics.Delivery(kind, "failed")
 		return led.MarkFailed(ctx, d.ID, attempt, reason)
 	case attempt >= h.cfg.MaxAttempts:
 		log.Warn("send failed; no attempts left", "delivery", d.ID, "attempts", attempt, "err", reason)
+		h.deps.Metrics.Delivery(kind, "failed")
 		return led.MarkFailed(ctx, d.ID, attempt, fmt.Sprintf("gave up after %d attempts: %s", attempt, reason))
 	default:
 		next := h.deps.Now().Add(backoff(h.cfg.RetryBase, attempt))
 		log.Info("send failed; will retry", "delivery", d.ID, "attempt", attempt, "next", next, "err", reason)
+		h.deps.Metrics.Delivery(kind, "retry")
 		return led.MarkRetry(ctx, d.ID, attempt, reason, next)
 	}
 }

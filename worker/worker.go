@@ -15,6 +15,7 @@ import (
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/templates"
 )
@@ -52,6 +53,7 @@ type Deps struct {
 	Renderer *templates.Renderer
 	Sender   mailer.Sender
 	Logger   *slog.Logger
+	Metrics  *metrics.Metrics // optional
 	Now      func() time.Time
 }
 
@@ -62,7 +64,7 @@ func NewMux(cfg Config, deps Deps) (*asynq.ServeMux, error) {
 		return nil, err
 	}
 	mux := asynq.NewServeMux()
-	mux.Use(Logging(deps.Logger))
+	mux.Use(Logging(deps.Logger, deps.Metrics))
 	mux.Handle(queue.TypeFanout, &Fanout{Ledger: deps.Ledger, Queue: deps.Queue, ChunkSize: cfg.ChunkSize})
 	mux.Handle(queue.TypeSend, send)
 	return mux, nil

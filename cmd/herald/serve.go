@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/scheduler"
@@ -83,6 +84,7 @@ func run(ctx context.Context, env *Env, r roles) error {
 	}
 	store := contacts.NewStore(d, env.now)
 	led := ledger.New(d, env.now)
+	m := metrics.New()
 	bill := billing.New(d, led, env.now)
 	jobs, err := newJobs(env, led, bill, q)
 	if err != nil {
@@ -134,7 +136,7 @@ func run(ctx context.Context, env *Env, r roles) error {
 
 	if r.worker {
 		mux, err := worker.NewMux(workerCfg,
-			worker.Deps{Ledger: led, Contacts: store, Billing: bill, Queue: q, Renderer: renderer, Sender: sender, Logger: env.logger, Now: env.now})
+			worker.Deps{Ledger: led, Contacts: store, Billing: bill, Queue: q, Renderer: renderer, Sender: sender, Logger: env.logger, Metrics: m, Now: env.now})
 		if err != nil {
 			return err
 		}
@@ -147,7 +149,7 @@ func run(ctx context.Context, env *Env, r roles) error {
 	}
 
 	if r.scheduler {
-		sched, err := startScheduler(ctx, env, d, q, jobs)
+		sched, err := startScheduler(ctx, env, d, q, jobs, m)
 		if err != nil {
 			return err
 		}
@@ -161,7 +163,7 @@ func run(ctx context.Context, env *Env, r roles) error {
 		}
 		loc, _ := cfg.Scheduler.Location() // validated
 		api := admin.New(admin.Deps{
-			DB: d, Billing: bill, Contacts: store, Ledger: led, Queue: q, Renderer: renderer, Tokens: apiTokens,
+			DB: d, Metrics: m, Billing: bill, Contacts: store, Ledger: led, Queue: q, Renderer: renderer, Tokens: apiTokens,
 			Tester:      &worker.Tester{Config: workerCfg, Renderer: renderer, Sender: sender, Now: env.now},
 			Unsubscribe: tokens,
 			Jobs:        &admin.Jobs{Jobs: jobs, List: jobs.List(specs(cfg)), Location: loc, Record: scheduler.RecordRun(d)},
@@ -182,6 +184,12 @@ func run(ctx context.Context, env *Env, r roles) error {
 		env.logger.Info("herald is serving", "addr", ln.Addr().String(), "database", string(d.Dialect))
 	}
 
+	if cfg.HTTP.MetricsAddr != "" {
+		if err := serveMetrics(cfg.HTTP.MetricsAddr, m, &stops, fatal, env); err != nil {
+			return err
+		}
+	}
+
 	var runErr error
 	select {
 	case runErr = <-fatal:
@@ -195,6 +203,27 @@ func run(ctx context.Context, env *Env, r roles) error {
 		env.logger.Info("stopped")
 	}
 	return runErr
+}
+
+// serveMetrics serves /metrics and /healthz on addr, for processes without
+// the API.
+func serveMetrics(addr string, m *metrics.Metrics, stops *[]func(context.Context) error, fatal chan<- error, env *Env) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, `{"status":"ok"}`) })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("HERALD_METRICS_ADDR: %w", err)
+	}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			fatal <- fmt.Errorf("serve metrics: %w", err)
+		}
+	}()
+	*stops = append(*stops, srv.Shutdown)
+	env.logger.Info("metrics are served", "addr", ln.Addr().String())
+	return nil
 }
 
 // newJobs assembles the periodic jobs from the configuration.
@@ -231,14 +260,14 @@ func specs(cfg config.Config) scheduler.Specs {
 
 // startScheduler reconciles once, at once (a restart finds what the last
 // run left), then runs every job on its schedule.
-func startScheduler(ctx context.Context, env *Env, d *db.DB, q *queue.Queue, jobs *scheduler.Jobs) (*scheduler.Scheduler, error) {
+func startScheduler(ctx context.Context, env *Env, d *db.DB, q *queue.Queue, jobs *scheduler.Jobs, m *metrics.Metrics) (*scheduler.Scheduler, error) {
 	if res, err := jobs.Reconciler.Run(ctx); err != nil {
 		env.logger.Error("reconcile at start failed", "err", err)
 	} else {
 		env.logger.Info("reconciled at start", "result", res.String())
 	}
 	loc, _ := env.cfg.Scheduler.Location() // validated
-	sched, err := scheduler.New(scheduler.Config{Location: loc, Redis: q.Redis(), Namespace: q.Name(), DB: d, Logger: env.logger}, jobs.List(specs(env.cfg)))
+	sched, err := scheduler.New(scheduler.Config{Location: loc, Redis: q.Redis(), Namespace: q.Name(), DB: d, Logger: env.logger, Metrics: m}, jobs.List(specs(env.cfg)))
 	if err != nil {
 		return nil, fmt.Errorf("HERALD_SCHEDULE_*: %w", err)
 	}

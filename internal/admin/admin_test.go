@@ -21,6 +21,7 @@ import (
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/queuetest"
 	"github.com/heraldhq/herald/internal/smtptest"
@@ -46,6 +47,7 @@ type testBundle struct {
 	sender      mailer.Sender
 	unsubscribe *unsubscribe.Tokens
 	workerCfg   worker.Config
+	metrics     *metrics.Metrics
 	logger      *slog.Logger
 }
 
@@ -54,6 +56,7 @@ func setup(t *testing.T, open dbtest.Opener) *testBundle {
 	d := open(t)
 	b := &testBundle{db: d, store: contacts.NewStore(d, time.Now), ledger: ledger.New(d, time.Now), queue: queuetest.Open(t), tokens: auth.NewTokens(d, time.Now)}
 	b.billing = billing.New(d, b.ledger, time.Now)
+	b.metrics = metrics.New()
 	b.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	b.jobs = &scheduler.Jobs{
 		Ledger: b.ledger, Billing: b.billing, Queue: b.queue, Cadence: billing.Cadence{Offsets: []int{-7, 0, 7, 14}},
@@ -89,6 +92,7 @@ func setup(t *testing.T, open dbtest.Opener) *testBundle {
 		Tester:      &worker.Tester{Config: b.workerCfg, Renderer: b.renderer, Sender: b.sender, Now: time.Now},
 		Unsubscribe: b.unsubscribe,
 		Checks:      []admin.Check{{Name: "database", Check: d.PingContext}},
+		Metrics:     b.metrics,
 		Logger:      b.logger,
 	})
 	srv.Start()
@@ -101,7 +105,7 @@ func setup(t *testing.T, open dbtest.Opener) *testBundle {
 func (b *testBundle) startWorkers(t *testing.T, concurrency int) {
 	t.Helper()
 	workertest.Start(t, b.workerCfg, worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: b.billing, Queue: b.queue,
-		Renderer: b.renderer, Sender: b.sender, Logger: b.logger}, concurrency)
+		Renderer: b.renderer, Sender: b.sender, Logger: b.logger, Metrics: b.metrics}, concurrency)
 }
 
 // response is what a test looks at of an answer.
@@ -389,7 +393,7 @@ func TestAuth(t *testing.T) {
 	}
 
 	t.Run("PublicRoutes", func(t *testing.T) {
-		for _, path := range []string{"/healthz", "/readyz", "/api/v1/openapi.json"} {
+		for _, path := range []string{"/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"} {
 			b.mustDo(t, http.StatusOK, request{method: "GET", path: path, token: &none})
 		}
 	})

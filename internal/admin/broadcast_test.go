@@ -118,6 +118,12 @@ func TestBroadcasts(t *testing.T) {
 			if diff := cmp.Diff(map[string]int{"a@acme.test": 1, "b@acme.test": 1, "d@beta.test": 1}, b.smtp.PerRecipient()); diff != "" {
 				t.Errorf("messages (-want +got):\n%s", diff)
 			}
+			res := b.mustDo(t, http.StatusOK, request{method: "GET", path: "/metrics"})
+			for _, want := range []string{`herald_deliveries_total{kind="broadcast",outcome="sent"} 3`, `herald_http_requests_total{code="Created",route="POST /api/v1/broadcasts"} 1`} {
+				if !strings.Contains(string(res.body), want) {
+					t.Errorf("metrics lack %s", want)
+				}
+			}
 			for _, m := range b.smtp.Messages() {
 				h := m.Header
 				if h.Get("Precedence") != "bulk" || h.Get("List-Id") == "" || h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" ||

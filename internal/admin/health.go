@@ -30,3 +30,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
 	return nil
 }
+
+// serveMetrics serves the Prometheus metrics; without metrics, a 404.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	if s.metrics == nil {
+		http.NotFound(w, r)
+		return nil
+	}
+	s.metrics.Handler().ServeHTTP(w, r)
+	return nil
+}

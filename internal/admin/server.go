@@ -17,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/templates"
@@ -38,6 +39,7 @@ type Check struct {
 // Server serves the admin API.
 type Server struct {
 	db          *db.DB
+	metrics     *metrics.Metrics
 	tester      *worker.Tester
 	unsubscribe *unsubscribe.Tokens
 	billing     *billing.Billing
@@ -55,6 +57,8 @@ type Server struct {
 // Deps are what the API serves from.
 type Deps struct {
 	DB *db.DB
+	// Metrics, if set, counts requests and is served at /metrics.
+	Metrics *metrics.Metrics
 	// Tester renders broadcasts for dry runs and sends test messages.
 	Tester *worker.Tester
 	// Unsubscribe checks the tokens of unsubscribe links.
@@ -81,6 +85,7 @@ type route struct {
 var routes = []route{
 	{"GET", "/healthz", true, (*Server).healthz},
 	{"GET", "/readyz", true, (*Server).readyz},
+	{"GET", "/metrics", true, (*Server).serveMetrics},
 	{"GET", "/api/v1/openapi.json", true, (*Server).openAPI},
 	{"GET", "/unsubscribe/{token}", true, (*Server).unsubscribeForm},
 	{"POST", "/unsubscribe/{token}", true, (*Server).unsubscribeNow},
@@ -128,6 +133,7 @@ var routes = []route{
 func New(deps Deps) *Server {
 	s := &Server{
 		db:          deps.DB,
+		metrics:     deps.Metrics,
 		tester:      deps.Tester,
 		unsubscribe: deps.Unsubscribe,
 		billing:     deps.Billing,
@@ -156,6 +162,7 @@ func New(deps Deps) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	route := "unmatched" // a route pattern, never a raw path: bounded label values
 	defer func() {
 		if p := recover(); p != nil {
 			s.logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", stack())
@@ -164,6 +171,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
+		s.metrics.Request(route, sw.status)
 	}()
 	// PostgreSQL refuses NUL and invalid UTF-8 in text; SQLite stores them.
 	// Refuse them here, for both, rather than as a database error.
@@ -173,10 +181,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The mux sets path values only when it serves the request itself, so
 	// it serves every routed request; Handler is asked only to tell a miss.
-	if h, pattern := s.mux.Handler(r); pattern == "" {
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
 		s.noRoute(h).ServeHTTP(sw, r)
 		return
 	}
+	route = pattern
 	s.mux.ServeHTTP(sw, r)
 }
 

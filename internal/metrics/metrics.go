@@ -1,0 +1,102 @@
+// Package metrics holds herald's Prometheus metrics, in a registry of its
+// own (no globals), served at GET /metrics.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the process's metrics. A nil *Metrics records nothing, so
+// that packages can be used without them (tests, one-off commands).
+type Metrics struct {
+	registry *prometheus.Registry
+
+	deliveries   *prometheus.CounterVec
+	sendDuration prometheus.Histogram
+	tasks        *prometheus.CounterVec
+	requests     *prometheus.CounterVec
+	jobRuns      *prometheus.CounterVec
+}
+
+// New returns the metrics, registered with the Go runtime and process
+// collectors.
+func New() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_deliveries_total",
+			Help: "Outcomes of delivery attempts, by kind of announcement: sent, retry (a temporary failure), failed, skipped.",
+		}, []string{"kind", "outcome"}),
+		sendDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "herald_send_duration_seconds",
+			Help:    "Time to hand one message to the mail transport, waiting for a connection included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
+		}),
+		tasks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_tasks_total",
+			Help: "Queue tasks processed, by type and result (ok or error).",
+		}, []string{"type", "result"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_http_requests_total",
+			Help: "Admin API requests, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_job_runs_total",
+			Help: "Scheduled job runs, by job and result (ok or error).",
+		}, []string{"job", "result"}),
+	}
+	m.registry.MustRegister(m.deliveries, m.sendDuration, m.tasks, m.requests, m.jobRuns,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// Delivery counts the outcome of one delivery attempt.
+func (m *Metrics) Delivery(kind, outcome string) {
+	if m != nil {
+		m.deliveries.WithLabelValues(kind, outcome).Inc()
+	}
+}
+
+// Send records how long handing a message to the transport took.
+func (m *Metrics) Send(seconds float64) {
+	if m != nil {
+		m.sendDuration.Observe(seconds)
+	}
+}
+
+// Task counts a processed queue task.
+func (m *Metrics) Task(taskType string, err error) {
+	if m != nil {
+		m.tasks.WithLabelValues(taskType, result(err)).Inc()
+	}
+}
+
+// Request counts an API request.
+func (m *Metrics) Request(route string, code int) {
+	if m != nil {
+		m.requests.WithLabelValues(route, http.StatusText(code)).Inc()
+	}
+}
+
+// JobRun counts a job run.
+func (m *Metrics) JobRun(job string, err error) {
+	if m != nil {
+		m.jobRuns.WithLabelValues(job, result(err)).Inc()
+	}
+}
+
+func result(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}
