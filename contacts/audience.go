@@ -148,6 +148,27 @@ func BroadcastAudienceQuery(roles []Role, products, licenseIDs []string, mainOnl
 	return query, args
 }
 
+// InAudience returns which of emails an audience query still selects.
+func (s *Store) InAudience(ctx context.Context, query string, args []any, emails []string) (map[string]bool, error) {
+	in := make(map[string]bool, len(emails))
+	if len(emails) == 0 {
+		return in, nil
+	}
+	q := `SELECT a.email FROM (` + query + `) a WHERE a.email IN (?` + strings.Repeat(`, ?`, len(emails)-1) + `)`
+	all := append([]any{}, args...)
+	for _, e := range emails {
+		all = append(all, e)
+	}
+	var found []string
+	if err := db.Select(ctx, s.db, &found, q, all...); err != nil {
+		return nil, fmt.Errorf("audience membership: %w", err)
+	}
+	for _, e := range found {
+		in[e] = true
+	}
+	return in, nil
+}
+
 // AudienceCount is who an audience query reaches.
 type AudienceCount struct {
 	// Recipients will be sent to; Skipped are opted out (when opt-outs

@@ -41,7 +41,11 @@ func newComposer(a ledger.Announcement, deps Deps, cfg Config) (composer, error)
 		if err := json.Unmarshal(a.Params, &p); err != nil {
 			return nil, fmt.Errorf("broadcast params of announcement %d: %w", a.ID, err)
 		}
-		return &broadcastComposer{params: p, store: store, lists: cfg.Lists, listID: cfg.ListID}, nil
+		var aud ledger.BroadcastAudience
+		if err := json.Unmarshal(a.Audience, &aud); err != nil {
+			return nil, fmt.Errorf("broadcast audience of announcement %d: %w", a.ID, err)
+		}
+		return &broadcastComposer{params: p, audience: aud, store: store, lists: cfg.Lists, listID: cfg.ListID}, nil
 	}
 	return nil, fmt.Errorf("announcement %d: no composer for kind %q", a.ID, a.Kind)
 }
@@ -86,13 +90,25 @@ func (c *releaseComposer) headers(rec contacts.Recipient) [][2]string {
 
 // broadcastComposer writes the messages of staff broadcasts.
 type broadcastComposer struct {
-	params ledger.BroadcastParams
-	store  *contacts.Store
-	lists  *Lists
-	listID string
+	params   ledger.BroadcastParams
+	audience ledger.BroadcastAudience
+	store    *contacts.Store
+	lists    *Lists
+	listID   string
+	// inAudience says who the audience still selects, as of the batch.
+	inAudience map[string]bool
 }
 
+// recipients loads the people and checks that the audience still selects
+// them: a delivery retried hours later does not reach someone who has left
+// the license (or whose license was cancelled) since the fan-out.
 func (c *broadcastComposer) recipients(ctx context.Context, emails []string) (map[string]contacts.Recipient, error) {
+	query, args := c.audience.Query()
+	in, err := c.store.InAudience(ctx, query, args, emails)
+	if err != nil {
+		return nil, err
+	}
+	c.inAudience = in
 	return c.store.Recipients(ctx, emails, contacts.Technical, contacts.Scope{})
 }
 
@@ -101,6 +117,9 @@ func (c *broadcastComposer) check(context.Context) (string, error) { return "", 
 func (c *broadcastComposer) compose(rec contacts.Recipient, found bool) (any, string) {
 	if skip := announcementSkip(rec, found); skip != "" {
 		return nil, skip
+	}
+	if c.inAudience != nil && !c.inAudience[rec.Email] {
+		return nil, "no longer in the audience"
 	}
 	return &templates.Broadcast{
 		Recipient:      templates.Recipient{Email: rec.Email, Name: rec.Name},

@@ -34,7 +34,8 @@ func (l *Lists) Headers(email string) [][2]string {
 	value := "<" + link + ">"
 	if l.Mailto != "" {
 		token := l.Tokens.Make(email, unsubscribe.CategoryAnnouncements)
-		value += ", <mailto:" + l.Mailto + "?subject=" + url.QueryEscape("unsubscribe "+token) + ">"
+		// RFC 6068: a space is %20 in a mailto URI; a + would stay a +.
+		value += ", <mailto:" + l.Mailto + "?subject=" + url.PathEscape("unsubscribe "+token) + ">"
 	}
 	return [][2]string{
 		{"List-Unsubscribe", value},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -147,6 +148,7 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	// is sent, however long that takes: only a worker that died lets its
 	// lease run out.
 	stop := h.keepClaim(ctx, d.ID, attempt)
+	defer stop() // also if Send panics: a claim kept alive forever is a message lost
 	start := time.Now()
 	err = h.deps.Sender.Send(ctx, mailer.Message{
 		From: h.cfg.From, To: d.Email, ToName: rec.Name,
@@ -157,7 +159,9 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	h.deps.Metrics.Send(time.Since(start).Seconds())
 	if err == nil {
 		h.deps.Metrics.Delivery(kind, "sent")
-		return led.MarkSent(ctx, d.ID, attempt, messageID)
+		// The message is out: recording it must outlast a database blip,
+		// or the lease runs out and it is sent again.
+		return persist(ctx, h.cfg.Lease/2, func() error { return led.MarkSent(ctx, d.ID, attempt, messageID) })
 	}
 
 	e := mailer.Classify(err)
@@ -207,9 +211,31 @@ func (h *Send) keepClaim(ctx context.Context, id int64, attempt int) (stop func(
 			}
 		}
 	}()
+	var once sync.Once
 	return func() {
-		close(done)
-		<-finished
+		once.Do(func() {
+			close(done)
+			<-finished
+		})
+	}
+}
+
+// persist runs write until it succeeds or within is over, waiting a little
+// longer after each failure.
+func persist(ctx context.Context, within time.Duration, write func() error) error {
+	deadline := time.Now().Add(within)
+	wait := 100 * time.Millisecond
+	for {
+		err := write()
+		if err == nil || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
 }
 

@@ -3,8 +3,7 @@ package worker
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,28 +31,38 @@ func (t *Tester) Preview(p ledger.BroadcastParams, email, name string) (template
 	})
 }
 
-// Send sends the broadcast to each address of to, its subject marked as a
-// test. It returns the first failure, having tried every address.
-func (t *Tester) Send(ctx context.Context, p ledger.BroadcastParams, to []string) error {
+// TestResult is the outcome of a test send to one address.
+type TestResult struct {
+	Email string `json:"email"`
+	Error string `json:"error,omitempty"`
+}
+
+// Send sends the broadcast to each address of to once, its subject marked
+// as a test, and says what became of each. It does not stop at a failure:
+// a request repeated because of one bad address would otherwise send the
+// others twice.
+func (t *Tester) Send(ctx context.Context, p ledger.BroadcastParams, to []string) ([]TestResult, error) {
 	comp := &broadcastComposer{params: p, lists: t.Config.Lists, listID: t.Config.ListID}
 	domain, err := mailer.Domain(t.Config.From)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var errs []error
-	for _, email := range to {
+	var results []TestResult
+	for _, email := range slices.Compact(slices.Sorted(slices.Values(to))) {
 		msg, err := t.Preview(p, email, "")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		err = t.Sender.Send(ctx, mailer.Message{
 			From: t.Config.From, To: email, Subject: "[TEST] " + msg.Subject, Text: msg.Text, HTML: msg.HTML,
 			MessageID: "test." + strings.ToLower(rand.Text()) + "@" + domain,
 			Date:      t.Now(), Headers: comp.headers(contacts.Recipient{Email: email}), ReplyTo: t.Config.ReplyTo[ledger.KindBroadcast],
 		})
+		r := TestResult{Email: email}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", email, err))
+			r.Error = err.Error()
 		}
+		results = append(results, r)
 	}
-	return errors.Join(errs...)
+	return results, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,6 +151,37 @@ func TestBroadcasts(t *testing.T) {
 			}
 		})
 
+		t.Run("ARetryDoesNotReachWhoLeftTheAudience", func(t *testing.T) {
+			// b's first try fails for now; while it waits, b leaves J-1.
+			var once sync.Once
+			b.smtp.Rcpt = func(to string) error {
+				if to != "b@acme.test" {
+					return nil
+				}
+				fail := false
+				once.Do(func() {
+					fail = true
+					if _, err := b.store.RemoveMember(context.Background(), "J-1", "b@acme.test", contacts.Technical); err != nil {
+						t.Error(err)
+					}
+				})
+				if fail {
+					return smtptest.Reply(451, [3]int{4, 3, 0}, "try again later")
+				}
+				return nil
+			}
+			defer func() { b.smtp.Rcpt = nil }()
+			before := b.smtp.PerRecipient()["b@acme.test"]
+			a := b.waitDone(t, b.broadcast(t, `{"subject":"Advisory","body":"Update.",`+jira+`}`))
+			d, err := b.ledger.Deliveries(context.Background(), a.ID, ledger.DeliveryFilter{Status: ledger.Skipped})
+			if err != nil || len(d.Items) != 1 || d.Items[0].Email != "b@acme.test" || d.Items[0].Reason != "no longer in the audience" {
+				t.Errorf("skipped: %+v, %v", d.Items, err)
+			}
+			if got := b.smtp.PerRecipient()["b@acme.test"]; got != before {
+				t.Errorf("b got the broadcast after leaving its audience")
+			}
+		})
+
 		t.Run("LicensesNarrowTheAudience", func(t *testing.T) {
 			dry := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/broadcasts",
 				body: `{"subject":"Maintenance","body":"Tonight.","audience":{"licenses":["J-2","C-1"]},"dry_run":true}`}).json(t)
@@ -159,7 +191,9 @@ func TestBroadcasts(t *testing.T) {
 		})
 
 		t.Run("BadBroadcasts", func(t *testing.T) {
+			many := `"` + strings.Repeat(`L-1","`, 1000) + `L-2"`
 			for _, tc := range []struct{ name, body, field string }{
+				{"TooManyLicenses", `{"subject":"S","body":"B","audience":{"licenses":[` + many + `]}}`, "audience.licenses"},
 				{"EmptyAudience", `{"subject":"S","body":"B","audience":{"products":["bamboo"]}}`, "audience"},
 				{"CRLFInSubject", `{"subject":"Hi\r\nBcc: all@x.test","body":"B"}`, "subject"},
 				{"NoSubject", `{"body":"B"}`, "subject"},
@@ -208,6 +242,20 @@ func TestBroadcasts(t *testing.T) {
 			msgs := b.smtp.Messages()
 			if b.smtp.Accepted() != before+1 || msgs[len(msgs)-1].To[0] != "staff@vendor.test" || msgs[len(msgs)-1].Header.Get("Subject") != "[TEST] Security advisory" {
 				t.Errorf("test message: %d new, last %v", b.smtp.Accepted()-before, msgs[len(msgs)-1].Header)
+			}
+			// A refused address is reported; the others are still sent, once.
+			b.smtp.Rcpt = func(to string) error {
+				if to == "gone@vendor.test" {
+					return smtptest.Reply(550, [3]int{5, 1, 1}, "no such user")
+				}
+				return nil
+			}
+			defer func() { b.smtp.Rcpt = nil }()
+			mixed := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/broadcasts/test",
+				body: `{"subject":"S","body":"B","to":["gone@vendor.test","boss@vendor.test","boss@vendor.test"]}`}).json(t)
+			failed := mixed["failed"].([]any)
+			if fmt.Sprint(mixed["sent"]) != "[boss@vendor.test]" || len(failed) != 1 || !strings.Contains(failed[0].(map[string]any)["error"].(string), "550") {
+				t.Errorf("a test with a refused address: %v", mixed)
 			}
 			b.mustDo(t, http.StatusBadRequest, request{method: "POST", path: "/api/v1/broadcasts/test", body: `{"subject":"S","body":"B"}`})
 			b.mustDo(t, http.StatusBadRequest, request{method: "POST", path: "/api/v1/broadcasts/test", body: `{"subject":"S","body":"B","to":["not an address"]}`})

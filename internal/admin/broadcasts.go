@@ -7,6 +7,7 @@ import (
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/templates"
+	"github.com/heraldhq/herald/worker"
 )
 
 type broadcastRequest struct {
@@ -105,9 +106,18 @@ func (s *Server) testBroadcast(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.tester.Send(r.Context(), ledger.BroadcastParams{Subject: nb.Subject, Body: nb.Body}, to); err != nil {
+	results, err := s.tester.Send(r.Context(), ledger.BroadcastParams{Subject: nb.Subject, Body: nb.Body}, to)
+	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"sent": to})
+	sent, failed := []string{}, []worker.TestResult{}
+	for _, res := range results {
+		if res.Error != "" {
+			failed = append(failed, res)
+		} else {
+			sent = append(sent, res.Email)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sent": sent, "failed": failed})
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -66,6 +67,14 @@ func (nb *NewBroadcast) Normalize() error {
 		return fault.Invalid("body", "is longer than %d bytes", maxNotes)
 	}
 	aud := &nb.Audience
+	for _, list := range []struct {
+		field string
+		n     int
+	}{{"audience.roles", len(aud.Roles)}, {"audience.products", len(aud.Products)}, {"audience.licenses", len(aud.Licenses)}} {
+		if list.n > maxAudienceList {
+			return fault.Invalid(list.field, "lists %d values; at most %d can be named (leave it out to mean all)", list.n, maxAudienceList)
+		}
+	}
 	for i, r := range aud.Roles {
 		if aud.Roles[i], err = contacts.ParseRole(fmt.Sprintf("audience.roles[%d]", i), string(r)); err != nil {
 			return err
@@ -81,8 +90,15 @@ func (nb *NewBroadcast) Normalize() error {
 			return err
 		}
 	}
+	aud.Roles = slices.Compact(slices.Sorted(slices.Values(aud.Roles)))
+	aud.Products = slices.Compact(slices.Sorted(slices.Values(aud.Products)))
+	aud.Licenses = slices.Compact(slices.Sorted(slices.Values(aud.Licenses)))
 	return nil
 }
+
+// maxAudienceList bounds each list of an audience: every value is a bind
+// parameter, and databases take some tens of thousands at most.
+const maxAudienceList = 1000
 
 // CreateBroadcast stores a broadcast. Every broadcast is new: its dedupe
 // key is random.

@@ -123,14 +123,16 @@ func (l *Ledger) NextAttempt(ctx context.Context, announcementID int64, chunk in
 
 // Claim takes a pending delivery for sending until lease runs out, counting
 // the attempt. It reports false when the delivery is no longer pending
-// (sent, cancelled or taken by another worker).
+// (sent, cancelled or taken by another worker) or its announcement is no
+// longer sending (cancelled).
 func (l *Ledger) Claim(ctx context.Context, id int64, lease time.Duration) (attempt int, ok bool, err error) {
 	now := l.Now()
 	var attempts []int
 	err = db.Select(ctx, l.db, &attempts, `
 		UPDATE deliveries SET status = ?, attempts = attempts + 1, lease_until = ?, updated_at = ?
 		WHERE id = ? AND status = ?
-		RETURNING attempts`, Claimed, now.Add(lease), now, id, Pending)
+		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
+		RETURNING attempts`, Claimed, now.Add(lease), now, id, Pending, Sending)
 	if err != nil {
 		return 0, false, fmt.Errorf("claim delivery %d: %w", id, err)
 	}

@@ -36,5 +36,11 @@ func NewDKIM(domain, selector, keyFile string) (*gomail.DKIMSigner, error) {
 	if err := signer.ValidateConfig(); err != nil {
 		return nil, err
 	}
+	// go-mail's signer settles its algorithm on its first signature; make
+	// that signature here, before the signer is shared by every connection,
+	// so that concurrent sends only read it.
+	if _, err := signer.Sign([]byte("From: herald@"+domain+"\r\n"), []byte("\r\n")); err != nil {
+		return nil, fmt.Errorf("test signature: %w", err)
+	}
 	return signer, nil
 }
