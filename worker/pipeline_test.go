@@ -43,6 +43,7 @@ type options struct {
 	lease       time.Duration
 	smtp        func(*smtptest.Server)
 	paymentURL  string
+	replyTo     map[ledger.Kind]string
 }
 
 func setup(t *testing.T, open dbtest.Opener, opt options) *testBundle {
@@ -74,7 +75,7 @@ func setup(t *testing.T, open dbtest.Opener, opt options) *testBundle {
 	}
 	workertest.Start(t, worker.Config{
 		ChunkSize: opt.chunkSize, Lease: opt.lease, MaxAttempts: 5, RetryBase: 20 * time.Millisecond,
-		From: "Vendor Updates <updates@vendor.test>", PaymentURL: payURL,
+		From: "Vendor Updates <updates@vendor.test>", PaymentURL: payURL, ReplyTo: opt.replyTo,
 	}, worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: billing.New(d, b.ledger, time.Now), Queue: b.queue,
 		Sender: workertest.Sender(t, b.smtp), Logger: logger}, opt.concurrency)
 	b.reconciler = &scheduler.Reconciler{Ledger: b.ledger, Queue: b.queue, Grace: 200 * time.Millisecond, Logger: logger}
@@ -349,6 +350,38 @@ func TestSMTPFailures(t *testing.T) {
 			}
 		})
 	})
+}
+
+func TestReplyToPerKind(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.OpenSQLite, options{replyTo: map[ledger.Kind]string{ledger.KindRelease: "Support <support@vendor.test>"}})
+	b.license(t, "SEN-1", "jira", contacts.Active, tech("ann@acme.test", "Ann"), contacts.NewMember{Email: "bob@acme.test", Role: contacts.Billing})
+	b.waitDone(t, b.announce(t, "jira", "1.0").ID, 30*time.Second)
+	today := time.Now().UTC().Format(time.DateOnly)
+	amount := int64(100)
+	if _, _, err := billing.New(b.db, b.ledger, time.Now).Put(context.Background(), "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: today}); err != nil {
+		t.Fatal(err)
+	}
+	made, err := billing.New(b.db, b.ledger, time.Now).Remind(context.Background(), billing.Cadence{Offsets: []int{0}}, today)
+	if err != nil || len(made) != 1 {
+		t.Fatalf("Remind = %d, %v", len(made), err)
+	}
+	if err := b.queue.Enqueue(context.Background(), queue.NewFanoutTask(made[0].ID)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitDone(t, made[0].ID, 30*time.Second)
+	if n := len(b.smtp.Messages()); n != 2 {
+		t.Fatalf("%d messages, want the release notice and the reminder", n)
+	}
+	for _, m := range b.smtp.Messages() {
+		want := ""
+		if m.To[0] == "ann@acme.test" {
+			want = `"Support" <support@vendor.test>`
+		}
+		if got := m.Header.Get("Reply-To"); got != want {
+			t.Errorf("Reply-To to %s: %q, want %q", m.To[0], got, want)
+		}
+	}
 }
 
 func TestConnectionsAreReused(t *testing.T) {
