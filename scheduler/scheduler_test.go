@@ -388,3 +388,57 @@ func TestReleaseFeeds(t *testing.T) {
 		}
 	})
 }
+
+func TestReleaseFeedFormats(t *testing.T) {
+	t.Parallel()
+	rss := func(versions ...string) string {
+		var items strings.Builder
+		for _, v := range versions {
+			fmt.Fprintf(&items, `<item><title>Bamboo %s</title><link>https://vendor.test/bamboo/%s</link><description>Fixes.</description></item>`, v, v)
+		}
+		return `<?xml version="1.0"?><rss version="2.0"><channel><title>Bamboo</title>` + items.String() + `</channel></rss>`
+	}
+	jsonFeed := func(versions ...string) string {
+		var items []string
+		for _, v := range versions {
+			items = append(items, fmt.Sprintf(`{"id":"%s","title":"Crowd %s is out","url":"https://vendor.test/crowd/%s","content_text":"Faster."}`, v, v, v))
+		}
+		return `{"version":"https://jsonfeed.org/version/1.1","title":"Crowd","items":[` + strings.Join(items, ",") + `]}`
+	}
+	for _, tc := range []struct {
+		name, product, pattern string
+		before, after          string
+		want                   string
+	}{
+		{"RSS", "bamboo", `Bamboo (\d+\.\d+\.\d+)`, rss("9.1.0"), rss("9.2.0", "9.1.0"), "9.2.0"},
+		{"JSONFeed", "crowd", "", jsonFeed("5.0.1"), jsonFeed("5.1.0", "5.0.1"), "5.1.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := setup(t, dbtest.OpenSQLite)
+			var mu sync.Mutex
+			body := tc.before
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprint(w, body)
+			}))
+			t.Cleanup(srv.Close)
+			poller := &scheduler.FeedPoller{Feeds: []config.ReleaseFeed{{Product: tc.product, URL: srv.URL, Pattern: tc.pattern}},
+				Ledger: b.ledger, Queue: b.queue, HTTP: srv.Client(), Logger: b.logger}
+			ctx := context.Background()
+			if res, err := poller.Poll(ctx); err != nil || res.AnnouncementsCreated != 0 || res.Feeds[0].Error != "" {
+				t.Fatalf("first poll: %+v, %v", res, err)
+			}
+			mu.Lock()
+			body = tc.after
+			mu.Unlock()
+			if res, err := poller.Poll(ctx); err != nil || res.AnnouncementsCreated != 1 {
+				t.Fatalf("second poll: %+v, %v", res, err)
+			}
+			rels, err := b.ledger.Releases(ctx, tc.product, pageAll)
+			if err != nil || len(rels.Items) != 1 || rels.Items[0].Version != tc.want || !strings.HasPrefix(rels.Items[0].URL, "https://vendor.test/") {
+				t.Errorf("releases: %+v, %v", rels.Items, err)
+			}
+		})
+	}
+}
