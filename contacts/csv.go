@@ -1,15 +1,13 @@
 package contacts
 
 import (
-	"cmp"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/heraldhq/herald/internal/csvfile"
 	"github.com/heraldhq/herald/internal/fault"
 )
 
@@ -31,134 +29,35 @@ type Row struct {
 }
 
 // LineError is a problem on one line of an import.
-type LineError struct {
-	Line    int    `json:"line"`
-	Message string `json:"message"`
-}
+type LineError = csvfile.LineError
 
 // ImportError lists every bad line of an import; nothing was applied.
-type ImportError struct {
-	Lines []LineError
-}
-
-func (e *ImportError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d bad line(s), nothing imported", len(e.Lines))
-	for i, l := range e.Lines {
-		if i == 5 {
-			fmt.Fprintf(&b, "; …")
-			break
-		}
-		fmt.Fprintf(&b, "; line %d: %s", l.Line, l.Message)
-	}
-	return b.String()
-}
-
-// Is makes an ImportError an invalid-input error for errors.Is.
-func (e *ImportError) Is(target error) bool { return target == ErrInvalid }
-
-// maxLineErrors bounds the report of a file that is wrong throughout.
-const maxLineErrors = 1000
+type ImportError = csvfile.Error
 
 // ReadCSV parses and checks a contacts CSV. Every problem is reported with
 // its line number in an *ImportError; rows are returned only when there is
 // none.
 func ReadCSV(r io.Reader) ([]Row, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, &ImportError{Lines: []LineError{{Line: 1, Message: "the file is empty; the first line must be the header " + strings.Join(CSVHeader, ",")}}}
-	}
-	if err != nil {
-		return nil, &ImportError{Lines: []LineError{{Line: 1, Message: csvMessage(err)}}}
-	}
-	cols, err := columns(header)
-	if err != nil {
-		return nil, &ImportError{Lines: []LineError{{Line: 1, Message: err.Error()}}}
-	}
-
-	var (
-		rows  []Row
-		lines []LineError
-	)
-	bad := func(line int, format string, args ...any) {
-		if len(lines) < maxLineErrors {
-			lines = append(lines, LineError{Line: line, Message: fmt.Sprintf(format, args...)})
+	var rows []Row
+	problems := csvfile.Read(r, CSVHeader, nil, func(rec csvfile.Record) error {
+		row, err := parseRow(rec)
+		if err == nil {
+			rows = append(rows, row)
 		}
-	}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.StartLine
-			}
-			// After a quoting error the reader cannot tell for sure where
-			// the next record starts: stop rather than report noise.
-			bad(line, "%s", csvMessage(err))
-			break
-		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		if len(rec) != len(header) {
-			bad(line, "has %d fields, the header has %d", len(rec), len(header))
-			continue
-		}
-		row, err := parseRow(line, rec, cols)
-		if err != nil {
-			bad(line, "%v", err)
-			continue
-		}
-		rows = append(rows, row)
-	}
+		return err
+	})
 	for _, e := range checkRows(rows) {
-		bad(e.Line, "%s", e.Message)
+		problems.Add(e.Line, "%s", e.Message)
 	}
-	if len(lines) > 0 {
-		slices.SortStableFunc(lines, func(a, b LineError) int { return cmp.Compare(a.Line, b.Line) })
-		return nil, &ImportError{Lines: lines}
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 	return rows, nil
 }
 
-func csvMessage(err error) string {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("column %d: %v", pe.Column, pe.Err)
-	}
-	return err.Error()
-}
-
-// columns maps each known column to its index in header.
-func columns(header []string) (map[string]int, error) {
-	cols := make(map[string]int, len(header))
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))
-		if !slices.Contains(CSVHeader, h) {
-			return nil, fmt.Errorf("unknown column %q; the header is %s", h, strings.Join(CSVHeader, ","))
-		}
-		if _, dup := cols[h]; dup {
-			return nil, fmt.Errorf("column %q appears twice", h)
-		}
-		cols[h] = i
-	}
-	for _, c := range CSVHeader {
-		if _, ok := cols[c]; !ok {
-			return nil, fmt.Errorf("missing column %q; the header is %s", c, strings.Join(CSVHeader, ","))
-		}
-	}
-	return cols, nil
-}
-
-func parseRow(line int, rec []string, cols map[string]int) (Row, error) {
-	get := func(c string) string { return strings.TrimSpace(rec[cols[c]]) }
-	r := Row{Line: line, LicenseID: get("license_id")}
+func parseRow(rec csvfile.Record) (Row, error) {
+	get := rec.Get
+	r := Row{Line: rec.Line, LicenseID: get("license_id")}
 	var err error
 	if err = ValidateLicenseID("license_id", r.LicenseID); err != nil {
 		return r, err
@@ -212,7 +111,7 @@ func checkRows(rows []Row) []LineError {
 		if l, ok := licenses[r.LicenseID]; !ok {
 			licenses[r.LicenseID] = license{r.Product, r.LicenseName, r.Line}
 		} else if l.product != r.Product || l.name != r.LicenseName {
-			errs = append(errs, LineError{r.Line, fmt.Sprintf("license %s is %s %q here but %s %q on line %d",
+			errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("license %s is %s %q here but %s %q on line %d",
 				r.LicenseID, r.Product, r.LicenseName, l.product, l.name, l.line)})
 		}
 		if r.Email == "" {
@@ -220,14 +119,14 @@ func checkRows(rows []Row) []LineError {
 		}
 		k := member{r.LicenseID, r.Email, r.Role}
 		if first, dup := members[k]; dup {
-			errs = append(errs, LineError{r.Line, fmt.Sprintf("%s is already listed as %s contact of %s on line %d", r.Email, r.Role, r.LicenseID, first)})
+			errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("%s is already listed as %s contact of %s on line %d", r.Email, r.Role, r.LicenseID, first)})
 		} else {
 			members[k] = r.Line
 		}
 		if r.Main {
 			k := role{r.LicenseID, r.Role}
 			if first, dup := mains[k]; dup {
-				errs = append(errs, LineError{r.Line, fmt.Sprintf("%s already has a main %s contact on line %d", r.LicenseID, r.Role, first)})
+				errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("%s already has a main %s contact on line %d", r.LicenseID, r.Role, first)})
 			} else {
 				mains[k] = r.Line
 			}

@@ -2,17 +2,13 @@ package billing
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/csvfile"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/fault"
 )
@@ -34,96 +30,39 @@ type ImportResult struct {
 }
 
 // ReadCSV parses and checks an invoices CSV; every bad line is reported, as
-// a *contacts.ImportError, and then no row is returned.
+// a *csvfile.Error, and then no row is returned. The status column may be
+// left out (open).
 func ReadCSV(r io.Reader) ([]Row, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, importError(1, "the file is empty; the first line must be the header "+strings.Join(CSVHeader, ","))
-	}
-	if err != nil {
-		return nil, importError(1, err.Error())
-	}
-	cols := make(map[string]int, len(header))
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))
-		if !slices.Contains(CSVHeader, h) {
-			return nil, importError(1, fmt.Sprintf("unknown column %q; the header is %s", h, strings.Join(CSVHeader, ",")))
-		}
-		cols[h] = i
-	}
-	for _, c := range CSVHeader {
-		if _, ok := cols[c]; !ok && c != "status" {
-			return nil, importError(1, fmt.Sprintf("missing column %q; the header is %s", c, strings.Join(CSVHeader, ",")))
-		}
-	}
-	var (
-		rows  []Row
-		lines []contacts.LineError
-		seen  = map[string]int{}
-	)
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.StartLine
-			}
-			lines = append(lines, contacts.LineError{Line: line, Message: err.Error()})
-			break
-		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		if len(rec) != len(header) {
-			lines = append(lines, contacts.LineError{Line: line, Message: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header))})
-			continue
-		}
-		get := func(c string) string {
-			if i, ok := cols[c]; ok {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		row := Row{Line: line, Number: get("number"), Input: InvoiceInput{
-			LicenseID: get("license_id"), Currency: get("currency"), DueDate: get("due_date"), Status: Status(get("status")),
+	var rows []Row
+	seen := map[string]int{}
+	problems := csvfile.Read(r, CSVHeader[:5], CSVHeader[5:], func(rec csvfile.Record) error {
+		row := Row{Line: rec.Line, Number: rec.Get("number"), Input: InvoiceInput{
+			LicenseID: rec.Get("license_id"), Currency: rec.Get("currency"), DueDate: rec.Get("due_date"), Status: Status(rec.Get("status")),
 		}}
-		if amount := get("amount_minor"); amount != "" {
+		if amount := rec.Get("amount_minor"); amount != "" {
 			n, err := strconv.ParseInt(amount, 10, 64)
 			if err != nil {
-				lines = append(lines, contacts.LineError{Line: line, Message: fmt.Sprintf("amount_minor: %q is not an integer in minor units", amount)})
-				continue
+				return fmt.Errorf("amount_minor: %q is not an integer in minor units", amount)
 			}
 			row.Input.AmountMinor = &n
 		}
 		if err := ValidateNumber("number", row.Number); err != nil {
-			lines = append(lines, contacts.LineError{Line: line, Message: err.Error()})
-			continue
+			return err
 		}
 		if err := row.Input.normalize(); err != nil {
-			lines = append(lines, contacts.LineError{Line: line, Message: err.Error()})
-			continue
+			return err
 		}
 		if first, dup := seen[row.Number]; dup {
-			lines = append(lines, contacts.LineError{Line: line, Message: fmt.Sprintf("invoice %s is already on line %d", row.Number, first)})
-			continue
+			return fmt.Errorf("invoice %s is already on line %d", row.Number, first)
 		}
-		seen[row.Number] = line
+		seen[row.Number] = rec.Line
 		rows = append(rows, row)
-	}
-	if len(lines) > 0 {
-		return nil, &contacts.ImportError{Lines: lines}
+		return nil
+	})
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 	return rows, nil
-}
-
-func importError(line int, msg string) error {
-	return &contacts.ImportError{Lines: []contacts.LineError{{Line: line, Message: msg}}}
 }
 
 // Import puts every row in one transaction: all of them, or none and an
@@ -149,20 +88,20 @@ func (b *Billing) Import(ctx context.Context, rows []Row) (ImportResult, error) 
 				known[id] = true
 			}
 		}
-		var lines []contacts.LineError
+		problems := &csvfile.Error{}
 		for _, r := range rows {
 			if !known[r.Input.LicenseID] {
-				lines = append(lines, contacts.LineError{Line: r.Line, Message: fmt.Sprintf("license_id: license %s does not exist", r.Input.LicenseID)})
+				problems.Add(r.Line, "license_id: license %s does not exist", r.Input.LicenseID)
 			}
 		}
-		if len(lines) > 0 {
-			return &contacts.ImportError{Lines: lines}
+		if err := problems.Err(); err != nil {
+			return err
 		}
 		for _, r := range rows {
 			created, err := b.put(ctx, tx, r.Number, r.Input)
 			if err != nil {
 				if f, ok := fault.As(err); ok {
-					return &contacts.ImportError{Lines: []contacts.LineError{{Line: r.Line, Message: f.Error()}}}
+					return &csvfile.Error{Lines: []csvfile.LineError{{Line: r.Line, Message: f.Error()}}}
 				}
 				return err
 			}
