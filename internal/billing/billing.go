@@ -182,7 +182,7 @@ func (b *Billing) Get(ctx context.Context, number string) (Invoice, error) {
 		return Invoice{}, fmt.Errorf("get invoice %s: %w", number, err)
 	}
 	inv.normalize()
-	inv.Reminders, err = b.ledger.ByDedupePrefix(ctx, reminderPrefix(number))
+	inv.Reminders, err = b.ledger.ByRef(ctx, ledger.KindInvoiceReminder, number)
 	if err != nil {
 		return Invoice{}, err
 	}
@@ -269,10 +269,7 @@ func (inv InvoiceOfLicense) DaysPastDue(now time.Time) int {
 	return days
 }
 
-// reminderPrefix is the start of the dedupe keys of an invoice's reminders.
-func reminderPrefix(number string) string { return "invoice:" + number + ":" }
-
 // ReminderKey is the dedupe key of the reminder of an invoice at an offset.
 func ReminderKey(number string, offset int) string {
-	return reminderPrefix(number) + strconv.Itoa(offset)
+	return "invoice:" + number + ":" + strconv.Itoa(offset)
 }

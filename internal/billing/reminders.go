@@ -133,6 +133,7 @@ func (b *Billing) createReminder(ctx context.Context, number, licenseID string, 
 			DedupeKey: ReminderKey(number, offset),
 			Template:  Template(offset),
 			Subject:   reminderSubject(number, offset),
+			Ref:       number,
 			Params:    ReminderParams{Number: number, Offset: offset},
 			Audience:  ReminderAudience{LicenseID: licenseID, MainOnly: mainOnly},
 		})

@@ -20,6 +20,7 @@ type NewAnnouncement struct {
 	DedupeKey string
 	Template  string
 	Subject   string // for lists and logs; each message renders its own
+	Ref       string // what it is about, to find it by (an invoice number)
 	Params    any    // marshalled to JSON; what the template needs besides the recipient
 	Audience  any    // marshalled to JSON; who gets it
 	SendAt    time.Time
@@ -49,10 +50,10 @@ func (l *Ledger) Create(ctx context.Context, tx *sqlx.Tx, na NewAnnouncement) (a
 		status = Scheduled
 	}
 	res, err := db.Exec(ctx, tx, `
-		INSERT INTO announcements (kind, dedupe_key, template, subject, params, audience, send_at, status, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO announcements (kind, dedupe_key, template, subject, ref, params, audience, send_at, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (dedupe_key) DO NOTHING`,
-		na.Kind, na.DedupeKey, na.Template, na.Subject, string(params), string(audience), sendAt, status, now, now)
+		na.Kind, na.DedupeKey, na.Template, na.Subject, na.Ref, string(params), string(audience), sendAt, status, now, now)
 	if err != nil {
 		return Announcement{}, false, fmt.Errorf("create announcement %s: %w", na.DedupeKey, err)
 	}
@@ -339,23 +340,20 @@ func (l *Ledger) Lookup(ctx context.Context, id int64) (Announcement, error) {
 	return a, nil
 }
 
-// ByDedupePrefix returns the announcements whose dedupe key starts with
-// prefix, oldest first, with their counts: the reminders of one invoice.
-func (l *Ledger) ByDedupePrefix(ctx context.Context, prefix string) ([]Announcement, error) {
-	var list []Announcement
+// ByRef returns the announcements of a kind about ref, oldest first, with
+// their counts: the reminders of one invoice.
+func (l *Ledger) ByRef(ctx context.Context, kind Kind, ref string) ([]Announcement, error) {
+	list := []Announcement{}
 	err := db.Select(ctx, l.db, &list, `SELECT `+announcementColumns+` FROM announcements
-		WHERE substr(dedupe_key, 1, length(CAST(? AS TEXT))) = ? ORDER BY id`, prefix, prefix)
+		WHERE kind = ? AND ref = ? ORDER BY id`, kind, ref)
 	if err != nil {
-		return nil, fmt.Errorf("announcements %s*: %w", prefix, err)
+		return nil, fmt.Errorf("announcements of %s %s: %w", kind, ref, err)
 	}
 	for i := range list {
 		list[i].normalize()
 	}
 	if err := l.withCounts(ctx, l.db, list); err != nil {
 		return nil, err
-	}
-	if list == nil {
-		list = []Announcement{}
 	}
 	return list, nil
 }

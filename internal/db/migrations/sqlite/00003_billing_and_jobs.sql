@@ -39,7 +39,14 @@ CREATE TABLE feed_versions (
 -- final counts here.
 ALTER TABLE announcements ADD COLUMN archived_counts TEXT;
 
+-- What an announcement is about, to find it by that: an invoice's reminders
+-- by the invoice's number.
+ALTER TABLE announcements ADD COLUMN ref TEXT NOT NULL DEFAULT '';
+CREATE INDEX announcements_kind_ref ON announcements (kind, ref);
+
 -- +goose Down
+DROP INDEX announcements_kind_ref;
+ALTER TABLE announcements DROP COLUMN ref;
 ALTER TABLE announcements DROP COLUMN archived_counts;
 DROP TABLE feed_versions;
 DROP TABLE feeds;
