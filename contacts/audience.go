@@ -180,32 +180,27 @@ type AudienceCount struct {
 }
 
 // CountAudience counts what an audience query reaches without storing
-// anything: what a dry run shows.
+// anything: what a dry run shows. The database counts; only the sample
+// comes back as rows, however large the audience.
 func (s *Store) CountAudience(ctx context.Context, query string, args []any, honourOptOut bool) (AudienceCount, error) {
-	optOut := "FALSE"
+	skip := "c.suppressed_at IS NOT NULL"
 	if honourOptOut {
-		optOut = "c.release_opt_out"
+		skip += " OR c.release_opt_out"
 	}
-	var rows []struct {
-		Email string `db:"email"`
-		Skip  bool   `db:"skip"`
+	from := `FROM (` + query + `) a JOIN contacts c ON c.email = a.email`
+	var counts struct {
+		Recipients int `db:"recipients"`
+		Skipped    int `db:"skipped"`
 	}
-	err := db.Select(ctx, s.db, &rows, `
-		SELECT a.email, (c.suppressed_at IS NOT NULL OR `+optOut+`) AS skip
-		FROM (`+query+`) a JOIN contacts c ON c.email = a.email ORDER BY a.email`, args...)
+	err := db.Get(ctx, s.db, &counts, `
+		SELECT COALESCE(SUM(CASE WHEN `+skip+` THEN 0 ELSE 1 END), 0) AS recipients,
+		       COALESCE(SUM(CASE WHEN `+skip+` THEN 1 ELSE 0 END), 0) AS skipped `+from, args...)
 	if err != nil {
 		return AudienceCount{}, fmt.Errorf("count audience: %w", err)
 	}
-	out := AudienceCount{Sample: []string{}}
-	for _, r := range rows {
-		if r.Skip {
-			out.Skipped++
-			continue
-		}
-		out.Recipients++
-		if len(out.Sample) < 20 {
-			out.Sample = append(out.Sample, r.Email)
-		}
+	out := AudienceCount{Recipients: counts.Recipients, Skipped: counts.Skipped, Sample: []string{}}
+	if err := db.Select(ctx, s.db, &out.Sample, `SELECT a.email `+from+` WHERE NOT (`+skip+`) ORDER BY a.email LIMIT 20`, args...); err != nil {
+		return AudienceCount{}, fmt.Errorf("sample audience: %w", err)
 	}
 	return out, nil
 }
