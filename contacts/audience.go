@@ -27,8 +27,8 @@ func BillingAudienceQuery(licenseID string, mainOnly bool) (string, []any) {
 }
 
 // Scope says which licenses a recipient's message names: those of a
-// product that are active (release notices), or one license whatever its
-// status (invoice reminders).
+// product that are active (release notices), one license whatever its
+// status (invoice reminders), or none (broadcasts, the zero Scope).
 type Scope struct {
 	Product   string
 	LicenseID string
@@ -71,6 +71,9 @@ func (s *Store) Recipients(ctx context.Context, emails []string, role Role, scop
 	}
 	for _, p := range people {
 		out[p.Email] = Recipient{Email: p.Email, Name: p.Name, Locale: p.Locale, ReleaseOptOut: p.ReleaseOptOut, Suppressed: p.SuppressedAt.Valid}
+	}
+	if scope == (Scope{}) {
+		return out, nil // no licenses to name (broadcasts)
 	}
 	// CROSS JOIN tells SQLite to drive from the memberships of these few
 	// addresses; left to itself it may start from every license of the

@@ -109,7 +109,7 @@ func (c *broadcastComposer) recipients(ctx context.Context, emails []string) (ma
 		return nil, err
 	}
 	c.inAudience = in
-	return c.store.Recipients(ctx, emails, contacts.Technical, contacts.Scope{})
+	return c.store.Recipients(ctx, emails, "", contacts.Scope{})
 }
 
 func (c *broadcastComposer) check(context.Context) (string, error) { return "", nil }
