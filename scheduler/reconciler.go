@@ -78,18 +78,7 @@ func (r *Reconciler) Run(ctx context.Context) (ReconcileResult, error) {
 		res.Chunks++
 	}
 
-	unfinished, err := r.Ledger.Unfinished(ctx)
-	if err != nil {
-		return res, err
-	}
-	for _, id := range unfinished {
-		done, err := r.Ledger.FinishIfDone(ctx, id)
-		if err != nil {
-			return res, err
-		}
-		if done {
-			res.Finished++
-		}
-	}
-	return res, nil
+	finished, err := r.Ledger.FinishAllDone(ctx)
+	res.Finished = int(finished)
+	return res, err
 }

@@ -143,16 +143,17 @@ func (l *Ledger) Overdue(ctx context.Context, grace time.Duration) ([]ChunkRef, 
 	return refs, nil
 }
 
-// Unfinished returns sending announcements that have nothing left to send,
-// so that a finish missed by a crash is made up.
-func (l *Ledger) Unfinished(ctx context.Context) ([]int64, error) {
-	var ids []int64
-	err := db.Select(ctx, l.db, &ids, `
-		SELECT a.id FROM announcements a WHERE a.status = ?
-		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id AND d.status IN (?, ?))`,
-		Sending, Pending, Claimed)
+// FinishAllDone marks done every sending announcement with nothing left to
+// send, so that a finish missed by a crash is made up. It returns how many.
+func (l *Ledger) FinishAllDone(ctx context.Context) (int64, error) {
+	now := l.Now()
+	res, err := db.Exec(ctx, l.db, `
+		UPDATE announcements SET status = ?, finished_at = ?, updated_at = ?
+		WHERE status = ?
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = announcements.id AND d.status IN (?, ?))`,
+		Done, now, now, Sending, Pending, Claimed)
 	if err != nil {
-		return nil, fmt.Errorf("unfinished announcements: %w", err)
+		return 0, fmt.Errorf("finish announcements: %w", err)
 	}
-	return ids, nil
+	return res.RowsAffected()
 }
