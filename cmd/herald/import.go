@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/csvfile"
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/ledger"
 )
 
 // ImportCmd imports the contacts CSV, as POST /api/v1/contacts/import does.
@@ -15,34 +20,56 @@ type ImportCmd struct {
 }
 
 func (c *ImportCmd) Run(ctx context.Context, env *Env) error {
-	f, err := os.Open(c.File)
+	return importFile(ctx, env, c.File, contacts.ReadCSV, func(ctx context.Context, d *db.DB, rows []contacts.Row) (string, error) {
+		res, err := contacts.NewStore(d, env.now).Import(ctx, rows)
+		return fmt.Sprintf("licenses %d created, %d updated; contacts %d created, %d updated; memberships %d created, %d updated; %d rows unchanged",
+			res.LicensesCreated, res.LicensesUpdated, res.ContactsCreated, res.ContactsUpdated,
+			res.MembershipsCreated, res.MembershipsUpdated, res.Unchanged), err
+	})
+}
+
+// InvoiceImportCmd imports the invoices CSV.
+type InvoiceImportCmd struct {
+	File string `arg:"" type:"existingfile" help:"CSV with the header number,license_id,amount_minor,currency,due_date,status."`
+}
+
+func (c *InvoiceImportCmd) Run(ctx context.Context, env *Env) error {
+	return importFile(ctx, env, c.File, billing.ReadCSV, func(ctx context.Context, d *db.DB, rows []billing.Row) (string, error) {
+		res, err := billing.New(d, ledger.New(d, env.now), env.now).Import(ctx, rows)
+		return fmt.Sprintf("%d invoices created, %d updated", res.Created, res.Updated), err
+	})
+}
+
+// importFile reads a CSV file, checks every line, then applies the rows in
+// the database, all or nothing. Bad lines are printed as FILE:LINE: message,
+// as compilers do.
+func importFile[Row any](ctx context.Context, env *Env, file string, read func(io.Reader) ([]Row, error),
+	apply func(context.Context, *db.DB, []Row) (string, error),
+) error {
+	f, err := os.Open(file)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	rows, err := contacts.ReadCSV(f)
+	rows, err := read(f)
 	if err != nil {
-		return badLines(env, c.File, err)
+		return badLines(env, file, err)
 	}
 	d, err := env.openDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	res, err := contacts.NewStore(d, env.now).Import(ctx, rows)
+	summary, err := apply(ctx, d, rows)
 	if err != nil {
-		return badLines(env, c.File, err)
+		return badLines(env, file, err)
 	}
-	fmt.Fprintf(env.stdout, "imported %s: licenses %d created, %d updated; contacts %d created, %d updated; memberships %d created, %d updated; %d rows unchanged\n",
-		c.File, res.LicensesCreated, res.LicensesUpdated, res.ContactsCreated, res.ContactsUpdated,
-		res.MembershipsCreated, res.MembershipsUpdated, res.Unchanged)
+	fmt.Fprintf(env.stdout, "imported %s: %s\n", file, summary)
 	return nil
 }
 
-// badLines prints each bad line of an import as FILE:LINE: message, as
-// compilers do.
 func badLines(env *Env, file string, err error) error {
-	var ie *contacts.ImportError
+	var ie *csvfile.Error
 	if !errors.As(err, &ie) {
 		return err
 	}

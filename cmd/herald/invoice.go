@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -13,34 +12,6 @@ import (
 type InvoiceCmd struct {
 	Import InvoiceImportCmd `cmd:"" help:"Import invoices from a CSV file (all or nothing)."`
 	Remind InvoiceRemindCmd `cmd:"" help:"Make the invoice reminders that are due now, as the scheduler does."`
-}
-
-// InvoiceImportCmd imports the invoices CSV.
-type InvoiceImportCmd struct {
-	File string `arg:"" type:"existingfile" help:"CSV with the header number,license_id,amount_minor,currency,due_date,status."`
-}
-
-func (c *InvoiceImportCmd) Run(ctx context.Context, env *Env) error {
-	f, err := os.Open(c.File)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	rows, err := billing.ReadCSV(f)
-	if err != nil {
-		return badLines(env, c.File, err)
-	}
-	d, err := env.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	res, err := billing.New(d, ledger.New(d, env.now), env.now).Import(ctx, rows)
-	if err != nil {
-		return badLines(env, c.File, err)
-	}
-	fmt.Fprintf(env.stdout, "imported %s: %d invoices created, %d updated\n", c.File, res.Created, res.Updated)
-	return nil
 }
 
 // InvoiceRemindCmd runs the reminder job once.

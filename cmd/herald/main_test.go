@@ -286,5 +286,21 @@ func TestCommandLine(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "1 rows unchanged") {
 			t.Errorf("import good again: exit %d, %q", code, out)
 		}
+
+		invoices := filepath.Join(dir, "invoices.csv")
+		if err := os.WriteFile(invoices, []byte("number,license_id,amount_minor,currency,due_date\nINV-1,SEN-1,125000,EUR,2026-12-15\nINV-2,SEN-9,5,EUR,2026-12-15\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut = run(t, env, "invoice", "import", invoices)
+		if code == 0 || !strings.Contains(errOut, "invoices.csv:3: license_id: license SEN-9 does not exist") {
+			t.Errorf("invoice import with an unknown license: exit %d, stderr:\n%s", code, errOut)
+		}
+		if err := os.WriteFile(invoices, []byte("number,license_id,amount_minor,currency,due_date\nINV-1,SEN-1,125000,EUR,2026-12-15\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut = run(t, env, "invoice", "import", invoices)
+		if code != 0 || !strings.Contains(out, "1 invoices created, 0 updated") {
+			t.Errorf("invoice import: exit %d, %q, %q", code, out, errOut)
+		}
 	})
 }

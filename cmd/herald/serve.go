@@ -86,10 +86,7 @@ func run(ctx context.Context, env *Env, r roles) error {
 	led := ledger.New(d, env.now)
 	m := metrics.New()
 	bill := billing.New(d, led, env.now)
-	jobs, err := newJobs(env, led, bill, q)
-	if err != nil {
-		return err
-	}
+	jobs := newJobs(env, led, bill, q)
 
 	var (
 		stops   []func(context.Context) error
@@ -227,7 +224,7 @@ func serveMetrics(addr string, m *metrics.Metrics, stops *[]func(context.Context
 }
 
 // newJobs assembles the periodic jobs from the configuration.
-func newJobs(env *Env, led *ledger.Ledger, bill *billing.Billing, q *queue.Queue) (*scheduler.Jobs, error) {
+func newJobs(env *Env, led *ledger.Ledger, bill *billing.Billing, q *queue.Queue) *scheduler.Jobs {
 	cfg := env.cfg
 	jobs := &scheduler.Jobs{
 		Ledger:        led,
@@ -245,7 +242,7 @@ func newJobs(env *Env, led *ledger.Ledger, bill *billing.Billing, q *queue.Queue
 			HTTP: &http.Client{Timeout: time.Minute},
 		}
 	}
-	return jobs, nil
+	return jobs
 }
 
 func specs(cfg config.Config) scheduler.Specs {
