@@ -63,6 +63,14 @@ func (b *testBundle) startWorkers(t *testing.T) {
 		worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: b.billing, Queue: b.queue, Sender: workertest.Sender(t, b.smtp), Logger: b.logger}, 8)
 }
 
+// acme creates the jira license SEN-1 with members.
+func (b *testBundle) acme(t *testing.T, members ...contacts.NewMember) {
+	t.Helper()
+	if _, err := b.store.CreateLicense(context.Background(), contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme", Contacts: members}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (b *testBundle) newScheduler(t *testing.T, leaseTTL time.Duration, jobs []scheduler.Job) *scheduler.Scheduler {
 	t.Helper()
 	s, err := scheduler.New(scheduler.Config{Location: time.UTC, Redis: b.queue.Redis(), Namespace: b.queue.Name(), DB: b.db, Logger: b.logger, LeaseTTL: leaseTTL}, jobs)
@@ -167,12 +175,17 @@ func TestTwoSchedulersRemindOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		found := false
 		for _, st := range statuses {
 			if st.Name == scheduler.JobInvoiceReminders {
+				found = true
 				if st.LastRun == nil || st.LastRun.Result != "100 announcements created" || !st.NextRun.After(time.Now()) {
 					t.Errorf("status of the reminder job: %+v", st)
 				}
 			}
+		}
+		if !found {
+			t.Errorf("no status for the reminder job in %+v", statuses)
 		}
 	})
 }
@@ -209,10 +222,7 @@ func TestScheduledAnnouncementsStartWhenDue(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
 		b := setup(t, open)
 		ctx := context.Background()
-		if _, err := b.store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
-			Contacts: []contacts.NewMember{{Email: "ann@acme.test", Role: contacts.Technical}}}); err != nil {
-			t.Fatal(err)
-		}
+		b.acme(t, contacts.NewMember{Email: "ann@acme.test", Role: contacts.Technical})
 		b.startWorkers(t)
 		soon := time.Now().Add(time.Second)
 		_, due, _, err := b.ledger.CreateRelease(ctx, ledger.NewRelease{Product: "jira", Version: "1.0", SendAt: soon})
@@ -249,10 +259,7 @@ func TestRetentionKeepsCounts(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
 		b := setup(t, open)
 		ctx := context.Background()
-		if _, err := b.store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
-			Contacts: []contacts.NewMember{{Email: "ann@acme.test", Role: contacts.Technical}, {Email: "bob@acme.test", Role: contacts.Technical}}}); err != nil {
-			t.Fatal(err)
-		}
+		b.acme(t, contacts.NewMember{Email: "ann@acme.test", Role: contacts.Technical}, contacts.NewMember{Email: "bob@acme.test", Role: contacts.Technical})
 		b.startWorkers(t)
 		_, a, _, err := b.ledger.CreateRelease(ctx, ledger.NewRelease{Product: "jira", Version: "1.0"})
 		if err != nil {
@@ -311,10 +318,7 @@ func TestReleaseFeeds(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
 		b := setup(t, open)
 		ctx := context.Background()
-		if _, err := b.store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
-			Contacts: []contacts.NewMember{{Email: "ann@acme.test", Role: contacts.Technical}}}); err != nil {
-			t.Fatal(err)
-		}
+		b.acme(t, contacts.NewMember{Email: "ann@acme.test", Role: contacts.Technical})
 		b.startWorkers(t)
 		jira := &feedServer{}
 		jira.add("9.3.0")

@@ -74,6 +74,7 @@ func TestInvoiceReminders(t *testing.T) {
 			if diff := cmp.Diff(map[string]int{"main@acme.test": 2, "second@acme.test": 1}, b.smtp.PerRecipient()); diff != "" {
 				t.Errorf("on the due date (-want +got):\n%s", diff)
 			}
+			dueToday := 0
 			for _, m := range b.smtp.Messages() {
 				text, html := parts(t, m)
 				switch {
@@ -82,6 +83,7 @@ func TestInvoiceReminders(t *testing.T) {
 						t.Errorf("German contact's amount is not in German format:\n%s", text)
 					}
 				case strings.Contains(m.Header.Get("Subject"), "due today"):
+					dueToday++
 					if !strings.Contains(text, "€ 1,250.50") || !strings.Contains(text, "INV-7") || !strings.Contains(html, "Customer SEN-1") {
 						t.Errorf("due-today reminder lacks the amount, number or license:\n%s", text)
 					}
@@ -92,6 +94,9 @@ func TestInvoiceReminders(t *testing.T) {
 				if m.Header.Get("List-Unsubscribe") != "" {
 					t.Errorf("an invoice reminder carries List-Unsubscribe")
 				}
+			}
+			if dueToday != 1 {
+				t.Errorf("%d English due-today reminders checked, want 1 (to the main contact)", dueToday)
 			}
 		})
 

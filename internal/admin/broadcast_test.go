@@ -216,10 +216,12 @@ func TestBroadcasts(t *testing.T) {
 			raw, _ := json.Marshal(map[string]any{"subject": "Notice", "body": body, "audience": map[string]any{"licenses": []string{"C-1"}}})
 			id := b.broadcast(t, string(raw))
 			b.waitDone(t, id)
+			checked := 0
 			for _, m := range b.smtp.Messages() {
 				if m.To[0] != "e@gamma.test" {
 					continue
 				}
+				checked++
 				html := strings.ToLower(htmlPart(t, m))
 				for _, bad := range []string{"<script", "onerror", "javascript:"} {
 					if strings.Contains(html, bad) {
@@ -229,6 +231,9 @@ func TestBroadcasts(t *testing.T) {
 				if !strings.Contains(html, `href="https://vendor.test/ok"`) {
 					t.Errorf("the safe link is gone:\n%s", html)
 				}
+			}
+			if checked != 1 {
+				t.Errorf("e@gamma.test got %d messages, want the one to check", checked)
 			}
 		})
 
