@@ -71,11 +71,7 @@ func (p *FeedPoller) Poll(ctx context.Context) (FeedsResult, error) {
 		}
 		res.AnnouncementsCreated += len(made)
 		for _, a := range made {
-			if a.Status == ledger.Resolving {
-				if err := p.Queue.Enqueue(ctx, queue.NewFanoutTask(a.ID)); err != nil {
-					p.Logger.Warn("enqueue failed; the reconciler will retry", "announcement", a.ID, "err", err)
-				}
-			}
+			p.Queue.TryEnqueue(ctx, queue.NewFanoutTask(a.ID), p.Logger)
 		}
 		res.Feeds = append(res.Feeds, fr)
 	}

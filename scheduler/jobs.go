@@ -84,7 +84,7 @@ func (j *Jobs) InvoiceReminders(ctx context.Context, asOf string) (Created, erro
 		return Created{}, err
 	}
 	for _, a := range made {
-		j.start(ctx, a.ID)
+		j.Queue.TryEnqueue(ctx, queue.NewFanoutTask(a.ID), j.Logger)
 	}
 	return Created{AnnouncementsCreated: len(made)}, nil
 }
@@ -108,7 +108,7 @@ func (j *Jobs) ScheduledAnnouncements(ctx context.Context) (Started, error) {
 		return Started{Started: n}, err
 	}
 	for _, id := range ids {
-		j.start(ctx, id)
+		j.Queue.TryEnqueue(ctx, queue.NewFanoutTask(id), j.Logger)
 	}
 	return Started{Started: n}, nil
 }
@@ -134,12 +134,4 @@ func (j *Jobs) Retention(ctx context.Context) (Pruned, error) {
 	}
 	tasks, err := j.Queue.PruneArchived(ctx, before)
 	return Pruned{Deliveries: n, ArchivedTasks: tasks}, err
-}
-
-// start enqueues the fan-out of an announcement; when Redis cannot take it,
-// the reconciler will.
-func (j *Jobs) start(ctx context.Context, id int64) {
-	if err := j.Queue.Enqueue(ctx, queue.NewFanoutTask(id)); err != nil {
-		j.Logger.Warn("enqueue failed; the reconciler will retry", "announcement", id, "err", err)
-	}
 }

@@ -88,11 +88,10 @@ func startFanout(ctx context.Context, env *Env, id int64) {
 		return
 	}
 	q, err := queue.Open(ctx, env.cfg.Queue.RedisURL, "", env.logger)
-	if err == nil {
-		err = q.Enqueue(ctx, queue.NewFanoutTask(id))
-		q.Close()
-	}
 	if err != nil {
-		env.logger.Warn("could not enqueue; the reconciler will", "announcement", id, "err", err)
+		env.logger.Warn("Redis cannot be reached; the reconciler will enqueue the announcement", "announcement", id, "err", err)
+		return
 	}
+	defer q.Close()
+	q.TryEnqueue(ctx, queue.NewFanoutTask(id), env.logger)
 }

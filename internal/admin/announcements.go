@@ -140,7 +140,7 @@ func (s *Server) retryFailed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, c := range chunks {
-		s.enqueue(r.Context(), queue.NewSendTask(id, c, time.Time{}), id)
+		s.queue.TryEnqueue(r.Context(), queue.NewSendTask(id, c, time.Time{}), s.logger)
 	}
 	writeJSON(w, http.StatusOK, newAnnouncementView(a))
 	return nil
@@ -149,15 +149,6 @@ func (s *Server) retryFailed(w http.ResponseWriter, r *http.Request) error {
 // startIfDue enqueues the fan-out of an announcement that is due now.
 func (s *Server) startIfDue(ctx context.Context, a ledger.Announcement) {
 	if a.Status == ledger.Resolving {
-		s.enqueue(ctx, queue.NewFanoutTask(a.ID), a.ID)
-	}
-}
-
-// enqueue hands work to the queue. The ledger already holds the work, so
-// when Redis cannot be reached the request still succeeds: the reconciler
-// enqueues it once Redis is back.
-func (s *Server) enqueue(ctx context.Context, t queue.Task, announcement int64) {
-	if err := s.queue.Enqueue(ctx, t); err != nil {
-		s.logger.Warn("enqueue failed; the reconciler will retry", "announcement", announcement, "type", t.Type(), "err", err)
+		s.queue.TryEnqueue(ctx, queue.NewFanoutTask(a.ID), s.logger)
 	}
 }

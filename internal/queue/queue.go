@@ -116,6 +116,15 @@ func (q *Queue) Enqueue(ctx context.Context, t Task) error {
 	return nil
 }
 
+// TryEnqueue enqueues t as Enqueue does, but only logs a failure: the
+// ledger already holds the work, so when Redis cannot take it now the
+// reconciler enqueues it once Redis answers again.
+func (q *Queue) TryEnqueue(ctx context.Context, t Task, logger *slog.Logger) {
+	if err := q.Enqueue(ctx, t); err != nil {
+		logger.Warn("enqueue failed; the reconciler will retry", "task", t.ID, "err", err)
+	}
+}
+
 // Ping checks that Redis answers.
 func (q *Queue) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
