@@ -138,8 +138,8 @@ func (s *Scheduler) run(ctx context.Context, j Job) (fmt.Stringer, error) {
 	return res, err
 }
 
-// RunNow runs a job at once, under its lease (ErrBusy when another
-// scheduler holds it), as the API's "run now" does.
+// RunNow runs a job at once exactly as its tick would: under its lease
+// (ErrBusy when another scheduler holds it), logged and recorded.
 func (s *Scheduler) RunNow(ctx context.Context, name string) (fmt.Stringer, error) {
 	j, ok := s.jobs[name]
 	if !ok {

@@ -29,6 +29,3 @@ func Open(t testing.TB) *queue.Queue {
 	t.Cleanup(func() { q.Close() })
 	return q
 }
-
-// Real reports whether the tests run on a real Redis.
-func Real() bool { return os.Getenv(EnvRedisURL) != "" }
