@@ -48,9 +48,9 @@ func TestImport(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		t.Run("CreatesEverythingAndCounts", func(t *testing.T) {
-			store, _ := newStore(t, open)
+			store, _ := newStore(t, database)
 			res, err := importCSV(t, store, sampleCSV)
 			if err != nil {
 				t.Fatal(err)
@@ -72,7 +72,7 @@ func TestImport(t *testing.T) {
 		})
 
 		t.Run("ExportRoundTripsUnchanged", func(t *testing.T) {
-			store, _ := newStore(t, open)
+			store, _ := newStore(t, database)
 			if _, err := importCSV(t, store, sampleCSV); err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestImport(t *testing.T) {
 			}
 
 			// Into an empty database, the export rebuilds the same state.
-			other, _ := newStore(t, open)
+			other, _ := newStore(t, database)
 			if _, err := importCSV(t, other, first); err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +99,7 @@ func TestImport(t *testing.T) {
 		})
 
 		t.Run("MainTruePromotesAndNamesUpdate", func(t *testing.T) {
-			store, _ := newStore(t, open)
+			store, _ := newStore(t, database)
 			if _, err := importCSV(t, store, sampleCSV); err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +125,7 @@ SEN-1,jira,Acme Corporation,bob@acme.test,Robert,technical,true
 		})
 
 		t.Run("BadLinesAreAllReportedAndNothingIsApplied", func(t *testing.T) {
-			store, _ := newStore(t, open)
+			store, _ := newStore(t, database)
 			_, err := importCSV(t, store, `license_id,product,license_name,email,name,role,main
 SEN-1,jira,Acme,ann@acme.test,Ann,technical,true
 SEN-1,jira,Acme,not-an-email,X,technical,false

@@ -20,9 +20,9 @@ type testBundle struct {
 	now time.Time
 }
 
-func newStore(t *testing.T, open dbtest.Opener) (*contacts.Store, *testBundle) {
+func newStore(t *testing.T, database dbtest.Database) (*contacts.Store, *testBundle) {
 	t.Helper()
-	bundle := &testBundle{db: open(t), now: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
+	bundle := &testBundle{db: database.Open(t), now: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
 	return contacts.NewStore(bundle.db, func() time.Time { return bundle.now }), bundle
 }
 
@@ -58,10 +58,10 @@ func TestMainContactRules(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		setup := func(t *testing.T, members ...contacts.NewMember) (*contacts.Store, contacts.License) {
 			t.Helper()
-			store, _ := newStore(t, open)
+			store, _ := newStore(t, database)
 			l, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme Corp", Contacts: members})
 			if err != nil {
 				t.Fatalf("CreateLicense: %v", err)
@@ -272,7 +272,7 @@ func TestMainContactRules(t *testing.T) {
 
 		t.Run("TheDatabaseRefusesASecondMain", func(t *testing.T) {
 			// The partial unique index holds even when code goes around the Store.
-			_, bundle := newStore(t, open)
+			_, bundle := newStore(t, database)
 			store := contacts.NewStore(bundle.db, time.Now)
 			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
 				Contacts: []contacts.NewMember{tech("a@acme.test"), tech("b@acme.test")}}); err != nil {
@@ -290,9 +290,9 @@ func TestLicenses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		t.Run("CreateNormalizesAndReadsBack", func(t *testing.T) {
-			store, bundle := newStore(t, open)
+			store, bundle := newStore(t, database)
 			got, err := store.CreateLicense(ctx, contacts.NewLicense{
 				ID: "SEN-1234", Product: " Jira ", Name: " Acme Corp ", Timezone: "Europe/Berlin",
 				Contacts: []contacts.NewMember{{Email: "Ann@Acme.TEST", Name: "Ann", Role: contacts.Technical}},
@@ -319,7 +319,7 @@ func TestLicenses(t *testing.T) {
 		})
 
 		t.Run("DuplicateIDIsConflict", func(t *testing.T) {
-			store, _ := newStore(t, open)
+			store, _ := newStore(t, database)
 			nl := contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme"}
 			if _, err := store.CreateLicense(ctx, nl); err != nil {
 				t.Fatal(err)
@@ -355,7 +355,7 @@ func TestLicenses(t *testing.T) {
 					Contacts: []contacts.NewMember{{Email: "a@acme.test", Role: contacts.Technical}, {Email: "A@acme.test", Role: contacts.Technical}}}, "contacts[1].email"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					store, _ := newStore(t, open)
+					store, _ := newStore(t, database)
 					_, err := store.CreateLicense(ctx, tc.nl)
 					f, ok := fault.As(err)
 					if !ok || f.Kind != fault.KindInvalid || f.Field != tc.field {
@@ -373,7 +373,7 @@ func TestLicenses(t *testing.T) {
 		})
 
 		t.Run("UpdateChangesOnlyWhatIsGiven", func(t *testing.T) {
-			store, bundle := newStore(t, open)
+			store, bundle := newStore(t, database)
 			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme"}); err != nil {
 				t.Fatal(err)
 			}
@@ -396,7 +396,7 @@ func TestLicenses(t *testing.T) {
 		})
 
 		t.Run("DeleteKeepsThePeople", func(t *testing.T) {
-			store, _ := newStore(t, open)
+			store, _ := newStore(t, database)
 			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
 				Contacts: []contacts.NewMember{{Email: "a@acme.test", Role: contacts.Technical}}}); err != nil {
 				t.Fatal(err)
@@ -420,7 +420,7 @@ func TestLicenses(t *testing.T) {
 		})
 
 		t.Run("ListFiltersAndPages", func(t *testing.T) {
-			store, _ := newStore(t, open)
+			store, _ := newStore(t, database)
 			for _, nl := range []contacts.NewLicense{
 				{ID: "A-1", Product: "jira", Name: "Acme Corp", Contacts: []contacts.NewMember{{Email: "ann@acme.test", Role: contacts.Technical}}},
 				{ID: "A-2", Product: "jira", Name: "Beta 100% Ltd", Status: contacts.Expired},
@@ -497,9 +497,9 @@ func TestContacts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		t.Run("UpdateAndList", func(t *testing.T) {
-			store, _ := newStore(t, open)
+			store, _ := newStore(t, database)
 			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
 				Contacts: []contacts.NewMember{{Email: "ann@acme.test", Name: "Ann", Role: contacts.Technical}, {Email: "bob@acme.test", Name: "Bob", Role: contacts.Billing}}}); err != nil {
 				t.Fatal(err)
@@ -529,7 +529,7 @@ func TestContacts(t *testing.T) {
 		})
 
 		t.Run("AddingAKnownPersonWithANewNameRenamesThem", func(t *testing.T) {
-			store, _ := newStore(t, open)
+			store, _ := newStore(t, database)
 			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
 				Contacts: []contacts.NewMember{{Email: "ann@acme.test", Name: "Ann", Role: contacts.Technical}}}); err != nil {
 				t.Fatal(err)

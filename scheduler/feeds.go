@@ -5,28 +5,34 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/mmcdole/gofeed"
 	"golang.org/x/net/html"
 
-	"github.com/heraldhq/herald/config"
-	"github.com/heraldhq/herald/internal/db"
-	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
 )
+
+// Feed is a product's release feed (Atom, RSS or JSON Feed).
+type Feed struct {
+	Product string
+	URL     string
+	// Version finds the version in an entry's title: its first group.
+	Version *regexp.Regexp
+}
 
 // FeedPoller announces the new versions of products' release feeds. The
 // first poll of a feed only records the versions it lists (no mail for the
 // back catalogue); each later new version becomes a release announcement,
 // once, even when several schedulers poll at the same time.
 type FeedPoller struct {
-	Feeds  []config.ReleaseFeed
+	Feeds  []Feed
 	Ledger *ledger.Ledger
 	Queue  *queue.Queue
 	HTTP   *http.Client
@@ -78,62 +84,23 @@ func (p *FeedPoller) Poll(ctx context.Context) (FeedsResult, error) {
 	return res, nil
 }
 
-// entry is a feed entry that names a version.
-type entry struct {
-	version, title, link, notes string
-}
-
-func (p *FeedPoller) poll(ctx context.Context, f config.ReleaseFeed) ([]ledger.Announcement, error) {
-	entries, err := p.fetch(ctx, f)
+func (p *FeedPoller) poll(ctx context.Context, f Feed) ([]ledger.Announcement, error) {
+	versions, err := p.fetch(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	var made []ledger.Announcement
-	err = p.Ledger.DB().InTx(ctx, func(tx *sqlx.Tx) error {
-		made = nil
-		now := p.Ledger.Now()
-		// Whoever inserts the feed's row polls it for the first time. On
-		// PostgreSQL a second poller's insert waits for the first one's
-		// transaction, then finds every version recorded already.
-		res, err := db.Exec(ctx, tx, `INSERT INTO feeds (url, product, first_polled_at) VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING`,
-			f.URL, f.Product, now)
-		if err != nil {
-			return err
-		}
-		first, _ := res.RowsAffected()
-		for _, e := range entries {
-			res, err := db.Exec(ctx, tx, `INSERT INTO feed_versions (url, version, seen_at) VALUES (?, ?, ?) ON CONFLICT (url, version) DO NOTHING`,
-				f.URL, e.version, now)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 || first == 1 {
-				continue
-			}
-			_, a, created, err := p.Ledger.CreateReleaseTx(ctx, tx, ledger.NewRelease{
-				Product: f.Product, Version: e.version, Title: e.title, Notes: e.notes, URL: e.link,
-			})
-			if _, bad := fault.As(err); bad {
-				// An entry herald cannot announce must not stop the feed:
-				// it stays recorded as seen, and the next versions go on.
-				p.Logger.Warn("release feed entry skipped", "product", f.Product, "url", f.URL, "version", e.version, "err", err)
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("version %s: %w", e.version, err)
-			}
-			if created {
-				made = append(made, a)
-			}
-		}
-		return nil
-	})
-	return made, err
+	rec, err := p.Ledger.RecordFeed(ctx, f.Product, f.URL, versions, kinds.ReleaseAnnouncement)
+	for _, r := range rec.Refused {
+		// An entry herald cannot announce must not stop the feed: it
+		// stays recorded as seen, and the next versions go on.
+		p.Logger.Warn("release feed entry skipped", "product", f.Product, "url", f.URL, "version", r.Version, "err", r.Err)
+	}
+	return rec.Announced, err
 }
 
-// fetch reads a feed and returns its entries that name a version, oldest
+// fetch reads a feed and returns the releases its entries name, oldest
 // first.
-func (p *FeedPoller) fetch(ctx context.Context, f config.ReleaseFeed) ([]entry, error) {
+func (p *FeedPoller) fetch(ctx context.Context, f Feed) ([]ledger.NewRelease, error) {
 	parser := gofeed.NewParser()
 	parser.Client = p.HTTP
 	parser.UserAgent = "herald release-feed poller"
@@ -143,12 +110,11 @@ func (p *FeedPoller) fetch(ctx context.Context, f config.ReleaseFeed) ([]entry, 
 	if err != nil {
 		return nil, err
 	}
-	pattern := f.VersionPattern()
-	var out []entry
+	var out []ledger.NewRelease
 	seen := map[string]bool{}
 	for i := len(feed.Items) - 1; i >= 0; i-- {
 		item := feed.Items[i]
-		m := pattern.FindStringSubmatch(item.Title)
+		m := f.Version.FindStringSubmatch(item.Title)
 		if len(m) < 2 || seen[m[1]] {
 			continue
 		}
@@ -162,7 +128,8 @@ func (p *FeedPoller) fetch(ctx context.Context, f config.ReleaseFeed) ([]entry, 
 		if !strings.HasPrefix(link, "https://") && !strings.HasPrefix(link, "http://") {
 			link = ""
 		}
-		out = append(out, entry{version: m[1], title: title, link: link, notes: clipBytes(strings.Map(printable, textOf(notes)), 60<<10)})
+		out = append(out, ledger.NewRelease{Product: f.Product, Version: m[1], Title: title, URL: link,
+			Notes: clipBytes(strings.Map(printable, textOf(notes)), 60<<10)})
 	}
 	return out, nil
 }

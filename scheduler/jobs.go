@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
 )
@@ -30,8 +31,11 @@ type Specs struct {
 }
 
 // Jobs are herald's periodic jobs, run on their schedules or at once (the
-// API's POST /jobs/…).
+// API's POST /jobs/…), both through a Runner.
 type Jobs struct {
+	Specs Specs
+	// Location is the timezone of the schedules.
+	Location *time.Location
 	Ledger        *ledger.Ledger
 	Billing       *billing.Billing
 	Queue         *queue.Queue
@@ -44,11 +48,10 @@ type Jobs struct {
 }
 
 // List returns the jobs with their schedules.
-func (j *Jobs) List(specs Specs) []Job {
+func (j *Jobs) List() []Job {
+	specs := j.Specs
 	jobs := []Job{
-		{Name: JobInvoiceReminders, Spec: specs.InvoiceReminders, Run: func(ctx context.Context) (fmt.Stringer, error) {
-			return j.InvoiceReminders(ctx, "")
-		}},
+		j.InvoiceRemindersAsOf(""),
 		{Name: JobAnnouncements, Spec: specs.Announcements, Run: func(ctx context.Context) (fmt.Stringer, error) {
 			return j.ScheduledAnnouncements(ctx)
 		}},
@@ -67,6 +70,14 @@ func (j *Jobs) List(specs Specs) []Job {
 	return jobs
 }
 
+// InvoiceRemindersAsOf is the reminder job for the day asOf (YYYY-MM-DD;
+// empty is each license's today), as the API runs it for a given day.
+func (j *Jobs) InvoiceRemindersAsOf(asOf string) Job {
+	return Job{Name: JobInvoiceReminders, Spec: j.Specs.InvoiceReminders, Run: func(ctx context.Context) (fmt.Stringer, error) {
+		return j.InvoiceReminders(ctx, asOf)
+	}}
+}
+
 // Created counts the announcements a job made.
 type Created struct {
 	AnnouncementsCreated int `json:"announcements_created"`
@@ -79,7 +90,7 @@ func (c Created) String() string {
 // InvoiceReminders makes the reminders that are due (as of asOf,
 // YYYY-MM-DD, or each license's today) and starts them.
 func (j *Jobs) InvoiceReminders(ctx context.Context, asOf string) (Created, error) {
-	made, err := j.Billing.Remind(ctx, j.Cadence, asOf)
+	made, err := j.Billing.Remind(ctx, j.Cadence, asOf, kinds.ReminderAnnouncement)
 	if err != nil {
 		return Created{}, err
 	}
@@ -103,7 +114,7 @@ func (j *Jobs) ScheduledAnnouncements(ctx context.Context) (Started, error) {
 	if err != nil || n == 0 {
 		return Started{Started: n}, err
 	}
-	ids, err := j.Ledger.Resolving(ctx)
+	ids, err := j.Ledger.ToResolve(ctx)
 	if err != nil {
 		return Started{Started: n}, err
 	}

@@ -56,7 +56,7 @@ func (r *Reconciler) Run(ctx context.Context) (ReconcileResult, error) {
 		}
 	}
 
-	resolving, err := r.Ledger.Resolving(ctx)
+	resolving, err := r.Ledger.ToResolve(ctx)
 	if err != nil {
 		return res, err
 	}

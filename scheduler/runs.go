@@ -42,11 +42,9 @@ type Status struct {
 	NextRun time.Time
 }
 
-// Statuses lists the jobs with their last run (from the database, whichever
-// replica ran it) and their next run as their schedule says.
-func Statuses(ctx context.Context, d *db.DB, jobs []Job, loc *time.Location, now time.Time) ([]Status, error) {
+func (r runs) statuses(ctx context.Context, jobs []Job, loc *time.Location, now time.Time) ([]Status, error) {
 	var last []Run
-	if err := db.Select(ctx, d, &last, `SELECT name, started_at, finished_at, result, error FROM job_runs`); err != nil {
+	if err := db.Select(ctx, r.db, &last, `SELECT name, started_at, finished_at, result, error FROM job_runs`); err != nil {
 		return nil, fmt.Errorf("job runs: %w", err)
 	}
 	byName := map[string]Run{}
@@ -66,10 +64,4 @@ func Statuses(ctx context.Context, d *db.DB, jobs []Job, loc *time.Location, now
 		out = append(out, st)
 	}
 	return out, nil
-}
-
-// RecordRun returns a function that records a job run in d, for runs
-// started outside a Scheduler (the API's "run now").
-func RecordRun(d *db.DB) func(context.Context, Run) error {
-	return runs{db: d}.record
 }

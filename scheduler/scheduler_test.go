@@ -40,9 +40,9 @@ type testBundle struct {
 	logger  *slog.Logger
 }
 
-func setup(t *testing.T, open dbtest.Opener) *testBundle {
+func setup(t *testing.T, database dbtest.Database) *testBundle {
 	t.Helper()
-	d := open(t)
+	d := database.Open(t)
 	b := &testBundle{db: d, queue: queuetest.Open(t), smtp: smtptest.Start(t), logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	b.store = contacts.NewStore(d, time.Now)
 	b.ledger = ledger.New(d, time.Now)
@@ -106,8 +106,8 @@ func (b *testBundle) waitAllDone(t *testing.T, timeout time.Duration) {
 func TestTwoSchedulersRemindOnce(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 		ctx := context.Background()
 		today := time.Now().UTC().Format(time.DateOnly)
 		const invoices = 100
@@ -192,7 +192,7 @@ func TestTwoSchedulersRemindOnce(t *testing.T) {
 
 func TestLeaseIsHeldWhileTheJobRuns(t *testing.T) {
 	t.Parallel()
-	b := setup(t, dbtest.OpenSQLite)
+	b := setup(t, dbtest.SQLite)
 	release := make(chan struct{})
 	started := make(chan struct{})
 	var once sync.Once
@@ -219,8 +219,8 @@ func TestLeaseIsHeldWhileTheJobRuns(t *testing.T) {
 func TestScheduledAnnouncementsStartWhenDue(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 		ctx := context.Background()
 		b.acme(t, contacts.NewMember{Email: "ann@acme.test", Role: contacts.Technical})
 		b.startWorkers(t)
@@ -256,8 +256,8 @@ func TestScheduledAnnouncementsStartWhenDue(t *testing.T) {
 func TestRetentionKeepsCounts(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 		ctx := context.Background()
 		b.acme(t, contacts.NewMember{Email: "ann@acme.test", Role: contacts.Technical}, contacts.NewMember{Email: "bob@acme.test", Role: contacts.Technical})
 		b.startWorkers(t)
@@ -315,8 +315,8 @@ func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestReleaseFeeds(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 		ctx := context.Background()
 		b.acme(t, contacts.NewMember{Email: "ann@acme.test", Role: contacts.Technical})
 		b.startWorkers(t)
@@ -418,7 +418,7 @@ func TestReleaseFeedFormats(t *testing.T) {
 		{"JSONFeed", "crowd", "", jsonFeed("5.0.1"), jsonFeed("5.1.0", "5.0.1"), "5.1.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := setup(t, dbtest.OpenSQLite)
+			b := setup(t, dbtest.SQLite)
 			var mu sync.Mutex
 			body := tc.before
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -56,10 +56,20 @@ type Info struct {
 	Overridden []string `json:"overridden"` // files that come from the override directory
 }
 
+// Spec is a template herald renders: its name, and a constructor of its
+// data filled with a sample, which every file of the template is tried on
+// at start and which previews use when given no data. Each kind of
+// announcement (package kinds) brings its own.
+type Spec struct {
+	Name   string
+	Sample func() any
+}
+
 // Renderer renders messages from parsed templates. It is safe for
 // concurrent use.
 type Renderer struct {
-	// parts[name][locale][part]; the default locale is "".
+	specs map[string]Spec
+	// parts[name][locale]; the default locale is "".
 	subjects map[string]map[string]*texttemplate.Template
 	texts    map[string]map[string]*texttemplate.Template
 	htmls    map[string]map[string]*htmltemplate.Template
@@ -73,9 +83,10 @@ type source struct {
 	overridden               bool
 }
 
-// New parses the embedded templates, replaced or extended by the files in
-// overrideDir (if not empty), and tries every one on its sample data.
-func New(overrideDir string) (*Renderer, error) {
+// New parses the embedded templates of specs, replaced or extended by the
+// files in overrideDir (if not empty), and tries every one on its sample
+// data.
+func New(overrideDir string, specs []Spec) (*Renderer, error) {
 	files := make(map[string]source)
 	if err := collect(files, defaults, "defaults", false); err != nil {
 		return nil, err
@@ -85,33 +96,49 @@ func New(overrideDir string) (*Renderer, error) {
 			return nil, fmt.Errorf("HERALD_TEMPLATES_DIR %s: %w", overrideDir, err)
 		}
 	}
-	layout, ok := files[layoutFile]
-	if !ok {
-		return nil, fmt.Errorf("%s is missing", layoutFile)
-	}
-	base, err := htmltemplate.New(layoutFile).Funcs(htmlFuncs).Parse(layout.text)
-	if err != nil {
-		return nil, err
-	}
-
 	r := &Renderer{
+		specs:    map[string]Spec{},
 		subjects: map[string]map[string]*texttemplate.Template{},
 		texts:    map[string]map[string]*texttemplate.Template{},
 		htmls:    map[string]map[string]*htmltemplate.Template{},
 	}
-	infos := map[string]*Info{}
+	for _, spec := range specs {
+		r.specs[spec.Name] = spec
+	}
+	if err := r.parse(files); err != nil {
+		return nil, err
+	}
+	if err := r.index(files); err != nil {
+		return nil, err
+	}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// parse parses every file, each content template set in the layout.
+func (r *Renderer) parse(files map[string]source) error {
+	layout, ok := files[layoutFile]
+	if !ok {
+		return fmt.Errorf("%s is missing", layoutFile)
+	}
+	base, err := htmltemplate.New(layoutFile).Funcs(htmlFuncs).Parse(layout.text)
+	if err != nil {
+		return err
+	}
 	for _, src := range sortedSources(files) {
 		if src.file == layoutFile {
 			continue
 		}
-		if _, known := kinds[src.name]; !known {
-			return nil, fmt.Errorf("%s: there is no template called %q (known: %s)", src.file, src.name, strings.Join(Names(), ", "))
+		if _, known := r.specs[src.name]; !known {
+			return fmt.Errorf("%s: there is no template called %q (known: %s)", src.file, src.name, strings.Join(r.Names(), ", "))
 		}
 		switch src.part {
 		case partSubject, partText:
 			t, err := texttemplate.New(src.file).Option("missingkey=error").Parse(src.text)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			target := r.texts
 			if src.part == partSubject {
@@ -121,22 +148,33 @@ func New(overrideDir string) (*Renderer, error) {
 		case partHTML:
 			content, err := htmltemplate.New(src.file).Funcs(htmlFuncs).Option("missingkey=error").Parse(src.text)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			t, err := base.Clone()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if _, err := t.AddParseTree("content", content.Tree); err != nil {
-				return nil, fmt.Errorf("%s: %w", src.file, err)
+				return fmt.Errorf("%s: %w", src.file, err)
 			}
 			put(r.htmls, src.name, src.locale, t)
 		}
-		in := infos[src.name]
-		if in == nil {
-			in = &Info{Name: src.name, Overridden: []string{}}
-			infos[src.name] = in
+	}
+	return nil
+}
+
+// index lists, for each template, its locales and the files that come from
+// the override directory; every template must have all three default parts.
+func (r *Renderer) index(files map[string]source) error {
+	infos := map[string]*Info{}
+	for _, name := range r.Names() {
+		infos[name] = &Info{Name: name, Locales: []string{}, Overridden: []string{}}
+	}
+	for _, src := range sortedSources(files) {
+		if src.file == layoutFile {
+			continue
 		}
+		in := infos[src.name]
 		locale := src.locale
 		if locale == "" {
 			locale = DefaultLocale
@@ -148,25 +186,20 @@ func New(overrideDir string) (*Renderer, error) {
 			in.Overridden = append(in.Overridden, src.file)
 		}
 	}
-	if layout.overridden {
-		for _, in := range infos {
-			in.Overridden = append(in.Overridden, layoutFile)
-		}
-	}
-	for _, name := range Names() {
+	for _, name := range r.Names() {
 		for _, part := range []string{partSubject, partText, partHTML} {
 			if !r.has(name, "", part) {
-				return nil, fmt.Errorf("template %s has no %s.%s.tmpl", name, name, part)
+				return fmt.Errorf("template %s has no %s.%s.tmpl", name, name, part)
 			}
 		}
 		in := infos[name]
+		if files[layoutFile].overridden {
+			in.Overridden = append(in.Overridden, layoutFile)
+		}
 		sort.Strings(in.Locales)
 		r.info = append(r.info, *in)
 	}
-	if err := r.check(); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return nil
 }
 
 func put[T any](m map[string]map[string]T, name, locale string, t T) {
@@ -231,7 +264,7 @@ func sortedSources(files map[string]source) []source {
 
 // check renders every template in every locale on its sample data.
 func (r *Renderer) check() error {
-	for _, name := range Names() {
+	for _, name := range r.Names() {
 		locales := map[string]bool{"": true}
 		for l := range r.subjects[name] {
 			locales[l] = true
@@ -243,7 +276,7 @@ func (r *Renderer) check() error {
 			locales[l] = true
 		}
 		for l := range locales {
-			sample, _ := Sample(name)
+			sample, _ := r.Sample(name)
 			if _, err := r.Render(name, l, sample); err != nil {
 				return err
 			}
@@ -252,14 +285,24 @@ func (r *Renderer) check() error {
 	return nil
 }
 
-// Names lists the template names herald knows.
-func Names() []string {
-	names := make([]string, 0, len(kinds))
-	for n := range kinds {
+// Names lists the templates this renderer knows.
+func (r *Renderer) Names() []string {
+	names := make([]string, 0, len(r.specs))
+	for n := range r.specs {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Sample returns the sample data of a template, as a pointer that JSON can
+// be decoded into.
+func (r *Renderer) Sample(name string) (any, bool) {
+	spec, ok := r.specs[name]
+	if !ok {
+		return nil, false
+	}
+	return spec.Sample(), true
 }
 
 // List describes the loaded templates.
@@ -272,7 +315,7 @@ var ErrUnknown = errors.New("unknown template")
 // as "de" or "pt-BR"), falling back part by part to the language without
 // region, then to the default locale.
 func (r *Renderer) Render(name, locale string, data any) (Message, error) {
-	if _, ok := kinds[name]; !ok {
+	if _, ok := r.specs[name]; !ok {
 		return Message{}, fmt.Errorf("%w %q", ErrUnknown, name)
 	}
 	chain := localeChain(locale)

@@ -53,9 +53,9 @@ func (b *testBundle) billedLicense(t *testing.T, status billing.Status) {
 func TestInvoiceReminders(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		t.Run("MainContactBeforeTheDueDateEveryoneFromIt", func(t *testing.T) {
-			b := setup(t, open, options{paymentURL: "https://billing.vendor.test/pay/{{.Invoice.Number | urlquery}}?license={{.License.ID}}"})
+			b := setup(t, database, options{paymentURL: "https://billing.vendor.test/pay/{{.Invoice.Number | urlquery}}?license={{.License.ID}}"})
 			b.billedLicense(t, billing.Open)
 
 			upcoming := b.remind(t, daysAgo(7))
@@ -101,7 +101,7 @@ func TestInvoiceReminders(t *testing.T) {
 		})
 
 		t.Run("PaidBetweenFanoutAndSendIsSkipped", func(t *testing.T) {
-			b := setup(t, open, options{})
+			b := setup(t, database, options{})
 			b.billedLicense(t, billing.Open)
 			ctx := context.Background()
 			made, err := b.billingOf().Remind(ctx, billing.Cadence{Offsets: []int{-7, 0, 7, 14}}, today())

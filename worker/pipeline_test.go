@@ -46,7 +46,7 @@ type options struct {
 	replyTo     map[ledger.Kind]string
 }
 
-func setup(t *testing.T, open dbtest.Opener, opt options) *testBundle {
+func setup(t *testing.T, database dbtest.Database, opt options) *testBundle {
 	t.Helper()
 	if opt.chunkSize == 0 {
 		opt.chunkSize = 50
@@ -58,7 +58,7 @@ func setup(t *testing.T, open dbtest.Opener, opt options) *testBundle {
 		opt.lease = time.Minute
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := open(t)
+	d := database.Open(t)
 	b := &testBundle{
 		db:     d,
 		store:  contacts.NewStore(d, time.Now),
@@ -192,8 +192,8 @@ func TestReleaseReachesEveryTechnicalContactOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open, options{})
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database, options{})
 		b.license(t, "SEN-1", "jira", contacts.Active, tech("ann@acme.test", "Ann <Admin>"), tech("bob@acme.test", "Bob"), tech("eve@acme.test", "Eve"))
 		b.license(t, "SEN-2", "jira", contacts.Active, tech("ann@acme.test", ""), tech("cy@beta.test", "Cy"),
 			contacts.NewMember{Email: "dee@beta.test", Name: "Dee", Role: contacts.Billing})
@@ -216,10 +216,10 @@ func TestReleaseReachesEveryTechnicalContactOnce(t *testing.T) {
 			t.Errorf("messages per recipient (-want +got):\n%s", diff)
 		}
 		ds := b.deliveries(t, a.ID)
-		if d := ds["eve@acme.test"]; d.Status != ledger.Skipped || d.Reason != "opted out" {
+		if d := ds["eve@acme.test"]; d.Status != ledger.DeliverySkipped || d.Reason != "opted out" {
 			t.Errorf("eve: %s %q, want skipped, opted out", d.Status, d.Reason)
 		}
-		if d := ds["cy@beta.test"]; d.Status != ledger.Skipped || !strings.HasPrefix(d.Reason, "suppressed") {
+		if d := ds["cy@beta.test"]; d.Status != ledger.DeliverySkipped || !strings.HasPrefix(d.Reason, "suppressed") {
 			t.Errorf("cy: %s %q, want skipped, suppressed", d.Status, d.Reason)
 		}
 
@@ -274,9 +274,9 @@ func TestReleaseReachesEveryTechnicalContactOnce(t *testing.T) {
 func TestSMTPFailures(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		t.Run("TemporaryFailuresAreRetried", func(t *testing.T) {
-			b := setup(t, open, options{smtp: func(s *smtptest.Server) {
+			b := setup(t, database, options{smtp: func(s *smtptest.Server) {
 				s.Data = func(n int, to []string) error {
 					if n <= 2 {
 						return smtptest.Reply(451, [3]int{4, 3, 0}, "try again later")
@@ -287,13 +287,13 @@ func TestSMTPFailures(t *testing.T) {
 			b.license(t, "SEN-1", "jira", contacts.Active, tech("ann@acme.test", "Ann"))
 			a := b.waitDone(t, b.announce(t, "jira", "1.0").ID, 30*time.Second)
 			d := b.deliveries(t, a.ID)["ann@acme.test"]
-			if d.Status != ledger.Sent || d.Attempts != 3 || b.smtp.Accepted() != 1 {
+			if d.Status != ledger.DeliverySent || d.Attempts != 3 || b.smtp.Accepted() != 1 {
 				t.Errorf("delivery %s after %d attempts, %d accepted; want sent after 3, 1 accepted", d.Status, d.Attempts, b.smtp.Accepted())
 			}
 		})
 
 		t.Run("PermanentRejectionFailsAndSuppresses", func(t *testing.T) {
-			b := setup(t, open, options{smtp: func(s *smtptest.Server) {
+			b := setup(t, database, options{smtp: func(s *smtptest.Server) {
 				s.Rcpt = func(to string) error {
 					if to == "gone@acme.test" {
 						return smtptest.Reply(550, [3]int{5, 1, 1}, "no such user here")
@@ -304,7 +304,7 @@ func TestSMTPFailures(t *testing.T) {
 			b.license(t, "SEN-1", "jira", contacts.Active, tech("ann@acme.test", "Ann"), tech("gone@acme.test", "Gone"), tech("bob@acme.test", "Bob"))
 			a := b.waitDone(t, b.announce(t, "jira", "1.0").ID, 30*time.Second)
 			ds := b.deliveries(t, a.ID)
-			if d := ds["gone@acme.test"]; d.Status != ledger.Failed || d.Attempts != 1 || !strings.Contains(d.LastError, "550") || !strings.Contains(d.LastError, "no such user") {
+			if d := ds["gone@acme.test"]; d.Status != ledger.DeliveryFailed || d.Attempts != 1 || !strings.Contains(d.LastError, "550") || !strings.Contains(d.LastError, "no such user") {
 				t.Errorf("gone: %s after %d attempts, %q; want failed at once with the reply", d.Status, d.Attempts, d.LastError)
 			}
 			if diff := cmp.Diff(map[string]int{"ann@acme.test": 1, "bob@acme.test": 1}, b.smtp.PerRecipient()); diff != "" {
@@ -316,13 +316,13 @@ func TestSMTPFailures(t *testing.T) {
 			}
 			// The next release skips the suppressed address.
 			next := b.waitDone(t, b.announce(t, "jira", "1.1").ID, 30*time.Second)
-			if d := b.deliveries(t, next.ID)["gone@acme.test"]; d.Status != ledger.Skipped {
+			if d := b.deliveries(t, next.ID)["gone@acme.test"]; d.Status != ledger.DeliverySkipped {
 				t.Errorf("gone in the next release: %s, want skipped", d.Status)
 			}
 		})
 
 		t.Run("DroppedConnectionIsRetried", func(t *testing.T) {
-			b := setup(t, open, options{smtp: func(s *smtptest.Server) {
+			b := setup(t, database, options{smtp: func(s *smtptest.Server) {
 				s.Data = func(n int, to []string) error {
 					if n == 1 {
 						return smtptest.ErrDrop
@@ -333,19 +333,19 @@ func TestSMTPFailures(t *testing.T) {
 			b.license(t, "SEN-1", "jira", contacts.Active, tech("ann@acme.test", "Ann"))
 			a := b.waitDone(t, b.announce(t, "jira", "1.0").ID, 30*time.Second)
 			d := b.deliveries(t, a.ID)["ann@acme.test"]
-			if d.Status != ledger.Sent || d.Attempts != 2 || b.smtp.Accepted() != 1 {
+			if d.Status != ledger.DeliverySent || d.Attempts != 2 || b.smtp.Accepted() != 1 {
 				t.Errorf("delivery %s after %d attempts, %d accepted; want sent after 2, 1 accepted", d.Status, d.Attempts, b.smtp.Accepted())
 			}
 		})
 
 		t.Run("TemporaryFailuresUntilTheLimitFail", func(t *testing.T) {
-			b := setup(t, open, options{smtp: func(s *smtptest.Server) {
+			b := setup(t, database, options{smtp: func(s *smtptest.Server) {
 				s.Data = func(n int, to []string) error { return smtptest.Reply(421, [3]int{4, 7, 0}, "busy") }
 			}})
 			b.license(t, "SEN-1", "jira", contacts.Active, tech("ann@acme.test", "Ann"))
 			a := b.waitDone(t, b.announce(t, "jira", "1.0").ID, 30*time.Second)
 			d := b.deliveries(t, a.ID)["ann@acme.test"]
-			if d.Status != ledger.Failed || d.Attempts != 5 || !strings.Contains(d.LastError, "gave up after 5 attempts") {
+			if d.Status != ledger.DeliveryFailed || d.Attempts != 5 || !strings.Contains(d.LastError, "gave up after 5 attempts") {
 				t.Errorf("delivery %s after %d attempts: %q", d.Status, d.Attempts, d.LastError)
 			}
 		})
@@ -354,7 +354,7 @@ func TestSMTPFailures(t *testing.T) {
 
 func TestReplyToPerKind(t *testing.T) {
 	t.Parallel()
-	b := setup(t, dbtest.OpenSQLite, options{replyTo: map[ledger.Kind]string{ledger.KindRelease: "Support <support@vendor.test>"}})
+	b := setup(t, dbtest.SQLite, options{replyTo: map[ledger.Kind]string{ledger.KindRelease: "Support <support@vendor.test>"}})
 	b.license(t, "SEN-1", "jira", contacts.Active, tech("ann@acme.test", "Ann"), contacts.NewMember{Email: "bob@acme.test", Role: contacts.Billing})
 	b.waitDone(t, b.announce(t, "jira", "1.0").ID, 30*time.Second)
 	today := time.Now().UTC().Format(time.DateOnly)
@@ -386,7 +386,7 @@ func TestReplyToPerKind(t *testing.T) {
 
 func TestConnectionsAreReused(t *testing.T) {
 	t.Parallel()
-	b := setup(t, dbtest.OpenSQLite, options{})
+	b := setup(t, dbtest.SQLite, options{})
 	var members []contacts.NewMember
 	for i := range 60 {
 		members = append(members, tech(fmt.Sprintf("p%02d@acme.test", i), ""))

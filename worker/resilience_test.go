@@ -18,8 +18,8 @@ import (
 // It does not run in parallel: on a real Redis the flush empties the whole
 // test database.
 func TestRedisFlushMidFanoutLosesNothing(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open, options{chunkSize: 100, smtp: func(s *smtptest.Server) {
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database, options{chunkSize: 100, smtp: func(s *smtptest.Server) {
 			s.Data = func(n int, to []string) error {
 				time.Sleep(time.Millisecond) // long enough to flush in the middle
 				return nil

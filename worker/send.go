@@ -11,8 +11,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/queue"
@@ -58,7 +58,7 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if a.Status != ledger.Sending {
 		return nil // cancelled or done: its pending deliveries are gone
 	}
-	comp, err := newComposer(a, h.deps, h.cfg)
+	open, err := h.deps.Kinds.Open(a)
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
@@ -79,7 +79,7 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		for i, d := range due {
 			emails[i] = d.Email
 		}
-		people, err := comp.recipients(ctx, emails)
+		batch, err := open.Batch(ctx, emails)
 		if err != nil {
 			return err
 		}
@@ -87,8 +87,7 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			rec, found := people[d.Email]
-			if err := h.deliver(ctx, log, a, comp, d, rec, found); err != nil {
+			if err := h.deliver(ctx, log, a, batch, d); err != nil {
 				return err
 			}
 		}
@@ -111,10 +110,10 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-// deliver claims, renders, sends and records one delivery. It returns an
-// error only when the ledger cannot be written; every other outcome is
-// recorded on the delivery.
-func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcement, comp composer, d ledger.Delivery, rec contacts.Recipient, found bool) error {
+// deliver claims, composes, renders, sends and records one delivery. It
+// returns an error only when the ledger cannot be written; every other
+// outcome is recorded on the delivery.
+func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcement, batch kinds.Batch, d ledger.Delivery) error {
 	attempt, claimed, err := h.deps.Ledger.Claim(ctx, d.ID, h.cfg.Lease)
 	if err != nil || !claimed {
 		return err // not claimed: sent, cancelled or taken by another worker meanwhile
@@ -123,21 +122,21 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	// cancelled: the message may have left.
 	ctx = context.WithoutCancel(ctx)
 	led := h.deps.Ledger
-
 	kind := string(a.Kind)
-	var data any
-	skip, err := comp.check(ctx)
+
+	skip, err := batch.Check(ctx)
 	if err != nil {
 		return err // the claim runs out and the delivery is tried again
 	}
+	var draft kinds.Draft
 	if skip == "" {
-		data, skip = comp.compose(rec, found)
+		draft, skip = batch.Compose(d.Email)
 	}
 	if skip != "" {
 		h.deps.Metrics.Delivery(kind, "skipped")
 		return led.MarkSkipped(ctx, d.ID, attempt, skip)
 	}
-	msg, err := h.deps.Renderer.Render(a.Template, rec.Locale, data)
+	msg, err := h.deps.Renderer.Render(draft.Template, draft.Locale, draft.Data)
 	if err != nil {
 		log.Error("render failed", "delivery", d.ID, "err", err)
 		h.deps.Metrics.Delivery(kind, "failed")
@@ -151,20 +150,27 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	defer stop() // also if Send panics: a claim kept alive forever is a message lost
 	start := time.Now()
 	err = h.deps.Sender.Send(ctx, mailer.Message{
-		From: h.cfg.From, To: d.Email, ToName: rec.Name,
+		From: h.cfg.From, To: d.Email, ToName: draft.ToName,
 		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
-		MessageID: messageID, Date: h.deps.Now(), Headers: comp.headers(rec), ReplyTo: h.cfg.ReplyTo[a.Kind],
+		MessageID: messageID, Date: h.deps.Now(), Headers: draft.Headers, ReplyTo: draft.ReplyTo,
 	})
 	stop()
 	h.deps.Metrics.Send(time.Since(start).Seconds())
-	if err == nil {
+	return h.record(ctx, log, kind, d, attempt, messageID, err)
+}
+
+// record writes what became of a message handed to the SMTP server: sent;
+// failed, and the address suppressed, when the server refused the
+// recipient; failed for good; or pending again, for a retry later.
+func (h *Send) record(ctx context.Context, log *slog.Logger, kind string, d ledger.Delivery, attempt int, messageID string, sendErr error) error {
+	led := h.deps.Ledger
+	if sendErr == nil {
 		h.deps.Metrics.Delivery(kind, "sent")
 		// The message is out: recording it must outlast a database blip,
 		// or the lease runs out and it is sent again.
 		return persist(ctx, h.cfg.Lease/2, func() error { return led.MarkSent(ctx, d.ID, attempt, messageID) })
 	}
-
-	e := mailer.Classify(err)
+	e := mailer.Classify(sendErr)
 	reason := e.Error()
 	switch {
 	case e.RecipientRejected:

@@ -6,13 +6,12 @@ package worker
 
 import (
 	"log/slog"
-	"text/template"
 	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/heraldhq/herald/contacts"
-	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/metrics"
@@ -33,22 +32,15 @@ type Config struct {
 	RetryBase time.Duration
 	// From is the sender, "Name <address>".
 	From string
-	// PaymentURL, if set, makes the payment link of invoice reminders
-	// from a PaymentURLData.
-	PaymentURL *template.Template
-	// Lists makes unsubscribe links; nil sends none.
-	Lists *Lists
-	// ListID is the List-Id header of broadcasts.
-	ListID string
-	// ReplyTo is the Reply-To address by kind of announcement, if any.
-	ReplyTo map[ledger.Kind]string
 }
 
 // Deps are what the workers work with.
 type Deps struct {
-	Ledger   *ledger.Ledger
+	Ledger *ledger.Ledger
+	// Contacts suppresses the addresses the SMTP server refuses.
 	Contacts *contacts.Store
-	Billing  *billing.Billing
+	// Kinds say who each announcement goes to and what it says.
+	Kinds    *kinds.Registry
 	Queue    *queue.Queue
 	Renderer *templates.Renderer
 	Sender   mailer.Sender
@@ -65,7 +57,7 @@ func NewMux(cfg Config, deps Deps) (*asynq.ServeMux, error) {
 	}
 	mux := asynq.NewServeMux()
 	mux.Use(Logging(deps.Logger, deps.Metrics))
-	mux.Handle(queue.TypeFanout, &Fanout{Ledger: deps.Ledger, Queue: deps.Queue, ChunkSize: cfg.ChunkSize})
+	mux.Handle(queue.TypeFanout, &Fanout{Ledger: deps.Ledger, Kinds: deps.Kinds, Queue: deps.Queue, ChunkSize: cfg.ChunkSize})
 	mux.Handle(queue.TypeSend, send)
 	return mux, nil
 }

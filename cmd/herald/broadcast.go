@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/contacts"
-	"github.com/heraldhq/herald/internal/ledger"
-	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/app"
+	"github.com/heraldhq/herald/internal/kinds"
 )
 
 // BroadcastCmd groups the broadcast subcommands.
@@ -37,61 +37,37 @@ func (c *BroadcastSendCmd) Run(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	nb := ledger.NewBroadcast{Subject: c.Subject, Body: string(body), SendAt: c.SendAt,
-		Audience: ledger.BroadcastAudience{Products: c.Products, Licenses: c.Licenses, MainOnly: c.MainOnly}}
+	nb := kinds.NewBroadcast{Subject: c.Subject, Body: string(body), SendAt: c.SendAt,
+		Audience: kinds.BroadcastAudience{Products: c.Products, Licenses: c.Licenses, MainOnly: c.MainOnly}}
 	for _, r := range c.Roles {
 		nb.Audience.Roles = append(nb.Audience.Roles, contacts.Role(r))
 	}
 	if err := nb.Normalize(); err != nil {
 		return err
 	}
-	d, err := env.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	query, args := nb.Audience.Query()
-	count, err := contacts.NewStore(d, env.now).CountAudience(ctx, query, args, true)
-	if err != nil {
-		return err
-	}
-	if count.Recipients == 0 {
-		return fmt.Errorf("no one would receive this broadcast (%d matching contacts opted out or are suppressed)", count.Skipped)
-	}
-	if c.DryRun {
-		fmt.Fprintf(env.stdout, "%d recipients (%d more opted out or suppressed), for example:\n  %s\n",
-			count.Recipients, count.Skipped, strings.Join(count.Sample, "\n  "))
-		return nil
-	}
-	led := ledger.New(d, env.now)
-	a, err := led.CreateBroadcast(ctx, nb)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.stdout, "broadcast %q: announcement %d, %s, to %d recipients\n", nb.Subject, a.ID, a.Status, count.Recipients)
-	if a.Status == ledger.Resolving {
-		startFanout(ctx, env, a.ID)
-	}
-	if !c.Wait {
-		return nil
-	}
-	return waitFor(ctx, env, led, a.ID, c.Poll)
-}
-
-// startFanout enqueues an announcement's fan-out when this process can
-// reach the queue. With the embedded Redis, the queue lives inside "herald
-// serve", whose reconciler picks the announcement up within
-// HERALD_RECONCILE_INTERVAL.
-func startFanout(ctx context.Context, env *Env, id int64) {
-	if env.cfg.Queue.RedisURL == "" {
-		fmt.Fprintf(env.stdout, "a running \"herald serve\" on this database sends it within %s\n", env.cfg.Scheduler.ReconcileInterval)
-		return
-	}
-	q, err := queue.Open(ctx, env.cfg.Queue.RedisURL, "", env.logger)
-	if err != nil {
-		env.logger.Warn("Redis cannot be reached; the reconciler will enqueue the announcement", "announcement", id, "err", err)
-		return
-	}
-	defer q.Close()
-	q.TryEnqueue(ctx, queue.NewFanoutTask(id), env.logger)
+	return env.withApp(ctx, func(a *app.App) error {
+		query, args := nb.Audience.Query()
+		count, err := a.Contacts.CountAudience(ctx, query, args, true)
+		if err != nil {
+			return err
+		}
+		if count.Recipients == 0 {
+			return fmt.Errorf("no one would receive this broadcast (%d matching contacts opted out or are suppressed)", count.Skipped)
+		}
+		if c.DryRun {
+			fmt.Fprintf(env.stdout, "%d recipients (%d more opted out or suppressed), for example:\n  %s\n",
+				count.Recipients, count.Skipped, strings.Join(count.Sample, "\n  "))
+			return nil
+		}
+		ann, err := kinds.CreateBroadcast(ctx, a.Ledger, nb)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "broadcast %q: announcement %d, %s, to %d recipients\n", nb.Subject, ann.ID, ann.Status, count.Recipients)
+		startFanout(ctx, env, a, ann)
+		if !c.Wait {
+			return nil
+		}
+		return waitFor(ctx, env, a.Ledger, ann.ID, c.Poll)
+	})
 }

@@ -8,10 +8,9 @@ import (
 	"os"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/app"
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/csvfile"
-	"github.com/heraldhq/herald/internal/db"
-	"github.com/heraldhq/herald/internal/ledger"
 )
 
 // ImportCmd imports the contacts CSV, as POST /api/v1/contacts/import does.
@@ -20,8 +19,8 @@ type ImportCmd struct {
 }
 
 func (c *ImportCmd) Run(ctx context.Context, env *Env) error {
-	return importFile(ctx, env, c.File, contacts.ReadCSV, func(ctx context.Context, d *db.DB, rows []contacts.Row) (string, error) {
-		res, err := contacts.NewStore(d, env.now).Import(ctx, rows)
+	return importFile(ctx, env, c.File, contacts.ReadCSV, func(ctx context.Context, a *app.App, rows []contacts.Row) (string, error) {
+		res, err := a.Contacts.Import(ctx, rows)
 		return fmt.Sprintf("licenses %d created, %d updated; contacts %d created, %d updated; memberships %d created, %d updated; %d rows unchanged",
 			res.LicensesCreated, res.LicensesUpdated, res.ContactsCreated, res.ContactsUpdated,
 			res.MembershipsCreated, res.MembershipsUpdated, res.Unchanged), err
@@ -34,8 +33,8 @@ type InvoiceImportCmd struct {
 }
 
 func (c *InvoiceImportCmd) Run(ctx context.Context, env *Env) error {
-	return importFile(ctx, env, c.File, billing.ReadCSV, func(ctx context.Context, d *db.DB, rows []billing.Row) (string, error) {
-		res, err := billing.New(d, ledger.New(d, env.now), env.now).Import(ctx, rows)
+	return importFile(ctx, env, c.File, billing.ReadCSV, func(ctx context.Context, a *app.App, rows []billing.Row) (string, error) {
+		res, err := a.Billing.Import(ctx, rows)
 		return fmt.Sprintf("%d invoices created, %d updated", res.Created, res.Updated), err
 	})
 }
@@ -44,7 +43,7 @@ func (c *InvoiceImportCmd) Run(ctx context.Context, env *Env) error {
 // the database, all or nothing. Bad lines are printed as FILE:LINE: message,
 // as compilers do.
 func importFile[Row any](ctx context.Context, env *Env, file string, read func(io.Reader) ([]Row, error),
-	apply func(context.Context, *db.DB, []Row) (string, error),
+	apply func(context.Context, *app.App, []Row) (string, error),
 ) error {
 	f, err := os.Open(file)
 	if err != nil {
@@ -55,17 +54,14 @@ func importFile[Row any](ctx context.Context, env *Env, file string, read func(i
 	if err != nil {
 		return badLines(env, file, err)
 	}
-	d, err := env.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	summary, err := apply(ctx, d, rows)
-	if err != nil {
-		return badLines(env, file, err)
-	}
-	fmt.Fprintf(env.stdout, "imported %s: %s\n", file, summary)
-	return nil
+	return env.withApp(ctx, func(a *app.App) error {
+		summary, err := apply(ctx, a, rows)
+		if err != nil {
+			return badLines(env, file, err)
+		}
+		fmt.Fprintf(env.stdout, "imported %s: %s\n", file, summary)
+		return nil
+	})
 }
 
 func badLines(env *Env, file string, err error) error {

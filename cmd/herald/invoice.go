@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/heraldhq/herald/internal/app"
 	"github.com/heraldhq/herald/internal/billing"
-	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/kinds"
 )
 
 // InvoiceCmd groups the invoice subcommands.
@@ -20,21 +21,16 @@ type InvoiceRemindCmd struct {
 }
 
 func (c *InvoiceRemindCmd) Run(ctx context.Context, env *Env) error {
-	d, err := env.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	led := ledger.New(d, env.now)
-	made, err := billing.New(d, led, env.now).Remind(ctx, billing.Cadence{
-		Offsets: env.cfg.Billing.ReminderOffsets, AllFrom: env.cfg.Billing.ReminderAllFrom,
-	}, c.AsOf)
-	if err != nil {
-		return err
-	}
-	for _, a := range made {
-		fmt.Fprintf(env.stdout, "announcement %d: %s\n", a.ID, a.Subject)
-	}
-	fmt.Fprintf(env.stdout, "%d reminders made; a running herald sends them within %s\n", len(made), env.cfg.Scheduler.ReconcileInterval)
-	return nil
+	return env.withApp(ctx, func(a *app.App) error {
+		cadence := billing.Cadence{Offsets: env.cfg.Billing.ReminderOffsets, AllFrom: env.cfg.Billing.ReminderAllFrom}
+		made, err := a.Billing.Remind(ctx, cadence, c.AsOf, kinds.ReminderAnnouncement)
+		if err != nil {
+			return err
+		}
+		for _, m := range made {
+			fmt.Fprintf(env.stdout, "announcement %d: %s\n", m.ID, m.Subject)
+		}
+		fmt.Fprintf(env.stdout, "%d reminders made; a running herald sends them within %s\n", len(made), env.cfg.Scheduler.ReconcileInterval)
+		return nil
+	})
 }

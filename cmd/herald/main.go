@@ -17,7 +17,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/heraldhq/herald/config"
-	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/app"
 )
 
 // CLI is herald's command line.
@@ -90,17 +90,21 @@ func newEnv(configFile string, stdout, stderr io.Writer) (*Env, error) {
 	return &Env{cfg: cfg, logger: slog.New(handler), stdout: stdout, stderr: stderr, now: time.Now}, nil
 }
 
-// openDB opens and migrates the configured database.
-func (e *Env) openDB(ctx context.Context) (*db.DB, error) {
-	d, err := db.Open(ctx, e.cfg.Database.URL)
+// open builds herald from the configuration: the database, migrated, and
+// the stores on it; the roles open the rest.
+func (e *Env) open(ctx context.Context) (*app.App, error) {
+	return app.Open(ctx, e.cfg, app.Options{Logger: e.logger, Now: e.now, Stdout: e.stdout})
+}
+
+// withApp runs fn on herald, closed when fn returns: for the subcommands
+// that do one thing and exit.
+func (e *Env) withApp(ctx context.Context, fn func(*app.App) error) error {
+	a, err := e.open(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("HERALD_DATABASE_URL: %w", err)
+		return err
 	}
-	if err := d.Migrate(ctx, e.logger); err != nil {
-		d.Close()
-		return nil, err
-	}
-	return d, nil
+	defer a.Close()
+	return fn(a)
 }
 
 // oneLine joins the lines of err, such as several configuration problems,

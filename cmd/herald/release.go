@@ -9,6 +9,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/heraldhq/herald/internal/app"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 )
 
@@ -39,28 +41,29 @@ func (c *ReleaseAnnounceCmd) Run(ctx context.Context, env *Env) error {
 		}
 		nr.Notes = string(notes)
 	}
-	d, err := env.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	led := ledger.New(d, env.now)
-	rel, a, created, err := led.CreateRelease(ctx, nr)
-	if err != nil {
-		return err
-	}
-	if !created {
-		fmt.Fprintf(env.stdout, "%s %s was announced already (announcement %d, %s); nothing new is sent\n", rel.Product, rel.Version, a.ID, a.Status)
-	} else {
-		fmt.Fprintf(env.stdout, "announcing %s %s: announcement %d, %s\n", rel.Product, rel.Version, a.ID, a.Status)
-		if a.Status == ledger.Resolving {
-			startFanout(ctx, env, a.ID)
+	return env.withApp(ctx, func(a *app.App) error {
+		rel, ann, created, err := a.Ledger.CreateRelease(ctx, nr, kinds.ReleaseAnnouncement)
+		if err != nil {
+			return err
 		}
+		if !created {
+			fmt.Fprintf(env.stdout, "%s %s was announced already (announcement %d, %s); nothing new is sent\n", rel.Product, rel.Version, ann.ID, ann.Status)
+		} else {
+			fmt.Fprintf(env.stdout, "announcing %s %s: announcement %d, %s\n", rel.Product, rel.Version, ann.ID, ann.Status)
+			startFanout(ctx, env, a, ann)
+		}
+		if !c.Wait {
+			return nil
+		}
+		return waitFor(ctx, env, a.Ledger, ann.ID, c.Poll)
+	})
+}
+
+// startFanout starts an announcement that is due now, or says who will.
+func startFanout(ctx context.Context, env *Env, a *app.App, ann ledger.Announcement) {
+	if ann.Status == ledger.Resolving && !a.StartFanout(ctx, ann.ID) {
+		fmt.Fprintf(env.stdout, "a running \"herald serve\" on this database sends it within %s\n", env.cfg.Scheduler.ReconcileInterval)
 	}
-	if !c.Wait {
-		return nil
-	}
-	return waitFor(ctx, env, led, a.ID, c.Poll)
 }
 
 // waitFor shows the progress of an announcement until it is done or

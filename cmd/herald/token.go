@@ -6,7 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/app"
 )
 
 // TokenCmd groups the token subcommands.
@@ -21,8 +21,8 @@ type TokenCreateCmd struct {
 }
 
 func (c *TokenCreateCmd) Run(ctx context.Context, env *Env) error {
-	return withTokens(ctx, env, func(tokens *auth.Tokens) error {
-		secret, err := tokens.Create(ctx, c.Name)
+	return env.withApp(ctx, func(a *app.App) error {
+		secret, err := a.Tokens.Create(ctx, c.Name)
 		if err != nil {
 			return err
 		}
@@ -34,8 +34,8 @@ func (c *TokenCreateCmd) Run(ctx context.Context, env *Env) error {
 type TokenListCmd struct{}
 
 func (c *TokenListCmd) Run(ctx context.Context, env *Env) error {
-	return withTokens(ctx, env, func(tokens *auth.Tokens) error {
-		list, err := tokens.List(ctx)
+	return env.withApp(ctx, func(a *app.App) error {
+		list, err := a.Tokens.List(ctx)
 		if err != nil {
 			return err
 		}
@@ -57,20 +57,11 @@ type TokenRevokeCmd struct {
 }
 
 func (c *TokenRevokeCmd) Run(ctx context.Context, env *Env) error {
-	return withTokens(ctx, env, func(tokens *auth.Tokens) error {
-		if err := tokens.Revoke(ctx, c.Name); err != nil {
+	return env.withApp(ctx, func(a *app.App) error {
+		if err := a.Tokens.Revoke(ctx, c.Name); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "revoked %s\n", c.Name)
 		return nil
 	})
-}
-
-func withTokens(ctx context.Context, env *Env, fn func(*auth.Tokens) error) error {
-	d, err := env.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return fn(auth.NewTokens(d, env.now))
 }

@@ -51,9 +51,9 @@ type testBundle struct {
 	logger      *slog.Logger
 }
 
-func setup(t *testing.T, open dbtest.Opener) *testBundle {
+func setup(t *testing.T, database dbtest.Database) *testBundle {
 	t.Helper()
-	d := open(t)
+	d := database.Open(t)
 	b := &testBundle{db: d, store: contacts.NewStore(d, time.Now), ledger: ledger.New(d, time.Now), queue: queuetest.Open(t), tokens: auth.NewTokens(d, time.Now)}
 	b.billing = billing.New(d, b.ledger, time.Now)
 	b.metrics = metrics.New()
@@ -221,8 +221,8 @@ const acme = `{"id":"SEN-1234","product":"jira","name":"Acme Corp","timezone":"E
 func TestLicenseLifecycle(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 
 		res := b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: acme})
 		if loc := res.header.Get("Location"); loc != "/api/v1/licenses/SEN-1234" {
@@ -353,7 +353,7 @@ func TestLicenseLifecycle(t *testing.T) {
 
 func TestAuth(t *testing.T) {
 	t.Parallel()
-	b := setup(t, dbtest.OpenSQLite)
+	b := setup(t, dbtest.SQLite)
 	b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: acme})
 	before := b.snapshot(t)
 
@@ -402,8 +402,8 @@ func TestAuth(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 		b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: acme})
 		before := b.snapshot(t)
 
@@ -465,8 +465,8 @@ func TestBadInput(t *testing.T) {
 func TestImportExportOverHTTP(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 		csv := "license_id,product,license_name,email,name,role,main\n" +
 			"SEN-1,jira,Acme,ann@acme.test,Ann,technical,true\n" +
 			"SEN-1,jira,Acme,bob@acme.test,Bob,billing,true\n" +
@@ -509,7 +509,7 @@ func TestImportExportOverHTTP(t *testing.T) {
 
 func TestReadyz(t *testing.T) {
 	t.Parallel()
-	b := setup(t, dbtest.OpenSQLite)
+	b := setup(t, dbtest.SQLite)
 	b.mustDo(t, http.StatusOK, request{method: "GET", path: "/readyz"})
 	b.db.Close()
 	res := b.mustDo(t, http.StatusServiceUnavailable, request{method: "GET", path: "/readyz"})

@@ -46,7 +46,7 @@ func newDeliveryView(d ledger.Delivery) deliveryView {
 		Email: d.Email, Status: string(d.Status), Attempts: d.Attempts, LastError: d.LastError,
 		MessageID: d.MessageID, SentAt: d.SentAt, Reason: d.Reason,
 	}
-	if d.Status == ledger.Pending {
+	if d.Status == ledger.DeliveryPending {
 		v.NextAttemptAt = &d.NextAttemptAt
 	}
 	return v
@@ -66,7 +66,13 @@ func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	q := r.URL.Query()
-	p, err := s.ledger.List(r.Context(), ledger.Filter{Kind: ledger.Kind(q.Get("kind")), Status: ledger.Status(q.Get("status")), Page: req})
+	kind := ledger.Kind(q.Get("kind"))
+	if kind != "" {
+		if err := s.kinds.Check("kind", kind); err != nil {
+			return err
+		}
+	}
+	p, err := s.ledger.List(r.Context(), ledger.Filter{Kind: kind, Status: ledger.Status(q.Get("status")), Page: req})
 	if err != nil {
 		return err
 	}

@@ -28,8 +28,8 @@ func (b *testBundle) queued(t *testing.T, id string) bool {
 func TestReleasesAndAnnouncements(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 		b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: acme})
 
 		var created struct {
@@ -171,7 +171,7 @@ func TestReleasesAndAnnouncements(t *testing.T) {
 
 func TestTemplates(t *testing.T) {
 	t.Parallel()
-	b := setup(t, dbtest.OpenSQLite)
+	b := setup(t, dbtest.SQLite)
 
 	list := b.mustDo(t, http.StatusOK, request{method: "GET", path: "/api/v1/templates"}).json(t)
 	var names []string

@@ -92,8 +92,8 @@ func htmlPart(t *testing.T, m smtptest.Message) string {
 func TestBroadcasts(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 		b.customers(t)
 		b.startWorkers(t, 4)
 
@@ -173,7 +173,7 @@ func TestBroadcasts(t *testing.T) {
 			defer func() { b.smtp.Rcpt = nil }()
 			before := b.smtp.PerRecipient()["b@acme.test"]
 			a := b.waitDone(t, b.broadcast(t, `{"subject":"Advisory","body":"Update.",`+jira+`}`))
-			d, err := b.ledger.Deliveries(context.Background(), a.ID, ledger.DeliveryFilter{Status: ledger.Skipped})
+			d, err := b.ledger.Deliveries(context.Background(), a.ID, ledger.DeliveryFilter{Status: ledger.DeliverySkipped})
 			if err != nil || len(d.Items) != 1 || d.Items[0].Email != "b@acme.test" || d.Items[0].Reason != "no longer in the audience" {
 				t.Errorf("skipped: %+v, %v", d.Items, err)
 			}
@@ -293,8 +293,8 @@ func oneClick(t *testing.T, link string) int {
 func TestUnsubscribe(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 		ctx := context.Background()
 		b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: `{"id":"SEN-1","product":"jira","name":"Acme","contacts":[
 			{"email":"pat@acme.test","name":"Pat","role":"technical"},{"email":"pat@acme.test","name":"Pat","role":"billing"},
@@ -367,7 +367,7 @@ func TestUnsubscribe(t *testing.T) {
 			before := b.smtp.PerRecipient()
 			_ = json.Unmarshal(b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/releases", body: `{"product":"jira","version":"2.0"}`}).body, &rel)
 			b.waitDone(t, rel.AnnouncementID)
-			d, err := b.ledger.Deliveries(ctx, rel.AnnouncementID, ledger.DeliveryFilter{Status: ledger.Skipped})
+			d, err := b.ledger.Deliveries(ctx, rel.AnnouncementID, ledger.DeliveryFilter{Status: ledger.DeliverySkipped})
 			if err != nil || len(d.Items) != 1 || d.Items[0].Email != "pat@acme.test" || d.Items[0].Reason != "opted out" {
 				t.Errorf("skipped deliveries of the next release: %+v, %v", d.Items, err)
 			}
@@ -411,7 +411,7 @@ func TestUnsubscribe(t *testing.T) {
 // reaches the SMTP server, and the counts add up to the recipients.
 func TestCancelStopsABroadcastInFlight(t *testing.T) {
 	t.Parallel()
-	b := setup(t, dbtest.Open)
+	b := setup(t, dbtest.Any())
 	b.smtp.Data = func(n int, to []string) error {
 		time.Sleep(time.Millisecond)
 		return nil

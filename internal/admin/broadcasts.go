@@ -5,7 +5,7 @@ import (
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
-	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/templates"
 	"github.com/heraldhq/herald/worker"
 )
@@ -24,13 +24,13 @@ type broadcastRequest struct {
 	To     []string `json:"to"` // test sends only
 }
 
-func (req broadcastRequest) broadcast() (ledger.NewBroadcast, error) {
+func (req broadcastRequest) broadcast() (kinds.NewBroadcast, error) {
 	sendAt, err := parseTime("send_at", req.SendAt)
 	if err != nil {
-		return ledger.NewBroadcast{}, err
+		return kinds.NewBroadcast{}, err
 	}
-	nb := ledger.NewBroadcast{Subject: req.Subject, Body: req.Body, SendAt: sendAt,
-		Audience: ledger.BroadcastAudience{Products: req.Audience.Products, Licenses: req.Audience.Licenses, MainOnly: req.Audience.MainOnly}}
+	nb := kinds.NewBroadcast{Subject: req.Subject, Body: req.Body, SendAt: sendAt,
+		Audience: kinds.BroadcastAudience{Products: req.Audience.Products, Licenses: req.Audience.Licenses, MainOnly: req.Audience.MainOnly}}
 	for _, r := range req.Audience.Roles {
 		nb.Audience.Roles = append(nb.Audience.Roles, contacts.Role(r))
 	}
@@ -60,7 +60,7 @@ func (s *Server) createBroadcast(w http.ResponseWriter, r *http.Request) error {
 		return fault.Invalid("audience", "no one would receive this broadcast: no contact of an active license matches (or all who do opted out or are suppressed)")
 	}
 	if req.DryRun {
-		preview, err := s.tester.Preview(ledger.BroadcastParams{Subject: nb.Subject, Body: nb.Body}, count.Sample[0], "")
+		preview, err := s.tester.Preview(nb.Params(), count.Sample[0], "")
 		if err != nil {
 			return fault.Invalid("body", "%v", err)
 		}
@@ -72,7 +72,7 @@ func (s *Server) createBroadcast(w http.ResponseWriter, r *http.Request) error {
 		}{count.Recipients, count.Skipped, count.Sample, preview})
 		return nil
 	}
-	a, err := s.ledger.CreateBroadcast(r.Context(), nb)
+	a, err := kinds.CreateBroadcast(r.Context(), s.ledger, nb)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (s *Server) testBroadcast(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	results, err := s.tester.Send(r.Context(), ledger.BroadcastParams{Subject: nb.Subject, Body: nb.Body}, to)
+	results, err := s.tester.Send(r.Context(), nb.Params(), to)
 	if err != nil {
 		return err
 	}

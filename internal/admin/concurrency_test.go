@@ -19,8 +19,8 @@ import (
 func TestConcurrentMembershipChanges(t *testing.T) {
 	t.Parallel()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		b := setup(t, open)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
 		b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: `{"id":"SEN-1","product":"jira","name":"Acme"}`})
 		roles := []string{"technical", "billing"}
 		people := make([]string, 6)

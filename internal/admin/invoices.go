@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/kinds"
 )
 
 type invoiceView struct {
@@ -26,15 +28,19 @@ func newInvoiceView(inv billing.Invoice) invoiceView {
 	}
 }
 
-// newInvoiceDetail is the view of one invoice, with its reminders.
-func newInvoiceDetail(inv billing.Invoice) invoiceView {
+// invoiceDetail is the view of one invoice, with the reminders made for it.
+func (s *Server) invoiceDetail(ctx context.Context, inv billing.Invoice) (invoiceView, error) {
+	list, err := s.ledger.ByRef(ctx, kinds.InvoiceReminder, inv.Number)
+	if err != nil {
+		return invoiceView{}, err
+	}
 	v := newInvoiceView(inv)
-	reminders := make([]announcementView, len(inv.Reminders))
-	for i, a := range inv.Reminders {
+	reminders := make([]announcementView, len(list))
+	for i, a := range list {
 		reminders[i] = newAnnouncementView(a)
 	}
 	v.Reminders = &reminders
-	return v
+	return v, nil
 }
 
 func (s *Server) putInvoice(w http.ResponseWriter, r *http.Request) error {
@@ -58,7 +64,11 @@ func (s *Server) putInvoice(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, newInvoiceDetail(inv))
+	v, err := s.invoiceDetail(r.Context(), inv)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, v)
 	return nil
 }
 
@@ -67,7 +77,11 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newInvoiceDetail(inv))
+	v, err := s.invoiceDetail(r.Context(), inv)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

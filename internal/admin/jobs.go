@@ -11,17 +11,6 @@ import (
 	"github.com/heraldhq/herald/scheduler"
 )
 
-// Jobs is what the API knows of the scheduler: the jobs and their
-// schedules, to list them and to run two of them now.
-type Jobs struct {
-	Jobs     *scheduler.Jobs
-	List     []scheduler.Job
-	Location *time.Location
-	// Record keeps the run of a job started through the API, so that
-	// GET /jobs shows it like a scheduled one.
-	Record func(ctx context.Context, run scheduler.Run) error
-}
-
 type jobView struct {
 	Name       string     `json:"name"`
 	Spec       string     `json:"spec"`
@@ -32,7 +21,7 @@ type jobView struct {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
-	statuses, err := scheduler.Statuses(r.Context(), s.db, s.jobs.List, s.jobs.Location, time.Now())
+	statuses, err := s.runner.Statuses(r.Context(), s.jobs.List(), s.jobs.Location, time.Now())
 	if err != nil {
 		return err
 	}
@@ -55,44 +44,29 @@ func (s *Server) runInvoiceReminders(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &req, true); err != nil {
 		return err
 	}
-	res, err := runRecorded(r.Context(), s.jobs, scheduler.JobInvoiceReminders, func(ctx context.Context) (scheduler.Created, error) {
-		return s.jobs.Jobs.InvoiceReminders(ctx, req.AsOf)
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return s.runJob(w, r.Context(), s.jobs.InvoiceRemindersAsOf(req.AsOf))
 }
 
 func (s *Server) runReleaseFeeds(w http.ResponseWriter, r *http.Request) error {
-	if s.jobs.Jobs.Feeds == nil {
+	if s.jobs.Feeds == nil {
 		writeJSON(w, http.StatusOK, scheduler.FeedsResult{Feeds: []scheduler.FeedResult{}})
 		return nil
 	}
-	res, err := runRecorded(r.Context(), s.jobs, scheduler.JobReleaseFeeds, s.jobs.Jobs.Feeds.Poll)
+	return s.runJob(w, r.Context(), scheduler.Job{Name: scheduler.JobReleaseFeeds, Run: func(ctx context.Context) (fmt.Stringer, error) {
+		return s.jobs.Feeds.Poll(ctx)
+	}})
+}
+
+// runJob runs a job now, through the runner the scheduler uses: under the
+// job's lease, counted and recorded.
+func (s *Server) runJob(w http.ResponseWriter, ctx context.Context, j scheduler.Job) error {
+	res, err := s.runner.Run(ctx, j)
+	if errors.Is(err, scheduler.ErrBusy) {
+		return fault.Conflict("job %s is running in a scheduler now; ask again when it has finished", j.Name)
+	}
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
-}
-
-// runRecorded runs a job now and records the run.
-func runRecorded[T fmt.Stringer](ctx context.Context, jobs *Jobs, name string, run func(context.Context) (T, error)) (T, error) {
-	start := time.Now()
-	res, err := run(ctx)
-	if errors.Is(err, fault.ErrInvalid) {
-		return res, err // bad input is not a run of the job
-	}
-	rec := scheduler.Run{Name: name, StartedAt: start, FinishedAt: time.Now()}
-	if err != nil {
-		rec.Error = err.Error()
-	} else {
-		rec.Result = res.String() + " (run through the API)"
-	}
-	if jobs.Record != nil {
-		_ = jobs.Record(context.WithoutCancel(ctx), rec)
-	}
-	return res, err
 }

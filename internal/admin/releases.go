@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 )
 
@@ -39,7 +40,7 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	nr := ledger.NewRelease{Product: req.Product, Version: req.Version, Title: req.Title, Notes: req.Notes, URL: req.URL, SendAt: sendAt}
-	rel, a, created, err := s.ledger.CreateRelease(r.Context(), nr)
+	rel, a, created, err := s.ledger.CreateRelease(r.Context(), nr, kinds.ReleaseAnnouncement)
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,12 @@ import (
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/billing"
-	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/unsubscribe"
+	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
 	"github.com/heraldhq/herald/worker"
 )
@@ -38,12 +39,13 @@ type Check struct {
 
 // Server serves the admin API.
 type Server struct {
-	db          *db.DB
 	metrics     *metrics.Metrics
 	tester      *worker.Tester
 	unsubscribe *unsubscribe.Tokens
 	billing     *billing.Billing
-	jobs        *Jobs
+	jobs        *scheduler.Jobs
+	runner      *scheduler.Runner
+	kinds       *kinds.Registry
 	contacts    *contacts.Store
 	ledger      *ledger.Ledger
 	queue       *queue.Queue
@@ -56,7 +58,6 @@ type Server struct {
 
 // Deps are what the API serves from.
 type Deps struct {
-	DB *db.DB
 	// Metrics, if set, counts requests and is served at /metrics.
 	Metrics *metrics.Metrics
 	// Tester renders broadcasts for dry runs and sends test messages.
@@ -64,8 +65,11 @@ type Deps struct {
 	// Unsubscribe checks the tokens of unsubscribe links.
 	Unsubscribe *unsubscribe.Tokens
 	Billing     *billing.Billing
-	Jobs        *Jobs
-	Contacts    *contacts.Store
+	// Jobs are the scheduler's jobs, listed and run now through Runner.
+	Jobs     *scheduler.Jobs
+	Runner   *scheduler.Runner
+	Kinds    *kinds.Registry
+	Contacts *contacts.Store
 	Ledger      *ledger.Ledger
 	Queue       *queue.Queue
 	Renderer    *templates.Renderer
@@ -132,12 +136,13 @@ var routes = []route{
 // New returns the API server.
 func New(deps Deps) *Server {
 	s := &Server{
-		db:          deps.DB,
 		metrics:     deps.Metrics,
 		tester:      deps.Tester,
 		unsubscribe: deps.Unsubscribe,
 		billing:     deps.Billing,
 		jobs:        deps.Jobs,
+		runner:      deps.Runner,
+		kinds:       deps.Kinds,
 		contacts:    deps.Contacts,
 		ledger:      deps.Ledger,
 		queue:       deps.Queue,

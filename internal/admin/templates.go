@@ -18,7 +18,7 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
 // locale).
 func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
-	data, ok := templates.Sample(name)
+	data, ok := s.renderer.Sample(name)
 	if !ok {
 		return fault.NotFound("there is no template called %q", name)
 	}

@@ -17,9 +17,9 @@ func TestTokens(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		setup := func(t *testing.T) (*auth.Tokens, *db.DB, *time.Time) {
-			d := open(t)
+			d := database.Open(t)
 			now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 			return auth.NewTokens(d, func() time.Time { return now }), d, &now
 		}

@@ -6,7 +6,6 @@ package billing
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,8 +41,6 @@ type Invoice struct {
 	Status      Status    `db:"status"`
 	CreatedAt   time.Time `db:"created_at"`
 	UpdatedAt   time.Time `db:"updated_at"`
-	// Reminders are the announcements made for the invoice (Get only).
-	Reminders []ledger.Announcement `db:"-"`
 }
 
 // InvoiceInput is an invoice as the billing system sends it.
@@ -171,7 +168,7 @@ func (b *Billing) put(ctx context.Context, tx *sqlx.Tx, number string, in Invoic
 	return false, err
 }
 
-// Get returns an invoice with the reminders made for it.
+// Get returns an invoice.
 func (b *Billing) Get(ctx context.Context, number string) (Invoice, error) {
 	var inv Invoice
 	err := db.Get(ctx, b.db, &inv, `SELECT `+invoiceColumns+` FROM invoices WHERE number = ?`, number)
@@ -182,10 +179,6 @@ func (b *Billing) Get(ctx context.Context, number string) (Invoice, error) {
 		return Invoice{}, fmt.Errorf("get invoice %s: %w", number, err)
 	}
 	inv.normalize()
-	inv.Reminders, err = b.ledger.ByRef(ctx, ledger.KindInvoiceReminder, number)
-	if err != nil {
-		return Invoice{}, err
-	}
 	return inv, nil
 }
 
@@ -267,9 +260,4 @@ func (inv InvoiceOfLicense) DaysPastDue(now time.Time) int {
 	}
 	days, _ := daysBetween(inv.DueDate, now.In(loc).Format(DateLayout))
 	return days
-}
-
-// ReminderKey is the dedupe key of the reminder of an invoice at an offset.
-func ReminderKey(number string, offset int) string {
-	return "invoice:" + number + ":" + strconv.Itoa(offset)
 }

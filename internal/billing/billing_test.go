@@ -27,9 +27,9 @@ type testBundle struct {
 	now     time.Time
 }
 
-func setup(t *testing.T, open dbtest.Opener) *testBundle {
+func setup(t *testing.T, database dbtest.Database) *testBundle {
 	t.Helper()
-	d := open(t)
+	d := database.Open(t)
 	b := &testBundle{db: d, now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return b.now }
 	b.store = contacts.NewStore(d, clock)
@@ -64,9 +64,9 @@ func TestInvoices(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		t.Run("PutCreatesThenUpdates", func(t *testing.T) {
-			b := setup(t, open)
+			b := setup(t, database)
 			b.license(t, "SEN-1", "UTC")
 			inv, created, err := b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(125000), Currency: "eur", DueDate: "2026-12-15"})
 			if err != nil || !created {
@@ -86,7 +86,7 @@ func TestInvoices(t *testing.T) {
 		})
 
 		t.Run("BadInvoicesNameTheFieldAndChangeNothing", func(t *testing.T) {
-			b := setup(t, open)
+			b := setup(t, database)
 			b.license(t, "SEN-1", "UTC")
 			good := billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(100), Currency: "EUR", DueDate: "2026-12-15"}
 			for _, tc := range []struct {
@@ -123,7 +123,7 @@ func TestInvoices(t *testing.T) {
 		})
 
 		t.Run("ImportIsAllOrNothing", func(t *testing.T) {
-			b := setup(t, open)
+			b := setup(t, database)
 			b.license(t, "SEN-1", "UTC")
 			_, err := importCSV(b, "number,license_id,amount_minor,currency,due_date,status\n"+
 				"INV-1,SEN-1,100,EUR,2026-12-15,open\n"+
@@ -231,9 +231,9 @@ func TestReminderCadence(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		t.Run("EveryStepOnItsDay", func(t *testing.T) {
-			b := setup(t, open)
+			b := setup(t, database)
 			b.license(t, "SEN-1", "UTC")
 			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")
 			got := b.month(t, "2026-12-01", "2027-01-31", nil, nil)
@@ -253,7 +253,7 @@ func TestReminderCadence(t *testing.T) {
 		})
 
 		t.Run("PaidStopsTheCadence", func(t *testing.T) {
-			b := setup(t, open)
+			b := setup(t, database)
 			b.license(t, "SEN-1", "UTC")
 			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")
 			got := b.month(t, "2026-12-01", "2027-01-31", nil, func(day string) {
@@ -269,7 +269,7 @@ func TestReminderCadence(t *testing.T) {
 		})
 
 		t.Run("MissedDaysAreCaughtUpOnce", func(t *testing.T) {
-			b := setup(t, open)
+			b := setup(t, database)
 			b.license(t, "SEN-1", "UTC")
 			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")
 			down := map[string]bool{}
@@ -288,7 +288,7 @@ func TestReminderCadence(t *testing.T) {
 		})
 
 		t.Run("EachLicenseOnItsOwnLocalDay", func(t *testing.T) {
-			b := setup(t, open)
+			b := setup(t, database)
 			b.license(t, "NZ-1", "Pacific/Auckland")
 			b.license(t, "US-1", "America/Los_Angeles")
 			b.invoice(t, "INV-NZ", "NZ-1", "2026-12-15")
@@ -315,7 +315,7 @@ func TestReminderCadence(t *testing.T) {
 		})
 
 		t.Run("AsOfRunsADayOnceAndNamesBadDates", func(t *testing.T) {
-			b := setup(t, open)
+			b := setup(t, database)
 			b.now = time.Date(2026, 12, 10, 9, 0, 0, 0, time.UTC)
 			b.license(t, "SEN-1", "UTC")
 			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -22,47 +20,25 @@ type Cadence struct {
 	AllFrom int
 }
 
-// Template variants of the reminder, by offset.
-const (
-	TemplateUpcoming = "invoice_upcoming"
-	TemplateDue      = "invoice_due"
-	TemplateOverdue  = "invoice_overdue"
-)
-
-// Template returns the template of the reminder at offset.
-func Template(offset int) string {
-	switch {
-	case offset < 0:
-		return TemplateUpcoming
-	case offset == 0:
-		return TemplateDue
-	default:
-		return TemplateOverdue
-	}
-}
-
-// ReminderParams are what a reminder's template needs besides the
-// recipient: the invoice itself is read again just before sending, so that
-// a paid invoice is never reminded of.
-type ReminderParams struct {
-	Number string `json:"number"`
-	Offset int    `json:"offset"`
-}
-
-// ReminderAudience is who a reminder goes to.
-type ReminderAudience struct {
-	LicenseID string `json:"license_id"`
-	MainOnly  bool   `json:"main_only"`
+// Reminder is one step of the cadence due for one invoice: what its
+// reminder announcement is made of.
+type Reminder struct {
+	Number    string
+	LicenseID string
+	// Offset is the step, in days from the due date.
+	Offset int
+	// MainOnly addresses only the main billing contact.
+	MainOnly bool
 }
 
 // Remind creates the reminders that are due: for each open invoice, the
 // latest step of the cadence whose day has come, unless that step was made
 // already. Steps missed while herald was down are not sent late one by one:
 // only the latest is. "Today" is each license's own date in its timezone,
-// or asOf (YYYY-MM-DD) when given. Several schedulers may run it at once:
-// the dedupe key invoice:<number>:<offset> lets one of them create each
-// reminder.
-func (b *Billing) Remind(ctx context.Context, cad Cadence, asOf string) ([]ledger.Announcement, error) {
+// or asOf (YYYY-MM-DD) when given. announce makes the announcement of each
+// step; several schedulers may run Remind at once, and its dedupe key lets
+// one of them create each reminder.
+func (b *Billing) Remind(ctx context.Context, cad Cadence, asOf string, announce func(Reminder) ledger.NewAnnouncement) ([]ledger.Announcement, error) {
 	if asOf != "" {
 		day, err := time.Parse(DateLayout, asOf)
 		if err != nil {
@@ -110,50 +86,16 @@ func (b *Billing) Remind(ctx context.Context, cad Cadence, asOf string) ([]ledge
 		if !ok {
 			continue
 		}
-		a, created, err := b.createReminder(ctx, inv.Number, inv.LicenseID, step, step < cad.AllFrom)
+		r := Reminder{Number: inv.Number, LicenseID: inv.LicenseID, Offset: step, MainOnly: step < cad.AllFrom}
+		a, created, err := b.ledger.Announce(ctx, announce(r))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reminder of invoice %s at %+d days: %w", inv.Number, step, err)
 		}
 		if created {
 			made = append(made, a)
 		}
 	}
 	return made, nil
-}
-
-func (b *Billing) createReminder(ctx context.Context, number, licenseID string, offset int, mainOnly bool) (ledger.Announcement, bool, error) {
-	var (
-		a       ledger.Announcement
-		created bool
-	)
-	err := b.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		a, created, err = b.ledger.Create(ctx, tx, ledger.NewAnnouncement{
-			Kind:      ledger.KindInvoiceReminder,
-			DedupeKey: ReminderKey(number, offset),
-			Template:  Template(offset),
-			Subject:   reminderSubject(number, offset),
-			Ref:       number,
-			Params:    ReminderParams{Number: number, Offset: offset},
-			Audience:  ReminderAudience{LicenseID: licenseID, MainOnly: mainOnly},
-		})
-		return err
-	})
-	if err != nil {
-		return ledger.Announcement{}, false, fmt.Errorf("reminder of invoice %s at %+d days: %w", number, offset, err)
-	}
-	return a, created, nil
-}
-
-func reminderSubject(number string, offset int) string {
-	switch {
-	case offset < 0:
-		return fmt.Sprintf("Invoice %s is due in %d days", number, -offset)
-	case offset == 0:
-		return fmt.Sprintf("Invoice %s is due today", number)
-	default:
-		return fmt.Sprintf("Invoice %s is %d days overdue", number, offset)
-	}
 }
 
 // latestStep returns the largest offset that is at most days.

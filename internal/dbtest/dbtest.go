@@ -21,51 +21,70 @@ import (
 // EnvDatabaseURL names the PostgreSQL database the tests may use.
 const EnvDatabaseURL = "HERALD_TEST_DATABASE_URL"
 
-// Opener returns a fresh migrated database that is closed (and on
-// PostgreSQL dropped) when the test ends.
-type Opener func(t testing.TB) *db.DB
+// Database is one kind of database the tests run on. Each call of URL or
+// Open makes a fresh one that is dropped when the test ends.
+type Database struct {
+	Name string // "sqlite" or "postgres"
+	url  func(t testing.TB) string
+}
+
+// SQLite is a SQLite file in the test's temporary directory.
+var SQLite = Database{Name: "sqlite", url: func(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "herald.db")
+}}
+
+// postgres is a schema of its own in the database at pgURL.
+func postgres(pgURL string) Database {
+	return Database{Name: "postgres", url: func(t testing.TB) string { return newSchema(t, pgURL) }}
+}
+
+// URL returns the URL of a fresh, empty database, for herald to open and
+// migrate itself (the app, the binary).
+func (d Database) URL(t testing.TB) string {
+	t.Helper()
+	return d.url(t)
+}
+
+// Open returns a fresh migrated database, closed when the test ends.
+func (d Database) Open(t testing.TB) *db.DB {
+	t.Helper()
+	return openMigrated(t, d.url(t))
+}
 
 // Each runs fn as a subtest once per available database: "sqlite" always,
 // "postgres" when HERALD_TEST_DATABASE_URL is set.
-func Each(t *testing.T, fn func(t *testing.T, open Opener)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, OpenSQLite) })
-	if pgURL := os.Getenv(EnvDatabaseURL); pgURL != "" {
-		t.Run("postgres", func(t *testing.T) {
-			fn(t, func(t testing.TB) *db.DB { return OpenPostgres(t, pgURL) })
-		})
+func Each(t *testing.T, fn func(t *testing.T, database Database)) {
+	for _, d := range All() {
+		t.Run(d.Name, func(t *testing.T) { fn(t, d) })
 	}
 }
 
-// Open returns a fresh database: PostgreSQL when HERALD_TEST_DATABASE_URL is
-// set, else SQLite. For tests that need one database, not each.
+// All lists the available databases.
+func All() []Database {
+	all := []Database{SQLite}
+	if pgURL := os.Getenv(EnvDatabaseURL); pgURL != "" {
+		all = append(all, postgres(pgURL))
+	}
+	return all
+}
+
+// Any returns PostgreSQL when HERALD_TEST_DATABASE_URL is set, else SQLite:
+// for tests that need one database, not each.
+func Any() Database {
+	all := All()
+	return all[len(all)-1]
+}
+
+// Open returns a fresh migrated database of Any.
 func Open(t testing.TB) *db.DB {
-	if pgURL := os.Getenv(EnvDatabaseURL); pgURL != "" {
-		return OpenPostgres(t, pgURL)
-	}
-	return OpenSQLite(t)
+	t.Helper()
+	return Any().Open(t)
 }
 
-// URL returns a database URL for a process started by the test (the binary
-// tests): a fresh PostgreSQL schema when HERALD_TEST_DATABASE_URL is set,
-// else a SQLite file in a temporary directory.
+// URL returns the URL of a fresh database of Any.
 func URL(t testing.TB) string {
-	if pgURL := os.Getenv(EnvDatabaseURL); pgURL != "" {
-		return newSchema(t, pgURL)
-	}
-	return "sqlite:" + filepath.Join(t.TempDir(), "herald.db")
-}
-
-// OpenSQLite returns a migrated SQLite database in a temporary directory.
-func OpenSQLite(t testing.TB) *db.DB {
 	t.Helper()
-	return openMigrated(t, "sqlite:"+filepath.Join(t.TempDir(), "herald.db"))
-}
-
-// OpenPostgres returns a migrated database in a new schema of pgURL's
-// database; the schema is dropped when the test ends.
-func OpenPostgres(t testing.TB, pgURL string) *db.DB {
-	t.Helper()
-	return openMigrated(t, newSchema(t, pgURL))
+	return Any().URL(t)
 }
 
 func openMigrated(t testing.TB, rawURL string) *db.DB {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -66,6 +65,20 @@ func (l *Ledger) Create(ctx context.Context, tx *sqlx.Tx, na NewAnnouncement) (a
 	return a, n == 1, nil
 }
 
+// Announce stores an announcement in a transaction of its own, as Create
+// does, and returns it with its counts.
+func (l *Ledger) Announce(ctx context.Context, na NewAnnouncement) (a Announcement, created bool, err error) {
+	err = l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		a, created, err = l.Create(ctx, tx, na)
+		return err
+	})
+	if err != nil {
+		return Announcement{}, false, err
+	}
+	a, err = l.Get(ctx, a.ID)
+	return a, created, err
+}
+
 func (a *Announcement) normalize() {
 	a.SendAt = a.SendAt.UTC()
 	a.CreatedAt = a.CreatedAt.UTC()
@@ -98,7 +111,8 @@ func (l *Ledger) get(ctx context.Context, q sqlx.ExtContext, id int64) (Announce
 	return list[0], nil
 }
 
-// Filter selects announcements; empty fields select everything.
+// Filter selects announcements; empty fields select everything. Kind is
+// not checked here: the ledger does not know which kinds exist.
 type Filter struct {
 	Kind   Kind
 	Status Status
@@ -107,24 +121,17 @@ type Filter struct {
 
 // List returns announcements, newest first.
 func (l *Ledger) List(ctx context.Context, f Filter) (page.Page[Announcement], error) {
-	limit, after, err := f.Page.Decode()
+	limit, afterID, err := f.Page.DecodeID()
 	if err != nil {
 		return page.Page[Announcement]{}, err
 	}
 	query := `SELECT ` + announcementColumns + ` FROM announcements WHERE 1 = 1`
 	var args []any
-	if after != "" {
-		id, err := strconv.ParseInt(after, 10, 64)
-		if err != nil {
-			return page.Page[Announcement]{}, fault.Invalid("after", "is not a cursor returned by this list")
-		}
+	if afterID != 0 {
 		query += ` AND id < ?`
-		args = append(args, id)
+		args = append(args, afterID)
 	}
 	if f.Kind != "" {
-		if err := checkKind(f.Kind); err != nil {
-			return page.Page[Announcement]{}, err
-		}
 		query += ` AND kind = ?`
 		args = append(args, f.Kind)
 	}
@@ -144,7 +151,7 @@ func (l *Ledger) List(ctx context.Context, f Filter) (page.Page[Announcement], e
 	for i := range list {
 		list[i].normalize()
 	}
-	p := page.Of(list, limit, func(a Announcement) string { return strconv.FormatInt(a.ID, 10) })
+	p := page.OfID(list, limit, func(a Announcement) int64 { return a.ID })
 	if err := l.withCounts(ctx, l.db, p.Items); err != nil {
 		return page.Page[Announcement]{}, err
 	}
@@ -187,17 +194,17 @@ func (l *Ledger) withCounts(ctx context.Context, q sqlx.ExtContext, list []Annou
 		c := &list[index[r.AnnouncementID]].Counts
 		c.Recipients += r.N
 		switch r.Status {
-		case Pending:
+		case DeliveryPending:
 			c.Pending += r.N
-		case Claimed:
+		case DeliverySending:
 			c.Sending += r.N
-		case Sent:
+		case DeliverySent:
 			c.Sent += r.N
-		case Failed:
+		case DeliveryFailed:
 			c.Failed += r.N
-		case Skipped:
+		case DeliverySkipped:
 			c.Skipped += r.N
-		case DeliveryCanceled:
+		case DeliveryCancelled:
 			c.Cancelled += r.N
 		}
 	}
@@ -229,7 +236,7 @@ func (l *Ledger) Cancel(ctx context.Context, id int64) (Announcement, error) {
 		if _, err := db.Exec(ctx, tx, `
 			UPDATE deliveries SET status = ?, reason = ?, updated_at = ?
 			WHERE announcement_id = ? AND status = ?`,
-			DeliveryCanceled, "announcement cancelled", now, id, Pending); err != nil {
+			DeliveryCancelled, "announcement cancelled", now, id, DeliveryPending); err != nil {
 			return err
 		}
 		a, err = l.get(ctx, tx, id)
@@ -269,13 +276,13 @@ func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int
 		}
 		if err := db.Select(ctx, tx, &chunks, `
 			SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
-			id, Failed); err != nil {
+			id, DeliveryFailed); err != nil {
 			return err
 		}
 		if _, err := db.Exec(ctx, tx, `
 			UPDATE deliveries SET status = ?, attempts = 0, next_attempt_at = ?, last_error = '', updated_at = ?
 			WHERE announcement_id = ? AND status = ?`,
-			Pending, now, now, id, Failed); err != nil {
+			DeliveryPending, now, now, id, DeliveryFailed); err != nil {
 			return err
 		}
 		a, err = l.get(ctx, tx, id)
@@ -301,20 +308,12 @@ func (l *Ledger) FinishIfDone(ctx context.Context, id int64) (bool, error) {
 		UPDATE announcements SET status = ?, finished_at = ?, updated_at = ?
 		WHERE id = ? AND status = ?
 		AND NOT EXISTS (SELECT 1 FROM deliveries WHERE announcement_id = ? AND status IN (?, ?))`,
-		Done, now, now, id, Sending, id, Pending, Claimed)
+		Done, now, now, id, Sending, id, DeliveryPending, DeliverySending)
 	if err != nil {
 		return false, fmt.Errorf("finish announcement %d: %w", id, err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
-}
-
-func checkKind(k Kind) error {
-	switch k {
-	case KindRelease, KindInvoiceReminder, KindBroadcast:
-		return nil
-	}
-	return fault.Invalid("kind", "%q is not a kind (release, invoice_reminder or broadcast)", k)
 }
 
 func checkStatus(s Status) error {
@@ -365,7 +364,7 @@ func (l *Ledger) WaitSettled(ctx context.Context, id int64, timeout time.Duratio
 	deadline := time.Now().Add(timeout)
 	for {
 		var sending int
-		if err := db.Get(ctx, l.db, &sending, `SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND status = ?`, id, Claimed); err != nil {
+		if err := db.Get(ctx, l.db, &sending, `SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND status = ?`, id, DeliverySending); err != nil {
 			return false, err
 		}
 		if sending == 0 {

@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -76,7 +75,7 @@ func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize 
 		}
 		if err := db.Select(ctx, tx, &chunks, `
 			SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
-			id, Pending); err != nil {
+			id, DeliveryPending); err != nil {
 			return err
 		}
 		return nil
@@ -100,7 +99,7 @@ func (l *Ledger) Due(ctx context.Context, announcementID int64, chunk, limit int
 	err := db.Select(ctx, l.db, &ds, `
 		SELECT `+deliveryColumns+` FROM deliveries
 		WHERE announcement_id = ? AND chunk = ? AND status = ? AND next_attempt_at <= ?
-		LIMIT ?`, announcementID, chunk, Pending, l.Now(), limit)
+		LIMIT ?`, announcementID, chunk, DeliveryPending, l.Now(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due deliveries of %d/%d: %w", announcementID, chunk, err)
 	}
@@ -114,7 +113,7 @@ func (l *Ledger) NextAttempt(ctx context.Context, announcementID int64, chunk in
 	err := db.Select(ctx, l.db, &next, `
 		SELECT next_attempt_at FROM deliveries
 		WHERE announcement_id = ? AND chunk = ? AND status = ?
-		ORDER BY next_attempt_at LIMIT 1`, announcementID, chunk, Pending)
+		ORDER BY next_attempt_at LIMIT 1`, announcementID, chunk, DeliveryPending)
 	if err != nil || len(next) == 0 {
 		return time.Time{}, false, err
 	}
@@ -132,7 +131,7 @@ func (l *Ledger) Claim(ctx context.Context, id int64, lease time.Duration) (atte
 		UPDATE deliveries SET status = ?, attempts = attempts + 1, lease_until = ?, updated_at = ?
 		WHERE id = ? AND status = ?
 		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
-		RETURNING attempts`, Claimed, now.Add(lease), now, id, Pending, Sending)
+		RETURNING attempts`, DeliverySending, now.Add(lease), now, id, DeliveryPending, Sending)
 	if err != nil {
 		return 0, false, fmt.Errorf("claim delivery %d: %w", id, err)
 	}
@@ -149,7 +148,7 @@ func (l *Ledger) Claim(ctx context.Context, id int64, lease time.Duration) (atte
 // ExtendLease keeps a claim alive while its message is being sent.
 func (l *Ledger) ExtendLease(ctx context.Context, id int64, attempt int, lease time.Duration) error {
 	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET lease_until = ? WHERE id = ? AND status = ? AND attempts = ?`,
-		l.Now().Add(lease), id, Claimed, attempt)
+		l.Now().Add(lease), id, DeliverySending, attempt)
 	if err != nil {
 		return fmt.Errorf("extend lease of delivery %d: %w", id, err)
 	}
@@ -165,7 +164,7 @@ func (l *Ledger) MarkSent(ctx context.Context, id int64, attempt int, messageID 
 	_, err := db.Exec(ctx, l.db, `
 		UPDATE deliveries SET status = ?, message_id = ?, sent_at = ?, last_error = '', lease_until = NULL, updated_at = ?
 		WHERE id = ? AND attempts = ? AND status IN (?, ?)`,
-		Sent, messageID, now, now, id, attempt, Claimed, Pending)
+		DeliverySent, messageID, now, now, id, attempt, DeliverySending, DeliveryPending)
 	if err != nil {
 		return fmt.Errorf("record outcome of delivery %d: %w", id, err)
 	}
@@ -175,22 +174,22 @@ func (l *Ledger) MarkSent(ctx context.Context, id int64, attempt int, messageID 
 // MarkRetry puts a claimed delivery back to pending until next, keeping the
 // reason it failed this time.
 func (l *Ledger) MarkRetry(ctx context.Context, id int64, attempt int, reason string, next time.Time) error {
-	return l.settle(ctx, id, attempt, `status = ?, last_error = ?, next_attempt_at = ?`, Pending, reason, next.UTC().Truncate(time.Microsecond))
+	return l.settle(ctx, id, attempt, `status = ?, last_error = ?, next_attempt_at = ?`, DeliveryPending, reason, next.UTC().Truncate(time.Microsecond))
 }
 
 // MarkFailed records that a delivery will not be sent, and why.
 func (l *Ledger) MarkFailed(ctx context.Context, id int64, attempt int, reason string) error {
-	return l.settle(ctx, id, attempt, `status = ?, last_error = ?`, Failed, reason)
+	return l.settle(ctx, id, attempt, `status = ?, last_error = ?`, DeliveryFailed, reason)
 }
 
 // MarkSkipped records that a claimed delivery was not sent on purpose.
 func (l *Ledger) MarkSkipped(ctx context.Context, id int64, attempt int, reason string) error {
-	return l.settle(ctx, id, attempt, `status = ?, reason = ?`, Skipped, reason)
+	return l.settle(ctx, id, attempt, `status = ?, reason = ?`, DeliverySkipped, reason)
 }
 
 // settle ends a claim, if it is still this one.
 func (l *Ledger) settle(ctx context.Context, id int64, attempt int, set string, args ...any) error {
-	args = append(args, l.Now(), id, Claimed, attempt)
+	args = append(args, l.Now(), id, DeliverySending, attempt)
 	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET `+set+`, lease_until = NULL, updated_at = ? WHERE id = ? AND status = ? AND attempts = ?`, args...)
 	if err != nil {
 		return fmt.Errorf("record outcome of delivery %d: %w", id, err)
@@ -207,24 +206,18 @@ type DeliveryFilter struct {
 // Deliveries lists the deliveries of an announcement in the order they were
 // made.
 func (l *Ledger) Deliveries(ctx context.Context, announcementID int64, f DeliveryFilter) (page.Page[Delivery], error) {
-	limit, after, err := f.Page.Decode()
+	limit, afterID, err := f.Page.DecodeID()
 	if err != nil {
 		return page.Page[Delivery]{}, err
 	}
-	if _, err := l.Get(ctx, announcementID); err != nil {
+	if _, err := l.Lookup(ctx, announcementID); err != nil {
 		return page.Page[Delivery]{}, err
 	}
 	query := `SELECT ` + deliveryColumns + ` FROM deliveries WHERE announcement_id = ? AND id > ?`
-	var afterID int64
-	if after != "" {
-		if afterID, err = strconv.ParseInt(after, 10, 64); err != nil {
-			return page.Page[Delivery]{}, fault.Invalid("after", "is not a cursor returned by this list")
-		}
-	}
 	args := []any{announcementID, afterID}
 	if f.Status != "" {
 		switch f.Status {
-		case Pending, Claimed, Sent, Failed, Skipped, DeliveryCanceled:
+		case DeliveryPending, DeliverySending, DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryCancelled:
 		default:
 			return page.Page[Delivery]{}, fault.Invalid("status", "%q is not a delivery status (pending, sending, sent, failed, skipped or cancelled)", f.Status)
 		}
@@ -244,5 +237,5 @@ func (l *Ledger) Deliveries(ctx context.Context, announcementID int64, f Deliver
 			ds[i].SentAt = &t
 		}
 	}
-	return page.Of(ds, limit, func(d Delivery) string { return strconv.FormatInt(d.ID, 10) }), nil
+	return page.OfID(ds, limit, func(d Delivery) int64 { return d.ID }), nil
 }

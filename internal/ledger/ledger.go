@@ -16,14 +16,10 @@ import (
 	"github.com/heraldhq/herald/internal/db"
 )
 
-// Kind is what an announcement is about.
+// Kind is what an announcement is about: release, broadcast… Each kind is
+// defined, with its audience and its messages, in package kinds; the ledger
+// treats them all alike.
 type Kind string
-
-const (
-	KindRelease         Kind = "release"
-	KindInvoiceReminder Kind = "invoice_reminder"
-	KindBroadcast       Kind = "broadcast"
-)
 
 // Status is where an announcement is in its life.
 type Status string
@@ -45,12 +41,18 @@ const (
 type DeliveryStatus string
 
 const (
-	Pending          DeliveryStatus = "pending"
-	Claimed          DeliveryStatus = "sending"
-	Sent             DeliveryStatus = "sent"
-	Failed           DeliveryStatus = "failed"
-	Skipped          DeliveryStatus = "skipped"
-	DeliveryCanceled DeliveryStatus = "cancelled"
+	// DeliveryPending waits to be claimed, from its next attempt time on.
+	DeliveryPending DeliveryStatus = "pending"
+	// DeliverySending is claimed by a worker until its lease runs out.
+	DeliverySending DeliveryStatus = "sending"
+	// DeliverySent was accepted by the SMTP server.
+	DeliverySent DeliveryStatus = "sent"
+	// DeliveryFailed will not be sent; LastError says why.
+	DeliveryFailed DeliveryStatus = "failed"
+	// DeliverySkipped was not sent on purpose; Reason says why.
+	DeliverySkipped DeliveryStatus = "skipped"
+	// DeliveryCancelled was pending when its announcement was cancelled.
+	DeliveryCancelled DeliveryStatus = "cancelled"
 )
 
 // Announcement is one thing to tell a set of people.
@@ -128,7 +130,3 @@ func New(d *db.DB, now func() time.Time) *Ledger { return &Ledger{db: d, now: no
 
 // Now is the ledger's clock, in UTC at the precision both databases keep.
 func (l *Ledger) Now() time.Time { return l.now().UTC().Truncate(time.Microsecond) }
-
-// DB returns the database the ledger is on, for packages that add their
-// own rows in the ledger's transactions (releases, invoices).
-func (l *Ledger) DB() *db.DB { return l.db }

@@ -25,7 +25,7 @@ func (l *Ledger) ExpireLeases(ctx context.Context) ([]ChunkRef, error) {
 	err := db.Select(ctx, l.db, &rows, `
 		UPDATE deliveries SET status = ?, lease_until = NULL, next_attempt_at = ?, updated_at = ?
 		WHERE status = ? AND lease_until < ?
-		RETURNING announcement_id, chunk`, Pending, now, now, Claimed, now)
+		RETURNING announcement_id, chunk`, DeliveryPending, now, now, DeliverySending, now)
 	if err != nil {
 		return nil, fmt.Errorf("expire leases: %w", err)
 	}
@@ -48,7 +48,7 @@ func (l *Ledger) SweepCancelled(ctx context.Context) (int64, error) {
 	res, err := db.Exec(ctx, l.db, `
 		UPDATE deliveries SET status = ?, reason = ?, lease_until = NULL, updated_at = ?
 		WHERE status = ? AND announcement_id IN (SELECT id FROM announcements WHERE status = ?)`,
-		DeliveryCanceled, "announcement cancelled", now, Pending, Cancelled)
+		DeliveryCancelled, "announcement cancelled", now, DeliveryPending, Cancelled)
 	if err != nil {
 		return 0, fmt.Errorf("sweep cancelled announcements: %w", err)
 	}
@@ -68,8 +68,8 @@ func (l *Ledger) StartDue(ctx context.Context) (int64, error) {
 	return res.RowsAffected()
 }
 
-// Resolving returns the announcements that are due and not yet fanned out.
-func (l *Ledger) Resolving(ctx context.Context) ([]int64, error) {
+// ToResolve returns the announcements that are due and not yet fanned out.
+func (l *Ledger) ToResolve(ctx context.Context) ([]int64, error) {
 	var ids []int64
 	if err := db.Select(ctx, l.db, &ids, `SELECT id FROM announcements WHERE status = ? ORDER BY id`, Resolving); err != nil {
 		return nil, fmt.Errorf("list resolving announcements: %w", err)
@@ -136,7 +136,7 @@ func (l *Ledger) Overdue(ctx context.Context, grace time.Duration) ([]ChunkRef, 
 		SELECT DISTINCT d.announcement_id, d.chunk FROM deliveries d
 		JOIN announcements a ON a.id = d.announcement_id
 		WHERE d.status = ? AND d.next_attempt_at <= ? AND a.status = ?
-		ORDER BY d.announcement_id, d.chunk`, Pending, l.Now().Add(-grace), Sending)
+		ORDER BY d.announcement_id, d.chunk`, DeliveryPending, l.Now().Add(-grace), Sending)
 	if err != nil {
 		return nil, fmt.Errorf("overdue deliveries: %w", err)
 	}
@@ -151,7 +151,7 @@ func (l *Ledger) FinishAllDone(ctx context.Context) (int64, error) {
 		UPDATE announcements SET status = ?, finished_at = ?, updated_at = ?
 		WHERE status = ?
 		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = announcements.id AND d.status IN (?, ?))`,
-		Done, now, now, Sending, Pending, Claimed)
+		Done, now, now, Sending, DeliveryPending, DeliverySending)
 	if err != nil {
 		return 0, fmt.Errorf("finish announcements: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -42,7 +41,8 @@ type NewRelease struct {
 
 var versionPattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+_~-]{0,63}$`)
 
-const maxNotes = 64 << 10
+// MaxNotes bounds release notes and broadcast bodies (Markdown).
+const MaxNotes = 64 << 10
 
 func (nr *NewRelease) normalize() error {
 	var err error
@@ -66,8 +66,8 @@ func (nr *NewRelease) normalize() error {
 	if !utf8.ValidString(nr.Notes) || strings.ContainsRune(nr.Notes, 0) {
 		return fault.Invalid("notes", "must be UTF-8 text without NUL characters")
 	}
-	if len(nr.Notes) > maxNotes {
-		return fault.Invalid("notes", "is longer than %d bytes", maxNotes)
+	if len(nr.Notes) > MaxNotes {
+		return fault.Invalid("notes", "is longer than %d bytes", MaxNotes)
 	}
 	if nr.URL != "" {
 		u, err := url.Parse(nr.URL)
@@ -82,24 +82,12 @@ func (nr *NewRelease) normalize() error {
 // version again finds the first announcement.
 func (nr NewRelease) DedupeKey() string { return "release:" + nr.Product + ":" + nr.Version }
 
-// ReleaseParams are what a release notice's template needs of the release.
-type ReleaseParams struct {
-	Product string `json:"product"`
-	Version string `json:"version"`
-	Title   string `json:"title"`
-	Notes   string `json:"notes"`
-	URL     string `json:"url"`
-}
-
-// Audience of a release notice, kept on the announcement.
-type ReleaseAudience struct {
-	Product string `json:"product"`
-}
-
-// CreateRelease records a release and its announcement in one transaction.
+// CreateRelease records a release and its announcement in one
+// transaction. announce makes the announcement of the release once it is
+// checked: what a release notice is belongs to its kind, not to the ledger.
 // The same product and version again returns the existing release and
 // announcement with created false, and creates nothing.
-func (l *Ledger) CreateRelease(ctx context.Context, nr NewRelease) (Release, Announcement, bool, error) {
+func (l *Ledger) CreateRelease(ctx context.Context, nr NewRelease, announce func(NewRelease) NewAnnouncement) (Release, Announcement, bool, error) {
 	if err := nr.normalize(); err != nil {
 		return Release{}, Announcement{}, false, err
 	}
@@ -110,7 +98,7 @@ func (l *Ledger) CreateRelease(ctx context.Context, nr NewRelease) (Release, Ann
 	)
 	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		rel, a, created, err = l.createRelease(ctx, tx, nr)
+		rel, a, created, err = l.createRelease(ctx, tx, nr, announce)
 		return err
 	})
 	if err != nil {
@@ -120,26 +108,9 @@ func (l *Ledger) CreateRelease(ctx context.Context, nr NewRelease) (Release, Ann
 	return rel, a, created, err
 }
 
-// CreateReleaseTx is CreateRelease in the caller's transaction (the release
-// feeds record a version and announce it in one step). The announcement is
-// returned without counts.
-func (l *Ledger) CreateReleaseTx(ctx context.Context, tx *sqlx.Tx, nr NewRelease) (Release, Announcement, bool, error) {
-	if err := nr.normalize(); err != nil {
-		return Release{}, Announcement{}, false, err
-	}
-	return l.createRelease(ctx, tx, nr)
-}
-
-func (l *Ledger) createRelease(ctx context.Context, tx *sqlx.Tx, nr NewRelease) (Release, Announcement, bool, error) {
-	a, created, err := l.Create(ctx, tx, NewAnnouncement{
-		Kind:      KindRelease,
-		DedupeKey: nr.DedupeKey(),
-		Template:  "release",
-		Subject:   nr.Title,
-		Params:    ReleaseParams{Product: nr.Product, Version: nr.Version, Title: nr.Title, Notes: nr.Notes, URL: nr.URL},
-		Audience:  ReleaseAudience{Product: nr.Product},
-		SendAt:    nr.SendAt,
-	})
+// createRelease is CreateRelease in tx, for a checked release.
+func (l *Ledger) createRelease(ctx context.Context, tx *sqlx.Tx, nr NewRelease, announce func(NewRelease) NewAnnouncement) (Release, Announcement, bool, error) {
+	a, created, err := l.Create(ctx, tx, announce(nr))
 	if err != nil {
 		return Release{}, Announcement{}, false, err
 	}
@@ -162,19 +133,15 @@ func (l *Ledger) createRelease(ctx context.Context, tx *sqlx.Tx, nr NewRelease) 
 
 // Releases lists releases, newest first, of one product or all.
 func (l *Ledger) Releases(ctx context.Context, product string, req page.Request) (page.Page[Release], error) {
-	limit, after, err := req.Decode()
+	limit, afterID, err := req.DecodeID()
 	if err != nil {
 		return page.Page[Release]{}, err
 	}
 	query := `SELECT id, product, version, title, notes, url, announcement_id, created_at FROM releases WHERE 1 = 1`
 	var args []any
-	if after != "" {
-		id, err := strconv.ParseInt(after, 10, 64)
-		if err != nil {
-			return page.Page[Release]{}, fault.Invalid("after", "is not a cursor returned by this list")
-		}
+	if afterID != 0 {
 		query += ` AND id < ?`
-		args = append(args, id)
+		args = append(args, afterID)
 	}
 	if product != "" {
 		query += ` AND product = ?`
@@ -189,5 +156,5 @@ func (l *Ledger) Releases(ctx context.Context, product string, req page.Request)
 	for i := range rels {
 		rels[i].CreatedAt = rels[i].CreatedAt.UTC()
 	}
-	return page.Of(rels, limit, func(r Release) string { return strconv.FormatInt(r.ID, 10) }), nil
+	return page.OfID(rels, limit, func(r Release) int64 { return r.ID }), nil
 }

@@ -6,6 +6,7 @@ package page
 import (
 	"bytes"
 	"encoding/base64"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/heraldhq/herald/internal/fault"
@@ -50,6 +51,20 @@ func (p Request) Decode() (limit int, after string, err error) {
 	return limit, after, nil
 }
 
+// DecodeID is Decode for lists keyed by a numeric id: the id to continue
+// after, 0 on the first page.
+func (p Request) DecodeID() (limit int, afterID int64, err error) {
+	limit, after, err := p.Decode()
+	if err != nil || after == "" {
+		return limit, 0, err
+	}
+	afterID, err = strconv.ParseInt(after, 10, 64)
+	if err != nil || afterID <= 0 {
+		return 0, 0, fault.Invalid("after", "is not a cursor returned by this list")
+	}
+	return limit, afterID, nil
+}
+
 // Cursor encodes a key as an opaque cursor.
 func Cursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 
@@ -64,4 +79,9 @@ func Of[T any](items []T, limit int, key func(T) string) Page[T] {
 		p.Items = []T{}
 	}
 	return p
+}
+
+// OfID is Of for lists keyed by a numeric id.
+func OfID[T any](items []T, limit int, id func(T) int64) Page[T] {
+	return Of(items, limit, func(item T) string { return strconv.FormatInt(id(item), 10) })
 }

@@ -37,8 +37,8 @@ func TestTokens(t *testing.T) {
 func TestSecretIsMadeOnceAndKept(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbtest.Each(t, func(t *testing.T, open dbtest.Opener) {
-		d := open(t)
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		d := database.Open(t)
 		first, err := unsubscribe.Secret(ctx, d, "")
 		if err != nil || len(first) < 32 {
 			t.Fatalf("Secret = %d bytes, %v", len(first), err)

@@ -1,0 +1,151 @@
+// Package app wires herald from one configuration: it opens the database
+// and builds the stores on it, opens the queue, the mail transport and the
+// templates when a role needs them, and starts the roles a process runs
+// (the API, the workers, the scheduler; inbound mail and web pages are
+// next). Close stops what was started in the reverse order. Every
+// subcommand of cmd/herald and every integration test builds herald
+// through it, so that the tests run the wiring production runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/heraldhq/herald/config"
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/metrics"
+	"github.com/heraldhq/herald/internal/queue"
+)
+
+// Options are what a process tells the app besides its configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the clock of everything herald dates and schedules (default
+	// time.Now); tests move theirs forward.
+	Now func() time.Time
+	// Stdout receives what a person must read once: the first API token.
+	Stdout io.Writer
+	// QueueName is the asynq queue (default queue.DefaultName); tests that
+	// share one Redis take one each.
+	QueueName string
+	// PollInterval is how often idle workers look for tasks (default 1s).
+	PollInterval time.Duration
+}
+
+// App is herald, wired. The stores are ready once Open returns; the rest
+// is opened by the roles that need it. Starting roles is not safe for
+// concurrent use; what they start is.
+type App struct {
+	Config  config.Config
+	Logger  *slog.Logger
+	Now     func() time.Time
+	Metrics *metrics.Metrics
+
+	DB       *db.DB
+	Contacts *contacts.Store
+	Ledger   *ledger.Ledger
+	Billing  *billing.Billing
+	Tokens   *auth.Tokens
+
+	opts     Options
+	queue    *queue.Queue // opened on first use
+	pipeline *pipeline    // opened by the first role
+	stops    []stop
+	fatal    chan error
+}
+
+// stop is how one started thing is stopped.
+type stop struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// Open opens and migrates the configured database and builds the stores on
+// it. The configuration is validated already.
+func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	d, err := db.Open(ctx, cfg.Database.URL)
+	if err != nil {
+		return nil, fmt.Errorf("HERALD_DATABASE_URL: %w", err)
+	}
+	if err := d.Migrate(ctx, opts.Logger); err != nil {
+		d.Close()
+		return nil, err
+	}
+	a := &App{
+		Config:   cfg,
+		Logger:   opts.Logger,
+		Now:      opts.Now,
+		Metrics:  metrics.New(),
+		DB:       d,
+		Contacts: contacts.NewStore(d, opts.Now),
+		Ledger:   ledger.New(d, opts.Now),
+		Tokens:   auth.NewTokens(d, opts.Now),
+		opts:     opts,
+		fatal:    make(chan error, 1),
+	}
+	a.Billing = billing.New(d, a.Ledger, opts.Now)
+	a.onClose("database", func(context.Context) error { return d.Close() })
+	return a, nil
+}
+
+// onClose registers how to stop something just started; Close stops the
+// last started first.
+func (a *App) onClose(name string, fn func(context.Context) error) {
+	a.stops = append(a.stops, stop{name: name, fn: fn})
+}
+
+// Err reports a role that stopped by itself (a listener that failed).
+func (a *App) Err() <-chan error { return a.fatal }
+
+// Wait runs until ctx is done (SIGINT, SIGTERM) or a role fails.
+func (a *App) Wait(ctx context.Context) error {
+	select {
+	case err := <-a.fatal:
+		return err
+	case <-ctx.Done():
+		a.Logger.Info("shutting down", "grace", a.Config.HTTP.ShutdownTimeout)
+		return nil
+	}
+}
+
+// Close stops everything that was started, the last started first: the
+// listeners stop taking requests, the scheduler stops enqueueing, the
+// workers finish what they hold, then the transport, the queue and the
+// database close. Each gets what is left of HERALD_SHUTDOWN_TIMEOUT.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.Config.HTTP.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for i := len(a.stops) - 1; i >= 0; i-- {
+		if err := a.stops[i].fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", a.stops[i].name, err))
+		}
+	}
+	a.stops = nil
+	return errors.Join(errs...)
+}
+
+// fail reports a role that stopped by itself, once.
+func (a *App) fail(err error) {
+	select {
+	case a.fatal <- err:
+	default:
+	}
+}

@@ -1,0 +1,195 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/heraldhq/herald/internal/admin"
+	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/scheduler"
+	"github.com/heraldhq/herald/worker"
+)
+
+// Roles are what a process runs: "herald serve" runs them all, "herald
+// api", "herald worker" and "herald scheduler" one each.
+type Roles struct {
+	API, Workers, Scheduler bool
+}
+
+// All is every role, in one process.
+var All = Roles{API: true, Workers: true, Scheduler: true}
+
+// Start starts roles, and the metrics listener when HERALD_METRICS_ADDR is
+// set. What fails to start leaves what did start for Close.
+func (a *App) Start(ctx context.Context, r Roles) error {
+	if a.Config.Queue.RedisURL == "" && r != All {
+		return errors.New("HERALD_REDIS_URL is required to run the api, worker or scheduler role alone: " +
+			"the embedded Redis lives inside one process; use \"herald serve\" or set HERALD_REDIS_URL")
+	}
+	if r.Workers {
+		if err := a.StartWorkers(ctx); err != nil {
+			return err
+		}
+	}
+	if r.Scheduler {
+		if err := a.StartScheduler(ctx); err != nil {
+			return err
+		}
+	}
+	if r.API {
+		if _, err := a.StartAPI(ctx); err != nil {
+			return err
+		}
+	}
+	if a.Config.HTTP.MetricsAddr != "" {
+		return a.StartMetrics()
+	}
+	return nil
+}
+
+// StartWorkers starts the asynq workers that fan out and send.
+func (a *App) StartWorkers(ctx context.Context) error {
+	p, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	cfg := a.Config
+	mux, err := worker.NewMux(worker.Config{
+		ChunkSize:   cfg.Worker.ChunkSize,
+		Lease:       cfg.Worker.SendLease,
+		MaxAttempts: cfg.Worker.SendMaxAttempts,
+		RetryBase:   cfg.Worker.SendRetryBase,
+		From:        cfg.Mail.From,
+	}, worker.Deps{
+		Ledger: a.Ledger, Contacts: a.Contacts, Kinds: p.kinds, Queue: a.queue, Renderer: p.renderer,
+		Sender: p.sender, Logger: a.Logger, Metrics: a.Metrics, Now: a.Now,
+	})
+	if err != nil {
+		return err
+	}
+	srv := a.queue.NewServer(queue.ServerConfig{Concurrency: cfg.Worker.Concurrency, ShutdownTimeout: cfg.HTTP.ShutdownTimeout,
+		PollInterval: a.opts.PollInterval, Logger: a.Logger})
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	a.onClose("workers", func(context.Context) error { srv.Shutdown(); return nil })
+	a.Logger.Info("workers started", "concurrency", cfg.Worker.Concurrency)
+	return nil
+}
+
+// StartScheduler reconciles once, at once (a restart finds what the last
+// run left), then runs every job on its schedule.
+func (a *App) StartScheduler(ctx context.Context) error {
+	p, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	if res, err := p.jobs.Reconciler.Run(ctx); err != nil {
+		a.Logger.Error("reconcile at start failed", "err", err)
+	} else {
+		a.Logger.Info("reconciled at start", "result", res.String())
+	}
+	sched, err := scheduler.New(p.runner, p.jobs.Location, p.jobs.List())
+	if err != nil {
+		return fmt.Errorf("HERALD_SCHEDULE_*: %w", err)
+	}
+	sched.Start()
+	a.onClose("scheduler", func(ctx context.Context) error { sched.Stop(ctx); return nil })
+	return nil
+}
+
+// API returns the admin API's handler.
+func (a *App) API(ctx context.Context) (http.Handler, error) {
+	p, err := a.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.ensureToken(ctx); err != nil {
+		return nil, err
+	}
+	q := a.queue
+	return admin.New(admin.Deps{
+		Metrics: a.Metrics, Billing: a.Billing, Contacts: a.Contacts, Ledger: a.Ledger, Queue: q,
+		Renderer: p.renderer, Tokens: a.Tokens, Kinds: p.kinds, Jobs: p.jobs, Runner: p.runner,
+		Tester:      &worker.Tester{From: a.Config.Mail.From, Kinds: p.kinds, Renderer: p.renderer, Sender: p.sender, Now: a.Now},
+		Unsubscribe: p.unsubscribe,
+		Checks:      []admin.Check{{Name: "database", Check: a.DB.PingContext}, {Name: "redis", Check: q.Ping}},
+		Logger:      a.Logger,
+	}), nil
+}
+
+// StartAPI serves the admin API on HERALD_HTTP_ADDR and returns the address
+// it listens on.
+func (a *App) StartAPI(ctx context.Context) (net.Addr, error) {
+	ln, err := net.Listen("tcp", a.Config.HTTP.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("HERALD_HTTP_ADDR: %w", err)
+	}
+	if err := a.ServeAPI(ctx, ln); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln.Addr(), nil
+}
+
+// ServeAPI serves the admin API on ln, which Close closes.
+func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
+	h, err := a.API(ctx)
+	if err != nil {
+		return err
+	}
+	a.serve("API", ln, h, 2*time.Minute)
+	a.Logger.Info("herald is serving", "addr", ln.Addr().String(), "database", string(a.DB.Dialect))
+	return nil
+}
+
+// StartMetrics serves /metrics and /healthz on HERALD_METRICS_ADDR, for
+// processes without the API.
+func (a *App) StartMetrics() error {
+	ln, err := net.Listen("tcp", a.Config.HTTP.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("HERALD_METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, `{"status":"ok"}`) })
+	a.serve("metrics", ln, mux, 0)
+	a.Logger.Info("metrics are served", "addr", ln.Addr().String())
+	return nil
+}
+
+// serve serves h on ln until Close, which lets requests in flight finish.
+func (a *App) serve(name string, ln net.Listener, h http.Handler, timeout time.Duration) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: timeout, IdleTimeout: timeout}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			a.fail(fmt.Errorf("serve %s: %w", name, err))
+		}
+	}()
+	a.onClose(name, srv.Shutdown)
+}
+
+// ensureToken makes sure the API can be reached: it stores the token of
+// HERALD_ADMIN_TOKEN, or on a first start with no token at all makes one and
+// prints it, once.
+func (a *App) ensureToken(ctx context.Context) error {
+	if t := a.Config.HTTP.AdminToken; t != "" {
+		return a.Tokens.Put(ctx, auth.EnvTokenName, t)
+	}
+	n, err := a.Tokens.Count(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	secret, err := a.Tokens.Create(ctx, "initial")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.opts.Stdout, "herald: created the first admin API token; it is shown only this once:\n\n    %s\n\n"+
+		"Use it as \"Authorization: Bearer <token>\". \"herald token create NAME\" makes more.\n", secret)
+	return nil
+}

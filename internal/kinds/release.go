@@ -1,0 +1,148 @@
+package kinds
+
+import (
+	"context"
+
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/templates"
+)
+
+// Release is the notice of a new version of a product, to every technical
+// contact of the product's active licenses, once per person. Opt-outs
+// apply, and it carries an unsubscribe link.
+const Release ledger.Kind = "release"
+
+// ReleaseParams are what a release notice says of the release.
+type ReleaseParams struct {
+	Product string `json:"product"`
+	Version string `json:"version"`
+	Title   string `json:"title"`
+	Notes   string `json:"notes"`
+	URL     string `json:"url"`
+}
+
+// ReleaseAudience is who hears of a release.
+type ReleaseAudience struct {
+	Product string `json:"product"`
+}
+
+// ReleaseAnnouncement is the announcement of a checked release, for
+// ledger.CreateRelease and ledger.RecordFeed: keyed by product and version,
+// so that announcing a version again finds the first announcement.
+func ReleaseAnnouncement(nr ledger.NewRelease) ledger.NewAnnouncement {
+	return ledger.NewAnnouncement{
+		Kind:      Release,
+		DedupeKey: "release:" + nr.Product + ":" + nr.Version,
+		Template:  "release",
+		Subject:   nr.Title,
+		Params:    ReleaseParams{Product: nr.Product, Version: nr.Version, Title: nr.Title, Notes: nr.Notes, URL: nr.URL},
+		Audience:  ReleaseAudience{Product: nr.Product},
+		SendAt:    nr.SendAt,
+	}
+}
+
+// ReleaseInfo is the release a notice announces. Notes are Markdown.
+type ReleaseInfo struct {
+	Product string `json:"product"`
+	Version string `json:"version"`
+	Title   string `json:"title"`
+	Notes   string `json:"notes"`
+	URL     string `json:"url"`
+}
+
+// ReleaseData is the data of the "release" template: one message to one
+// technical contact, naming every license through which they hear of it.
+type ReleaseData struct {
+	Recipient Recipient    `json:"recipient"`
+	Release   ReleaseInfo  `json:"release"`
+	Licenses  []LicenseRef `json:"licenses"`
+	// UnsubscribeURL is the recipient's one-click unsubscribe link.
+	UnsubscribeURL string `json:"unsubscribe_url"`
+}
+
+type releaseKind struct {
+	store   *contacts.Store
+	lists   *lists
+	replyTo string
+}
+
+func (k *releaseKind) Name() ledger.Kind { return Release }
+
+func (k *releaseKind) Templates() []templates.Spec {
+	return []templates.Spec{{Name: "release", Sample: func() any {
+		return &ReleaseData{
+			Recipient: Recipient{Email: "ann@example.com", Name: "Ann Example"},
+			Release: ReleaseInfo{
+				Product: "jira", Version: "9.4.0", Title: "Jira 9.4",
+				Notes: "## What's new\n\n* Faster boards\n* A **new** API for [automation](https://example.com/automation)\n",
+				URL:   "https://example.com/releases/jira-9.4",
+			},
+			Licenses:       []LicenseRef{{ID: "SEN-1234", Name: "Acme Corp"}, {ID: "SEN-5678", Name: "Acme Labs"}},
+			UnsubscribeURL: "https://herald.example.com/unsubscribe/sample-token",
+		}
+	}}}
+}
+
+func (k *releaseKind) Open(a ledger.Announcement) (Announcement, error) {
+	r := &releaseAnnouncement{kind: k}
+	if err := decode(a, &r.params, &r.audience); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+type releaseAnnouncement struct {
+	kind     *releaseKind
+	params   ReleaseParams
+	audience ReleaseAudience
+}
+
+func (r *releaseAnnouncement) Audience() ledger.Audience {
+	query, args := contacts.ReleaseAudienceQuery(r.audience.Product)
+	return ledger.Audience{Query: query, Args: args, HonourOptOut: true}
+}
+
+func (r *releaseAnnouncement) Batch(ctx context.Context, emails []string) (Batch, error) {
+	people, err := r.kind.store.Recipients(ctx, emails, contacts.Technical, contacts.Scope{Product: r.params.Product})
+	if err != nil {
+		return nil, err
+	}
+	return &releaseBatch{releaseAnnouncement: r, people: people}, nil
+}
+
+type releaseBatch struct {
+	*releaseAnnouncement
+	people map[string]contacts.Recipient
+}
+
+func (b *releaseBatch) Check(context.Context) (string, error) { return "", nil }
+
+func (b *releaseBatch) Compose(email string) (Draft, string) {
+	rec, found := b.people[email]
+	if skip := skipAnnouncement(rec, found); skip != "" {
+		return Draft{}, skip
+	}
+	if len(rec.Licenses) == 0 {
+		return Draft{}, "no longer a technical contact of an active " + b.params.Product + " license"
+	}
+	licenses := make([]LicenseRef, len(rec.Licenses))
+	for i, l := range rec.Licenses {
+		licenses[i] = LicenseRef{ID: l.ID, Name: l.Name}
+	}
+	link, headers := b.kind.lists.unsubscribe(rec.Email)
+	p := b.params
+	return Draft{
+		Template: "release",
+		Locale:   rec.Locale,
+		ToName:   rec.Name,
+		ReplyTo:  b.kind.replyTo,
+		Headers:  append([][2]string{autoSubmitted}, headers...),
+		Data: &ReleaseData{
+			Recipient:      Recipient{Email: rec.Email, Name: rec.Name},
+			Release:        ReleaseInfo{Product: p.Product, Version: p.Version, Title: p.Title, Notes: p.Notes, URL: p.URL},
+			Licenses:       licenses,
+			UnsubscribeURL: link,
+		},
+	}, ""
+}
