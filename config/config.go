@@ -228,116 +228,195 @@ func Load(path string, lookup func(string) (string, bool)) (Config, error) {
 // Validate checks every setting and returns all problems at once, each
 // naming its environment variable.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(setting, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s%s: %s", EnvPrefix, setting, fmt.Sprintf(format, args...)))
-	}
+	return errors.Join(slices.Concat(
+		c.HTTP.validate(),
+		c.Database.validate(),
+		c.Queue.validate(),
+		c.Mail.validate(),
+		c.Worker.validate(),
+		c.Scheduler.validate(),
+		c.Billing.validate(),
+		c.Lists.validate(),
+		c.DKIM.validate(),
+		c.Feeds.validate(),
+		c.Log.validate(),
+	)...)
+}
 
-	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
-		bad("HTTP_ADDR", "%q is not host:port", c.HTTP.Addr)
+// problems collects what is wrong rather than stopping at the first, so that
+// one run of herald reports everything to fix.
+type problems []error
+
+// add records a problem with setting, named as in the environment.
+func (p *problems) add(setting, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("%s%s: %s", EnvPrefix, setting, fmt.Sprintf(format, args...)))
+}
+
+// atLeastOne records a problem with a count that would leave herald doing
+// nothing.
+func (p *problems) atLeastOne(setting string, n int) {
+	if n < 1 {
+		p.add(setting, "must be at least 1")
 	}
-	if _, _, err := net.SplitHostPort(c.HTTP.MetricsAddr); c.HTTP.MetricsAddr != "" && err != nil {
-		bad("METRICS_ADDR", "%q is not host:port", c.HTTP.MetricsAddr)
+}
+
+func (h HTTP) validate() problems {
+	var p problems
+	if _, _, err := net.SplitHostPort(h.Addr); err != nil {
+		p.add("HTTP_ADDR", "%q is not host:port", h.Addr)
 	}
-	if c.HTTP.AdminToken != "" && len(c.HTTP.AdminToken) < 16 {
-		bad("ADMIN_TOKEN", "must be at least 16 characters")
+	if _, _, err := net.SplitHostPort(h.MetricsAddr); h.MetricsAddr != "" && err != nil {
+		p.add("METRICS_ADDR", "%q is not host:port", h.MetricsAddr)
 	}
-	if c.HTTP.ShutdownTimeout <= 0 {
-		bad("SHUTDOWN_TIMEOUT", "must be positive")
+	if h.AdminToken != "" && len(h.AdminToken) < 16 {
+		p.add("ADMIN_TOKEN", "must be at least 16 characters")
 	}
-	if err := validateDatabaseURL(c.Database.URL); err != nil {
-		bad("DATABASE_URL", "%v", err)
+	if h.ShutdownTimeout <= 0 {
+		p.add("SHUTDOWN_TIMEOUT", "must be positive")
 	}
-	if err := validateURL(c.Queue.RedisURL, "redis", "rediss", "redis-sentinel", "redis-socket", "redis-cluster"); err != nil {
-		bad("REDIS_URL", "%v", err)
+	return p
+}
+
+func (d Database) validate() problems {
+	var p problems
+	if err := validateDatabaseURL(d.URL); err != nil {
+		p.add("DATABASE_URL", "%v", err)
 	}
-	if err := validateURL(c.Mail.SMTPURL, "smtp", "smtps"); err != nil {
-		bad("SMTP_URL", "%v", err)
+	return p
+}
+
+func (q Queue) validate() problems {
+	var p problems
+	if err := validateURL(q.RedisURL, "redis", "rediss", "redis-sentinel", "redis-socket", "redis-cluster"); err != nil {
+		p.add("REDIS_URL", "%v", err)
 	}
-	if c.Mail.SMTPURL == "" && c.Mail.OutboxDir == "" {
-		bad("OUTBOX_DIR", "is required when HERALD_SMTP_URL is not set")
+	return p
+}
+
+func (m Mail) validate() problems {
+	var p problems
+	if err := validateURL(m.SMTPURL, "smtp", "smtps"); err != nil {
+		p.add("SMTP_URL", "%v", err)
 	}
-	if addr, err := mail.ParseAddress(c.Mail.From); err != nil || !strings.Contains(addr.Address, "@") {
-		bad("FROM", "%q is not an address such as \"herald <herald@example.com>\"", c.Mail.From)
+	if m.SMTPURL == "" && m.OutboxDir == "" {
+		p.add("OUTBOX_DIR", "is required when HERALD_SMTP_URL is not set")
 	}
-	positive := func(setting string, n int) {
-		if n < 1 {
-			bad(setting, "must be at least 1")
-		}
+	if addr, err := mail.ParseAddress(m.From); err != nil || !strings.Contains(addr.Address, "@") {
+		p.add("FROM", "%q is not an address such as \"herald <herald@example.com>\"", m.From)
 	}
-	positive("SMTP_CONNECTIONS", c.Mail.SMTPConnections)
-	positive("WORKER_CONCURRENCY", c.Worker.Concurrency)
-	positive("CHUNK_SIZE", c.Worker.ChunkSize)
-	positive("SEND_MAX_ATTEMPTS", c.Worker.SendMaxAttempts)
-	if c.Worker.SendRetryBase <= 0 {
-		bad("SEND_RETRY_BASE", "must be positive")
+	p.atLeastOne("SMTP_CONNECTIONS", m.SMTPConnections)
+	return p
+}
+
+func (w Worker) validate() problems {
+	var p problems
+	p.atLeastOne("WORKER_CONCURRENCY", w.Concurrency)
+	p.atLeastOne("CHUNK_SIZE", w.ChunkSize)
+	p.atLeastOne("SEND_MAX_ATTEMPTS", w.SendMaxAttempts)
+	if w.SendRetryBase <= 0 {
+		p.add("SEND_RETRY_BASE", "must be positive")
 	}
-	if c.Worker.SendLease < time.Second {
-		bad("SEND_LEASE", "must be at least 1s")
+	if w.SendLease < time.Second {
+		p.add("SEND_LEASE", "must be at least 1s")
 	}
-	if _, err := c.Scheduler.Location(); err != nil || c.Scheduler.Timezone == "" {
-		bad("TIMEZONE", "%q is not an IANA timezone such as Europe/Berlin", c.Scheduler.Timezone)
+	return p
+}
+
+func (s Scheduler) validate() problems {
+	var p problems
+	// LoadLocation("") is UTC, but an empty timezone is more likely a
+	// mistake than a choice.
+	if _, err := s.Location(); err != nil || s.Timezone == "" {
+		p.add("TIMEZONE", "%q is not an IANA timezone such as Europe/Berlin", s.Timezone)
 	}
-	if c.Scheduler.ReconcileInterval < time.Second {
-		bad("RECONCILE_INTERVAL", "must be at least 1s")
+	if s.ReconcileInterval < time.Second {
+		p.add("RECONCILE_INTERVAL", "must be at least 1s")
 	}
-	positive("RETENTION_DAYS", c.Scheduler.RetentionDays)
-	if len(c.Billing.ReminderOffsets) == 0 {
-		bad("REMINDER_OFFSETS", "needs at least one day offset, such as -7,0,7,14")
+	p.atLeastOne("RETENTION_DAYS", s.RetentionDays)
+	return p
+}
+
+func (b Billing) validate() problems {
+	var p problems
+	if len(b.ReminderOffsets) == 0 {
+		p.add("REMINDER_OFFSETS", "needs at least one day offset, such as -7,0,7,14")
 	}
 	seen := map[int]bool{}
-	for _, o := range c.Billing.ReminderOffsets {
+	for _, o := range b.ReminderOffsets {
 		if seen[o] {
-			bad("REMINDER_OFFSETS", "%d appears twice", o)
+			p.add("REMINDER_OFFSETS", "%d appears twice", o)
 		}
 		seen[o] = true
 		if o < -365 || o > 365 {
-			bad("REMINDER_OFFSETS", "%d is more than a year from the due date", o)
+			p.add("REMINDER_OFFSETS", "%d is more than a year from the due date", o)
 		}
 	}
-	if t := c.Billing.PaymentURLTemplate; t != "" {
+	if t := b.PaymentURLTemplate; t != "" {
 		if _, err := template.New("payment_url").Option("missingkey=error").Parse(t); err != nil {
-			bad("PAYMENT_URL_TEMPLATE", "%v", err)
+			p.add("PAYMENT_URL_TEMPLATE", "%v", err)
 		}
 	}
-	if u, err := url.Parse(c.Lists.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		bad("PUBLIC_URL", "%q is not an http(s) URL such as https://herald.example.com", c.Lists.PublicURL)
+	return p
+}
+
+func (l Lists) validate() problems {
+	var p problems
+	if u, err := url.Parse(l.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		p.add("PUBLIC_URL", "%q is not an http(s) URL such as https://herald.example.com", l.PublicURL)
 	}
-	if c.Lists.Secret != "" && len(c.Lists.Secret) < 32 {
-		bad("SECRET", "must be at least 32 characters")
+	if l.Secret != "" && len(l.Secret) < 32 {
+		p.add("SECRET", "must be at least 32 characters")
 	}
-	if m := c.Lists.UnsubscribeMailto; m != "" {
+	// The address goes into List-Unsubscribe as mailto:ADDR, where a display
+	// name or angle brackets would break the header.
+	if m := l.UnsubscribeMailto; m != "" {
 		if _, err := mail.ParseAddress(m); err != nil || strings.ContainsAny(m, "<> ") {
-			bad("UNSUBSCRIBE_MAILTO", "%q is not a bare address such as unsubscribe@example.com", m)
+			p.add("UNSUBSCRIBE_MAILTO", "%q is not a bare address such as unsubscribe@example.com", m)
 		}
 	}
-	for _, r := range [][2]string{{"REPLY_TO_RELEASE", c.Lists.ReplyToRelease}, {"REPLY_TO_BROADCAST", c.Lists.ReplyToBroadcast}, {"REPLY_TO_INVOICE", c.Lists.ReplyToInvoice}} {
+	for _, r := range [][2]string{{"REPLY_TO_RELEASE", l.ReplyToRelease}, {"REPLY_TO_BROADCAST", l.ReplyToBroadcast}, {"REPLY_TO_INVOICE", l.ReplyToInvoice}} {
 		if _, err := mail.ParseAddress(r[1]); r[1] != "" && err != nil {
-			bad(r[0], "%q is not an address", r[1])
+			p.add(r[0], "%q is not an address", r[1])
 		}
 	}
-	if d := c.DKIM; d != (DKIM{}) {
-		switch {
-		case d.Domain == "":
-			bad("DKIM_DOMAIN", "is required with HERALD_DKIM_SELECTOR and HERALD_DKIM_KEY_FILE")
-		case d.Selector == "":
-			bad("DKIM_SELECTOR", "is required with HERALD_DKIM_DOMAIN and HERALD_DKIM_KEY_FILE")
-		case d.KeyFile == "":
-			bad("DKIM_KEY_FILE", "is required with HERALD_DKIM_DOMAIN and HERALD_DKIM_SELECTOR")
+	return p
+}
+
+func (d DKIM) validate() problems {
+	if d == (DKIM{}) {
+		return nil
+	}
+	var p problems
+	switch {
+	case d.Domain == "":
+		p.add("DKIM_DOMAIN", "is required with HERALD_DKIM_SELECTOR and HERALD_DKIM_KEY_FILE")
+	case d.Selector == "":
+		p.add("DKIM_SELECTOR", "is required with HERALD_DKIM_DOMAIN and HERALD_DKIM_KEY_FILE")
+	case d.KeyFile == "":
+		p.add("DKIM_KEY_FILE", "is required with HERALD_DKIM_DOMAIN and HERALD_DKIM_SELECTOR")
+	}
+	return p
+}
+
+func (f Feeds) validate() problems {
+	var p problems
+	for i, feed := range f.ReleaseFeeds {
+		if err := feed.validate(); err != nil {
+			p.add("RELEASE_FEEDS", "feed %d (%s): %v", i+1, feed.URL, err)
 		}
 	}
-	for i, f := range c.Feeds.ReleaseFeeds {
-		if err := f.validate(); err != nil {
-			bad("RELEASE_FEEDS", "feed %d (%s): %v", i+1, f.URL, err)
-		}
+	return p
+}
+
+func (l Log) validate() problems {
+	var p problems
+	if _, err := l.SlogLevel(); err != nil {
+		p.add("LOG_LEVEL", "%v", err)
 	}
-	if _, err := c.Log.SlogLevel(); err != nil {
-		bad("LOG_LEVEL", "%v", err)
+	if l.Format != "text" && l.Format != "json" {
+		p.add("LOG_FORMAT", "%q is not text or json", l.Format)
 	}
-	if c.Log.Format != "text" && c.Log.Format != "json" {
-		bad("LOG_FORMAT", "%q is not text or json", c.Log.Format)
-	}
-	return errors.Join(errs...)
+	return p
 }
 
 func validateDatabaseURL(raw string) error {

@@ -110,6 +110,82 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestValidateMessages pins the exact message of one bad value in each part
+// of Config, so that each message keeps naming its variable.
+func TestValidateMessages(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"HTTP", map[string]string{"HERALD_HTTP_ADDR": "8080"}, `HERALD_HTTP_ADDR: "8080" is not host:port`},
+		{"Database", map[string]string{"HERALD_DATABASE_URL": "mysql://db"}, `HERALD_DATABASE_URL: unsupported scheme "mysql" (use sqlite: or postgres:)`},
+		{"Queue", map[string]string{"HERALD_REDIS_URL": "http://cache"}, `HERALD_REDIS_URL: unsupported scheme "http" (use redis://, rediss://, redis-sentinel://, redis-socket://, redis-cluster://)`},
+		{"Mail", map[string]string{"HERALD_OUTBOX_DIR": ""}, "HERALD_OUTBOX_DIR: is required when HERALD_SMTP_URL is not set"},
+		{"Worker", map[string]string{"HERALD_SEND_LEASE": "500ms"}, "HERALD_SEND_LEASE: must be at least 1s"},
+		{"Scheduler", map[string]string{"HERALD_TIMEZONE": "Mars/Olympus"}, `HERALD_TIMEZONE: "Mars/Olympus" is not an IANA timezone such as Europe/Berlin`},
+		{"Billing", map[string]string{"HERALD_REMINDER_OFFSETS": "0,0"}, "HERALD_REMINDER_OFFSETS: 0 appears twice"},
+		{"Feeds", map[string]string{"HERALD_RELEASE_FEEDS": "jira=ftp://example.com"}, `HERALD_RELEASE_FEEDS: feed 1 (ftp://example.com): "ftp://example.com" is not an http(s) URL`},
+		{"Lists", map[string]string{"HERALD_PUBLIC_URL": "herald.example.com"}, `HERALD_PUBLIC_URL: "herald.example.com" is not an http(s) URL such as https://herald.example.com`},
+		{"DKIM", map[string]string{"HERALD_DKIM_DOMAIN": "example.com", "HERALD_DKIM_SELECTOR": "s1"}, "HERALD_DKIM_KEY_FILE: is required with HERALD_DKIM_DOMAIN and HERALD_DKIM_SELECTOR"},
+		{"Log", map[string]string{"HERALD_LOG_FORMAT": "xml"}, `HERALD_LOG_FORMAT: "xml" is not text or json`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := config.Load("", env(tc.vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.Validate(); err == nil || err.Error() != tc.want {
+				t.Errorf("Validate = %v, want %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestValidateReportsEveryProblemInOrder checks that one bad value does not
+// hide the next, and that problems keep their order across parts of Config.
+func TestValidateReportsEveryProblemInOrder(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load("", env(map[string]string{
+		"HERALD_LOG_FORMAT":       "xml",
+		"HERALD_DKIM_SELECTOR":    "s1",
+		"HERALD_SECRET":           "short",
+		"HERALD_REMINDER_OFFSETS": "400",
+		"HERALD_RETENTION_DAYS":   "0",
+		"HERALD_CHUNK_SIZE":       "0",
+		"HERALD_SMTP_CONNECTIONS": "0",
+		"HERALD_REDIS_URL":        "http://cache",
+		"HERALD_DATABASE_URL":     "sqlite:",
+		"HERALD_SHUTDOWN_TIMEOUT": "0s",
+		"HERALD_HTTP_ADDR":        "8080",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`HERALD_HTTP_ADDR: "8080" is not host:port`,
+		"HERALD_SHUTDOWN_TIMEOUT: must be positive",
+		"HERALD_DATABASE_URL: sqlite: needs a file path, as in sqlite:./herald.db",
+		`HERALD_REDIS_URL: unsupported scheme "http" (use redis://, rediss://, redis-sentinel://, redis-socket://, redis-cluster://)`,
+		"HERALD_SMTP_CONNECTIONS: must be at least 1",
+		"HERALD_CHUNK_SIZE: must be at least 1",
+		"HERALD_RETENTION_DAYS: must be at least 1",
+		"HERALD_REMINDER_OFFSETS: 400 is more than a year from the due date",
+		"HERALD_SECRET: must be at least 32 characters",
+		"HERALD_DKIM_DOMAIN: is required with HERALD_DKIM_SELECTOR and HERALD_DKIM_KEY_FILE",
+		`HERALD_LOG_FORMAT: "xml" is not text or json`,
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate = nil, want every problem")
+	}
+	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("Validate (-want +got):\n%s", diff)
+	}
+}
+
 // TestREADMEListsEverySetting keeps the configuration table of the README
 // complete.
 func TestREADMEListsEverySetting(t *testing.T) {

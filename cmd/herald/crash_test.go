@@ -66,16 +66,10 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &created); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(60 * time.Second); smtp.Accepted() < 500; {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d messages after 60s", smtp.Accepted())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !waitUntil(60*time.Second, func() bool { return smtp.Accepted() >= 500 }) {
+		t.Fatalf("only %d messages after 60s", smtp.Accepted())
 	}
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-p.done
+	p.kill(t)
 	killedAt := smtp.Accepted()
 
 	// What was in flight: claimed and not recorded when the process died.
@@ -95,15 +89,12 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	}
 
 	p = serve(t, dir, env...)
-	for deadline := time.Now().Add(90 * time.Second); ; {
-		_, body := call(t, "GET", fmt.Sprintf("http://%s/api/v1/announcements/%d", p.addr, created.AnnouncementID), token, "")
-		if strings.Contains(body, `"status":"done"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not done 90s after the restart: %s", body)
-		}
-		time.Sleep(200 * time.Millisecond)
+	announcement := fmt.Sprintf("http://%s/api/v1/announcements/%d", p.addr, created.AnnouncementID)
+	if !waitUntil(90*time.Second, func() bool {
+		_, body = call(t, "GET", announcement, token, "")
+		return strings.Contains(body, `"status":"done"`)
+	}) {
+		t.Fatalf("not done 90s after the restart: %s", body)
 	}
 	p.stop(t)
 

@@ -76,7 +76,37 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// waitUntil polls cond until it holds or timeout passes and says whether it
+// held. cond runs on the caller's goroutine, so it may call t.Fatal.
+func waitUntil(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return cond()
+		}
+		<-tick.C
+	}
+	return true
+}
+
+// waitFor fails the test if cond does not hold within timeout; what says
+// what the test waits for, as in "waiting for <what>".
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string) {
+	t.Helper()
+	if !waitUntil(timeout, cond) {
+		t.Fatalf("gave up after %v waiting for %s", timeout, what)
+	}
+}
+
 // process is a running herald serve.
+//
+// Its stdout is copied from a pipe by a goroutine of os/exec, independently
+// of stderr: when a line shows on stderr, what the process wrote on stdout
+// before may not be in the buffer yet. Wait for what is expected there with
+// waitFor while the process runs; stdout is complete only once the process
+// has exited (after stop or kill).
 type process struct {
 	cmd    *exec.Cmd
 	stdout *syncBuffer
@@ -109,7 +139,10 @@ func serve(t *testing.T, dir string, env ...string) *process {
 		for sc.Scan() {
 			fmt.Fprintln(&log, sc.Text())
 			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
+				select {
+				case addr <- m[1]:
+				default: // only the first one counts; keep draining stderr
+				}
 			}
 		}
 		p.done <- cmd.Wait()
@@ -142,6 +175,20 @@ func (p *process) stop(t *testing.T) {
 	}
 }
 
+// kill sends SIGKILL and waits until the process is gone, so that what it
+// wrote (stdout, the database, the SMTP server) no longer changes.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("herald serve did not exit within 20s of SIGKILL")
+	}
+}
+
 var tokenPattern = regexp.MustCompile(`hrld_[A-Za-z0-9_-]{43}`)
 
 func call(t *testing.T, method, url, token, body string) (int, string) {
@@ -171,10 +218,13 @@ func TestServeOnEmbeddedDefaults(t *testing.T) {
 	dir := t.TempDir()
 	p := serve(t, dir, "HERALD_HTTP_ADDR=127.0.0.1:0")
 
-	token := tokenPattern.FindString(p.stdout.String())
-	if token == "" {
-		t.Fatalf("the first start printed no token:\n%s", p.stdout)
-	}
+	// herald prints the token before it listens, but stdout reaches the
+	// buffer through another pipe than the "herald is serving" line.
+	var token string
+	waitFor(t, 10*time.Second, func() bool {
+		token = tokenPattern.FindString(p.stdout.String())
+		return token != ""
+	}, "the first start to print a token")
 	base := "http://" + p.addr + "/api/v1"
 	status, body := call(t, "POST", base+"/licenses", token,
 		`{"id":"SEN-1234","product":"jira","name":"Acme Corp","contacts":[{"email":"ann@acme.test","name":"Ann","role":"technical"}]}`)
@@ -186,6 +236,10 @@ func TestServeOnEmbeddedDefaults(t *testing.T) {
 		t.Errorf("healthcheck of a running herald: exit %d, %q, %q", code, out, errOut)
 	}
 	p.stop(t)
+	// All of stdout is in the buffer now that the process has exited.
+	if tokens := tokenPattern.FindAllString(p.stdout.String(), -1); len(tokens) != 1 {
+		t.Errorf("the first start printed %d tokens, want 1:\n%s", len(tokens), p.stdout)
+	}
 	if code, _, errOut := run(t, []string{"HERALD_HTTP_ADDR=127.0.0.1:" + port}, "healthcheck"); code == 0 || !strings.Contains(errOut, "not ready") {
 		t.Errorf("healthcheck of a stopped herald: exit %d, %q", code, errOut)
 	}
@@ -195,14 +249,16 @@ func TestServeOnEmbeddedDefaults(t *testing.T) {
 
 	// A second start keeps the data and does not print a token again.
 	p = serve(t, dir, "HERALD_HTTP_ADDR=127.0.0.1:0")
-	if tokenPattern.MatchString(p.stdout.String()) {
-		t.Errorf("a token was printed again on the second start:\n%s", p.stdout)
-	}
 	status, body = call(t, "GET", "http://"+p.addr+"/api/v1/licenses/SEN-1234", token, "")
 	if status != http.StatusOK || !strings.Contains(body, `"email":"ann@acme.test","name":"Ann","main":true`) {
 		t.Fatalf("read back = %d: %s", status, body)
 	}
 	p.stop(t)
+	// Only after the exit is stdout complete: checked earlier, a token
+	// still in the pipe would go unnoticed.
+	if tokenPattern.MatchString(p.stdout.String()) {
+		t.Errorf("a token was printed again on the second start:\n%s", p.stdout)
+	}
 }
 
 func run(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
