@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,63 +15,33 @@ import (
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/billing"
-	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
-	"github.com/heraldhq/herald/internal/queue"
-	"github.com/heraldhq/herald/internal/queuetest"
-	"github.com/heraldhq/herald/internal/smtptest"
-	"github.com/heraldhq/herald/internal/workertest"
 	"github.com/heraldhq/herald/scheduler"
-	"github.com/heraldhq/herald/worker"
 )
 
-type testBundle struct {
-	db      *db.DB
-	store   *contacts.Store
-	ledger  *ledger.Ledger
-	billing *billing.Billing
-	queue   *queue.Queue
-	smtp    *smtptest.Server
-	jobs    *scheduler.Jobs
-	logger  *slog.Logger
-}
-
-func setup(t *testing.T, database dbtest.Database) *testBundle {
+// setup runs herald on database without its scheduler: the tests run the
+// jobs, or schedulers of their own, themselves.
+func setup(t *testing.T, database dbtest.Database, config func(*config.Config)) *apptest.Bundle {
 	t.Helper()
-	d := database.Open(t)
-	b := &testBundle{db: d, queue: queuetest.Open(t), smtp: smtptest.Start(t), logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	b.store = contacts.NewStore(d, time.Now)
-	b.ledger = ledger.New(d, time.Now)
-	b.billing = billing.New(d, b.ledger, time.Now)
-	b.jobs = &scheduler.Jobs{
-		Ledger: b.ledger, Billing: b.billing, Queue: b.queue,
-		Cadence:       billing.Cadence{Offsets: []int{-7, 0, 7, 14}},
-		Reconciler:    &scheduler.Reconciler{Ledger: b.ledger, Queue: b.queue, Grace: 200 * time.Millisecond, Logger: b.logger},
-		RetentionDays: 90, Logger: b.logger, Now: time.Now,
-	}
-	return b
-}
-
-// startWorkers runs the workers, sending to the test's SMTP server.
-func (b *testBundle) startWorkers(t *testing.T) {
-	t.Helper()
-	workertest.Start(t, worker.Config{ChunkSize: 50, Lease: time.Minute, MaxAttempts: 3, RetryBase: 50 * time.Millisecond, From: "Vendor <billing@vendor.test>"},
-		worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: b.billing, Queue: b.queue, Sender: workertest.Sender(t, b.smtp), Logger: b.logger}, 8)
+	return apptest.Start(t, apptest.Options{Database: database, Workers: true, Config: config})
 }
 
 // acme creates the jira license SEN-1 with members.
-func (b *testBundle) acme(t *testing.T, members ...contacts.NewMember) {
+func acme(t *testing.T, b *apptest.Bundle, members ...contacts.NewMember) {
 	t.Helper()
-	if _, err := b.store.CreateLicense(context.Background(), contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme", Contacts: members}); err != nil {
-		t.Fatal(err)
-	}
+	b.License(t, "SEN-1", "jira", contacts.Active, members...)
 }
 
-func (b *testBundle) newScheduler(t *testing.T, leaseTTL time.Duration, jobs []scheduler.Job) *scheduler.Scheduler {
+// newScheduler is one more replica of the scheduler, on the bundle's Redis
+// and database, with leases of leaseTTL.
+func newScheduler(t *testing.T, b *apptest.Bundle, leaseTTL time.Duration, jobs []scheduler.Job) *scheduler.Scheduler {
 	t.Helper()
-	s, err := scheduler.New(scheduler.Config{Location: time.UTC, Redis: b.queue.Redis(), Namespace: b.queue.Name(), DB: b.db, Logger: b.logger, LeaseTTL: leaseTTL}, jobs)
+	runner := scheduler.NewRunner(scheduler.RunnerConfig{Redis: b.Queue.Redis(), Namespace: b.Queue.Name(), DB: b.DB, Logger: b.Logger, LeaseTTL: leaseTTL})
+	s, err := scheduler.New(runner, time.UTC, jobs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,53 +49,29 @@ func (b *testBundle) newScheduler(t *testing.T, leaseTTL time.Duration, jobs []s
 	return s
 }
 
-// waitAllDone runs the reconciler until no announcement is left to send.
-func (b *testBundle) waitAllDone(t *testing.T, timeout time.Duration) {
-	t.Helper()
-	ctx := context.Background()
-	for deadline := time.Now().Add(timeout); ; {
-		var open int
-		if err := db.Get(ctx, b.db, &open, `SELECT COUNT(*) FROM announcements WHERE status IN ('scheduled', 'resolving', 'sending')`); err != nil {
-			t.Fatal(err)
-		}
-		if open == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d announcements still open after %s", open, timeout)
-		}
-		if _, err := b.jobs.Reconciler.Run(ctx); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func TestTwoSchedulersRemindOnce(t *testing.T) {
 	t.Parallel()
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
-		b := setup(t, database)
+		b := setup(t, database, nil)
 		ctx := context.Background()
-		today := time.Now().UTC().Format(time.DateOnly)
+		today := b.Clock.Now().UTC().Format(time.DateOnly)
 		const invoices = 100
 		for i := range invoices {
 			id := fmt.Sprintf("SEN-%03d", i)
-			if _, err := b.store.CreateLicense(ctx, contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Contacts: []contacts.NewMember{
+			if _, err := b.Contacts.CreateLicense(ctx, contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Contacts: []contacts.NewMember{
 				{Email: fmt.Sprintf("main%03d@customer.test", i), Role: contacts.Billing},
 				{Email: fmt.Sprintf("other%03d@customer.test", i), Role: contacts.Billing},
 			}}); err != nil {
 				t.Fatal(err)
 			}
 			amount := int64(1000 + i)
-			if _, _, err := b.billing.Put(ctx, fmt.Sprintf("INV-%03d", i), billing.InvoiceInput{LicenseID: id, AmountMinor: &amount, Currency: "EUR", DueDate: today}); err != nil {
+			if _, _, err := b.Billing.Put(ctx, fmt.Sprintf("INV-%03d", i), billing.InvoiceInput{LicenseID: id, AmountMinor: &amount, Currency: "EUR", DueDate: today}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		b.startWorkers(t)
-
-		jobs := b.jobs.List(scheduler.Specs{InvoiceReminders: "0 9 * * *", Announcements: "* * * * *", Retention: "30 3 * * *", ReconcileInterval: time.Minute})
-		one, two := b.newScheduler(t, time.Minute, jobs), b.newScheduler(t, time.Minute, jobs)
+		jobs := b.Jobs.List()
+		one, two := newScheduler(t, b, time.Minute, jobs), newScheduler(t, b, time.Minute, jobs)
 
 		// Both tick at once.
 		var (
@@ -156,12 +100,12 @@ func TestTwoSchedulersRemindOnce(t *testing.T) {
 		}
 		// The second line of defence: running the job again without the
 		// lease makes nothing new.
-		if again, err := b.jobs.InvoiceReminders(ctx, ""); err != nil || again.AnnouncementsCreated != 0 {
+		if again, err := b.Jobs.InvoiceReminders(ctx, ""); err != nil || again.AnnouncementsCreated != 0 {
 			t.Errorf("a run without the lease made %d, %v", again.AnnouncementsCreated, err)
 		}
 
-		b.waitAllDone(t, 60*time.Second)
-		per := b.smtp.PerRecipient()
+		b.WaitAllDone(t)
+		per := b.SMTP.PerRecipient()
 		if len(per) != 2*invoices {
 			t.Errorf("%d people reminded, want %d", len(per), 2*invoices)
 		}
@@ -171,7 +115,7 @@ func TestTwoSchedulersRemindOnce(t *testing.T) {
 			}
 		}
 
-		statuses, err := scheduler.Statuses(ctx, b.db, jobs, time.UTC, time.Now())
+		statuses, err := b.Runner.Statuses(ctx, jobs, time.UTC, b.Clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +136,7 @@ func TestTwoSchedulersRemindOnce(t *testing.T) {
 
 func TestLeaseIsHeldWhileTheJobRuns(t *testing.T) {
 	t.Parallel()
-	b := setup(t, dbtest.SQLite)
+	b := setup(t, dbtest.SQLite, nil)
 	release := make(chan struct{})
 	started := make(chan struct{})
 	var once sync.Once
@@ -202,7 +146,7 @@ func TestLeaseIsHeldWhileTheJobRuns(t *testing.T) {
 		return scheduler.Created{}, nil
 	}}}
 	// A lease of 300ms, renewed every 100ms, held for a second.
-	one, two := b.newScheduler(t, 300*time.Millisecond, slow), b.newScheduler(t, 300*time.Millisecond, slow)
+	one, two := newScheduler(t, b, 300*time.Millisecond, slow), newScheduler(t, b, 300*time.Millisecond, slow)
 	done := make(chan error, 1)
 	go func() { _, err := one.RunNow(context.Background(), "slow"); done <- err }()
 	<-started
@@ -220,34 +164,33 @@ func TestScheduledAnnouncementsStartWhenDue(t *testing.T) {
 	t.Parallel()
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
-		b := setup(t, database)
+		b := setup(t, database, nil)
 		ctx := context.Background()
-		b.acme(t, contacts.NewMember{Email: "ann@acme.test", Role: contacts.Technical})
-		b.startWorkers(t)
-		soon := time.Now().Add(time.Second)
-		_, due, _, err := b.ledger.CreateRelease(ctx, ledger.NewRelease{Product: "jira", Version: "1.0", SendAt: soon})
+		acme(t, b, apptest.Tech("ann@acme.test", ""))
+		later := b.Clock.Now().Add(time.Hour)
+		_, due, _, err := b.Ledger.CreateRelease(ctx, ledger.NewRelease{Product: "jira", Version: "1.0", SendAt: later}, kinds.ReleaseAnnouncement)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, cancelled, _, err := b.ledger.CreateRelease(ctx, ledger.NewRelease{Product: "jira", Version: "2.0", SendAt: soon})
+		_, cancelled, _, err := b.Ledger.CreateRelease(ctx, ledger.NewRelease{Product: "jira", Version: "2.0", SendAt: later}, kinds.ReleaseAnnouncement)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if due.Status != ledger.Scheduled || cancelled.Status != ledger.Scheduled {
 			t.Fatalf("statuses %s, %s; want scheduled", due.Status, cancelled.Status)
 		}
-		if _, err := b.ledger.Cancel(ctx, cancelled.ID); err != nil {
+		if _, err := b.Ledger.Cancel(ctx, cancelled.ID); err != nil {
 			t.Fatal(err)
 		}
-		if res, err := b.jobs.ScheduledAnnouncements(ctx); err != nil || res.Started != 0 {
+		if res, err := b.Jobs.ScheduledAnnouncements(ctx); err != nil || res.Started != 0 {
 			t.Errorf("before send_at: %+v, %v", res, err)
 		}
-		time.Sleep(time.Until(soon))
-		if res, err := b.jobs.ScheduledAnnouncements(ctx); err != nil || res.Started != 1 {
-			t.Errorf("after send_at: %+v, %v", res, err)
+		b.Clock.Add(time.Hour)
+		if res, err := b.Jobs.ScheduledAnnouncements(ctx); err != nil || res.Started != 1 {
+			t.Errorf("at send_at: %+v, %v", res, err)
 		}
-		b.waitAllDone(t, 30*time.Second)
-		if diff := cmp.Diff(map[string]int{"ann@acme.test": 1}, b.smtp.PerRecipient()); diff != "" {
+		b.WaitAllDone(t)
+		if diff := cmp.Diff(map[string]int{"ann@acme.test": 1}, b.SMTP.PerRecipient()); diff != "" {
 			t.Errorf("messages (-want +got):\n%s", diff)
 		}
 	})
@@ -257,32 +200,27 @@ func TestRetentionKeepsCounts(t *testing.T) {
 	t.Parallel()
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
-		b := setup(t, database)
+		b := setup(t, database, func(c *config.Config) { c.Scheduler.RetentionDays = 1 })
 		ctx := context.Background()
-		b.acme(t, contacts.NewMember{Email: "ann@acme.test", Role: contacts.Technical}, contacts.NewMember{Email: "bob@acme.test", Role: contacts.Technical})
-		b.startWorkers(t)
-		_, a, _, err := b.ledger.CreateRelease(ctx, ledger.NewRelease{Product: "jira", Version: "1.0"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.queue.Enqueue(ctx, queue.NewFanoutTask(a.ID)); err != nil {
-			t.Fatal(err)
-		}
-		b.waitAllDone(t, 30*time.Second)
+		acme(t, b, apptest.Tech("ann@acme.test", ""), apptest.Tech("bob@acme.test", ""))
+		a := b.Release(t, ledger.NewRelease{Product: "jira", Version: "1.0"})
+		b.WaitAllDone(t)
 
-		b.jobs.RetentionDays = 1
-		b.jobs.Now = func() time.Time { return time.Now().Add(48 * time.Hour) }
-		res, err := b.jobs.Retention(ctx)
-		if err != nil || res.Deliveries != 2 {
-			t.Fatalf("Retention = %+v, %v; want 2 deliveries removed", res, err)
+		if res, err := b.Jobs.Retention(ctx); err != nil || res.Deliveries != 0 {
+			t.Fatalf("Retention the day it finished = %+v, %v; want nothing removed", res, err)
 		}
-		got, err := b.ledger.Get(ctx, a.ID)
+		b.Clock.Add(48 * time.Hour)
+		res, err := b.Jobs.Retention(ctx)
+		if err != nil || res.Deliveries != 2 {
+			t.Fatalf("Retention two days later = %+v, %v; want 2 deliveries removed", res, err)
+		}
+		got, err := b.Ledger.Get(ctx, a.ID)
 		if err != nil || got.Counts.Sent != 2 || got.Counts.Recipients != 2 {
 			t.Errorf("counts after retention: %+v, %v", got.Counts, err)
 		}
 		// The announcement stays, and with it the dedupe key: the same
 		// release again sends nothing.
-		if _, _, created, err := b.ledger.CreateRelease(ctx, ledger.NewRelease{Product: "jira", Version: "1.0"}); err != nil || created {
+		if _, _, created, err := b.Ledger.CreateRelease(ctx, ledger.NewRelease{Product: "jira", Version: "1.0"}, kinds.ReleaseAnnouncement); err != nil || created {
 			t.Errorf("the release after retention: created %v, %v", created, err)
 		}
 	})
@@ -316,10 +254,7 @@ func TestReleaseFeeds(t *testing.T) {
 	t.Parallel()
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
-		b := setup(t, database)
 		ctx := context.Background()
-		b.acme(t, contacts.NewMember{Email: "ann@acme.test", Role: contacts.Technical})
-		b.startWorkers(t)
 		jira := &feedServer{}
 		jira.add("9.3.0")
 		jira.add("9.4.0")
@@ -333,18 +268,17 @@ func TestReleaseFeeds(t *testing.T) {
 			fmt.Fprint(w, "<feed><entry><title>v1.0")
 		}))
 		t.Cleanup(broken.Close)
-		poller := func() *scheduler.FeedPoller {
-			return &scheduler.FeedPoller{
-				Feeds: []config.ReleaseFeed{
-					{Product: "bamboo", URL: broken.URL + "/500"},
-					{Product: "jira", URL: good.URL + "/jira.atom"},
-					{Product: "crowd", URL: broken.URL + "/bad.xml"},
-				},
-				Ledger: b.ledger, Queue: b.queue, HTTP: good.Client(), Logger: b.logger,
+		b := setup(t, database, func(c *config.Config) {
+			c.Feeds.ReleaseFeeds = config.ReleaseFeeds{
+				{Product: "bamboo", URL: broken.URL + "/500"},
+				{Product: "jira", URL: good.URL + "/jira.atom"},
+				{Product: "crowd", URL: broken.URL + "/bad.xml"},
 			}
-		}
+		})
+		acme(t, b, apptest.Tech("ann@acme.test", ""))
+		poller := b.Jobs.Feeds
 
-		first, err := poller().Poll(ctx)
+		first, err := poller.Poll(ctx)
 		if err != nil || first.AnnouncementsCreated != 0 {
 			t.Fatalf("first poll: %+v, %v; want the back catalogue recorded, nothing announced", first, err)
 		}
@@ -360,7 +294,7 @@ func TestReleaseFeeds(t *testing.T) {
 		)
 		for range 2 { // two schedulers poll at once
 			wg.Go(func() {
-				res, err := poller().Poll(ctx)
+				res, err := poller.Poll(ctx)
 				if err != nil {
 					t.Error(err)
 				}
@@ -373,8 +307,8 @@ func TestReleaseFeeds(t *testing.T) {
 		if total != 1 {
 			t.Errorf("two polls after a new entry created %d announcements, want 1", total)
 		}
-		b.waitAllDone(t, 30*time.Second)
-		rels, err := b.ledger.Releases(ctx, "jira", pageAll)
+		b.WaitAllDone(t)
+		rels, err := b.Ledger.Releases(ctx, "jira", pageAll)
 		if err != nil || len(rels.Items) != 1 {
 			t.Fatalf("releases: %+v, %v", rels.Items, err)
 		}
@@ -383,10 +317,10 @@ func TestReleaseFeeds(t *testing.T) {
 			!strings.Contains(rel.Notes, "* Faster boards") || strings.Contains(rel.Notes, "x()") || strings.Contains(rel.Notes, "<") {
 			t.Errorf("release from the feed: %+v", rel)
 		}
-		if diff := cmp.Diff(map[string]int{"ann@acme.test": 1}, b.smtp.PerRecipient()); diff != "" {
+		if diff := cmp.Diff(map[string]int{"ann@acme.test": 1}, b.SMTP.PerRecipient()); diff != "" {
 			t.Errorf("messages (-want +got):\n%s", diff)
 		}
-		again, err := poller().Poll(ctx)
+		again, err := poller.Poll(ctx)
 		if err != nil || again.AnnouncementsCreated != 0 {
 			t.Errorf("polling again: %+v, %v", again, err)
 		}
@@ -418,7 +352,6 @@ func TestReleaseFeedFormats(t *testing.T) {
 		{"JSONFeed", "crowd", "", jsonFeed("5.0.1"), jsonFeed("5.1.0", "5.0.1"), "5.1.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := setup(t, dbtest.SQLite)
 			var mu sync.Mutex
 			body := tc.before
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -427,8 +360,10 @@ func TestReleaseFeedFormats(t *testing.T) {
 				fmt.Fprint(w, body)
 			}))
 			t.Cleanup(srv.Close)
-			poller := &scheduler.FeedPoller{Feeds: []config.ReleaseFeed{{Product: tc.product, URL: srv.URL, Pattern: tc.pattern}},
-				Ledger: b.ledger, Queue: b.queue, HTTP: srv.Client(), Logger: b.logger}
+			b := setup(t, dbtest.SQLite, func(c *config.Config) {
+				c.Feeds.ReleaseFeeds = config.ReleaseFeeds{{Product: tc.product, URL: srv.URL, Pattern: tc.pattern}}
+			})
+			poller := b.Jobs.Feeds
 			ctx := context.Background()
 			if res, err := poller.Poll(ctx); err != nil || res.AnnouncementsCreated != 0 || res.Feeds[0].Error != "" {
 				t.Fatalf("first poll: %+v, %v", res, err)
@@ -439,7 +374,7 @@ func TestReleaseFeedFormats(t *testing.T) {
 			if res, err := poller.Poll(ctx); err != nil || res.AnnouncementsCreated != 1 {
 				t.Fatalf("second poll: %+v, %v", res, err)
 			}
-			rels, err := b.ledger.Releases(ctx, tc.product, pageAll)
+			rels, err := b.Ledger.Releases(ctx, tc.product, pageAll)
 			if err != nil || len(rels.Items) != 1 || rels.Items[0].Version != tc.want || !strings.HasPrefix(rels.Items[0].URL, "https://vendor.test/") {
 				t.Errorf("releases: %+v, %v", rels.Items, err)
 			}

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/smtptest"
 )
@@ -19,12 +21,12 @@ import (
 // test database.
 func TestRedisFlushMidFanoutLosesNothing(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
-		b := setup(t, database, options{chunkSize: 100, smtp: func(s *smtptest.Server) {
+		b := setup(t, database, func(c *config.Config) { c.Worker.ChunkSize = 100 }, func(s *smtptest.Server) {
 			s.Data = func(n int, to []string) error {
 				time.Sleep(time.Millisecond) // long enough to flush in the middle
 				return nil
 			}
-		}})
+		})
 		const people = 2000
 		ctx := context.Background()
 		rows := make([]contacts.Row, people)
@@ -32,30 +34,25 @@ func TestRedisFlushMidFanoutLosesNothing(t *testing.T) {
 			rows[i] = contacts.Row{Line: i + 2, LicenseID: fmt.Sprintf("L-%d", i%50), Product: "jira", LicenseName: "Customer",
 				Email: fmt.Sprintf("p%04d@acme.test", i), Role: contacts.Technical}
 		}
-		if _, err := b.store.Import(ctx, rows); err != nil {
+		if _, err := b.Contacts.Import(ctx, rows); err != nil {
 			t.Fatal(err)
 		}
 
-		a := b.announce(t, "jira", "9.4.0")
-		for deadline := time.Now().Add(30 * time.Second); b.smtp.Accepted() < 300; {
-			if time.Now().After(deadline) {
-				t.Fatalf("only %d messages after 30s", b.smtp.Accepted())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		before := b.smtp.Accepted()
-		if emb := b.queue.Embedded(); emb != nil {
+		a := announce(t, b, "jira", "9.4.0")
+		apptest.WaitFor(t, 30*time.Second, "300 messages", func() bool { return b.SMTP.Accepted() >= 300 })
+		before := b.SMTP.Accepted()
+		if emb := b.Queue.Embedded(); emb != nil {
 			emb.FlushAll()
-		} else if err := b.queue.Redis().FlushDB(ctx).Err(); err != nil {
+		} else if err := b.Queue.Redis().FlushDB(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("flushed Redis after %d of %d messages", before, people)
 
-		a = b.waitDone(t, a.ID, 60*time.Second)
+		a = b.WaitDone(t, a.ID)
 		if a.Counts.Sent != people || a.Counts.Recipients != people {
 			t.Errorf("counts %+v, want all %d sent", a.Counts, people)
 		}
-		per := b.smtp.PerRecipient()
+		per := b.SMTP.PerRecipient()
 		if len(per) != people {
 			t.Errorf("%d people got mail, want %d", len(per), people)
 		}

@@ -52,6 +52,15 @@ func (a *App) Kinds(ctx context.Context) (*kinds.Registry, error) {
 	return p.kinds, nil
 }
 
+// Renderer returns the templates of every kind, parsed and checked.
+func (a *App) Renderer(ctx context.Context) (*templates.Renderer, error) {
+	p, err := a.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.renderer, nil
+}
+
 // Jobs returns the scheduler's jobs and the runner that runs them.
 func (a *App) Jobs(ctx context.Context) (*scheduler.Jobs, *scheduler.Runner, error) {
 	p, err := a.open(ctx)

@@ -132,6 +132,16 @@ func (q *Queue) Ping(ctx context.Context) error {
 	return q.redis.Ping(ctx).Err()
 }
 
+// Idle reports whether the queue holds no task that is waiting, running,
+// scheduled or waiting for a retry.
+func (q *Queue) Idle() bool {
+	info, err := asynq.NewInspectorFromRedisClient(q.redis).GetQueueInfo(q.name)
+	if errors.Is(err, asynq.ErrQueueNotFound) {
+		return true
+	}
+	return err == nil && info.Pending+info.Active+info.Scheduled+info.Retry == 0
+}
+
 // ServerConfig tunes the workers of NewServer.
 type ServerConfig struct {
 	Concurrency     int

@@ -9,7 +9,10 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/mail"
 	"sync"
@@ -301,4 +304,52 @@ func (ss *session) Logout() error {
 	delete(ss.s.open, ss)
 	ss.s.mu.Unlock()
 	return nil
+}
+
+// Parts returns the plain-text and HTML parts of a multipart/alternative
+// message, decoded (quoted-printable, base64).
+func (m Message) Parts() (text, html string, err error) {
+	msg, err := mail.ReadMessage(bytes.NewReader(m.Raw))
+	if err != nil {
+		return "", "", err
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		return "", "", fmt.Errorf("Content-Type %q, want multipart/alternative", msg.Header.Get("Content-Type"))
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", "", err
+		}
+		body, err := io.ReadAll(p) // multipart decodes quoted-printable
+		if err != nil {
+			return "", "", err
+		}
+		switch ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct {
+		case "text/plain":
+			text = string(body)
+		case "text/html":
+			html = string(body)
+		}
+	}
+	if text == "" || html == "" {
+		return "", "", fmt.Errorf("message lacks a part: text %d bytes, html %d bytes", len(text), len(html))
+	}
+	return text, html, nil
+}
+
+// MustParts is Parts for a test: it fails the test when the message is not
+// a text and an HTML part.
+func (m Message) MustParts(t testing.TB) (text, html string) {
+	t.Helper()
+	text, html, err := m.Parts()
+	if err != nil {
+		t.Fatalf("message to %v: %v", m.To, err)
+	}
+	return text, html
 }

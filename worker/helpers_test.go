@@ -1,5 +1,0 @@
-package worker_test
-
-import "github.com/heraldhq/herald/internal/page"
-
-var pageAll = page.Request{Limit: page.MaxSize}
