@@ -46,7 +46,7 @@ func TestHTMLCheck(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	r, err := templates.New("")
+	r, err := templates.New("", specs(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +57,9 @@ func TestHTMLCheck(t *testing.T) {
 	}
 	defer sender.Close()
 
-	for i, name := range templates.Names() {
+	for i, name := range r.Names() {
 		t.Run(name, func(t *testing.T) {
-			data, _ := templates.Sample(name)
+			data, _ := r.Sample(name)
 			msg, err := r.Render(name, "en", data)
 			if err != nil {
 				t.Fatal(err)

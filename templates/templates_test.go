@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/templates"
 )
 
@@ -35,21 +36,31 @@ func newRenderer(t *testing.T, files map[string]string) *templates.Renderer {
 	if files != nil {
 		dir = writeDir(t, files)
 	}
-	r, err := templates.New(dir)
+	r, err := templates.New(dir, specs(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return r
 }
 
-// notice returns the release sample, changed by edit.
-func notice(t *testing.T, edit func(*templates.ReleaseNotice)) *templates.ReleaseNotice {
+// specs are the templates of every kind herald sends.
+func specs(t *testing.T) []templates.Spec {
 	t.Helper()
-	sample, ok := templates.Sample("release")
+	reg, err := kinds.New(kinds.Deps{From: "Vendor <updates@vendor.test>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg.Templates()
+}
+
+// notice returns the release sample, changed by edit.
+func notice(t *testing.T, edit func(*kinds.ReleaseData)) *kinds.ReleaseData {
+	t.Helper()
+	sample, ok := newRenderer(t, nil).Sample("release")
 	if !ok {
 		t.Fatal(`Sample("release") not found`)
 	}
-	n := sample.(*templates.ReleaseNotice)
+	n := sample.(*kinds.ReleaseData)
 	if edit != nil {
 		edit(n)
 	}
@@ -238,7 +249,7 @@ func TestNewRefusesBrokenTemplates(t *testing.T) {
 			if tt.files != nil {
 				dir = writeDir(t, tt.files)
 			}
-			r, err := templates.New(dir)
+			r, err := templates.New(dir, specs(t))
 			if err == nil {
 				t.Fatalf("New succeeded (List: %+v), want an error naming %q", r.List(), tt.want)
 			}
@@ -270,7 +281,7 @@ func TestRenderEscaping(t *testing.T) {
 	t.Run("RecipientNameEscapedInHTMLVerbatimInText", func(t *testing.T) {
 		t.Parallel()
 		const name = "<script>alert(1)</script>"
-		data := notice(t, func(n *templates.ReleaseNotice) { n.Recipient.Name = name })
+		data := notice(t, func(n *kinds.ReleaseData) { n.Recipient.Name = name })
 
 		for _, locale := range []string{"en", "de"} {
 			msg := render(t, r, locale, data)
@@ -306,7 +317,7 @@ func TestRenderEscaping(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				msg := render(t, r, "", notice(t, func(n *templates.ReleaseNotice) { n.Release.Notes = tt.notes }))
+				msg := render(t, r, "", notice(t, func(n *kinds.ReleaseData) { n.Release.Notes = tt.notes }))
 				html := strings.ToLower(msg.HTML)
 				for _, bad := range []string{"<script", "onerror", `href="javascript:`, `src="javascript:`} {
 					if strings.Contains(html, bad) {
@@ -319,7 +330,7 @@ func TestRenderEscaping(t *testing.T) {
 
 	t.Run("MarkdownLinkAndList", func(t *testing.T) {
 		t.Parallel()
-		data := notice(t, func(n *templates.ReleaseNotice) {
+		data := notice(t, func(n *kinds.ReleaseData) {
 			n.Release.Notes = "* Faster boards\n* New API\n\nSee [the docs](https://example.com/docs?a=1&b=2).\n"
 		})
 
@@ -339,7 +350,7 @@ func TestRenderEscaping(t *testing.T) {
 func TestRenderSubjectIsOneLine(t *testing.T) {
 	t.Parallel()
 	r := newRenderer(t, nil)
-	data := notice(t, func(n *templates.ReleaseNotice) {
+	data := notice(t, func(n *kinds.ReleaseData) {
 		n.Release.Title = "Jira\r\n9.4\tBcc: mallory@example.com\n"
 	})
 
@@ -416,7 +427,7 @@ func TestRenderLocaleFallback(t *testing.T) {
 		if !errors.Is(err, templates.ErrUnknown) {
 			t.Errorf("Render(nosuch) error = %v, want errors.Is ErrUnknown", err)
 		}
-		if _, ok := templates.Sample("nosuch"); ok {
+		if _, ok := r.Sample("nosuch"); ok {
 			t.Error(`Sample("nosuch") found a sample`)
 		}
 	})
@@ -433,7 +444,7 @@ func TestRenderConcurrently(t *testing.T) {
 	for i := range 20 {
 		wg.Go(func() {
 			name := fmt.Sprintf("Reader %d", i)
-			data := notice(t, func(n *templates.ReleaseNotice) { n.Recipient.Name = name })
+			data := notice(t, func(n *kinds.ReleaseData) { n.Recipient.Name = name })
 			for j := range 50 {
 				locale := locales[(i+j)%len(locales)]
 				msg, err := r.Render("release", locale, data)

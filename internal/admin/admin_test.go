@@ -6,106 +6,34 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald/contacts"
-	"github.com/heraldhq/herald/internal/admin"
-	"github.com/heraldhq/herald/internal/auth"
-	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
-	"github.com/heraldhq/herald/internal/ledger"
-	"github.com/heraldhq/herald/internal/mailer"
-	"github.com/heraldhq/herald/internal/metrics"
-	"github.com/heraldhq/herald/internal/queue"
-	"github.com/heraldhq/herald/internal/queuetest"
-	"github.com/heraldhq/herald/internal/smtptest"
-	"github.com/heraldhq/herald/internal/unsubscribe"
-	"github.com/heraldhq/herald/internal/workertest"
-	"github.com/heraldhq/herald/scheduler"
-	"github.com/heraldhq/herald/templates"
-	"github.com/heraldhq/herald/worker"
 )
 
+// testBundle is herald serving its API for one test, with helpers to call
+// it.
 type testBundle struct {
-	db          *db.DB
-	store       *contacts.Store
-	ledger      *ledger.Ledger
-	billing     *billing.Billing
-	queue       *queue.Queue
-	tokens      *auth.Tokens
-	token       string
-	url         string
-	jobs        *scheduler.Jobs
-	renderer    *templates.Renderer
-	smtp        *smtptest.Server
-	sender      mailer.Sender
-	unsubscribe *unsubscribe.Tokens
-	workerCfg   worker.Config
-	metrics     *metrics.Metrics
-	logger      *slog.Logger
+	*apptest.Bundle
 }
 
 func setup(t *testing.T, database dbtest.Database) *testBundle {
 	t.Helper()
-	d := database.Open(t)
-	b := &testBundle{db: d, store: contacts.NewStore(d, time.Now), ledger: ledger.New(d, time.Now), queue: queuetest.Open(t), tokens: auth.NewTokens(d, time.Now)}
-	b.billing = billing.New(d, b.ledger, time.Now)
-	b.metrics = metrics.New()
-	b.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	b.jobs = &scheduler.Jobs{
-		Ledger: b.ledger, Billing: b.billing, Queue: b.queue, Cadence: billing.Cadence{Offsets: []int{-7, 0, 7, 14}},
-		Reconciler: &scheduler.Reconciler{Ledger: b.ledger, Queue: b.queue, Grace: 200 * time.Millisecond, Logger: b.logger}, RetentionDays: 90, Logger: b.logger, Now: time.Now,
-	}
-	var err error
-	if b.renderer, err = templates.New(""); err != nil {
-		t.Fatal(err)
-	}
-	if b.token, err = b.tokens.Create(context.Background(), "test"); err != nil {
-		t.Fatal(err)
-	}
-	b.smtp = smtptest.Start(t)
-	b.sender = workertest.Sender(t, b.smtp)
-	b.unsubscribe = unsubscribe.New([]byte("test-secret-of-at-least-32-characters"))
-	srv := httptest.NewUnstartedServer(nil)
-	b.url = "http://" + srv.Listener.Addr().String()
-	b.workerCfg = worker.Config{
-		ChunkSize: 100, Lease: time.Minute, MaxAttempts: 3, RetryBase: 50 * time.Millisecond, From: "Vendor <news@vendor.test>",
-		Lists:  &worker.Lists{Tokens: b.unsubscribe, PublicURL: b.url},
-		ListID: "herald announcements <announcements.vendor.test>",
-	}
-	srv.Config.Handler = admin.New(admin.Deps{
-		DB:      d,
-		Billing: b.billing,
-		Jobs: &admin.Jobs{Jobs: b.jobs, Location: time.UTC, Record: scheduler.RecordRun(d),
-			List: b.jobs.List(scheduler.Specs{InvoiceReminders: "0 9 * * *", Announcements: "* * * * *", Retention: "30 3 * * *", ReconcileInterval: 15 * time.Second})},
-		Contacts:    b.store,
-		Ledger:      b.ledger,
-		Queue:       b.queue,
-		Renderer:    b.renderer,
-		Tokens:      b.tokens,
-		Tester:      &worker.Tester{Config: b.workerCfg, Renderer: b.renderer, Sender: b.sender, Now: time.Now},
-		Unsubscribe: b.unsubscribe,
-		Checks:      []admin.Check{{Name: "database", Check: d.PingContext}},
-		Metrics:     b.metrics,
-		Logger:      b.logger,
-	})
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return b
+	return &testBundle{apptest.Start(t, apptest.Options{Database: database, API: true})}
 }
 
-// startWorkers runs the workers of the bundle's queue, sending to its SMTP
-// server, so that what the API starts is sent.
-func (b *testBundle) startWorkers(t *testing.T, concurrency int) {
+// startWorkers runs the workers, so that what the API starts is sent.
+func (b *testBundle) startWorkers(t *testing.T) {
 	t.Helper()
-	workertest.Start(t, b.workerCfg, worker.Deps{Ledger: b.ledger, Contacts: b.store, Billing: b.billing, Queue: b.queue,
-		Renderer: b.renderer, Sender: b.sender, Logger: b.logger, Metrics: b.metrics}, concurrency)
+	if err := b.StartWorkers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // response is what a test looks at of an answer.
@@ -148,7 +76,7 @@ type request struct {
 
 func (b *testBundle) do(t *testing.T, req request) response {
 	t.Helper()
-	r, err := http.NewRequest(req.method, b.url+req.path, strings.NewReader(req.body))
+	r, err := http.NewRequest(req.method, b.URL+req.path, strings.NewReader(req.body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +86,7 @@ func (b *testBundle) do(t *testing.T, req request) response {
 	case req.body != "":
 		r.Header.Set("Content-Type", "application/json")
 	}
-	token := b.token
+	token := b.Token
 	if req.token != nil {
 		token = *req.token
 	}
@@ -193,7 +121,7 @@ func (b *testBundle) snapshot(t *testing.T) string {
 	ctx := context.Background()
 	var buf bytes.Buffer
 	cw := contacts.NewCSVWriter(&buf)
-	if err := b.store.Export(ctx, cw.Write); err != nil {
+	if err := b.Contacts.Export(ctx, cw.Write); err != nil {
 		t.Fatal(err)
 	}
 	if err := cw.Flush(); err != nil {
@@ -203,11 +131,11 @@ func (b *testBundle) snapshot(t *testing.T) string {
 		Email, Name, Locale string
 		OptOut              bool `db:"release_opt_out"`
 	}
-	if err := db.Select(ctx, b.db, &people, `SELECT email, name, locale, release_opt_out FROM contacts ORDER BY email`); err != nil {
+	if err := db.Select(ctx, b.DB, &people, `SELECT email, name, locale, release_opt_out FROM contacts ORDER BY email`); err != nil {
 		t.Fatal(err)
 	}
 	var licenses []struct{ ID, Status, Timezone string }
-	if err := db.Select(ctx, b.db, &licenses, `SELECT id, status, timezone FROM licenses ORDER BY id`); err != nil {
+	if err := db.Select(ctx, b.DB, &licenses, `SELECT id, status, timezone FROM licenses ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%s\n%+v\n%+v", buf.String(), people, licenses)
@@ -359,10 +287,10 @@ func TestAuth(t *testing.T) {
 
 	none, wrong, revoked := "", "hrld_not-a-token", ""
 	var err error
-	if revoked, err = b.tokens.Create(context.Background(), "old"); err != nil {
+	if revoked, err = b.Tokens.Create(context.Background(), "old"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.tokens.Revoke(context.Background(), "old"); err != nil {
+	if err := b.Tokens.Revoke(context.Background(), "old"); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -511,7 +439,7 @@ func TestReadyz(t *testing.T) {
 	t.Parallel()
 	b := setup(t, dbtest.SQLite)
 	b.mustDo(t, http.StatusOK, request{method: "GET", path: "/readyz"})
-	b.db.Close()
+	b.DB.Close()
 	res := b.mustDo(t, http.StatusServiceUnavailable, request{method: "GET", path: "/readyz"})
 	if checks := res.json(t)["checks"].(map[string]any); checks["database"] == "ok" {
 		t.Errorf("readyz with a closed database: %s", res.body)

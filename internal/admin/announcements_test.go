@@ -18,7 +18,7 @@ import (
 // queued reports whether a task with id waits in the test's queue.
 func (b *testBundle) queued(t *testing.T, id string) bool {
 	t.Helper()
-	info, err := asynq.NewInspectorFromRedisClient(b.queue.Redis()).GetTaskInfo(b.queue.Name(), id)
+	info, err := asynq.NewInspectorFromRedisClient(b.Queue.Redis()).GetTaskInfo(b.Queue.Name(), id)
 	if err != nil {
 		return false
 	}
@@ -68,7 +68,7 @@ func TestReleasesAndAnnouncements(t *testing.T) {
 				t.Errorf("announcing again: %s", res.body)
 			}
 			var n int
-			if err := db.Get(context.Background(), b.db, &n, `SELECT COUNT(*) FROM announcements`); err != nil || n != 1 {
+			if err := db.Get(context.Background(), b.DB, &n, `SELECT COUNT(*) FROM announcements`); err != nil || n != 1 {
 				t.Errorf("%d announcements, want 1 (%v)", n, err)
 			}
 		})
@@ -143,11 +143,11 @@ func TestReleasesAndAnnouncements(t *testing.T) {
 			ctx := context.Background()
 			now := time.Now().UTC()
 			// A fan-out as the worker would make it, then outcomes.
-			if _, err := db.Exec(ctx, b.db, `UPDATE announcements SET status = 'sending' WHERE id = ?`, id); err != nil {
+			if _, err := db.Exec(ctx, b.DB, `UPDATE announcements SET status = 'sending' WHERE id = ?`, id); err != nil {
 				t.Fatal(err)
 			}
 			for i, st := range []string{"sent", "failed", "failed"} {
-				if _, err := db.Exec(ctx, b.db, `INSERT INTO deliveries (announcement_id, email, chunk, status, attempts, last_error, next_attempt_at, created_at, updated_at)
+				if _, err := db.Exec(ctx, b.DB, `INSERT INTO deliveries (announcement_id, email, chunk, status, attempts, last_error, next_attempt_at, created_at, updated_at)
 					VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)`, id, fmt.Sprintf("p%d@acme.test", i), i, st, "550 no", now, now, now); err != nil {
 					t.Fatal(err)
 				}

@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
-	"net/mail"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
@@ -37,29 +35,6 @@ func (b *testBundle) customers(t *testing.T) {
 	}
 }
 
-// waitDone waits for an announcement to finish, reconciling as the
-// scheduler would.
-func (b *testBundle) waitDone(t *testing.T, id int64) ledger.Announcement {
-	t.Helper()
-	ctx := context.Background()
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		a, err := b.ledger.Get(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if a.Status == ledger.Done || a.Status == ledger.Cancelled {
-			return a
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("announcement %d: %s %+v after 60s", id, a.Status, a.Counts)
-		}
-		if _, err := b.jobs.Reconciler.Run(ctx); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func (b *testBundle) broadcast(t *testing.T, body string) int64 {
 	t.Helper()
 	var v struct{ ID int64 }
@@ -69,33 +44,13 @@ func (b *testBundle) broadcast(t *testing.T, body string) int64 {
 	return v.ID
 }
 
-func htmlPart(t *testing.T, m smtptest.Message) string {
-	t.Helper()
-	msg, err := mail.ReadMessage(strings.NewReader(string(m.Raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			t.Fatalf("no HTML part: %v", err)
-		}
-		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
-			body, _ := io.ReadAll(p)
-			return string(body)
-		}
-	}
-}
-
 func TestBroadcasts(t *testing.T) {
 	t.Parallel()
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		b := setup(t, database)
 		b.customers(t)
-		b.startWorkers(t, 4)
+		b.startWorkers(t)
 
 		jira := `"audience":{"roles":["technical"],"products":["jira"]}`
 		dry := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/broadcasts",
@@ -107,16 +62,16 @@ func TestBroadcasts(t *testing.T) {
 			t.Errorf("preview: %v", p)
 		}
 		var n int
-		if err := db.Get(context.Background(), b.db, &n, `SELECT COUNT(*) FROM announcements`); err != nil || n != 0 {
+		if err := db.Get(context.Background(), b.DB, &n, `SELECT COUNT(*) FROM announcements`); err != nil || n != 0 {
 			t.Errorf("a dry run stored %d announcements", n)
 		}
 
 		t.Run("ReachesExactlyTheAudienceOnce", func(t *testing.T) {
-			a := b.waitDone(t, b.broadcast(t, `{"subject":"Security advisory","body":"Please **update**.",`+jira+`}`))
+			a := b.WaitDone(t, b.broadcast(t, `{"subject":"Security advisory","body":"Please **update**.",`+jira+`}`))
 			if a.Counts.Sent != 3 || a.Counts.Recipients != 3 {
 				t.Errorf("counts %+v, want the 3 of the dry run sent", a.Counts)
 			}
-			if diff := cmp.Diff(map[string]int{"a@acme.test": 1, "b@acme.test": 1, "d@beta.test": 1}, b.smtp.PerRecipient()); diff != "" {
+			if diff := cmp.Diff(map[string]int{"a@acme.test": 1, "b@acme.test": 1, "d@beta.test": 1}, b.SMTP.PerRecipient()); diff != "" {
 				t.Errorf("messages (-want +got):\n%s", diff)
 			}
 			res := b.mustDo(t, http.StatusOK, request{method: "GET", path: "/metrics"})
@@ -125,19 +80,19 @@ func TestBroadcasts(t *testing.T) {
 					t.Errorf("metrics lack %s", want)
 				}
 			}
-			for _, m := range b.smtp.Messages() {
+			for _, m := range b.SMTP.Messages() {
 				h := m.Header
 				if h.Get("Precedence") != "bulk" || h.Get("List-Id") == "" || h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" ||
-					!strings.HasPrefix(h.Get("List-Unsubscribe"), "<"+b.url+"/unsubscribe/") {
+					!strings.HasPrefix(h.Get("List-Unsubscribe"), "<"+b.URL+"/unsubscribe/") {
 					t.Errorf("bulk headers of %s: %v", m.To[0], h)
 				}
 			}
 		})
 
 		t.Run("MainOnlyReachesOnlyMains", func(t *testing.T) {
-			before := b.smtp.PerRecipient()
-			b.waitDone(t, b.broadcast(t, `{"subject":"Price change","body":"New prices.","audience":{"products":["jira"],"main_only":true}}`))
-			after := b.smtp.PerRecipient()
+			before := b.SMTP.PerRecipient()
+			b.WaitDone(t, b.broadcast(t, `{"subject":"Price change","body":"New prices.","audience":{"products":["jira"],"main_only":true}}`))
+			after := b.SMTP.PerRecipient()
 			got := map[string]int{}
 			for email, n := range after {
 				if n-before[email] > 0 {
@@ -154,14 +109,14 @@ func TestBroadcasts(t *testing.T) {
 		t.Run("ARetryDoesNotReachWhoLeftTheAudience", func(t *testing.T) {
 			// b's first try fails for now; while it waits, b leaves J-1.
 			var once sync.Once
-			b.smtp.Rcpt = func(to string) error {
+			b.SMTP.Rcpt = func(to string) error {
 				if to != "b@acme.test" {
 					return nil
 				}
 				fail := false
 				once.Do(func() {
 					fail = true
-					if _, err := b.store.RemoveMember(context.Background(), "J-1", "b@acme.test", contacts.Technical); err != nil {
+					if _, err := b.Contacts.RemoveMember(context.Background(), "J-1", "b@acme.test", contacts.Technical); err != nil {
 						t.Error(err)
 					}
 				})
@@ -170,14 +125,14 @@ func TestBroadcasts(t *testing.T) {
 				}
 				return nil
 			}
-			defer func() { b.smtp.Rcpt = nil }()
-			before := b.smtp.PerRecipient()["b@acme.test"]
-			a := b.waitDone(t, b.broadcast(t, `{"subject":"Advisory","body":"Update.",`+jira+`}`))
-			d, err := b.ledger.Deliveries(context.Background(), a.ID, ledger.DeliveryFilter{Status: ledger.DeliverySkipped})
+			defer func() { b.SMTP.Rcpt = nil }()
+			before := b.SMTP.PerRecipient()["b@acme.test"]
+			a := b.WaitDone(t, b.broadcast(t, `{"subject":"Advisory","body":"Update.",`+jira+`}`))
+			d, err := b.Ledger.Deliveries(context.Background(), a.ID, ledger.DeliveryFilter{Status: ledger.DeliverySkipped})
 			if err != nil || len(d.Items) != 1 || d.Items[0].Email != "b@acme.test" || d.Items[0].Reason != "no longer in the audience" {
 				t.Errorf("skipped: %+v, %v", d.Items, err)
 			}
-			if got := b.smtp.PerRecipient()["b@acme.test"]; got != before {
+			if got := b.SMTP.PerRecipient()["b@acme.test"]; got != before {
 				t.Errorf("b got the broadcast after leaving its audience")
 			}
 		})
@@ -215,14 +170,15 @@ func TestBroadcasts(t *testing.T) {
 			body := "Hello <script>alert(1)</script> and <img src=x onerror=alert(2)>.\n\n[click](javascript:alert(3)) [ok](https://vendor.test/ok)"
 			raw, _ := json.Marshal(map[string]any{"subject": "Notice", "body": body, "audience": map[string]any{"licenses": []string{"C-1"}}})
 			id := b.broadcast(t, string(raw))
-			b.waitDone(t, id)
+			b.WaitDone(t, id)
 			checked := 0
-			for _, m := range b.smtp.Messages() {
+			for _, m := range b.SMTP.Messages() {
 				if m.To[0] != "e@gamma.test" {
 					continue
 				}
 				checked++
-				html := strings.ToLower(htmlPart(t, m))
+				_, html := m.MustParts(t)
+				html = strings.ToLower(html)
 				for _, bad := range []string{"<script", "onerror", "javascript:"} {
 					if strings.Contains(html, bad) {
 						t.Errorf("the HTML part contains %q:\n%s", bad, html)
@@ -238,24 +194,24 @@ func TestBroadcasts(t *testing.T) {
 		})
 
 		t.Run("TestSendGoesToStaffOnly", func(t *testing.T) {
-			before := b.smtp.Accepted()
+			before := b.SMTP.Accepted()
 			res := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/broadcasts/test",
 				body: `{"subject":"Security advisory","body":"Please update.",` + jira + `,"to":["Staff@Vendor.test"]}`}).json(t)
 			if fmt.Sprint(res["sent"]) != "[staff@vendor.test]" {
 				t.Errorf("test send: %v", res)
 			}
-			msgs := b.smtp.Messages()
-			if b.smtp.Accepted() != before+1 || msgs[len(msgs)-1].To[0] != "staff@vendor.test" || msgs[len(msgs)-1].Header.Get("Subject") != "[TEST] Security advisory" {
-				t.Errorf("test message: %d new, last %v", b.smtp.Accepted()-before, msgs[len(msgs)-1].Header)
+			msgs := b.SMTP.Messages()
+			if b.SMTP.Accepted() != before+1 || msgs[len(msgs)-1].To[0] != "staff@vendor.test" || msgs[len(msgs)-1].Header.Get("Subject") != "[TEST] Security advisory" {
+				t.Errorf("test message: %d new, last %v", b.SMTP.Accepted()-before, msgs[len(msgs)-1].Header)
 			}
 			// A refused address is reported; the others are still sent, once.
-			b.smtp.Rcpt = func(to string) error {
+			b.SMTP.Rcpt = func(to string) error {
 				if to == "gone@vendor.test" {
 					return smtptest.Reply(550, [3]int{5, 1, 1}, "no such user")
 				}
 				return nil
 			}
-			defer func() { b.smtp.Rcpt = nil }()
+			defer func() { b.SMTP.Rcpt = nil }()
 			mixed := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/broadcasts/test",
 				body: `{"subject":"S","body":"B","to":["gone@vendor.test","boss@vendor.test","boss@vendor.test"]}`}).json(t)
 			failed := mixed["failed"].([]any)
@@ -299,15 +255,15 @@ func TestUnsubscribe(t *testing.T) {
 		b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: `{"id":"SEN-1","product":"jira","name":"Acme","contacts":[
 			{"email":"pat@acme.test","name":"Pat","role":"technical"},{"email":"pat@acme.test","name":"Pat","role":"billing"},
 			{"email":"kim@acme.test","name":"Kim","role":"technical"}]}`})
-		b.startWorkers(t, 2)
+		b.startWorkers(t)
 
 		var rel struct {
 			AnnouncementID int64 `json:"announcement_id"`
 		}
 		_ = json.Unmarshal(b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/releases", body: `{"product":"jira","version":"1.0"}`}).body, &rel)
-		b.waitDone(t, rel.AnnouncementID)
+		b.WaitDone(t, rel.AnnouncementID)
 		links := map[string]string{}
-		for _, m := range b.smtp.Messages() {
+		for _, m := range b.SMTP.Messages() {
 			links[m.To[0]] = unsubscribeURL(t, m)
 		}
 		pat, kim := links["pat@acme.test"], links["kim@acme.test"]
@@ -328,12 +284,12 @@ func TestUnsubscribe(t *testing.T) {
 				"NoMAC":              payload,
 				"Garbage":            "%00%ff",
 			} {
-				if st := oneClick(t, b.url+"/unsubscribe/"+forged); st != http.StatusNotFound {
+				if st := oneClick(t, b.URL+"/unsubscribe/"+forged); st != http.StatusNotFound {
 					t.Errorf("%s: %d, want 404", name, st)
 				}
 			}
 			for _, email := range []string{"pat@acme.test", "kim@acme.test"} {
-				if c, _ := b.store.GetContact(ctx, email); c.ReleaseOptOut {
+				if c, _ := b.Contacts.GetContact(ctx, email); c.ReleaseOptOut {
 					t.Errorf("%s was opted out by a forged token", email)
 				}
 			}
@@ -349,7 +305,7 @@ func TestUnsubscribe(t *testing.T) {
 			if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "<form method=\"post\"") || !strings.Contains(string(page), "pat@acme.test") {
 				t.Errorf("GET: %d\n%s", res.StatusCode, page)
 			}
-			if c, _ := b.store.GetContact(ctx, "pat@acme.test"); c.ReleaseOptOut {
+			if c, _ := b.Contacts.GetContact(ctx, "pat@acme.test"); c.ReleaseOptOut {
 				t.Error("a GET opted the contact out")
 			}
 		})
@@ -358,22 +314,22 @@ func TestUnsubscribe(t *testing.T) {
 			if st := oneClick(t, pat); st != http.StatusOK {
 				t.Fatalf("one-click: %d", st)
 			}
-			if c, _ := b.store.GetContact(ctx, "pat@acme.test"); !c.ReleaseOptOut {
+			if c, _ := b.Contacts.GetContact(ctx, "pat@acme.test"); !c.ReleaseOptOut {
 				t.Fatal("pat is not opted out")
 			}
-			if c, _ := b.store.GetContact(ctx, "kim@acme.test"); c.ReleaseOptOut {
+			if c, _ := b.Contacts.GetContact(ctx, "kim@acme.test"); c.ReleaseOptOut {
 				t.Fatal("kim was opted out by pat's link")
 			}
-			before := b.smtp.PerRecipient()
+			before := b.SMTP.PerRecipient()
 			_ = json.Unmarshal(b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/releases", body: `{"product":"jira","version":"2.0"}`}).body, &rel)
-			b.waitDone(t, rel.AnnouncementID)
-			d, err := b.ledger.Deliveries(ctx, rel.AnnouncementID, ledger.DeliveryFilter{Status: ledger.DeliverySkipped})
+			b.WaitDone(t, rel.AnnouncementID)
+			d, err := b.Ledger.Deliveries(ctx, rel.AnnouncementID, ledger.DeliveryFilter{Status: ledger.DeliverySkipped})
 			if err != nil || len(d.Items) != 1 || d.Items[0].Email != "pat@acme.test" || d.Items[0].Reason != "opted out" {
 				t.Errorf("skipped deliveries of the next release: %+v, %v", d.Items, err)
 			}
 			amount := int64(5000)
 			today := time.Now().UTC().Format(time.DateOnly)
-			if _, _, err := b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: today}); err != nil {
+			if _, _, err := b.Billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: today}); err != nil {
 				t.Fatal(err)
 			}
 			res := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/jobs/invoice-reminders", body: `{"as_of":"` + today + `"}`}).json(t)
@@ -381,25 +337,25 @@ func TestUnsubscribe(t *testing.T) {
 				t.Fatalf("reminders: %v", res)
 			}
 			var open []int64
-			if err := db.Select(ctx, b.db, &open, `SELECT id FROM announcements WHERE status IN ('resolving', 'sending')`); err != nil {
+			if err := db.Select(ctx, b.DB, &open, `SELECT id FROM announcements WHERE status IN ('resolving', 'sending')`); err != nil {
 				t.Fatal(err)
 			}
 			for _, id := range open {
-				b.waitDone(t, id)
+				b.WaitDone(t, id)
 			}
-			after := b.smtp.PerRecipient()
+			after := b.SMTP.PerRecipient()
 			if after["pat@acme.test"]-before["pat@acme.test"] != 1 || after["kim@acme.test"]-before["kim@acme.test"] != 1 {
 				t.Errorf("after pat's opt-out: pat got %d (the reminder), kim %d (the release); want 1 and 1",
 					after["pat@acme.test"]-before["pat@acme.test"], after["kim@acme.test"]-before["kim@acme.test"])
 			}
-			for _, m := range b.smtp.Messages() {
+			for _, m := range b.SMTP.Messages() {
 				if strings.Contains(m.Header.Get("Subject"), "INV-1") && m.Header.Get("List-Unsubscribe") != "" {
 					t.Error("an invoice reminder carries List-Unsubscribe")
 				}
 			}
 			// PATCH takes the opt-out back.
 			b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/contacts/pat@acme.test", body: `{"release_opt_out":false}`})
-			if c, _ := b.store.GetContact(ctx, "pat@acme.test"); c.ReleaseOptOut {
+			if c, _ := b.Contacts.GetContact(ctx, "pat@acme.test"); c.ReleaseOptOut {
 				t.Error("PATCH did not take the opt-out back")
 			}
 		})
@@ -412,7 +368,7 @@ func TestUnsubscribe(t *testing.T) {
 func TestCancelStopsABroadcastInFlight(t *testing.T) {
 	t.Parallel()
 	b := setup(t, dbtest.Any())
-	b.smtp.Data = func(n int, to []string) error {
+	b.SMTP.Data = func(n int, to []string) error {
 		time.Sleep(time.Millisecond)
 		return nil
 	}
@@ -421,24 +377,21 @@ func TestCancelStopsABroadcastInFlight(t *testing.T) {
 	for i := range rows {
 		rows[i] = contacts.Row{Line: i + 2, LicenseID: fmt.Sprintf("L-%d", i/50), Product: "jira", LicenseName: "Customer", Email: fmt.Sprintf("p%04d@customer.test", i), Role: contacts.Technical}
 	}
-	if _, err := b.store.Import(ctx, rows); err != nil {
+	if _, err := b.Contacts.Import(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
-	b.startWorkers(t, 8)
+	b.startWorkers(t)
 	id := b.broadcast(t, `{"subject":"Maintenance","body":"Tonight.","audience":{"products":["jira"]}}`)
-	for deadline := time.Now().Add(60 * time.Second); b.smtp.Accepted() < 300; {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d messages after 60s", b.smtp.Accepted())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	apptest.WaitFor(t, 60*time.Second, "300 messages", func() bool { return b.SMTP.Accepted() >= 300 })
 	res := b.mustDo(t, http.StatusOK, request{method: "POST", path: fmt.Sprintf("/api/v1/announcements/%d/cancel", id)}).json(t)
-	atCancel := b.smtp.Accepted()
-	time.Sleep(time.Second)
-	if later := b.smtp.Accepted(); later != atCancel {
+	atCancel := b.SMTP.Accepted()
+	// Once the queue is idle no worker holds a task of the broadcast: it
+	// cannot send any more.
+	apptest.WaitFor(t, 30*time.Second, "the workers to let the broadcast go", b.Queue.Idle)
+	if later := b.SMTP.Accepted(); later != atCancel {
 		t.Errorf("%d messages reached the SMTP server after the cancel answered", later-atCancel)
 	}
-	a, err := b.ledger.Get(ctx, id)
+	a, err := b.Ledger.Get(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}

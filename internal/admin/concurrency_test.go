@@ -75,7 +75,7 @@ func TestConcurrentMembershipChanges(t *testing.T) {
 			Holders int    `db:"holders"`
 			Mains   int    `db:"mains"`
 		}
-		err := db.Select(context.Background(), b.db, &counts, `
+		err := db.Select(context.Background(), b.DB, &counts, `
 			SELECT role, COUNT(*) AS holders, SUM(CASE WHEN is_main THEN 1 ELSE 0 END) AS mains
 			FROM memberships WHERE license_id = ? GROUP BY role ORDER BY role`, "SEN-1")
 		if err != nil {

@@ -12,35 +12,29 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/billing"
-	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/fault"
-	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/kinds"
 )
 
 type testBundle struct {
-	db      *db.DB
-	store   *contacts.Store
-	ledger  *ledger.Ledger
-	billing *billing.Billing
-	now     time.Time
+	*apptest.Bundle
 }
 
+// setup runs herald on database with its clock stopped at 1 December 2026,
+// 09:00 UTC.
 func setup(t *testing.T, database dbtest.Database) *testBundle {
 	t.Helper()
-	d := database.Open(t)
-	b := &testBundle{db: d, now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	clock := func() time.Time { return b.now }
-	b.store = contacts.NewStore(d, clock)
-	b.ledger = ledger.New(d, clock)
-	b.billing = billing.New(d, b.ledger, clock)
+	b := &testBundle{apptest.Start(t, apptest.Options{Database: database})}
+	b.Clock.Set(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	return b
 }
 
 func (b *testBundle) license(t *testing.T, id, tz string) {
 	t.Helper()
-	if _, err := b.store.CreateLicense(context.Background(), contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Timezone: tz,
+	if _, err := b.Contacts.CreateLicense(context.Background(), contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Timezone: tz,
 		Contacts: []contacts.NewMember{
 			{Email: "main@" + strings.ToLower(id) + ".test", Role: contacts.Billing},
 			{Email: "other@" + strings.ToLower(id) + ".test", Role: contacts.Billing},
@@ -53,7 +47,7 @@ func amount(n int64) *int64 { return &n }
 
 func (b *testBundle) invoice(t *testing.T, number, license, due string) {
 	t.Helper()
-	if _, _, err := b.billing.Put(context.Background(), number, billing.InvoiceInput{
+	if _, _, err := b.Billing.Put(context.Background(), number, billing.InvoiceInput{
 		LicenseID: license, AmountMinor: amount(125000), Currency: "EUR", DueDate: due,
 	}); err != nil {
 		t.Fatal(err)
@@ -68,18 +62,18 @@ func TestInvoices(t *testing.T) {
 		t.Run("PutCreatesThenUpdates", func(t *testing.T) {
 			b := setup(t, database)
 			b.license(t, "SEN-1", "UTC")
-			inv, created, err := b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(125000), Currency: "eur", DueDate: "2026-12-15"})
+			inv, created, err := b.Billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(125000), Currency: "eur", DueDate: "2026-12-15"})
 			if err != nil || !created {
 				t.Fatalf("Put = %v, created %v", err, created)
 			}
-			if inv.Currency != "EUR" || inv.Status != billing.Open || len(inv.Reminders) != 0 {
+			if inv.Currency != "EUR" || inv.Status != billing.Open {
 				t.Errorf("created: %+v", inv)
 			}
-			inv, created, err = b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(99), Currency: "JPY", DueDate: "2026-12-20", Status: billing.Paid})
+			inv, created, err = b.Billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(99), Currency: "JPY", DueDate: "2026-12-20", Status: billing.Paid})
 			if err != nil || created || inv.AmountMinor != 99 || inv.Currency != "JPY" || inv.Status != billing.Paid {
 				t.Errorf("update: %+v, created %v, %v", inv, created, err)
 			}
-			p, err := b.billing.List(ctx, billing.Filter{Status: billing.Paid, LicenseID: "SEN-1"})
+			p, err := b.Billing.List(ctx, billing.Filter{Status: billing.Paid, LicenseID: "SEN-1"})
 			if err != nil || len(p.Items) != 1 {
 				t.Errorf("List = %+v, %v", p.Items, err)
 			}
@@ -107,17 +101,17 @@ func TestInvoices(t *testing.T) {
 				t.Run(tc.name, func(t *testing.T) {
 					in := good
 					tc.edit(&in)
-					_, _, err := b.billing.Put(ctx, tc.number, in)
+					_, _, err := b.Billing.Put(ctx, tc.number, in)
 					f, ok := fault.As(err)
 					if !ok || f.Kind != fault.KindInvalid || f.Field != tc.field {
 						t.Fatalf("Put = %v, want invalid %s", err, tc.field)
 					}
-					if p, _ := b.billing.List(ctx, billing.Filter{}); len(p.Items) != 0 {
+					if p, _ := b.Billing.List(ctx, billing.Filter{}); len(p.Items) != 0 {
 						t.Errorf("an invoice was stored: %+v", p.Items)
 					}
 				})
 			}
-			if _, err := b.billing.Get(ctx, "INV-404"); !errors.Is(err, fault.ErrNotFound) {
+			if _, err := b.Billing.Get(ctx, "INV-404"); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("Get unknown = %v", err)
 			}
 		})
@@ -147,7 +141,7 @@ func TestInvoices(t *testing.T) {
 			if !errors.As(err, &ie) || len(ie.Lines) != 1 || ie.Lines[0].Line != 3 {
 				t.Errorf("import with an unknown license = %v", err)
 			}
-			if p, _ := b.billing.List(ctx, billing.Filter{}); len(p.Items) != 0 {
+			if p, _ := b.Billing.List(ctx, billing.Filter{}); len(p.Items) != 0 {
 				t.Errorf("something was imported: %+v", p.Items)
 			}
 			res, err := importCSV(b, "number,license_id,amount_minor,currency,due_date\nINV-1,SEN-1,100,EUR,2026-12-15\nINV-2,SEN-1,0,JPY,2027-01-31\n")
@@ -163,7 +157,7 @@ func importCSV(b *testBundle, data string) (billing.ImportResult, error) {
 	if err != nil {
 		return billing.ImportResult{}, err
 	}
-	return b.billing.Import(context.Background(), rows)
+	return b.Billing.Import(context.Background(), rows)
 }
 
 func TestFormatAmount(t *testing.T) {
@@ -205,19 +199,19 @@ func (b *testBundle) month(t *testing.T, first, last string, down map[string]boo
 	var got []reminder
 	for d := start; !d.After(end); d = d.AddDate(0, 0, 1) {
 		day := d.Format(time.DateOnly)
-		b.now = d.Add(9 * time.Hour)
+		b.Clock.Set(d.Add(9 * time.Hour))
 		if each != nil {
 			each(day)
 		}
 		if down[day] {
 			continue
 		}
-		made, err := b.billing.Remind(context.Background(), cad, "")
+		made, err := b.Billing.Remind(context.Background(), cad, "", kinds.ReminderAnnouncement)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, a := range made {
-			var aud billing.ReminderAudience
+			var aud kinds.ReminderAudience
 			if err := json.Unmarshal(a.Audience, &aud); err != nil {
 				t.Fatal(err)
 			}
@@ -246,9 +240,9 @@ func TestReminderCadence(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("reminders (-want +got):\n%s", diff)
 			}
-			inv, err := b.billing.Get(ctx, "INV-1")
-			if err != nil || len(inv.Reminders) != 4 {
-				t.Errorf("invoice reminders: %d, %v", len(inv.Reminders), err)
+			reminders, err := b.Ledger.ByRef(ctx, kinds.InvoiceReminder, "INV-1")
+			if err != nil || len(reminders) != 4 {
+				t.Errorf("invoice reminders: %d, %v", len(reminders), err)
 			}
 		})
 
@@ -258,7 +252,7 @@ func TestReminderCadence(t *testing.T) {
 			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")
 			got := b.month(t, "2026-12-01", "2027-01-31", nil, func(day string) {
 				if day == "2026-12-10" {
-					if _, _, err := b.billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(125000), Currency: "EUR", DueDate: "2026-12-15", Status: billing.Paid}); err != nil {
+					if _, _, err := b.Billing.Put(ctx, "INV-1", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: amount(125000), Currency: "EUR", DueDate: "2026-12-15", Status: billing.Paid}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -297,8 +291,8 @@ func TestReminderCadence(t *testing.T) {
 			var got []string
 			// Every hour from 6 to 9 December, UTC.
 			for h := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC); h.Before(time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)); h = h.Add(time.Hour) {
-				b.now = h
-				made, err := b.billing.Remind(ctx, cad, "")
+				b.Clock.Set(h)
+				made, err := b.Billing.Remind(ctx, cad, "", kinds.ReminderAnnouncement)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -316,18 +310,18 @@ func TestReminderCadence(t *testing.T) {
 
 		t.Run("AsOfRunsADayOnceAndNamesBadDates", func(t *testing.T) {
 			b := setup(t, database)
-			b.now = time.Date(2026, 12, 10, 9, 0, 0, 0, time.UTC)
+			b.Clock.Set(time.Date(2026, 12, 10, 9, 0, 0, 0, time.UTC))
 			b.license(t, "SEN-1", "UTC")
 			b.invoice(t, "INV-1", "SEN-1", "2026-12-15")
 			cad := billing.Cadence{Offsets: []int{-7, 0, 7, 14}}
 			for i, want := range []int{1, 0} {
-				made, err := b.billing.Remind(ctx, cad, "2026-12-08")
+				made, err := b.Billing.Remind(ctx, cad, "2026-12-08", kinds.ReminderAnnouncement)
 				if err != nil || len(made) != want {
 					t.Errorf("run %d: %d reminders, %v; want %d", i+1, len(made), err, want)
 				}
 			}
 			for _, bad := range []string{"08.12.2026", "2026-12-12"} {
-				if _, err := b.billing.Remind(ctx, cad, bad); !errors.Is(err, fault.Invalid("as_of", "")) {
+				if _, err := b.Billing.Remind(ctx, cad, bad, kinds.ReminderAnnouncement); !errors.Is(err, fault.Invalid("as_of", "")) {
 					t.Errorf("as_of %s = %v, want invalid", bad, err)
 				}
 			}
