@@ -109,7 +109,7 @@ func (s *Store) importLicense(ctx context.Context, tx *sqlx.Tx, r Row) (change, 
 
 // importMember makes sure r's person holds r's role, as main if r says so.
 func (s *Store) importMember(ctx context.Context, tx *sqlx.Tx, r Row) (contact, membership change, err error) {
-	var existing []memberRow
+	var existing []membershipRow
 	err = db.Select(ctx, tx, &existing, `
 		SELECT m.license_id, m.email, c.name, m.role, m.is_main
 		FROM memberships m JOIN contacts c ON c.email = m.email

@@ -146,39 +146,39 @@ func (s *Store) upsertContact(ctx context.Context, tx *sqlx.Tx, email, name stri
 
 // membership finds the role email holds on licenseID. With an empty role it
 // finds the only role they hold there, or asks for one.
-func (s *Store) membership(ctx context.Context, tx *sqlx.Tx, licenseID, email string, role Role) (memberRow, error) {
+func (s *Store) membership(ctx context.Context, tx *sqlx.Tx, licenseID, email string, role Role) (membershipRow, error) {
 	email, err := NormalizeEmail("email", email)
 	if err != nil {
-		return memberRow{}, err
+		return membershipRow{}, err
 	}
 	if role != "" {
 		if role, err = ParseRole("role", string(role)); err != nil {
-			return memberRow{}, err
+			return membershipRow{}, err
 		}
 	}
-	var rows []memberRow
+	var rows []membershipRow
 	err = db.Select(ctx, tx, &rows, `
 		SELECT m.license_id, m.email, c.name, m.role, m.is_main
 		FROM memberships m JOIN contacts c ON c.email = m.email
 		WHERE m.license_id = ? AND m.email = ? AND (? = '' OR m.role = ?)`,
 		licenseID, email, string(role), string(role))
 	if err != nil {
-		return memberRow{}, err
+		return membershipRow{}, err
 	}
 	switch {
 	case len(rows) == 0 && role == "":
-		return memberRow{}, fault.NotFound("%s is not a contact of %s", email, licenseID)
+		return membershipRow{}, fault.NotFound("%s is not a contact of %s", email, licenseID)
 	case len(rows) == 0:
-		return memberRow{}, fault.NotFound("%s is not a %s contact of %s", email, role, licenseID)
+		return membershipRow{}, fault.NotFound("%s is not a %s contact of %s", email, role, licenseID)
 	case len(rows) > 1:
-		return memberRow{}, fault.Invalid("role", "is required: %s is both technical and billing contact of %s", email, licenseID)
+		return membershipRow{}, fault.Invalid("role", "is required: %s is both technical and billing contact of %s", email, licenseID)
 	}
 	return rows[0], nil
 }
 
 // promote makes m the main contact of its role; it reports whether anything
 // changed.
-func (s *Store) promote(ctx context.Context, tx *sqlx.Tx, m memberRow) (bool, error) {
+func (s *Store) promote(ctx context.Context, tx *sqlx.Tx, m membershipRow) (bool, error) {
 	if m.Main {
 		return false, nil
 	}

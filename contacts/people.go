@@ -24,8 +24,11 @@ type contactRow struct {
 	UpdatedAt        time.Time    `db:"updated_at"`
 }
 
+// membershipRow is a role a person holds on a license, with the person's
+// name (read with licenses) or the license's product (read with people).
 type membershipRow struct {
 	Email     string `db:"email"`
+	Name      string `db:"name"`
 	LicenseID string `db:"license_id"`
 	Product   string `db:"product"`
 	Role      Role   `db:"role"`
@@ -44,45 +47,18 @@ func (s *Store) getContact(ctx context.Context, q sqlx.ExtContext, email string)
 	if err != nil {
 		return Contact{}, err
 	}
-	var row contactRow
-	err = db.Get(ctx, q, &row, `SELECT `+contactColumns+` FROM contacts c WHERE c.email = ?`, email)
-	if db.IsNoRows(err) {
-		return Contact{}, fault.NotFound("contact %s does not exist", email)
-	}
-	if err != nil {
-		return Contact{}, fmt.Errorf("get contact %s: %w", email, err)
-	}
-	people, err := withMemberships(ctx, q, []contactRow{row})
-	if err != nil {
-		return Contact{}, err
-	}
-	return people[0], nil
+	return peopleWithMemberships.one(ctx, q, "get contact "+email, fault.NotFound("contact %s does not exist", email), email)
 }
 
 // ListContacts returns a page of people ordered by email.
 func (s *Store) ListContacts(ctx context.Context, f ContactFilter) (page.Page[Contact], error) {
-	limit, after, err := f.Page.Decode()
-	if err != nil {
-		return page.Page[Contact]{}, err
-	}
-	query := `SELECT ` + contactColumns + ` FROM contacts c WHERE c.email > ?`
-	args := []any{after}
+	where, args := `TRUE`, []any{}
 	if f.Q != "" {
 		like := db.LikePattern(f.Q)
-		query += ` AND (c.email LIKE ? ESCAPE '\' OR LOWER(c.name) LIKE ? ESCAPE '\')`
+		where += ` AND (c.email LIKE ? ESCAPE '\' OR LOWER(c.name) LIKE ? ESCAPE '\')`
 		args = append(args, like, like)
 	}
-	query += ` ORDER BY c.email LIMIT ?`
-	args = append(args, limit+1)
-	var rows []contactRow
-	if err := db.Select(ctx, s.db, &rows, query, args...); err != nil {
-		return page.Page[Contact]{}, fmt.Errorf("list contacts: %w", err)
-	}
-	people, err := withMemberships(ctx, s.db, rows)
-	if err != nil {
-		return page.Page[Contact]{}, err
-	}
-	return page.Of(people, limit, func(c Contact) string { return c.Email }), nil
+	return peopleWithMemberships.list(ctx, s.db, "list contacts", f.Page, where, args...)
 }
 
 // UpdateContact changes a person's name, locale or release opt-out.
@@ -117,39 +93,26 @@ func (s *Store) UpdateContact(ctx context.Context, email string, p ContactPatch)
 	return contact, nil
 }
 
-// withMemberships loads the roles of every person in rows with one query.
-func withMemberships(ctx context.Context, q sqlx.ExtContext, rows []contactRow) ([]Contact, error) {
-	people := make([]Contact, len(rows))
-	if len(rows) == 0 {
-		return people, nil
-	}
-	emails := make([]string, len(rows))
-	index := make(map[string]int, len(rows))
-	for i, r := range rows {
-		emails[i] = r.Email
-		index[r.Email] = i
-		people[i] = Contact{
+// peopleWithMemberships reads people with every role they hold.
+var peopleWithMemberships = family[contactRow, Contact, membershipRow]{
+	rows:      `SELECT ` + contactColumns + ` FROM contacts c`,
+	keyColumn: `c.email`,
+	parent: func(r contactRow) Contact {
+		return Contact{
 			Email: r.Email, Name: r.Name, Locale: r.Locale, ReleaseOptOut: r.ReleaseOptOut,
 			Suppressed: r.SuppressedAt.Valid, SuppressedReason: r.SuppressedReason,
 			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 			Memberships: []Membership{},
 		}
-	}
-	query, args, err := db.In(`
+	},
+	key: func(c Contact) string { return c.Email },
+	children: `
 		SELECT m.email, m.license_id, l.product, m.role, m.is_main
 		FROM memberships m JOIN licenses l ON l.id = m.license_id
 		WHERE m.email IN (?)
-		ORDER BY m.email, m.license_id, m.role`, emails)
-	if err != nil {
-		return nil, err
-	}
-	var ms []membershipRow
-	if err := db.Select(ctx, q, &ms, query, args...); err != nil {
-		return nil, fmt.Errorf("load memberships: %w", err)
-	}
-	for _, m := range ms {
-		p := &people[index[m.Email]]
-		p.Memberships = append(p.Memberships, Membership{LicenseID: m.LicenseID, Product: m.Product, Role: m.Role, Main: m.Main})
-	}
-	return people, nil
+		ORDER BY m.email, m.license_id, m.role`,
+	parentOf: func(m membershipRow) string { return m.Email },
+	adopt: func(c *Contact, m membershipRow) {
+		c.Memberships = append(c.Memberships, Membership{LicenseID: m.LicenseID, Product: m.Product, Role: m.Role, Main: m.Main})
+	},
 }

@@ -38,14 +38,6 @@ type licenseRow struct {
 	UpdatedAt time.Time `db:"updated_at"`
 }
 
-type memberRow struct {
-	LicenseID string `db:"license_id"`
-	Email     string `db:"email"`
-	Name      string `db:"name"`
-	Role      Role   `db:"role"`
-	Main      bool   `db:"is_main"`
-}
-
 const licenseColumns = `l.id, l.product, l.name, l.status, l.timezone, l.created_at, l.updated_at`
 
 // CreateLicense creates a license and its first contacts in one transaction.
@@ -91,99 +83,59 @@ func (s *Store) GetLicense(ctx context.Context, id string) (License, error) {
 }
 
 func (s *Store) getLicense(ctx context.Context, q sqlx.ExtContext, id string) (License, error) {
-	var row licenseRow
-	err := db.Get(ctx, q, &row, `SELECT `+licenseColumns+` FROM licenses l WHERE l.id = ?`, id)
-	if db.IsNoRows(err) {
-		return License{}, fault.NotFound("license %s does not exist", id)
-	}
-	if err != nil {
-		return License{}, fmt.Errorf("get license %s: %w", id, err)
-	}
-	licenses, err := s.withMembers(ctx, q, []licenseRow{row})
-	if err != nil {
-		return License{}, err
-	}
-	return licenses[0], nil
+	return licensesWithContacts.one(ctx, q, "get license "+id, fault.NotFound("license %s does not exist", id), id)
 }
 
 // ListLicenses returns a page of licenses ordered by id.
 func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (page.Page[License], error) {
-	limit, after, err := f.Page.Decode()
-	if err != nil {
-		return page.Page[License]{}, err
-	}
-	query := `SELECT ` + licenseColumns + ` FROM licenses l WHERE l.id > ?`
-	args := []any{after}
+	where, args := `TRUE`, []any{}
 	if f.Product != "" {
-		query += ` AND l.product = ?`
+		where += ` AND l.product = ?`
 		args = append(args, f.Product)
 	}
 	if f.Status != "" {
 		if _, err := ParseStatus("status", string(f.Status)); err != nil {
 			return page.Page[License]{}, err
 		}
-		query += ` AND l.status = ?`
+		where += ` AND l.status = ?`
 		args = append(args, f.Status)
 	}
 	if f.Q != "" {
 		like := db.LikePattern(f.Q)
-		query += ` AND (LOWER(l.id) LIKE ? ESCAPE '\' OR LOWER(l.name) LIKE ? ESCAPE '\' OR l.product LIKE ? ESCAPE '\'
+		where += ` AND (LOWER(l.id) LIKE ? ESCAPE '\' OR LOWER(l.name) LIKE ? ESCAPE '\' OR l.product LIKE ? ESCAPE '\'
 			OR EXISTS (SELECT 1 FROM memberships m WHERE m.license_id = l.id AND m.email LIKE ? ESCAPE '\'))`
 		args = append(args, like, like, like, like)
 	}
-	query += ` ORDER BY l.id LIMIT ?`
-	args = append(args, limit+1)
-
-	var rows []licenseRow
-	if err := db.Select(ctx, s.db, &rows, query, args...); err != nil {
-		return page.Page[License]{}, fmt.Errorf("list licenses: %w", err)
-	}
-	licenses, err := s.withMembers(ctx, s.db, rows)
-	if err != nil {
-		return page.Page[License]{}, err
-	}
-	return page.Of(licenses, limit, func(l License) string { return l.ID }), nil
+	return licensesWithContacts.list(ctx, s.db, "list licenses", f.Page, where, args...)
 }
 
-// withMembers loads the contacts of every license in rows with one query.
-func (s *Store) withMembers(ctx context.Context, q sqlx.ExtContext, rows []licenseRow) ([]License, error) {
-	licenses := make([]License, len(rows))
-	if len(rows) == 0 {
-		return licenses, nil
-	}
-	ids := make([]string, len(rows))
-	index := make(map[string]int, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-		index[r.ID] = i
-		licenses[i] = License{
+// licensesWithContacts reads licenses with their technical and billing
+// contacts, each list main first.
+var licensesWithContacts = family[licenseRow, License, membershipRow]{
+	rows:      `SELECT ` + licenseColumns + ` FROM licenses l`,
+	keyColumn: `l.id`,
+	parent: func(r licenseRow) License {
+		return License{
 			ID: r.ID, Product: r.Product, Name: r.Name, Status: r.Status, Timezone: r.Timezone,
 			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 			Technical: []Member{}, Billing: []Member{},
 		}
-	}
-	query, args, err := db.In(`
+	},
+	key: func(l License) string { return l.ID },
+	children: `
 		SELECT m.license_id, m.email, c.name, m.role, m.is_main
 		FROM memberships m JOIN contacts c ON c.email = m.email
 		WHERE m.license_id IN (?)
-		ORDER BY m.license_id, m.role, m.is_main DESC, m.created_at, m.email`, ids)
-	if err != nil {
-		return nil, err
-	}
-	var members []memberRow
-	if err := db.Select(ctx, q, &members, query, args...); err != nil {
-		return nil, fmt.Errorf("load contacts of licenses: %w", err)
-	}
-	for _, m := range members {
-		l := &licenses[index[m.LicenseID]]
+		ORDER BY m.license_id, m.role, m.is_main DESC, m.created_at, m.email`,
+	parentOf: func(m membershipRow) string { return m.LicenseID },
+	adopt: func(l *License, m membershipRow) {
 		member := Member{Email: m.Email, Name: m.Name, Main: m.Main}
 		if m.Role == Billing {
 			l.Billing = append(l.Billing, member)
 		} else {
 			l.Technical = append(l.Technical, member)
 		}
-	}
-	return licenses, nil
+	},
 }
 
 // UpdateLicense changes a license's name, product, status or timezone.
