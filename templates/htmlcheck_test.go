@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/templates"
 )
@@ -28,23 +29,7 @@ func TestHTMLCheck(t *testing.T) {
 			t.Skip("mailpit is not installed: go install github.com/axllent/mailpit@v1.33.1")
 		}
 	}
-	smtpPort, httpPort := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "--smtp", "127.0.0.1:"+smtpPort, "--listen", "127.0.0.1:"+httpPort, "--database", "", "--quiet")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	api := "http://127.0.0.1:" + httpPort + "/api/v1"
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		if res, err := http.Get(api + "/info"); err == nil {
-			res.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("mailpit did not start within 20s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	api, smtpPort := startMailpit(t, bin)
 
 	r, err := templates.New("", specs(t))
 	if err != nil {
@@ -129,6 +114,56 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 }
 
+// startMailpit starts Mailpit on two free ports and waits until both its
+// API and its SMTP server answer. A port found free can be taken by
+// another process before Mailpit binds it; Mailpit then exits, and it is
+// started again on other ports.
+func startMailpit(t *testing.T, bin string) (api, smtpPort string) {
+	t.Helper()
+	for range 5 {
+		smtpPort, httpPort := freePort(t), freePort(t)
+		cmd := exec.Command(bin, "--smtp", "127.0.0.1:"+smtpPort, "--listen", "127.0.0.1:"+httpPort, "--database", "", "--quiet")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		api = "http://127.0.0.1:" + httpPort + "/api/v1"
+		up := apptest.Eventually(20*time.Second, func() bool {
+			select {
+			case <-exited:
+				return true
+			default:
+			}
+			res, err := http.Get(api + "/info")
+			if err != nil {
+				return false
+			}
+			res.Body.Close()
+			conn, err := net.Dial("tcp", "127.0.0.1:"+smtpPort)
+			if err != nil {
+				return false
+			}
+			conn.Close()
+			return true
+		})
+		select {
+		case <-exited:
+			t.Logf("mailpit on ports %s and %s exited; trying others", smtpPort, httpPort)
+			continue
+		default:
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+		if !up {
+			t.Fatal("mailpit did not start within 20s")
+		}
+		return api, smtpPort
+	}
+	t.Fatal("mailpit did not start in five tries")
+	return "", ""
+}
+
+// freePort is a port nothing listens on now.
 func freePort(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

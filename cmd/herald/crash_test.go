@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/smtptest"
@@ -66,7 +67,7 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &created); err != nil {
 		t.Fatal(err)
 	}
-	if !waitUntil(60*time.Second, func() bool { return smtp.Accepted() >= 500 }) {
+	if !apptest.Eventually(60*time.Second, func() bool { return smtp.Accepted() >= 500 }) {
 		t.Fatalf("only %d messages after 60s", smtp.Accepted())
 	}
 	p.kill(t)
@@ -90,7 +91,7 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 
 	p = serve(t, dir, env...)
 	announcement := fmt.Sprintf("http://%s/api/v1/announcements/%d", p.addr, created.AnnouncementID)
-	if !waitUntil(90*time.Second, func() bool {
+	if !apptest.Eventually(90*time.Second, func() bool {
 		_, body = call(t, "GET", announcement, token, "")
 		return strings.Contains(body, `"status":"done"`)
 	}) {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/dbtest"
 )
 
@@ -76,36 +77,12 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// waitUntil polls cond until it holds or timeout passes and says whether it
-// held. cond runs on the caller's goroutine, so it may call t.Fatal.
-func waitUntil(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return cond()
-		}
-		<-tick.C
-	}
-	return true
-}
-
-// waitFor fails the test if cond does not hold within timeout; what says
-// what the test waits for, as in "waiting for <what>".
-func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string) {
-	t.Helper()
-	if !waitUntil(timeout, cond) {
-		t.Fatalf("gave up after %v waiting for %s", timeout, what)
-	}
-}
-
 // process is a running herald serve.
 //
 // Its stdout is copied from a pipe by a goroutine of os/exec, independently
 // of stderr: when a line shows on stderr, what the process wrote on stdout
 // before may not be in the buffer yet. Wait for what is expected there with
-// waitFor while the process runs; stdout is complete only once the process
+// apptest.WaitFor while the process runs; stdout is complete only once the process
 // has exited (after stop or kill).
 type process struct {
 	cmd    *exec.Cmd
@@ -221,10 +198,10 @@ func TestServeOnEmbeddedDefaults(t *testing.T) {
 	// herald prints the token before it listens, but stdout reaches the
 	// buffer through another pipe than the "herald is serving" line.
 	var token string
-	waitFor(t, 10*time.Second, func() bool {
+	apptest.WaitFor(t, 10*time.Second, "the first start to print a token", func() bool {
 		token = tokenPattern.FindString(p.stdout.String())
 		return token != ""
-	}, "the first start to print a token")
+	})
 	base := "http://" + p.addr + "/api/v1"
 	status, body := call(t, "POST", base+"/licenses", token,
 		`{"id":"SEN-1234","product":"jira","name":"Acme Corp","contacts":[{"email":"ann@acme.test","name":"Ann","role":"technical"}]}`)

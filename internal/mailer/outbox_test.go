@@ -220,21 +220,17 @@ func TestOutbox(t *testing.T) {
 // so that a test sees any left behind.
 func files(t *testing.T, dir string) []string {
 	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, de := range des {
-		if de.Type().IsRegular() {
-			names = append(names, de.Name())
-		}
-	}
-	return names
+	return list(t, dir, func(de os.DirEntry) bool { return de.Type().IsRegular() })
 }
 
 // entries lists everything in dir, sorted.
 func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	return list(t, dir, func(os.DirEntry) bool { return true })
+}
+
+// list lists the entries of dir that keep selects, sorted.
+func list(t *testing.T, dir string, keep func(os.DirEntry) bool) []string {
 	t.Helper()
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -242,7 +238,9 @@ func entries(t *testing.T, dir string) []string {
 	}
 	var names []string
 	for _, de := range des {
-		names = append(names, de.Name())
+		if keep(de) {
+			names = append(names, de.Name())
+		}
 	}
 	return names
 }
