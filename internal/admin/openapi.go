@@ -2,7 +2,11 @@ package admin
 
 import (
 	_ "embed"
+	"encoding/json"
+	"fmt"
 	"net/http"
+
+	"github.com/heraldhq/herald/internal/ledger"
 )
 
 // openAPIDocument describes every route of the route table; a test keeps
@@ -11,8 +15,24 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
+// openAPIFor is the document as this herald serves it: the kinds of
+// announcement are those of its registry, so that a new kind is documented
+// where it is defined.
+func openAPIFor(kinds []ledger.Kind) ([]byte, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		return nil, err
+	}
+	schema, ok := doc["components"].(map[string]any)["schemas"].(map[string]any)["AnnouncementKind"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("openapi.json has no AnnouncementKind schema")
+	}
+	schema["enum"] = kinds
+	return json.Marshal(doc)
+}
+
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
-	_, err := w.Write(openAPIDocument)
+	_, err := w.Write(s.openAPIDoc)
 	return err
 }

@@ -2,11 +2,14 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/heraldhq/herald/internal/kinds"
 )
 
 // loadOpenAPI parses and validates the embedded OpenAPI document.
@@ -20,6 +23,31 @@ func loadOpenAPI(t *testing.T) *openapi3.T {
 }
 
 func TestOpenAPI(t *testing.T) {
+	t.Run("KindsAreTheRegistrys", func(t *testing.T) {
+		reg, err := kinds.New(kinds.Deps{From: "Vendor <news@vendor.test>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		served, err := openAPIFor(reg.Names())
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := openapi3.NewLoader().LoadFromData(served)
+		if err != nil {
+			t.Fatalf("load the served document: %v", err)
+		}
+		if err := doc.Validate(context.Background()); err != nil {
+			t.Fatalf("the served document is not valid: %v", err)
+		}
+		var got []string
+		for _, v := range doc.Components.Schemas["AnnouncementKind"].Value.Enum {
+			got = append(got, fmt.Sprint(v))
+		}
+		if want := []string{"broadcast", "invoice_reminder", "release"}; !slices.Equal(got, want) {
+			t.Errorf("AnnouncementKind = %v, want %v", got, want)
+		}
+	})
+
 	t.Run("DocumentIsValid", func(t *testing.T) {
 		doc := loadOpenAPI(t)
 		if doc.OpenAPI != "3.0.3" {

@@ -6,6 +6,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -54,6 +55,7 @@ type Server struct {
 	checks      []Check
 	logger      *slog.Logger
 	mux         *http.ServeMux
+	openAPIDoc  []byte
 }
 
 // Deps are what the API serves from.
@@ -70,12 +72,12 @@ type Deps struct {
 	Runner   *scheduler.Runner
 	Kinds    *kinds.Registry
 	Contacts *contacts.Store
-	Ledger      *ledger.Ledger
-	Queue       *queue.Queue
-	Renderer    *templates.Renderer
-	Tokens      *auth.Tokens
-	Checks      []Check
-	Logger      *slog.Logger
+	Ledger   *ledger.Ledger
+	Queue    *queue.Queue
+	Renderer *templates.Renderer
+	Tokens   *auth.Tokens
+	Checks   []Check
+	Logger   *slog.Logger
 }
 
 // route is one entry of the API; the table below is the single list of
@@ -134,7 +136,7 @@ var routes = []route{
 }
 
 // New returns the API server.
-func New(deps Deps) *Server {
+func New(deps Deps) (*Server, error) {
 	s := &Server{
 		metrics:     deps.Metrics,
 		tester:      deps.Tester,
@@ -159,7 +161,11 @@ func New(deps Deps) *Server {
 		}
 		s.mux.Handle(rt.method+" "+rt.pattern, h)
 	}
-	return s
+	var err error
+	if s.openAPIDoc, err = openAPIFor(deps.Kinds.Names()); err != nil {
+		return nil, fmt.Errorf("openapi.json: %w", err)
+	}
+	return s, nil
 }
 
 // ServeHTTP serves a request: through the route table, or as a JSON 404 or

@@ -113,14 +113,18 @@ func (a *App) API(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	q := a.queue
-	return admin.New(admin.Deps{
+	api, err := admin.New(admin.Deps{
 		Metrics: a.Metrics, Billing: a.Billing, Contacts: a.Contacts, Ledger: a.Ledger, Queue: q,
 		Renderer: p.renderer, Tokens: a.Tokens, Kinds: p.kinds, Jobs: p.jobs, Runner: p.runner,
 		Tester:      &worker.Tester{From: a.Config.Mail.From, Kinds: p.kinds, Renderer: p.renderer, Sender: p.sender, Now: a.Now},
 		Unsubscribe: p.unsubscribe,
 		Checks:      []admin.Check{{Name: "database", Check: a.DB.PingContext}, {Name: "redis", Check: q.Ping}},
 		Logger:      a.Logger,
-	}), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api, nil
 }
 
 // StartAPI serves the admin API on HERALD_HTTP_ADDR and returns the address

@@ -11,8 +11,6 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,14 +19,11 @@ import (
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/queuetest"
 	"github.com/heraldhq/herald/internal/smtptest"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
 )
-
-// EnvRedisURL names the Redis the tests may use; without it each test has
-// an embedded one.
-const EnvRedisURL = "HERALD_TEST_REDIS_URL"
 
 // From is the sender of the test's mail.
 const From = "Vendor Updates <updates@vendor.test>"
@@ -92,7 +87,7 @@ func Start(t testing.TB, opts Options) *Bundle {
 	a, err := app.Open(ctx, cfg, app.Options{
 		Logger:       slog.New(slog.NewTextHandler(logWriter(t), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:          b.Clock.Now,
-		QueueName:    "test-" + strings.ToLower(rand.Text()[:10]),
+		QueueName:    queuetest.Name(),
 		PollInterval: 50 * time.Millisecond,
 	})
 	if err != nil {
@@ -134,7 +129,7 @@ func Start(t testing.TB, opts Options) *Bundle {
 func (b *Bundle) config(t testing.TB, opts Options) config.Config {
 	cfg := config.Default()
 	cfg.Database.URL = opts.Database.URL(t)
-	cfg.Queue.RedisURL = os.Getenv(EnvRedisURL)
+	cfg.Queue.RedisURL = queuetest.URL()
 	cfg.Mail.SMTPURL = "smtp://127.0.0.1:" + b.SMTP.Port() + "?tls=none"
 	cfg.Mail.OutboxDir = t.TempDir()
 	cfg.Mail.From = From

@@ -139,6 +139,9 @@ func (r *Registry) Open(a ledger.Announcement) (Announcement, error) {
 	return open, nil
 }
 
+// Names lists the kinds, sorted.
+func (r *Registry) Names() []ledger.Kind { return slices.Clone(r.names) }
+
 // Check says whether kind exists, as an invalid field when it does not.
 func (r *Registry) Check(field string, kind ledger.Kind) error {
 	if _, ok := r.byName[kind]; ok {

@@ -18,11 +18,16 @@ import (
 // EnvRedisURL names the Redis the tests may use.
 const EnvRedisURL = "HERALD_TEST_REDIS_URL"
 
+// URL is the Redis the tests may use, empty for an embedded one.
+func URL() string { return os.Getenv(EnvRedisURL) }
+
+// Name is a fresh queue name, which no other test uses.
+func Name() string { return "test-" + strings.ToLower(rand.Text()[:10]) }
+
 // Open returns a queue that is closed when the test ends.
 func Open(t testing.TB) *queue.Queue {
 	t.Helper()
-	name := "test-" + strings.ToLower(rand.Text()[:10])
-	q, err := queue.Open(context.Background(), os.Getenv(EnvRedisURL), name, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	q, err := queue.Open(context.Background(), URL(), Name(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("open test queue: %v", err)
 	}
