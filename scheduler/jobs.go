@@ -35,7 +35,7 @@ type Specs struct {
 type Jobs struct {
 	Specs Specs
 	// Location is the timezone of the schedules.
-	Location *time.Location
+	Location      *time.Location
 	Ledger        *ledger.Ledger
 	Billing       *billing.Billing
 	Queue         *queue.Queue

@@ -114,7 +114,7 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // returns an error only when the ledger cannot be written; every other
 // outcome is recorded on the delivery.
 func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcement, batch kinds.Batch, d ledger.Delivery) error {
-	attempt, claimed, err := h.deps.Ledger.Claim(ctx, d.ID, h.cfg.Lease)
+	claim, claimed, err := h.deps.Ledger.Claim(ctx, d.ID, h.cfg.Lease)
 	if err != nil || !claimed {
 		return err // not claimed: sent, cancelled or taken by another worker meanwhile
 	}
@@ -134,19 +134,19 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	}
 	if skip != "" {
 		h.deps.Metrics.Delivery(kind, "skipped")
-		return led.MarkSkipped(ctx, d.ID, attempt, skip)
+		return led.MarkSkipped(ctx, claim, skip)
 	}
 	msg, err := h.deps.Renderer.Render(draft.Template, draft.Locale, draft.Data)
 	if err != nil {
 		log.Error("render failed", "delivery", d.ID, "err", err)
 		h.deps.Metrics.Delivery(kind, "failed")
-		return led.MarkFailed(ctx, d.ID, attempt, "render: "+err.Error())
+		return led.MarkFailed(ctx, claim, "render: "+err.Error())
 	}
 	messageID := fmt.Sprintf("%d.%d@%s", d.ID, a.ID, h.domain)
 	// The claim is kept alive while the message waits for a connection and
 	// is sent, however long that takes: only a worker that died lets its
 	// lease run out.
-	stop := h.keepClaim(ctx, d.ID, attempt)
+	stop := h.keepClaim(ctx, claim)
 	defer stop() // also if Send panics: a claim kept alive forever is a message lost
 	start := time.Now()
 	err = h.deps.Sender.Send(ctx, mailer.Message{
@@ -156,19 +156,20 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	})
 	stop()
 	h.deps.Metrics.Send(time.Since(start).Seconds())
-	return h.record(ctx, log, kind, d, attempt, messageID, err)
+	return h.record(ctx, log, kind, d, claim, messageID, err)
 }
 
 // record writes what became of a message handed to the SMTP server: sent;
 // failed, and the address suppressed, when the server refused the
 // recipient; failed for good; or pending again, for a retry later.
-func (h *Send) record(ctx context.Context, log *slog.Logger, kind string, d ledger.Delivery, attempt int, messageID string, sendErr error) error {
+func (h *Send) record(ctx context.Context, log *slog.Logger, kind string, d ledger.Delivery, claim ledger.Claim, messageID string, sendErr error) error {
 	led := h.deps.Ledger
+	attempt := claim.Attempt
 	if sendErr == nil {
 		h.deps.Metrics.Delivery(kind, "sent")
 		// The message is out: recording it must outlast a database blip,
 		// or the lease runs out and it is sent again.
-		return persist(ctx, h.cfg.Lease/2, func() error { return led.MarkSent(ctx, d.ID, attempt, messageID) })
+		return persist(ctx, h.cfg.Lease/2, func() error { return led.MarkSent(ctx, claim, messageID) })
 	}
 	e := mailer.Classify(sendErr)
 	reason := e.Error()
@@ -180,26 +181,26 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, kind string, d ledg
 			return err
 		}
 		h.deps.Metrics.Delivery(kind, "failed")
-		return led.MarkFailed(ctx, d.ID, attempt, reason)
+		return led.MarkFailed(ctx, claim, reason)
 	case !e.Temporary:
 		log.Warn("send failed", "delivery", d.ID, "code", e.Code, "err", reason)
 		h.deps.Metrics.Delivery(kind, "failed")
-		return led.MarkFailed(ctx, d.ID, attempt, reason)
+		return led.MarkFailed(ctx, claim, reason)
 	case attempt >= h.cfg.MaxAttempts:
 		log.Warn("send failed; no attempts left", "delivery", d.ID, "attempts", attempt, "err", reason)
 		h.deps.Metrics.Delivery(kind, "failed")
-		return led.MarkFailed(ctx, d.ID, attempt, fmt.Sprintf("gave up after %d attempts: %s", attempt, reason))
+		return led.MarkFailed(ctx, claim, fmt.Sprintf("gave up after %d attempts: %s", attempt, reason))
 	default:
 		next := h.deps.Now().Add(backoff(h.cfg.RetryBase, attempt))
 		log.Info("send failed; will retry", "delivery", d.ID, "attempt", attempt, "next", next, "err", reason)
 		h.deps.Metrics.Delivery(kind, "retry")
-		return led.MarkRetry(ctx, d.ID, attempt, reason, next)
+		return led.MarkRetry(ctx, claim, reason, next)
 	}
 }
 
 // keepClaim extends a claim's lease every third of it until the returned
 // stop is called.
-func (h *Send) keepClaim(ctx context.Context, id int64, attempt int) (stop func()) {
+func (h *Send) keepClaim(ctx context.Context, claim ledger.Claim) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -211,8 +212,8 @@ func (h *Send) keepClaim(ctx context.Context, id int64, attempt int) (stop func(
 			case <-done:
 				return
 			case <-t.C:
-				if err := h.deps.Ledger.ExtendLease(ctx, id, attempt, h.cfg.Lease); err != nil {
-					h.deps.Logger.Warn("could not extend a claim", "delivery", id, "err", err)
+				if err := h.deps.Ledger.ExtendLease(ctx, claim, h.cfg.Lease); err != nil {
+					h.deps.Logger.Warn("could not extend a claim", "delivery", claim.Delivery, "err", err)
 				}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
 
@@ -16,7 +17,9 @@ var migrations embed.FS
 
 // Migrate brings the schema up to date with the migrations embedded in the
 // binary. On PostgreSQL it holds an advisory lock while it runs, so several
-// processes starting at once migrate one after the other.
+// processes starting at once migrate one after the other. The lock is the
+// schema's: advisory locks are the whole database's, and herald
+// installations (or tests) in other schemas of it need not wait.
 func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) error {
 	fsys, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
 	if err != nil {
@@ -26,7 +29,13 @@ func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) error {
 	dialect := goose.DialectSQLite3
 	if db.Dialect == Postgres {
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		var schema string
+		if err := db.GetContext(ctx, &schema, `SELECT current_schema()`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		id := fnv.New64a()
+		id.Write([]byte("herald migrations of " + schema))
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(id.Sum64())), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return err
 		}

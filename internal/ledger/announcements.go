@@ -249,18 +249,29 @@ func (l *Ledger) Cancel(ctx context.Context, id int64) (Announcement, error) {
 }
 
 // RetryFailed makes the failed deliveries of an announcement pending again,
-// due now, and reopens it. It returns the chunks to enqueue.
+// due now, with a fresh retry budget, and reopens it. It returns the chunks
+// to enqueue; none, and the announcement as it was, when nothing failed.
 func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int, error) {
 	var (
 		a      Announcement
 		chunks []int
 	)
 	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var failed int
+		if err := db.Get(ctx, tx, &failed, `SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND status = ?`, id, DeliveryFailed); err != nil {
+			return err
+		}
 		// Reopen first, under the row lock: a concurrent cancel or prune
-		// then waits for this transaction.
+		// then waits for this transaction. With nothing to retry, the
+		// update only checks that a retry could be asked for.
 		now := l.Now()
-		res, err := db.Exec(ctx, tx, `UPDATE announcements SET status = ?, finished_at = NULL, updated_at = ? WHERE id = ? AND status IN (?, ?) AND archived_counts IS NULL`,
-			Sending, now, id, Sending, Done)
+		reopen := `UPDATE announcements SET status = ?, finished_at = NULL, updated_at = ?`
+		args := []any{Sending, now}
+		if failed == 0 {
+			reopen, args = `UPDATE announcements SET status = status`, nil
+		}
+		res, err := db.Exec(ctx, tx, reopen+` WHERE id = ? AND status IN (?, ?) AND archived_counts IS NULL`,
+			append(args, id, Sending, Done)...)
 		if err != nil {
 			return err
 		}
@@ -274,16 +285,20 @@ func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int
 			}
 			return fault.Conflict("announcement %d is %s; only a sending or done announcement has failed deliveries to retry", id, cur.Status)
 		}
-		if err := db.Select(ctx, tx, &chunks, `
-			SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
-			id, DeliveryFailed); err != nil {
-			return err
-		}
-		if _, err := db.Exec(ctx, tx, `
-			UPDATE deliveries SET status = ?, attempts = 0, next_attempt_at = ?, last_error = '', updated_at = ?
-			WHERE announcement_id = ? AND status = ?`,
-			DeliveryPending, now, now, id, DeliveryFailed); err != nil {
-			return err
+		if failed > 0 {
+			if err := db.Select(ctx, tx, &chunks, `
+				SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
+				id, DeliveryFailed); err != nil {
+				return err
+			}
+			// attempts is the retry budget, which starts again; the claim
+			// fence (claims) goes on counting.
+			if _, err := db.Exec(ctx, tx, `
+				UPDATE deliveries SET status = ?, attempts = 0, next_attempt_at = ?, last_error = '', updated_at = ?
+				WHERE announcement_id = ? AND status = ?`,
+				DeliveryPending, now, now, id, DeliveryFailed); err != nil {
+				return err
+			}
 		}
 		a, err = l.get(ctx, tx, id)
 		return err
@@ -291,13 +306,7 @@ func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int
 	if err != nil {
 		return Announcement{}, nil, fmt.Errorf("retry failed deliveries of %d: %w", id, err)
 	}
-	if len(chunks) == 0 { // nothing had failed: it is done again
-		if _, err := l.FinishIfDone(ctx, id); err != nil {
-			return Announcement{}, nil, err
-		}
-		a, err = l.Get(ctx, id)
-	}
-	return a, chunks, err
+	return a, chunks, nil
 }
 
 // FinishIfDone marks a sending announcement done when none of its

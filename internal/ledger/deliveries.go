@@ -120,79 +120,89 @@ func (l *Ledger) NextAttempt(ctx context.Context, announcementID int64, chunk in
 	return next[0].UTC(), true, nil
 }
 
+// Claim is a delivery taken by one worker for sending. Attempt counts its
+// tries toward the retry budget (retry-failed starts it again); Fence
+// numbers every claim the delivery ever had, so that once a lease has run
+// out and the delivery has been claimed again, the earlier claim can
+// neither extend it nor record an outcome over the new owner's.
+type Claim struct {
+	Delivery int64
+	Attempt  int `db:"attempts"`
+	Fence    int `db:"claims"`
+}
+
 // Claim takes a pending delivery for sending until lease runs out, counting
 // the attempt. It reports false when the delivery is no longer pending
 // (sent, cancelled or taken by another worker) or its announcement is no
 // longer sending (cancelled).
-func (l *Ledger) Claim(ctx context.Context, id int64, lease time.Duration) (attempt int, ok bool, err error) {
+func (l *Ledger) Claim(ctx context.Context, id int64, lease time.Duration) (Claim, bool, error) {
 	now := l.Now()
-	var attempts []int
-	err = db.Select(ctx, l.db, &attempts, `
-		UPDATE deliveries SET status = ?, attempts = attempts + 1, lease_until = ?, updated_at = ?
+	var claims []Claim
+	err := db.Select(ctx, l.db, &claims, `
+		UPDATE deliveries SET status = ?, attempts = attempts + 1, claims = claims + 1, lease_until = ?, updated_at = ?
 		WHERE id = ? AND status = ?
 		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
-		RETURNING attempts`, DeliverySending, now.Add(lease), now, id, DeliveryPending, Sending)
+		RETURNING attempts, claims`, DeliverySending, now.Add(lease), now, id, DeliveryPending, Sending)
 	if err != nil {
-		return 0, false, fmt.Errorf("claim delivery %d: %w", id, err)
+		return Claim{}, false, fmt.Errorf("claim delivery %d: %w", id, err)
 	}
-	if len(attempts) == 0 {
-		return 0, false, nil
+	if len(claims) == 0 {
+		return Claim{}, false, nil
 	}
-	return attempts[0], true, nil
+	c := claims[0]
+	c.Delivery = id
+	return c, true, nil
 }
 
-// A claim is fenced by its attempt number: once a lease has run out and
-// the delivery has been claimed again, the earlier claim can neither extend
-// it nor record an outcome over the new owner's.
-
 // ExtendLease keeps a claim alive while its message is being sent.
-func (l *Ledger) ExtendLease(ctx context.Context, id int64, attempt int, lease time.Duration) error {
-	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET lease_until = ? WHERE id = ? AND status = ? AND attempts = ?`,
-		l.Now().Add(lease), id, DeliverySending, attempt)
+func (l *Ledger) ExtendLease(ctx context.Context, c Claim, lease time.Duration) error {
+	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET lease_until = ? WHERE id = ? AND status = ? AND claims = ?`,
+		l.Now().Add(lease), c.Delivery, DeliverySending, c.Fence)
 	if err != nil {
-		return fmt.Errorf("extend lease of delivery %d: %w", id, err)
+		return fmt.Errorf("extend lease of delivery %d: %w", c.Delivery, err)
 	}
 	return nil
 }
 
-// MarkSent records that the SMTP server accepted the message. It also
-// records it over a claim whose lease ran out and went back to pending
-// meanwhile (a stalled, not a dead, worker): the message is out, and must
-// not be sent again.
-func (l *Ledger) MarkSent(ctx context.Context, id int64, attempt int, messageID string) error {
+// MarkSent records that the SMTP server accepted the message. It records
+// it too when the claim's lease ran out meanwhile (a stalled, not a dead,
+// worker) and nobody claimed the delivery since: back to pending, or
+// cancelled by a cancel that came in between. The message is out; it must
+// be counted as sent and not be sent again.
+func (l *Ledger) MarkSent(ctx context.Context, c Claim, messageID string) error {
 	now := l.Now()
 	_, err := db.Exec(ctx, l.db, `
-		UPDATE deliveries SET status = ?, message_id = ?, sent_at = ?, last_error = '', lease_until = NULL, updated_at = ?
-		WHERE id = ? AND attempts = ? AND status IN (?, ?)`,
-		DeliverySent, messageID, now, now, id, attempt, DeliverySending, DeliveryPending)
+		UPDATE deliveries SET status = ?, message_id = ?, sent_at = ?, reason = '', last_error = '', lease_until = NULL, updated_at = ?
+		WHERE id = ? AND claims = ? AND status IN (?, ?, ?)`,
+		DeliverySent, messageID, now, now, c.Delivery, c.Fence, DeliverySending, DeliveryPending, DeliveryCancelled)
 	if err != nil {
-		return fmt.Errorf("record outcome of delivery %d: %w", id, err)
+		return fmt.Errorf("record outcome of delivery %d: %w", c.Delivery, err)
 	}
 	return nil
 }
 
 // MarkRetry puts a claimed delivery back to pending until next, keeping the
 // reason it failed this time.
-func (l *Ledger) MarkRetry(ctx context.Context, id int64, attempt int, reason string, next time.Time) error {
-	return l.settle(ctx, id, attempt, `status = ?, last_error = ?, next_attempt_at = ?`, DeliveryPending, reason, next.UTC().Truncate(time.Microsecond))
+func (l *Ledger) MarkRetry(ctx context.Context, c Claim, reason string, next time.Time) error {
+	return l.settle(ctx, c, `status = ?, last_error = ?, next_attempt_at = ?`, DeliveryPending, reason, next.UTC().Truncate(time.Microsecond))
 }
 
 // MarkFailed records that a delivery will not be sent, and why.
-func (l *Ledger) MarkFailed(ctx context.Context, id int64, attempt int, reason string) error {
-	return l.settle(ctx, id, attempt, `status = ?, last_error = ?`, DeliveryFailed, reason)
+func (l *Ledger) MarkFailed(ctx context.Context, c Claim, reason string) error {
+	return l.settle(ctx, c, `status = ?, last_error = ?`, DeliveryFailed, reason)
 }
 
 // MarkSkipped records that a claimed delivery was not sent on purpose.
-func (l *Ledger) MarkSkipped(ctx context.Context, id int64, attempt int, reason string) error {
-	return l.settle(ctx, id, attempt, `status = ?, reason = ?`, DeliverySkipped, reason)
+func (l *Ledger) MarkSkipped(ctx context.Context, c Claim, reason string) error {
+	return l.settle(ctx, c, `status = ?, reason = ?`, DeliverySkipped, reason)
 }
 
-// settle ends a claim, if it is still this one.
-func (l *Ledger) settle(ctx context.Context, id int64, attempt int, set string, args ...any) error {
-	args = append(args, l.Now(), id, DeliverySending, attempt)
-	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET `+set+`, lease_until = NULL, updated_at = ? WHERE id = ? AND status = ? AND attempts = ?`, args...)
+// settle ends a claim, if it is still the delivery's claim.
+func (l *Ledger) settle(ctx context.Context, c Claim, set string, args ...any) error {
+	args = append(args, l.Now(), c.Delivery, DeliverySending, c.Fence)
+	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET `+set+`, lease_until = NULL, updated_at = ? WHERE id = ? AND status = ? AND claims = ?`, args...)
 	if err != nil {
-		return fmt.Errorf("record outcome of delivery %d: %w", id, err)
+		return fmt.Errorf("record outcome of delivery %d: %w", c.Delivery, err)
 	}
 	return nil
 }
