@@ -1,13 +1,16 @@
 package admin_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/scheduler"
 )
 
 func TestInvoicesAndJobs(t *testing.T) {
@@ -118,6 +121,30 @@ func TestInvoicesAndJobs(t *testing.T) {
 			if res["announcements_created"] != 0.0 || len(res["feeds"].([]any)) != 0 {
 				t.Errorf("release-feeds with none configured: %v", res)
 			}
+		})
+
+		t.Run("ARunningJobIsAConflict", func(t *testing.T) {
+			started, release := make(chan struct{}), make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				// Another scheduler's run of the job, holding its lease.
+				_, err := b.Runner.Run(context.Background(), scheduler.Job{Name: scheduler.JobInvoiceReminders, Run: func(context.Context) (fmt.Stringer, error) {
+					close(started)
+					<-release
+					return scheduler.Created{}, nil
+				}})
+				done <- err
+			}()
+			<-started
+			res := b.mustDo(t, http.StatusConflict, request{method: "POST", path: "/api/v1/jobs/invoice-reminders"})
+			if code, _ := res.apiError(t); code != "conflict" {
+				t.Errorf("code %q, want conflict", code)
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/jobs/invoice-reminders"})
 		})
 	})
 }
