@@ -9,10 +9,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// leases make a job run in one scheduler at a time across replicas: a run
-// holds a Redis key (SET NX with an expiry, renewed while it runs), and a
-// run that finishes keeps the key until its tick is well past, so that a
-// replica whose clock ticks a few seconds later does not run it again.
+// leases are Redis keys that make one process at a time, across every
+// replica, do something: SET NX with an expiry, renewed while it is held,
+// so that a process that died holding one lets it go after ttl.
 type leases struct {
 	rdb       redis.UniversalClient
 	namespace string
@@ -31,16 +30,15 @@ type lease struct {
 // Only the holder may extend or end a lease.
 var (
 	extendScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
-	endScript    = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then
-		if tonumber(ARGV[2]) > 0 then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
-		return redis.call("DEL", KEYS[1]) end return 0`)
+	endScript    = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 )
 
-// acquire takes the lease of job, or reports false when another scheduler
+func (l *leases) key(name string) string { return "herald:" + l.namespace + ":" + name }
+
+// acquire takes the lease name, or reports false when another process
 // holds it.
-func (l *leases) acquire(ctx context.Context, job string) (*lease, bool, error) {
-	key := "herald:" + l.namespace + ":lease:" + job
-	token := rand.Text()
+func (l *leases) acquire(ctx context.Context, name string) (*lease, bool, error) {
+	key, token := l.key(name), rand.Text()
 	ok, err := l.rdb.SetNX(ctx, key, token, l.ttl).Result()
 	if err != nil || !ok {
 		return nil, false, err
@@ -48,6 +46,31 @@ func (l *leases) acquire(ctx context.Context, job string) (*lease, bool, error) 
 	ls := &lease{l: l, key: key, token: token, stop: make(chan struct{}), done: make(chan struct{})}
 	go ls.renew()
 	return ls, true, nil
+}
+
+// wait takes the lease name as soon as it is free, asking every second,
+// until ctx is done.
+func (l *leases) wait(ctx context.Context, name string) (*lease, error) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		ls, ok, err := l.acquire(ctx, name)
+		if err != nil || ok {
+			return ls, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// mark sets name until until, unless it is set: it reports whether this
+// process set it. A mark is not held and not renewed; it only says that
+// something happened (a tick of a job ran) until it expires.
+func (l *leases) mark(ctx context.Context, name string, until time.Time) (bool, error) {
+	return l.rdb.SetNX(ctx, l.key(name), "1", max(time.Until(until), time.Millisecond)).Result()
 }
 
 // renew extends the lease every third of its time until release.
@@ -67,14 +90,13 @@ func (ls *lease) renew() {
 	}
 }
 
-// release ends the lease, keeping the key until until (when in the future).
-func (ls *lease) release(until time.Time) error {
+// release ends the lease.
+func (ls *lease) release() error {
 	close(ls.stop)
 	<-ls.done
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	keep := time.Until(until).Milliseconds()
-	err := endScript.Run(ctx, ls.l.rdb, []string{ls.key}, ls.token, max(keep, 0)).Err()
+	err := endScript.Run(ctx, ls.l.rdb, []string{ls.key}, ls.token).Err()
 	if errors.Is(err, redis.Nil) {
 		return nil
 	}

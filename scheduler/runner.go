@@ -52,37 +52,58 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	}
 }
 
-// ErrBusy is returned when another scheduler is running the job.
+// ErrBusy is returned when the job is running elsewhere, or its tick ran
+// in another scheduler.
 var ErrBusy = errors.New("another scheduler is running this job")
 
-// Run runs j now, as someone asked (the API): under its lease, released
-// as soon as the run ends. The recorded result says it was run by hand.
+// Run runs j now, as someone asked (the API), unless it is running
+// elsewhere (ErrBusy). The recorded result says it was run by hand.
 func (r *Runner) Run(ctx context.Context, j Job) (fmt.Stringer, error) {
-	return r.run(ctx, j, time.Time{}, " (run through the API)")
+	if j.Everywhere {
+		return r.record(ctx, j, "")
+	}
+	ls, ok, err := r.leases.acquire(ctx, "lease:"+j.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrBusy
+	}
+	defer r.release(j, ls)
+	return r.record(ctx, j, " (run through the API)")
 }
 
-// run runs j under its lease unless it runs everywhere, and keeps the lease
-// until hold (when in the future) so that a replica whose clock ticks a
-// few seconds later does not run it again.
-func (r *Runner) run(ctx context.Context, j Job, hold time.Time, note string) (fmt.Stringer, error) {
+// tick runs j at its scheduled time, at the minute tick: in one scheduler
+// of all those that tick then (the first to mark the tick; the others get
+// ErrBusy), after any run of the job in progress, which it waits for. The
+// mark outlives the tick by 50 seconds, so that a replica whose clock
+// ticks a few seconds late finds it.
+func (r *Runner) tick(ctx context.Context, j Job, tick time.Time) (fmt.Stringer, error) {
 	if j.Everywhere {
-		return r.record(ctx, j, note)
+		return r.record(ctx, j, "")
 	}
-	ls, ok, err := r.leases.acquire(ctx, j.Name)
+	first, err := r.leases.mark(ctx, fmt.Sprintf("tick:%s:%d", j.Name, tick.Unix()), tick.Add(50*time.Second))
 	if err != nil {
 		r.logger.Error("job lease failed; skipping this run", "job", j.Name, "err", err)
 		return nil, err
 	}
-	if !ok {
+	if !first {
 		r.logger.Debug("job runs in another scheduler", "job", j.Name)
 		return nil, ErrBusy
 	}
-	defer func() {
-		if err := ls.release(hold); err != nil {
-			r.logger.Warn("job lease release failed; it expires by itself", "job", j.Name, "err", err)
-		}
-	}()
-	return r.record(ctx, j, note)
+	ls, err := r.leases.wait(ctx, "lease:"+j.Name)
+	if err != nil {
+		r.logger.Error("job lease failed; skipping this run", "job", j.Name, "err", err)
+		return nil, err
+	}
+	defer r.release(j, ls)
+	return r.record(ctx, j, "")
+}
+
+func (r *Runner) release(j Job, ls *lease) {
+	if err := ls.release(); err != nil {
+		r.logger.Warn("job lease release failed; it expires by itself", "job", j.Name, "err", err)
+	}
 }
 
 // record runs j, logs what it did, counts and records the run. Input that

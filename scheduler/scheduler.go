@@ -2,8 +2,9 @@
 // reminders, due scheduled announcements, release feeds, retention and the
 // reconciler. Any number of schedulers may run against one Redis and one
 // database: a job whose schedule is a cron spec runs in one of them per
-// tick (a Redis lease), and what the jobs create is keyed so that a second
-// run creates nothing twice.
+// tick (a mark in Redis), one run at a time (a Redis lease, which runs
+// through the API take too), and what the jobs create is keyed so that a
+// second run creates nothing twice.
 package scheduler
 
 import (
@@ -47,7 +48,7 @@ func New(runner *Runner, loc *time.Location, jobs []Job) (*Scheduler, error) {
 		cancel: cancel,
 	}
 	for _, j := range jobs {
-		if _, err := s.cron.AddFunc(j.Spec, func() { _, _ = s.tick(j) }); err != nil {
+		if _, err := s.cron.AddFunc(j.Spec, func() { _, _ = s.tick(s.ctx, j) }); err != nil {
 			cancel()
 			return nil, fmt.Errorf("schedule of %s %q: %w", j.Name, j.Spec, err)
 		}
@@ -56,20 +57,19 @@ func New(runner *Runner, loc *time.Location, jobs []Job) (*Scheduler, error) {
 	return s, nil
 }
 
-// tick runs a job at its scheduled time, keeping its lease a little past
-// the tick, so that a replica ticking a few seconds late finds it.
-func (s *Scheduler) tick(j Job) (fmt.Stringer, error) {
-	return s.runner.run(s.ctx, j, time.Now().Truncate(time.Minute).Add(50*time.Second), "")
+// tick runs a job at its scheduled time, this minute's tick.
+func (s *Scheduler) tick(ctx context.Context, j Job) (fmt.Stringer, error) {
+	return s.runner.tick(ctx, j, time.Now().Truncate(time.Minute))
 }
 
-// RunNow runs a job at once exactly as its tick would: under its lease
-// (ErrBusy when another scheduler holds it), logged and recorded.
+// RunNow runs a job at once exactly as this minute's tick would: once
+// across the schedulers (ErrBusy for the others), logged and recorded.
 func (s *Scheduler) RunNow(ctx context.Context, name string) (fmt.Stringer, error) {
 	j, ok := s.jobs[name]
 	if !ok {
 		return nil, fmt.Errorf("no job called %s", name)
 	}
-	return s.tick(j)
+	return s.tick(ctx, j)
 }
 
 // Start starts the schedule.

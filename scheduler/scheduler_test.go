@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,12 +37,17 @@ func acme(t *testing.T, b *apptest.Bundle, members ...contacts.NewMember) {
 	b.License(t, "SEN-1", "jira", contacts.Active, members...)
 }
 
-// newScheduler is one more replica of the scheduler, on the bundle's Redis
+// newRunner is the job runner of one more replica, on the bundle's Redis
 // and database, with leases of leaseTTL.
+func newRunner(b *apptest.Bundle, leaseTTL time.Duration) *scheduler.Runner {
+	return scheduler.NewRunner(scheduler.RunnerConfig{Redis: b.Queue.Redis(), Namespace: b.Queue.Name(), DB: b.DB, Logger: b.Logger, LeaseTTL: leaseTTL})
+}
+
+// newScheduler is one more replica of the scheduler, with leases of
+// leaseTTL.
 func newScheduler(t *testing.T, b *apptest.Bundle, leaseTTL time.Duration, jobs []scheduler.Job) *scheduler.Scheduler {
 	t.Helper()
-	runner := scheduler.NewRunner(scheduler.RunnerConfig{Redis: b.Queue.Redis(), Namespace: b.Queue.Name(), DB: b.DB, Logger: b.Logger, LeaseTTL: leaseTTL})
-	s, err := scheduler.New(runner, time.UTC, jobs)
+	s, err := scheduler.New(newRunner(b, leaseTTL), time.UTC, jobs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,23 +146,62 @@ func TestLeaseIsHeldWhileTheJobRuns(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{})
 	var once sync.Once
-	slow := []scheduler.Job{{Name: "slow", Spec: "0 0 1 1 *", Run: func(ctx context.Context) (fmt.Stringer, error) {
+	slow := scheduler.Job{Name: "slow", Spec: "0 0 1 1 *", Run: func(ctx context.Context) (fmt.Stringer, error) {
 		once.Do(func() { close(started) })
 		<-release
 		return scheduler.Created{}, nil
-	}}}
-	// A lease of 300ms, renewed every 100ms, held for a second.
-	one, two := newScheduler(t, b, 300*time.Millisecond, slow), newScheduler(t, b, 300*time.Millisecond, slow)
+	}}
+	// Two replicas with leases of 300ms, renewed every 100ms.
+	one, two := newRunner(b, 300*time.Millisecond), newRunner(b, 300*time.Millisecond)
 	done := make(chan error, 1)
-	go func() { _, err := one.RunNow(context.Background(), "slow"); done <- err }()
+	go func() { _, err := one.Run(context.Background(), slow); done <- err }()
 	<-started
+	// The run outlasts three lease times: only renewal keeps its lease.
 	time.Sleep(time.Second)
-	if _, err := two.RunNow(context.Background(), "slow"); !errors.Is(err, scheduler.ErrBusy) {
-		t.Errorf("second scheduler during a run longer than the lease time: %v, want ErrBusy", err)
+	if _, err := two.Run(context.Background(), slow); !errors.Is(err, scheduler.ErrBusy) {
+		t.Errorf("a second run during a run longer than the lease time: %v, want ErrBusy", err)
+	}
+
+	// A tick that comes during the run waits for it, then runs.
+	s := newScheduler(t, b, 300*time.Millisecond, []scheduler.Job{slow})
+	ticked := make(chan error, 1)
+	go func() { _, err := s.RunNow(context.Background(), "slow"); ticked <- err }()
+	select {
+	case err := <-ticked:
+		t.Fatalf("the tick did not wait for the run in progress: %v", err)
+	case <-time.After(500 * time.Millisecond):
 	}
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if err := <-ticked; err != nil {
+		t.Errorf("the tick after the run: %v", err)
+	}
+}
+
+func TestTicksRunOnceAcrossSchedulers(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.SQLite, nil)
+	var runs atomic.Int32
+	job := []scheduler.Job{{Name: "count", Spec: "0 0 1 1 *", Run: func(ctx context.Context) (fmt.Stringer, error) {
+		runs.Add(1)
+		return scheduler.Created{}, nil
+	}}}
+	one, two := newScheduler(t, b, time.Minute, job), newScheduler(t, b, time.Minute, job)
+	if _, err := one.RunNow(context.Background(), "count"); err != nil {
+		t.Fatal(err)
+	}
+	// The first run is over; the same minute's tick elsewhere still finds
+	// it, and a run by hand does not wait for the minute to pass.
+	if _, err := two.RunNow(context.Background(), "count"); !errors.Is(err, scheduler.ErrBusy) {
+		t.Errorf("the same tick in a second scheduler: %v, want ErrBusy", err)
+	}
+	if _, err := b.Runner.Run(context.Background(), job[0]); err != nil {
+		t.Errorf("a run by hand after the tick: %v", err)
+	}
+	if n := runs.Load(); n != 2 {
+		t.Errorf("%d runs, want the tick's and the one by hand", n)
 	}
 }
 

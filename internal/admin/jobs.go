@@ -62,7 +62,7 @@ func (s *Server) runReleaseFeeds(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) runJob(w http.ResponseWriter, ctx context.Context, j scheduler.Job) error {
 	res, err := s.runner.Run(ctx, j)
 	if errors.Is(err, scheduler.ErrBusy) {
-		return fault.Conflict("job %s is running in a scheduler now; ask again when it has finished", j.Name)
+		return fault.Conflict("job %s is running elsewhere now; ask again when it has finished", j.Name)
 	}
 	if err != nil {
 		return err

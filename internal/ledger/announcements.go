@@ -261,9 +261,12 @@ func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int
 		if err := db.Get(ctx, tx, &failed, `SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND status = ?`, id, DeliveryFailed); err != nil {
 			return err
 		}
-		// Reopen first, under the row lock: a concurrent cancel or prune
-		// then waits for this transaction. With nothing to retry, the
-		// update only checks that a retry could be asked for.
+		// Reopen the announcement before touching its deliveries: the row
+		// lock this takes makes a concurrent cancel or prune wait for this
+		// transaction. With nothing failed there is nothing to reopen, and
+		// the update, changing nothing, only checks (and locks) the
+		// announcement as one that a retry may be asked of; it stays done,
+		// finished when it finished.
 		now := l.Now()
 		reopen := `UPDATE announcements SET status = ?, finished_at = NULL, updated_at = ?`
 		args := []any{Sending, now}

@@ -17,15 +17,15 @@ import (
 func settle(t *testing.T, led *ledger.Ledger, d ledger.Delivery, status ledger.DeliveryStatus) {
 	t.Helper()
 	ctx := context.Background()
-	attempt := claim(t, led, d)
+	c := claim(t, led, d)
 	var err error
 	switch status {
 	case ledger.DeliverySent:
-		err = led.MarkSent(ctx, attempt, "<"+d.Email+">")
+		err = led.MarkSent(ctx, c, "<"+d.Email+">")
 	case ledger.DeliveryFailed:
-		err = led.MarkFailed(ctx, attempt, "550 no such user")
+		err = led.MarkFailed(ctx, c, "550 no such user")
 	case ledger.DeliverySkipped:
-		err = led.MarkSkipped(ctx, attempt, "no longer a contact")
+		err = led.MarkSkipped(ctx, c, "no longer a contact")
 	case ledger.DeliverySending:
 	default:
 		t.Fatalf("settle cannot make a delivery %s", status)
@@ -142,13 +142,13 @@ func TestCancel(t *testing.T) {
 			led, b := newLedger(t, database)
 			a, ds := b.sending(t, led, 100, "a@acme.test", "b@acme.test")
 			d := ds["a@acme.test"]
-			attempt := claim(t, led, d)
+			c := claim(t, led, d)
 			cancelled, err := led.Cancel(ctx, a.ID)
 			if err != nil {
 				t.Fatalf("Cancel: %v", err)
 			}
 
-			if err := led.MarkSent(ctx, attempt, "<a>"); err != nil {
+			if err := led.MarkSent(ctx, c, "<a>"); err != nil {
 				t.Fatalf("MarkSent: %v", err)
 			}
 
@@ -418,13 +418,13 @@ func TestRetryFailedKeepsStaleClaimsFenced(t *testing.T) {
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		// setup takes a through A, B, the retry and C, and returns A's
-		// attempt.
+		// c.
 		setup := func(t *testing.T) (*ledger.Ledger, *testBundle, ledger.Announcement, ledger.Delivery, ledger.Claim) {
 			t.Helper()
 			led, b := newLedger(t, database)
 			a, ds := b.sending(t, led, 100, "a@acme.test")
 			d := ds["a@acme.test"]
-			staleAttempt := claim(t, led, d) // A
+			stale := claim(t, led, d) // A
 			b.clock.Advance(lease + time.Second)
 			if _, err := led.ExpireLeases(ctx); err != nil {
 				t.Fatalf("ExpireLeases: %v", err)
@@ -436,17 +436,17 @@ func TestRetryFailedKeepsStaleClaimsFenced(t *testing.T) {
 			if _, _, err := led.RetryFailed(ctx, a.ID); err != nil {
 				t.Fatalf("RetryFailed: %v", err)
 			}
-			newAttempt := claim(t, led, d) // C, whose lease ends at t0+2*lease+1s
-			t.Logf("A holds claim %+v, C claim %+v", staleAttempt, newAttempt)
-			return led, b, a, d, staleAttempt
+			fresh := claim(t, led, d) // C, whose lease ends at t0+2*lease+1s
+			t.Logf("A holds claim %+v, C claim %+v", stale, fresh)
+			return led, b, a, d, stale
 		}
 
 		for _, o := range outcomes {
 			t.Run("Stale"+o.name+"DoesNotEndTheNewClaim", func(t *testing.T) {
 				t.Parallel()
-				led, _, a, d, staleAttempt := setup(t)
+				led, _, a, _, stale := setup(t)
 
-				if err := o.settle(ctx, led, d.ID, staleAttempt); err != nil {
+				if err := o.settle(ctx, led, stale); err != nil {
 					t.Fatalf("stale outcome: %v", err)
 				}
 
@@ -458,9 +458,9 @@ func TestRetryFailedKeepsStaleClaimsFenced(t *testing.T) {
 
 		t.Run("StaleExtendLeaseDoesNotKeepTheNewClaim", func(t *testing.T) {
 			t.Parallel()
-			led, b, a, _, staleAttempt := setup(t)
+			led, b, a, _, stale := setup(t)
 
-			if err := led.ExtendLease(ctx, staleAttempt, time.Hour); err != nil {
+			if err := led.ExtendLease(ctx, stale, time.Hour); err != nil {
 				t.Fatalf("ExtendLease: %v", err)
 			}
 

@@ -124,7 +124,10 @@ func (l *Ledger) NextAttempt(ctx context.Context, announcementID int64, chunk in
 // tries toward the retry budget (retry-failed starts it again); Fence
 // numbers every claim the delivery ever had, so that once a lease has run
 // out and the delivery has been claimed again, the earlier claim can
-// neither extend it nor record an outcome over the new owner's.
+// neither extend it nor record an outcome over the new owner's. A claim is
+// matched on both: herald versions before the fence counted attempts only,
+// and while they run beside this one during an upgrade, their claims leave
+// the fence as it was.
 type Claim struct {
 	Delivery int64
 	Attempt  int `db:"attempts"`
@@ -156,8 +159,8 @@ func (l *Ledger) Claim(ctx context.Context, id int64, lease time.Duration) (Clai
 
 // ExtendLease keeps a claim alive while its message is being sent.
 func (l *Ledger) ExtendLease(ctx context.Context, c Claim, lease time.Duration) error {
-	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET lease_until = ? WHERE id = ? AND status = ? AND claims = ?`,
-		l.Now().Add(lease), c.Delivery, DeliverySending, c.Fence)
+	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET lease_until = ? WHERE id = ? AND status = ? AND claims = ? AND attempts = ?`,
+		l.Now().Add(lease), c.Delivery, DeliverySending, c.Fence, c.Attempt)
 	if err != nil {
 		return fmt.Errorf("extend lease of delivery %d: %w", c.Delivery, err)
 	}
@@ -173,8 +176,8 @@ func (l *Ledger) MarkSent(ctx context.Context, c Claim, messageID string) error 
 	now := l.Now()
 	_, err := db.Exec(ctx, l.db, `
 		UPDATE deliveries SET status = ?, message_id = ?, sent_at = ?, reason = '', last_error = '', lease_until = NULL, updated_at = ?
-		WHERE id = ? AND claims = ? AND status IN (?, ?, ?)`,
-		DeliverySent, messageID, now, now, c.Delivery, c.Fence, DeliverySending, DeliveryPending, DeliveryCancelled)
+		WHERE id = ? AND claims = ? AND attempts = ? AND status IN (?, ?, ?)`,
+		DeliverySent, messageID, now, now, c.Delivery, c.Fence, c.Attempt, DeliverySending, DeliveryPending, DeliveryCancelled)
 	if err != nil {
 		return fmt.Errorf("record outcome of delivery %d: %w", c.Delivery, err)
 	}
@@ -199,8 +202,8 @@ func (l *Ledger) MarkSkipped(ctx context.Context, c Claim, reason string) error 
 
 // settle ends a claim, if it is still the delivery's claim.
 func (l *Ledger) settle(ctx context.Context, c Claim, set string, args ...any) error {
-	args = append(args, l.Now(), c.Delivery, DeliverySending, c.Fence)
-	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET `+set+`, lease_until = NULL, updated_at = ? WHERE id = ? AND status = ? AND claims = ?`, args...)
+	args = append(args, l.Now(), c.Delivery, DeliverySending, c.Fence, c.Attempt)
+	_, err := db.Exec(ctx, l.db, `UPDATE deliveries SET `+set+`, lease_until = NULL, updated_at = ? WHERE id = ? AND status = ? AND claims = ? AND attempts = ?`, args...)
 	if err != nil {
 		return fmt.Errorf("record outcome of delivery %d: %w", c.Delivery, err)
 	}

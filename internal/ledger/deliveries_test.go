@@ -379,10 +379,10 @@ func TestClaim(t *testing.T) {
 			t.Parallel()
 			led, _, a, ds := setup(t)
 
-			attempt, ok, err := led.Claim(ctx, ds["a@acme.test"].ID, lease)
+			c, ok, err := led.Claim(ctx, ds["a@acme.test"].ID, lease)
 
-			if err != nil || !ok || attempt.Attempt != 1 || attempt.Fence != 1 {
-				t.Fatalf("Claim = %+v, %v, %v; want attempt 1, fence 1", attempt, ok, err)
+			if err != nil || !ok || c.Attempt != 1 || c.Fence != 1 {
+				t.Fatalf("Claim = %+v, %v, %v; want attempt 1, fence 1", c, ok, err)
 			}
 			want := ledger.Delivery{Email: "a@acme.test", Status: ledger.DeliverySending, Attempts: 1, NextAttemptAt: t0}
 			if diff := cmp.Diff(want, deliveries(t, led, a.ID)["a@acme.test"], ignoreIDs); diff != "" {
@@ -399,10 +399,10 @@ func TestClaim(t *testing.T) {
 			d := ds["a@acme.test"]
 			claim(t, led, d)
 
-			attempt, ok, err := led.Claim(ctx, d.ID, lease)
+			c, ok, err := led.Claim(ctx, d.ID, lease)
 
-			if err != nil || ok || attempt != (ledger.Claim{}) {
-				t.Errorf("second Claim = %+v, %v, %v; want not claimed", attempt, ok, err)
+			if err != nil || ok || c != (ledger.Claim{}) {
+				t.Errorf("second Claim = %+v, %v, %v; want not claimed", c, ok, err)
 			}
 			if got := deliveries(t, led, a.ID)["a@acme.test"]; got.Attempts != 1 || got.Status != ledger.DeliverySending {
 				t.Errorf("after a second Claim: %s, %d attempts; want sending, 1", got.Status, got.Attempts)
@@ -416,8 +416,8 @@ func TestClaim(t *testing.T) {
 			if err := led.MarkRetry(ctx, claim(t, led, d), "421 busy", t0); err != nil {
 				t.Fatalf("MarkRetry: %v", err)
 			}
-			if attempt := claim(t, led, d).Attempt; attempt != 2 {
-				t.Errorf("Claim after a retry = attempt %d, want 2", attempt)
+			if c := claim(t, led, d).Attempt; c != 2 {
+				t.Errorf("Claim after a retry = attempt %d, want 2", c)
 			}
 		})
 
@@ -425,13 +425,13 @@ func TestClaim(t *testing.T) {
 			t.Parallel()
 			led, _, a, ds := setup(t)
 			claimed := ds["a@acme.test"]
-			attempt := claim(t, led, claimed)
+			c := claim(t, led, claimed)
 			if _, err := led.Cancel(ctx, a.ID); err != nil {
 				t.Fatalf("Cancel: %v", err)
 			}
 			// The claimed one comes back to pending (not yet swept); the
 			// other one was cancelled.
-			if err := led.MarkRetry(ctx, attempt, "421 busy", t0); err != nil {
+			if err := led.MarkRetry(ctx, c, "421 busy", t0); err != nil {
 				t.Fatalf("MarkRetry: %v", err)
 			}
 
@@ -466,9 +466,9 @@ func TestSettle(t *testing.T) {
 			t.Helper()
 			led, b := newLedger(t, database)
 			a, ds := b.sending(t, led, 100, "a@acme.test")
-			attempt := claim(t, led, ds["a@acme.test"])
+			c := claim(t, led, ds["a@acme.test"])
 			b.clock.Advance(30 * time.Second)
-			return led, b, a, ds["a@acme.test"], attempt
+			return led, b, a, ds["a@acme.test"], c
 		}
 		now := t0.Add(30 * time.Second)
 
@@ -476,38 +476,38 @@ func TestSettle(t *testing.T) {
 			t.Parallel()
 			for _, tt := range []struct {
 				name       string
-				settle     func(led *ledger.Ledger, id int64, attempt ledger.Claim) error
+				settle     func(led *ledger.Ledger, c ledger.Claim) error
 				want       ledger.Delivery
 				wantCounts ledger.Counts
 			}{
 				{
 					name: "RetryIsPendingAgainAtTheGivenTime",
-					settle: func(led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-						return led.MarkRetry(ctx, attempt, "421 busy", now.Add(10*time.Minute))
+					settle: func(led *ledger.Ledger, c ledger.Claim) error {
+						return led.MarkRetry(ctx, c, "421 busy", now.Add(10*time.Minute))
 					},
 					want:       ledger.Delivery{Email: "a@acme.test", Status: ledger.DeliveryPending, Attempts: 1, NextAttemptAt: now.Add(10 * time.Minute), LastError: "421 busy"},
 					wantCounts: ledger.Counts{Recipients: 1, Pending: 1},
 				},
 				{
 					name: "Failed",
-					settle: func(led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-						return led.MarkFailed(ctx, attempt, "550 no such user")
+					settle: func(led *ledger.Ledger, c ledger.Claim) error {
+						return led.MarkFailed(ctx, c, "550 no such user")
 					},
 					want:       ledger.Delivery{Email: "a@acme.test", Status: ledger.DeliveryFailed, Attempts: 1, NextAttemptAt: t0, LastError: "550 no such user"},
 					wantCounts: ledger.Counts{Recipients: 1, Failed: 1},
 				},
 				{
 					name: "Skipped",
-					settle: func(led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-						return led.MarkSkipped(ctx, attempt, "no longer a technical contact")
+					settle: func(led *ledger.Ledger, c ledger.Claim) error {
+						return led.MarkSkipped(ctx, c, "no longer a technical contact")
 					},
 					want:       ledger.Delivery{Email: "a@acme.test", Status: ledger.DeliverySkipped, Reason: "no longer a technical contact", Attempts: 1, NextAttemptAt: t0},
 					wantCounts: ledger.Counts{Recipients: 1, Skipped: 1},
 				},
 				{
 					name: "Sent",
-					settle: func(led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-						return led.MarkSent(ctx, attempt, "<1.1@herald.test>")
+					settle: func(led *ledger.Ledger, c ledger.Claim) error {
+						return led.MarkSent(ctx, c, "<1.1@herald.test>")
 					},
 					want:       ledger.Delivery{Email: "a@acme.test", Status: ledger.DeliverySent, Attempts: 1, NextAttemptAt: t0, MessageID: "<1.1@herald.test>", SentAt: at(now)},
 					wantCounts: ledger.Counts{Recipients: 1, Sent: 1},
@@ -515,9 +515,9 @@ func TestSettle(t *testing.T) {
 			} {
 				t.Run(tt.name, func(t *testing.T) {
 					t.Parallel()
-					led, _, a, d, attempt := setup(t)
+					led, _, a, _, c := setup(t)
 
-					if err := tt.settle(led, d.ID, attempt); err != nil {
+					if err := tt.settle(led, c); err != nil {
 						t.Fatalf("settle: %v", err)
 					}
 
@@ -533,16 +533,16 @@ func TestSettle(t *testing.T) {
 
 		t.Run("LastErrorIsKeptUntilTheMessageIsSent", func(t *testing.T) {
 			t.Parallel()
-			led, _, a, d, attempt := setup(t)
-			if err := led.MarkRetry(ctx, attempt, "421 busy", now); err != nil {
+			led, _, a, d, c := setup(t)
+			if err := led.MarkRetry(ctx, c, "421 busy", now); err != nil {
 				t.Fatalf("MarkRetry: %v", err)
 			}
-			attempt = claim(t, led, d)
+			c = claim(t, led, d)
 			if got := deliveries(t, led, a.ID)["a@acme.test"].LastError; got != "421 busy" {
 				t.Errorf("last error while retrying = %q, want the retry's", got)
 			}
 
-			if err := led.MarkSent(ctx, attempt, "<m>"); err != nil {
+			if err := led.MarkSent(ctx, c, "<m>"); err != nil {
 				t.Fatalf("MarkSent: %v", err)
 			}
 
@@ -554,21 +554,21 @@ func TestSettle(t *testing.T) {
 
 		t.Run("AnOutcomeIsRecordedOnce", func(t *testing.T) {
 			t.Parallel()
-			sent := func(led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-				return led.MarkSent(ctx, attempt, "<m>")
+			sent := func(led *ledger.Ledger, c ledger.Claim) error {
+				return led.MarkSent(ctx, c, "<m>")
 			}
-			failed := func(led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-				return led.MarkFailed(ctx, attempt, "550")
+			failed := func(led *ledger.Ledger, c ledger.Claim) error {
+				return led.MarkFailed(ctx, c, "550")
 			}
-			skipped := func(led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-				return led.MarkSkipped(ctx, attempt, "gone")
+			skipped := func(led *ledger.Ledger, c ledger.Claim) error {
+				return led.MarkSkipped(ctx, c, "gone")
 			}
-			retry := func(led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-				return led.MarkRetry(ctx, attempt, "421", now)
+			retry := func(led *ledger.Ledger, c ledger.Claim) error {
+				return led.MarkRetry(ctx, c, "421", now)
 			}
 			for _, tt := range []struct {
 				name          string
-				first, second func(led *ledger.Ledger, id int64, attempt ledger.Claim) error
+				first, second func(led *ledger.Ledger, c ledger.Claim) error
 				want          ledger.DeliveryStatus
 			}{
 				{"FailedAfterSent", sent, failed, ledger.DeliverySent},
@@ -580,11 +580,11 @@ func TestSettle(t *testing.T) {
 			} {
 				t.Run(tt.name, func(t *testing.T) {
 					t.Parallel()
-					led, _, a, d, attempt := setup(t)
-					if err := tt.first(led, d.ID, attempt); err != nil {
+					led, _, a, _, c := setup(t)
+					if err := tt.first(led, c); err != nil {
 						t.Fatalf("first outcome: %v", err)
 					}
-					if err := tt.second(led, d.ID, attempt); err != nil {
+					if err := tt.second(led, c); err != nil {
 						t.Fatalf("second outcome: %v", err)
 					}
 					if got := deliveries(t, led, a.ID)["a@acme.test"].Status; got != tt.want {

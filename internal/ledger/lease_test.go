@@ -16,21 +16,21 @@ import (
 // outcome is one way a worker ends its claim.
 type outcome struct {
 	name   string
-	settle func(ctx context.Context, led *ledger.Ledger, id int64, attempt ledger.Claim) error
+	settle func(ctx context.Context, led *ledger.Ledger, c ledger.Claim) error
 }
 
 var outcomes = []outcome{
-	{"Sent", func(ctx context.Context, led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-		return led.MarkSent(ctx, attempt, "<stale>")
+	{"Sent", func(ctx context.Context, led *ledger.Ledger, c ledger.Claim) error {
+		return led.MarkSent(ctx, c, "<stale>")
 	}},
-	{"Failed", func(ctx context.Context, led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-		return led.MarkFailed(ctx, attempt, "stale: 550")
+	{"Failed", func(ctx context.Context, led *ledger.Ledger, c ledger.Claim) error {
+		return led.MarkFailed(ctx, c, "stale: 550")
 	}},
-	{"Retry", func(ctx context.Context, led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-		return led.MarkRetry(ctx, attempt, "stale: 421", t0.Add(time.Hour))
+	{"Retry", func(ctx context.Context, led *ledger.Ledger, c ledger.Claim) error {
+		return led.MarkRetry(ctx, c, "stale: 421", t0.Add(time.Hour))
 	}},
-	{"Skipped", func(ctx context.Context, led *ledger.Ledger, id int64, attempt ledger.Claim) error {
-		return led.MarkSkipped(ctx, attempt, "stale: gone")
+	{"Skipped", func(ctx context.Context, led *ledger.Ledger, c ledger.Claim) error {
+		return led.MarkSkipped(ctx, c, "stale: gone")
 	}},
 }
 
@@ -45,8 +45,8 @@ func TestLease(t *testing.T) {
 			t.Helper()
 			led, b := newLedger(t, database)
 			a, ds := b.sending(t, led, 2, "a@acme.test", "b@acme.test", "c@acme.test")
-			if attempt := claim(t, led, ds["a@acme.test"]).Attempt; attempt != 1 {
-				t.Fatalf("first claim is attempt %d", attempt)
+			if c := claim(t, led, ds["a@acme.test"]).Attempt; c != 1 {
+				t.Fatalf("first claim is attempt %d", c)
 			}
 			return led, b, a, ds
 		}
@@ -67,8 +67,8 @@ func TestLease(t *testing.T) {
 			if refs := expire(t, led); len(refs) != 1 {
 				t.Fatalf("ExpireLeases = %v, want a's chunk", refs)
 			}
-			if attempt := claim(t, led, d).Attempt; attempt != 2 {
-				t.Fatalf("second claim is attempt %d, want 2", attempt)
+			if c := claim(t, led, d).Attempt; c != 2 {
+				t.Fatalf("second claim is attempt %d, want 2", c)
 			}
 		}
 
@@ -134,8 +134,8 @@ func TestLease(t *testing.T) {
 			if refs := expire(t, led); len(refs) != 0 {
 				t.Errorf("ExpireLeases again = %v, want nothing", refs)
 			}
-			if attempt := claim(t, led, ds["a@acme.test"]).Attempt; attempt != 2 {
-				t.Errorf("claim after expiry is attempt %d, want 2", attempt)
+			if c := claim(t, led, ds["a@acme.test"]).Attempt; c != 2 {
+				t.Errorf("claim after expiry is attempt %d, want 2", c)
 			}
 		})
 
@@ -189,7 +189,7 @@ func TestLease(t *testing.T) {
 					d := ds["a@acme.test"]
 					stale(t, led, b, d)
 
-					if err := o.settle(ctx, led, d.ID, fenced(d, 1)); err != nil {
+					if err := o.settle(ctx, led, fenced(d, 1)); err != nil {
 						t.Fatalf("stale outcome: %v", err)
 					}
 
@@ -230,7 +230,7 @@ func TestLease(t *testing.T) {
 					now := b.clock.Advance(lease + time.Second)
 					expire(t, led)
 
-					if err := tt.outcome.settle(ctx, led, d.ID, fenced(d, 1)); err != nil {
+					if err := tt.outcome.settle(ctx, led, fenced(d, 1)); err != nil {
 						t.Fatalf("stale outcome: %v", err)
 					}
 

@@ -24,12 +24,12 @@ func TestSweepCancelled(t *testing.T) {
 			led, b := newLedger(t, database)
 			a, ds := b.sending(t, led, 100, "a@acme.test", "b@acme.test")
 			d := ds["a@acme.test"]
-			attempt := claim(t, led, d)
+			c := claim(t, led, d)
 			if _, err := led.Cancel(ctx, a.ID); err != nil {
 				t.Fatalf("Cancel: %v", err)
 			}
 			b.clock.Advance(lease + time.Second)
-			return led, b, a, d, attempt
+			return led, b, a, d, c
 		}
 		sweep := func(t *testing.T, led *ledger.Ledger) int64 {
 			t.Helper()
@@ -44,10 +44,10 @@ func TestSweepCancelled(t *testing.T) {
 			t.Parallel()
 			for _, tt := range []struct {
 				name     string
-				comeBack func(t *testing.T, led *ledger.Ledger, d ledger.Delivery, attempt ledger.Claim)
+				comeBack func(t *testing.T, led *ledger.Ledger, d ledger.Delivery, c ledger.Claim)
 			}{
-				{"AfterARetry", func(t *testing.T, led *ledger.Ledger, d ledger.Delivery, attempt ledger.Claim) {
-					if err := led.MarkRetry(ctx, attempt, "421 busy", t0); err != nil {
+				{"AfterARetry", func(t *testing.T, led *ledger.Ledger, d ledger.Delivery, c ledger.Claim) {
+					if err := led.MarkRetry(ctx, c, "421 busy", t0); err != nil {
 						t.Fatalf("MarkRetry: %v", err)
 					}
 				}},
@@ -59,8 +59,8 @@ func TestSweepCancelled(t *testing.T) {
 			} {
 				t.Run(tt.name, func(t *testing.T) {
 					t.Parallel()
-					led, _, a, d, attempt := setup(t)
-					tt.comeBack(t, led, d, attempt)
+					led, _, a, d, c := setup(t)
+					tt.comeBack(t, led, d, c)
 
 					if n := sweep(t, led); n != 1 {
 						t.Errorf("SweepCancelled = %d, want 1", n)
@@ -104,13 +104,13 @@ func TestSweepCancelled(t *testing.T) {
 		// out as cancelled.
 		t.Run("SweptDeliveryRecordsAStaleSent", func(t *testing.T) {
 			t.Parallel()
-			led, _, a, _, attempt := setup(t)
+			led, _, a, _, c := setup(t)
 			if _, err := led.ExpireLeases(ctx); err != nil {
 				t.Fatalf("ExpireLeases: %v", err)
 			}
 			sweep(t, led)
 
-			if err := led.MarkSent(ctx, attempt, "<late>"); err != nil {
+			if err := led.MarkSent(ctx, c, "<late>"); err != nil {
 				t.Fatalf("MarkSent: %v", err)
 			}
 
@@ -278,12 +278,12 @@ func TestOverdue(t *testing.T) {
 			led, b := newLedger(t, database)
 			a, ds := b.sending(t, led, 100, "a@acme.test")
 			d := ds["a@acme.test"]
-			attempt := claim(t, led, d)
+			c := claim(t, led, d)
 			if _, err := led.Cancel(ctx, a.ID); err != nil {
 				t.Fatalf("Cancel: %v", err)
 			}
 			// Pending again, not yet swept.
-			if err := led.MarkRetry(ctx, attempt, "421 busy", t0); err != nil {
+			if err := led.MarkRetry(ctx, c, "421 busy", t0); err != nil {
 				t.Fatalf("MarkRetry: %v", err)
 			}
 			b.clock.Advance(time.Hour)
