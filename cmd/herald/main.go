@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -98,12 +99,12 @@ func (e *Env) open(ctx context.Context) (*app.App, error) {
 
 // withApp runs fn on herald, closed when fn returns: for the subcommands
 // that do one thing and exit.
-func (e *Env) withApp(ctx context.Context, fn func(*app.App) error) error {
+func (e *Env) withApp(ctx context.Context, fn func(*app.App) error) (err error) {
 	a, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer func() { err = errors.Join(err, a.Close()) }()
 	return fn(a)
 }
 

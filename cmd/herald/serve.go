@@ -37,6 +37,9 @@ func (c *SchedulerCmd) Run(ctx context.Context, env *Env) error {
 // runRoles starts the roles asked for and runs until ctx is cancelled
 // (SIGINT, SIGTERM) or a role fails, then stops them in reverse order.
 func runRoles(ctx context.Context, env *Env, r app.Roles) error {
+	if err := r.Check(env.cfg); err != nil {
+		return err
+	}
 	a, err := env.open(ctx)
 	if err != nil {
 		return err

@@ -21,8 +21,10 @@ import (
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/scheduler"
 )
 
 // Options are what a process tells the app besides its configuration.
@@ -55,11 +57,16 @@ type App struct {
 	Billing  *billing.Billing
 	Tokens   *auth.Tokens
 
-	opts     Options
-	queue    *queue.Queue // opened on first use
-	pipeline *pipeline    // opened by the first role
-	stops    []stop
-	fatal    chan error
+	opts Options
+	// Opened on first use, by the roles that need them.
+	queue    *queue.Queue
+	sender   mailer.Sender
+	messages *messages
+	jobs     *scheduler.Jobs
+	runner   *scheduler.Runner
+
+	stops []stop
+	fatal chan error
 }
 
 // stop is how one started thing is stopped.
@@ -110,9 +117,6 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 func (a *App) onClose(name string, fn func(context.Context) error) {
 	a.stops = append(a.stops, stop{name: name, fn: fn})
 }
-
-// Err reports a role that stopped by itself (a listener that failed).
-func (a *App) Err() <-chan error { return a.fatal }
 
 // Wait runs until ctx is done (SIGINT, SIGTERM) or a role fails.
 func (a *App) Wait(ctx context.Context) error {

@@ -17,20 +17,9 @@ import (
 	"github.com/heraldhq/herald/templates"
 )
 
-// pipeline is what the roles share beyond the stores and the queue: the
-// mail transport, the kinds and their templates, the jobs and their runner.
-type pipeline struct {
-	sender      mailer.Sender
-	unsubscribe *unsubscribe.Tokens
-	kinds       *kinds.Registry
-	renderer    *templates.Renderer
-	jobs        *scheduler.Jobs
-	runner      *scheduler.Runner
-}
-
-// Queue opens the work queue, once: the Redis of HERALD_REDIS_URL, or an
-// embedded one.
-func (a *App) Queue(ctx context.Context) (*queue.Queue, error) {
+// OpenQueue opens the work queue, once: the Redis of HERALD_REDIS_URL, or
+// an embedded one.
+func (a *App) OpenQueue(ctx context.Context) (*queue.Queue, error) {
 	if a.queue != nil {
 		return a.queue, nil
 	}
@@ -43,69 +32,70 @@ func (a *App) Queue(ctx context.Context) (*queue.Queue, error) {
 	return q, nil
 }
 
-// Kinds returns the registry of the kinds of announcement.
-func (a *App) Kinds(ctx context.Context) (*kinds.Registry, error) {
-	p, err := a.open(ctx)
+// messages are what composing and rendering mail takes: the kinds, their
+// templates, and the key of unsubscribe links.
+type messages struct {
+	unsubscribe *unsubscribe.Tokens
+	kinds       *kinds.Registry
+	renderer    *templates.Renderer
+}
+
+// OpenKinds returns the registry of the kinds of announcement, built once.
+func (a *App) OpenKinds(ctx context.Context) (*kinds.Registry, error) {
+	m, err := a.openMessages(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return p.kinds, nil
+	return m.kinds, nil
 }
 
-// Renderer returns the templates of every kind, parsed and checked.
-func (a *App) Renderer(ctx context.Context) (*templates.Renderer, error) {
-	p, err := a.open(ctx)
+// OpenRenderer returns the templates of every kind, parsed and checked
+// once.
+func (a *App) OpenRenderer(ctx context.Context) (*templates.Renderer, error) {
+	m, err := a.openMessages(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return p.renderer, nil
+	return m.renderer, nil
 }
 
-// Jobs returns the scheduler's jobs and the runner that runs them.
-func (a *App) Jobs(ctx context.Context) (*scheduler.Jobs, *scheduler.Runner, error) {
-	p, err := a.open(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return p.jobs, p.runner, nil
-}
-
-// open opens the pipeline the first time a role asks for it.
-func (a *App) open(ctx context.Context) (*pipeline, error) {
-	if a.pipeline != nil {
-		return a.pipeline, nil
+func (a *App) openMessages(ctx context.Context) (*messages, error) {
+	if a.messages != nil {
+		return a.messages, nil
 	}
 	cfg := a.Config
-	p := &pipeline{}
-	q, err := a.Queue(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if p.sender, err = a.openSender(); err != nil {
-		return nil, err
-	}
-	a.onClose("mail transport", func(context.Context) error { return p.sender.Close() })
-
 	secret, err := unsubscribe.Secret(ctx, a.DB, cfg.Lists.Secret)
 	if err != nil {
 		return nil, err
 	}
-	p.unsubscribe = unsubscribe.New(secret)
-	p.kinds, err = kinds.New(kinds.Deps{
-		Contacts: a.Contacts, Billing: a.Billing, Unsubscribe: p.unsubscribe, Lists: cfg.Lists,
+	m := &messages{unsubscribe: unsubscribe.New(secret)}
+	m.kinds, err = kinds.New(kinds.Deps{
+		Contacts: a.Contacts, Billing: a.Billing, Unsubscribe: m.unsubscribe, Lists: cfg.Lists,
 		PaymentURL: cfg.Billing.PaymentURLTemplate, From: cfg.Mail.From, Now: a.Now,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if p.renderer, err = templates.New(cfg.Templates.Dir, p.kinds.Templates()); err != nil {
+	if m.renderer, err = templates.New(cfg.Templates.Dir, m.kinds.Templates()); err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
+	a.messages = m
+	return m, nil
+}
 
-	p.runner = scheduler.NewRunner(scheduler.RunnerConfig{Redis: q.Redis(), Namespace: q.Name(), DB: a.DB, Logger: a.Logger, Metrics: a.Metrics})
-	p.jobs = a.newJobs(q)
-	a.pipeline = p
-	return p, nil
+// OpenJobs returns the scheduler's jobs and the runner that runs them,
+// built once.
+func (a *App) OpenJobs(ctx context.Context) (*scheduler.Jobs, *scheduler.Runner, error) {
+	if a.jobs != nil {
+		return a.jobs, a.runner, nil
+	}
+	q, err := a.OpenQueue(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.runner = scheduler.NewRunner(scheduler.RunnerConfig{Redis: q.Redis(), Namespace: q.Name(), DB: a.DB, Logger: a.Logger, Metrics: a.Metrics})
+	a.jobs = a.newJobs(q)
+	return a.jobs, a.runner, nil
 }
 
 // newJobs assembles the periodic jobs from the configuration.
@@ -141,9 +131,23 @@ func (a *App) newJobs(q *queue.Queue) *scheduler.Jobs {
 	return jobs
 }
 
-// openSender returns the SMTP transport when HERALD_SMTP_URL is set, else
-// the outbox.
+// openSender opens, once, the SMTP transport when HERALD_SMTP_URL is set,
+// else the outbox: only the roles that send (the workers, and the API for
+// test sends) open it.
 func (a *App) openSender() (mailer.Sender, error) {
+	if a.sender != nil {
+		return a.sender, nil
+	}
+	s, err := a.newSender()
+	if err != nil {
+		return nil, err
+	}
+	a.onClose("mail transport", func(context.Context) error { return s.Close() })
+	a.sender = s
+	return s, nil
+}
+
+func (a *App) newSender() (mailer.Sender, error) {
 	cfg := a.Config
 	var signer *gomail.DKIMSigner
 	if d := cfg.DKIM; d.Domain != "" {
@@ -174,7 +178,7 @@ func (a *App) StartFanout(ctx context.Context, id int64) bool {
 	if a.Config.Queue.RedisURL == "" {
 		return false
 	}
-	q, err := a.Queue(ctx)
+	q, err := a.OpenQueue(ctx)
 	if err != nil {
 		a.Logger.Warn("Redis cannot be reached; the reconciler will enqueue the announcement", "announcement", id, "err", err)
 		return false

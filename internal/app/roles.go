@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/queue"
@@ -24,12 +25,21 @@ type Roles struct {
 // All is every role, in one process.
 var All = Roles{API: true, Workers: true, Scheduler: true}
 
+// Check says whether cfg can run roles: alone, a role needs a Redis that
+// the others share.
+func (r Roles) Check(cfg config.Config) error {
+	if cfg.Queue.RedisURL == "" && r != All {
+		return errors.New("HERALD_REDIS_URL is required to run the api, worker or scheduler role alone: " +
+			"the embedded Redis lives inside one process; use \"herald serve\" or set HERALD_REDIS_URL")
+	}
+	return nil
+}
+
 // Start starts roles, and the metrics listener when HERALD_METRICS_ADDR is
 // set. What fails to start leaves what did start for Close.
 func (a *App) Start(ctx context.Context, r Roles) error {
-	if a.Config.Queue.RedisURL == "" && r != All {
-		return errors.New("HERALD_REDIS_URL is required to run the api, worker or scheduler role alone: " +
-			"the embedded Redis lives inside one process; use \"herald serve\" or set HERALD_REDIS_URL")
+	if err := r.Check(a.Config); err != nil {
+		return err
 	}
 	if r.Workers {
 		if err := a.StartWorkers(ctx); err != nil {
@@ -54,7 +64,15 @@ func (a *App) Start(ctx context.Context, r Roles) error {
 
 // StartWorkers starts the asynq workers that fan out and send.
 func (a *App) StartWorkers(ctx context.Context) error {
-	p, err := a.open(ctx)
+	q, err := a.OpenQueue(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := a.openMessages(ctx)
+	if err != nil {
+		return err
+	}
+	sender, err := a.openSender()
 	if err != nil {
 		return err
 	}
@@ -66,13 +84,13 @@ func (a *App) StartWorkers(ctx context.Context) error {
 		RetryBase:   cfg.Worker.SendRetryBase,
 		From:        cfg.Mail.From,
 	}, worker.Deps{
-		Ledger: a.Ledger, Contacts: a.Contacts, Kinds: p.kinds, Queue: a.queue, Renderer: p.renderer,
-		Sender: p.sender, Logger: a.Logger, Metrics: a.Metrics, Now: a.Now,
+		Ledger: a.Ledger, Contacts: a.Contacts, Kinds: m.kinds, Queue: q, Renderer: m.renderer,
+		Sender: sender, Logger: a.Logger, Metrics: a.Metrics, Now: a.Now,
 	})
 	if err != nil {
 		return err
 	}
-	srv := a.queue.NewServer(queue.ServerConfig{Concurrency: cfg.Worker.Concurrency, ShutdownTimeout: cfg.HTTP.ShutdownTimeout,
+	srv := q.NewServer(queue.ServerConfig{Concurrency: cfg.Worker.Concurrency, ShutdownTimeout: cfg.HTTP.ShutdownTimeout,
 		PollInterval: a.opts.PollInterval, Logger: a.Logger})
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)
@@ -85,16 +103,16 @@ func (a *App) StartWorkers(ctx context.Context) error {
 // StartScheduler reconciles once, at once (a restart finds what the last
 // run left), then runs every job on its schedule.
 func (a *App) StartScheduler(ctx context.Context) error {
-	p, err := a.open(ctx)
+	jobs, runner, err := a.OpenJobs(ctx)
 	if err != nil {
 		return err
 	}
-	if res, err := p.jobs.Reconciler.Run(ctx); err != nil {
+	if res, err := jobs.Reconciler.Run(ctx); err != nil {
 		a.Logger.Error("reconcile at start failed", "err", err)
 	} else {
 		a.Logger.Info("reconciled at start", "result", res.String())
 	}
-	sched, err := scheduler.New(p.runner, p.jobs.Location, p.jobs.List())
+	sched, err := scheduler.New(runner, jobs.Location, jobs.List())
 	if err != nil {
 		return fmt.Errorf("HERALD_SCHEDULE_*: %w", err)
 	}
@@ -105,19 +123,31 @@ func (a *App) StartScheduler(ctx context.Context) error {
 
 // API returns the admin API's handler.
 func (a *App) API(ctx context.Context) (http.Handler, error) {
-	p, err := a.open(ctx)
+	q, err := a.OpenQueue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.openMessages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The API sends too: staff's test broadcasts.
+	sender, err := a.openSender()
+	if err != nil {
+		return nil, err
+	}
+	jobs, runner, err := a.OpenJobs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if err := a.ensureToken(ctx); err != nil {
 		return nil, err
 	}
-	q := a.queue
 	api, err := admin.New(admin.Deps{
 		Metrics: a.Metrics, Billing: a.Billing, Contacts: a.Contacts, Ledger: a.Ledger, Queue: q,
-		Renderer: p.renderer, Tokens: a.Tokens, Kinds: p.kinds, Jobs: p.jobs, Runner: p.runner,
-		Tester:      &worker.Tester{From: a.Config.Mail.From, Kinds: p.kinds, Renderer: p.renderer, Sender: p.sender, Now: a.Now},
-		Unsubscribe: p.unsubscribe,
+		Renderer: m.renderer, Tokens: a.Tokens, Kinds: m.kinds, Jobs: jobs, Runner: runner,
+		Tester:      &worker.Tester{From: a.Config.Mail.From, Kinds: m.kinds, Renderer: m.renderer, Sender: sender, Now: a.Now},
+		Unsubscribe: m.unsubscribe,
 		Checks:      []admin.Check{{Name: "database", Check: a.DB.PingContext}, {Name: "redis", Check: q.Ping}},
 		Logger:      a.Logger,
 	})

@@ -99,16 +99,16 @@ func Start(t testing.TB, opts Options) *Bundle {
 			t.Errorf("close herald: %v", err)
 		}
 	})
-	if b.Queue, err = a.Queue(ctx); err != nil {
+	if b.Queue, err = a.OpenQueue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if b.Kinds, err = a.Kinds(ctx); err != nil {
+	if b.Kinds, err = a.OpenKinds(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if b.Renderer, err = a.Renderer(ctx); err != nil {
+	if b.Renderer, err = a.OpenRenderer(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if b.Jobs, b.Runner, err = a.Jobs(ctx); err != nil {
+	if b.Jobs, b.Runner, err = a.OpenJobs(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if opts.Workers {
