@@ -63,11 +63,16 @@ func (j *Jobs) List() []Job {
 		}},
 	}
 	if j.Feeds != nil {
-		jobs = append(jobs, Job{Name: JobReleaseFeeds, Spec: specs.ReleaseFeeds, Run: func(ctx context.Context) (fmt.Stringer, error) {
-			return j.Feeds.Poll(ctx)
-		}})
+		jobs = append(jobs, j.ReleaseFeeds())
 	}
 	return jobs
+}
+
+// ReleaseFeeds is the job that polls the release feeds; Feeds must be set.
+func (j *Jobs) ReleaseFeeds() Job {
+	return Job{Name: JobReleaseFeeds, Spec: j.Specs.ReleaseFeeds, Run: func(ctx context.Context) (fmt.Stringer, error) {
+		return j.Feeds.Poll(ctx)
+	}}
 }
 
 // InvoiceRemindersAsOf is the reminder job for the day asOf (YYYY-MM-DD;

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,8 +218,14 @@ func TestServeOnEmbeddedDefaults(t *testing.T) {
 	if tokens := tokenPattern.FindAllString(p.stdout.String(), -1); len(tokens) != 1 {
 		t.Errorf("the first start printed %d tokens, want 1:\n%s", len(tokens), p.stdout)
 	}
-	if code, _, errOut := run(t, []string{"HERALD_HTTP_ADDR=127.0.0.1:" + port}, "healthcheck"); code == 0 || !strings.Contains(errOut, "not ready") {
-		t.Errorf("healthcheck of a stopped herald: exit %d, %q", code, errOut)
+	// The stopped herald's port may already serve another test's herald:
+	// a herald that answers "not ready" stands in for it.
+	notReady := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"status":"unavailable"}`, http.StatusServiceUnavailable)
+	}))
+	defer notReady.Close()
+	if code, _, errOut := run(t, []string{"HERALD_HTTP_ADDR=" + notReady.Listener.Addr().String()}, "healthcheck"); code == 0 || !strings.Contains(errOut, "not ready") {
+		t.Errorf("healthcheck of a herald that is not ready: exit %d, %q", code, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "herald.db")); err != nil {
 		t.Errorf("no herald.db in the working directory: %v", err)

@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -44,7 +43,7 @@ func (s *Server) runInvoiceReminders(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &req, true); err != nil {
 		return err
 	}
-	return s.runJob(w, r.Context(), s.jobs.InvoiceRemindersAsOf(req.AsOf))
+	return s.runJob(r.Context(), w, s.jobs.InvoiceRemindersAsOf(req.AsOf))
 }
 
 func (s *Server) runReleaseFeeds(w http.ResponseWriter, r *http.Request) error {
@@ -52,14 +51,12 @@ func (s *Server) runReleaseFeeds(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, scheduler.FeedsResult{Feeds: []scheduler.FeedResult{}})
 		return nil
 	}
-	return s.runJob(w, r.Context(), scheduler.Job{Name: scheduler.JobReleaseFeeds, Run: func(ctx context.Context) (fmt.Stringer, error) {
-		return s.jobs.Feeds.Poll(ctx)
-	}})
+	return s.runJob(r.Context(), w, s.jobs.ReleaseFeeds())
 }
 
 // runJob runs a job now, through the runner the scheduler uses: under the
 // job's lease, counted and recorded.
-func (s *Server) runJob(w http.ResponseWriter, ctx context.Context, j scheduler.Job) error {
+func (s *Server) runJob(ctx context.Context, w http.ResponseWriter, j scheduler.Job) error {
 	res, err := s.runner.Run(ctx, j)
 	if errors.Is(err, scheduler.ErrBusy) {
 		return fault.Conflict("job %s is running elsewhere now; ask again when it has finished", j.Name)

@@ -23,7 +23,10 @@ func openAPIFor(kinds []ledger.Kind) ([]byte, error) {
 	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
 		return nil, err
 	}
-	schema, ok := doc["components"].(map[string]any)["schemas"].(map[string]any)["AnnouncementKind"].(map[string]any)
+	// A missing level reads as nil, and asserts as not ok.
+	components, _ := doc["components"].(map[string]any)
+	schemas, _ := components["schemas"].(map[string]any)
+	schema, ok := schemas["AnnouncementKind"].(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("openapi.json has no AnnouncementKind schema")
 	}

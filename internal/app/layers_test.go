@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"go/build"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,7 +10,8 @@ import (
 
 // layers are herald's packages from the bottom up. A package may import
 // its own layer and those below it, never one above: adapters use the
-// domain, which uses infrastructure.
+// domain, which uses infrastructure; the test helpers use anything, and
+// only tests use them.
 var layers = []struct {
 	name     string
 	packages []string
@@ -18,6 +20,7 @@ var layers = []struct {
 		"internal/csvfile", "internal/metrics", "internal/unsubscribe"}},
 	{"domain", []string{"contacts", "internal/ledger", "internal/billing", "internal/auth", "templates", "internal/kinds"}},
 	{"adapters", []string{"worker", "scheduler", "internal/admin", "internal/app", "cmd/herald"}},
+	{"test helpers", []string{"internal/dbtest", "internal/queuetest", "internal/smtptest", "internal/apptest"}},
 }
 
 const module = "github.com/heraldhq/herald/"
@@ -30,26 +33,56 @@ func TestDependenciesPointOneWay(t *testing.T) {
 			level[p] = i
 		}
 	}
-	for i, l := range layers {
-		for _, p := range l.packages {
-			pkg, err := build.Default.ImportDir(filepath.Join(root, p), 0)
-			if err != nil {
-				t.Fatalf("%s: %v", p, err)
+	for _, p := range packages(t, root) {
+		at, ok := level[p]
+		if !ok {
+			t.Errorf("package %s is in no layer: add it to layers", p)
+			continue
+		}
+		pkg, err := build.Default.ImportDir(filepath.Join(root, p), 0)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for _, imp := range pkg.Imports {
+			dep, ok := strings.CutPrefix(imp, module)
+			if !ok {
+				continue
 			}
-			for _, imp := range pkg.Imports {
-				dep, ok := strings.CutPrefix(imp, module)
-				if !ok {
-					continue
-				}
-				at, known := level[dep]
-				switch {
-				case !known:
-					t.Errorf("%s imports %s, which is in no layer: add it to layers", p, dep)
-				case at > i:
-					t.Errorf("%s (%s) imports %s (%s): dependencies point from adapters to the domain to infrastructure",
-						p, l.name, dep, layers[at].name)
-				}
+			if depAt, known := level[dep]; known && depAt > at {
+				t.Errorf("%s (%s) imports %s (%s): dependencies point from adapters to the domain to infrastructure",
+					p, layers[at].name, dep, layers[depAt].name)
 			}
 		}
 	}
+}
+
+// packages lists the directories of the module that hold a package other
+// than tests.
+func packages(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata") {
+			return filepath.SkipDir
+		}
+		if _, err := build.Default.ImportDir(path, 0); err != nil {
+			return nil // no Go files, or only tests
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		out = append(out, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

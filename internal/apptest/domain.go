@@ -11,7 +11,7 @@ import (
 	"github.com/heraldhq/herald/internal/queue"
 )
 
-// License creates an active license named "Customer ID" with members.
+// License creates a license named "Customer ID" with members.
 func (b *Bundle) License(t testing.TB, id, product string, status contacts.Status, members ...contacts.NewMember) {
 	t.Helper()
 	if _, err := b.Contacts.CreateLicense(context.Background(), contacts.NewLicense{

@@ -33,9 +33,7 @@ func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) error {
 		if err := db.GetContext(ctx, &schema, `SELECT current_schema()`); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		id := fnv.New64a()
-		id.Write([]byte("herald migrations of " + schema))
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(id.Sum64())), lock.WithLockTimeout(1, 300))
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLock(schema)), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return err
 		}
@@ -53,4 +51,16 @@ func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) error {
 		logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
 	return nil
+}
+
+// migrationLock is the advisory lock of migrating schema: goose's own in
+// the public schema, where herald before this one took it too, so that an
+// older and a newer herald starting together still migrate one at a time.
+func migrationLock(schema string) int64 {
+	if schema == "public" {
+		return lock.DefaultLockID
+	}
+	id := fnv.New64a()
+	id.Write([]byte("herald migrations of " + schema))
+	return int64(id.Sum64())
 }

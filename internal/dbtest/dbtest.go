@@ -75,12 +75,6 @@ func Any() Database {
 	return all[len(all)-1]
 }
 
-// Open returns a fresh migrated database of Any.
-func Open(t testing.TB) *db.DB {
-	t.Helper()
-	return Any().Open(t)
-}
-
 // URL returns the URL of a fresh database of Any.
 func URL(t testing.TB) string {
 	t.Helper()

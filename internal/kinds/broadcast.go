@@ -20,6 +20,9 @@ import (
 // mail: opt-outs apply, and it carries List-Id and an unsubscribe link.
 const Broadcast ledger.Kind = "broadcast"
 
+// broadcastTemplate renders broadcasts.
+const broadcastTemplate = "broadcast"
+
 // NewBroadcast is a message written by staff to a chosen audience.
 type NewBroadcast struct {
 	Subject  string
@@ -123,7 +126,7 @@ func CreateBroadcast(ctx context.Context, led *ledger.Ledger, nb NewBroadcast) (
 	a, _, err := led.Announce(ctx, ledger.NewAnnouncement{
 		Kind:      Broadcast,
 		DedupeKey: "broadcast:" + strings.ToLower(rand.Text()),
-		Template:  "broadcast",
+		Template:  broadcastTemplate,
 		Subject:   nb.Subject,
 		Params:    nb.Params(),
 		Audience:  nb.Audience,
@@ -153,7 +156,7 @@ type broadcastKind struct {
 func (k *broadcastKind) Name() ledger.Kind { return Broadcast }
 
 func (k *broadcastKind) Templates() []templates.Spec {
-	return []templates.Spec{{Name: "broadcast", Sample: func() any {
+	return []templates.Spec{{Name: broadcastTemplate, Sample: func() any {
 		return &BroadcastData{
 			Recipient:      Recipient{Email: "ann@example.com", Name: "Ann Example"},
 			Subject:        "Planned maintenance on 12 December",
@@ -176,7 +179,7 @@ func (k *broadcastKind) draft(p BroadcastParams, rec contacts.Recipient) Draft {
 	link, headers := k.lists.unsubscribe(rec.Email)
 	h := [][2]string{{"Precedence", "bulk"}, {"List-Id", k.listID}}
 	return Draft{
-		Template: "broadcast",
+		Template: broadcastTemplate,
 		Locale:   rec.Locale,
 		ToName:   rec.Name,
 		ReplyTo:  k.replyTo,

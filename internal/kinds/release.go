@@ -13,14 +13,8 @@ import (
 // apply, and it carries an unsubscribe link.
 const Release ledger.Kind = "release"
 
-// ReleaseParams are what a release notice says of the release.
-type ReleaseParams struct {
-	Product string `json:"product"`
-	Version string `json:"version"`
-	Title   string `json:"title"`
-	Notes   string `json:"notes"`
-	URL     string `json:"url"`
-}
+// releaseTemplate renders release notices.
+const releaseTemplate = "release"
 
 // ReleaseAudience is who hears of a release.
 type ReleaseAudience struct {
@@ -34,15 +28,16 @@ func ReleaseAnnouncement(nr ledger.NewRelease) ledger.NewAnnouncement {
 	return ledger.NewAnnouncement{
 		Kind:      Release,
 		DedupeKey: "release:" + nr.Product + ":" + nr.Version,
-		Template:  "release",
+		Template:  releaseTemplate,
 		Subject:   nr.Title,
-		Params:    ReleaseParams{Product: nr.Product, Version: nr.Version, Title: nr.Title, Notes: nr.Notes, URL: nr.URL},
+		Params:    ReleaseInfo{Product: nr.Product, Version: nr.Version, Title: nr.Title, Notes: nr.Notes, URL: nr.URL},
 		Audience:  ReleaseAudience{Product: nr.Product},
 		SendAt:    nr.SendAt,
 	}
 }
 
-// ReleaseInfo is the release a notice announces. Notes are Markdown.
+// ReleaseInfo is the release a notice announces, as its announcement's
+// params keep it and its template shows it. Notes are Markdown.
 type ReleaseInfo struct {
 	Product string `json:"product"`
 	Version string `json:"version"`
@@ -70,7 +65,7 @@ type releaseKind struct {
 func (k *releaseKind) Name() ledger.Kind { return Release }
 
 func (k *releaseKind) Templates() []templates.Spec {
-	return []templates.Spec{{Name: "release", Sample: func() any {
+	return []templates.Spec{{Name: releaseTemplate, Sample: func() any {
 		return &ReleaseData{
 			Recipient: Recipient{Email: "ann@example.com", Name: "Ann Example"},
 			Release: ReleaseInfo{
@@ -94,7 +89,7 @@ func (k *releaseKind) Open(a ledger.Announcement) (Announcement, error) {
 
 type releaseAnnouncement struct {
 	kind     *releaseKind
-	params   ReleaseParams
+	params   ReleaseInfo
 	audience ReleaseAudience
 }
 
@@ -131,16 +126,15 @@ func (b *releaseBatch) Compose(email string) (Draft, string) {
 		licenses[i] = LicenseRef{ID: l.ID, Name: l.Name}
 	}
 	link, headers := b.kind.lists.unsubscribe(rec.Email)
-	p := b.params
 	return Draft{
-		Template: "release",
+		Template: releaseTemplate,
 		Locale:   rec.Locale,
 		ToName:   rec.Name,
 		ReplyTo:  b.kind.replyTo,
 		Headers:  append([][2]string{autoSubmitted}, headers...),
 		Data: &ReleaseData{
 			Recipient:      Recipient{Email: rec.Email, Name: rec.Name},
-			Release:        ReleaseInfo{Product: p.Product, Version: p.Version, Title: p.Title, Notes: p.Notes, URL: p.URL},
+			Release:        b.params,
 			Licenses:       licenses,
 			UnsubscribeURL: link,
 		},

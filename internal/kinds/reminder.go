@@ -157,12 +157,12 @@ func (k *reminderKind) Templates() []templates.Spec {
 }
 
 func (k *reminderKind) Open(a ledger.Announcement) (Announcement, error) {
-	if k.billing == nil {
-		return nil, fmt.Errorf("an invoice reminder needs billing, and this herald has none")
-	}
 	r := &reminderAnnouncement{kind: k}
 	if err := decode(a, &r.params, &r.audience); err != nil {
 		return nil, err
+	}
+	if k.billing == nil {
+		return nil, fmt.Errorf("an invoice reminder needs billing, and this herald has none")
 	}
 	return r, nil
 }

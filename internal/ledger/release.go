@@ -78,10 +78,6 @@ func (nr *NewRelease) normalize() error {
 	return nil
 }
 
-// DedupeKey is the release's announcement key: announcing the same
-// version again finds the first announcement.
-func (nr NewRelease) DedupeKey() string { return "release:" + nr.Product + ":" + nr.Version }
-
 // CreateRelease records a release and its announcement in one
 // transaction. announce makes the announcement of the release once it is
 // checked: what a release notice is belongs to its kind, not to the ledger.

@@ -18,7 +18,7 @@ import (
 // announceRelease is what a release notice is, as far as these tests need.
 func announceRelease(nr ledger.NewRelease) ledger.NewAnnouncement {
 	return ledger.NewAnnouncement{
-		Kind: "release", DedupeKey: nr.DedupeKey(), Template: "release", Subject: nr.Title,
+		Kind: "release", DedupeKey: "release:" + nr.Product + ":" + nr.Version, Template: "release", Subject: nr.Title,
 		Params: map[string]any{"version": nr.Version}, Audience: map[string]any{"product": nr.Product}, SendAt: nr.SendAt,
 	}
 }

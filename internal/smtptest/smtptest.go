@@ -8,6 +8,7 @@ package smtptest
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/mail"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -307,7 +309,7 @@ func (ss *session) Logout() error {
 }
 
 // Parts returns the plain-text and HTML parts of a multipart/alternative
-// message, decoded (quoted-printable, base64).
+// message, decoded (quoted-printable or base64).
 func (m Message) Parts() (text, html string, err error) {
 	msg, err := mail.ReadMessage(bytes.NewReader(m.Raw))
 	if err != nil {
@@ -326,7 +328,12 @@ func (m Message) Parts() (text, html string, err error) {
 		if err != nil {
 			return "", "", err
 		}
-		body, err := io.ReadAll(p) // multipart decodes quoted-printable
+		// multipart decodes quoted-printable by itself, not base64.
+		var r io.Reader = p
+		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
+			r = base64.NewDecoder(base64.StdEncoding, p)
+		}
+		body, err := io.ReadAll(r)
 		if err != nil {
 			return "", "", err
 		}
