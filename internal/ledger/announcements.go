@@ -211,6 +211,24 @@ func (l *Ledger) withCounts(ctx context.Context, q sqlx.ExtContext, list []Annou
 	return nil
 }
 
+// move runs update, which changes announcement id in tx only from the
+// states its WHERE names. When it changed nothing, move returns the
+// announcement as it is, for the caller to say why it could not move.
+func (l *Ledger) move(ctx context.Context, tx *sqlx.Tx, id int64, update string, args ...any) (*Announcement, error) {
+	res, err := db.Exec(ctx, tx, update, args...)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil, nil
+	}
+	cur, err := l.get(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &cur, nil
+}
+
 // Cancel stops an announcement: it will not fan out, and its pending
 // deliveries become cancelled. Deliveries already handed to a worker
 // (sending) finish. Cancelling a done or cancelled announcement is a
@@ -219,18 +237,14 @@ func (l *Ledger) Cancel(ctx context.Context, id int64) (Announcement, error) {
 	var a Announcement
 	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		now := l.Now()
-		res, err := db.Exec(ctx, tx, `
+		cur, err := l.move(ctx, tx, id, `
 			UPDATE announcements SET status = ?, updated_at = ?, finished_at = ?
 			WHERE id = ? AND status IN (?, ?, ?)`,
 			Cancelled, now, now, id, Scheduled, Resolving, Sending)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			cur, err := l.get(ctx, tx, id)
-			if err != nil {
-				return err
-			}
+		if cur != nil {
 			return fault.Conflict("announcement %d is %s already and cannot be cancelled", id, cur.Status)
 		}
 		if _, err := db.Exec(ctx, tx, `
@@ -273,16 +287,12 @@ func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int
 		if failed == 0 {
 			reopen, args = `UPDATE announcements SET status = status`, nil
 		}
-		res, err := db.Exec(ctx, tx, reopen+` WHERE id = ? AND status IN (?, ?) AND archived_counts IS NULL`,
+		cur, err := l.move(ctx, tx, id, reopen+` WHERE id = ? AND status IN (?, ?) AND archived_counts IS NULL`,
 			append(args, id, Sending, Done)...)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			cur, err := l.get(ctx, tx, id)
-			if err != nil {
-				return err
-			}
+		if cur != nil {
 			if len(cur.Archived) > 0 {
 				return fault.Conflict("announcement %d is older than the retention period; its deliveries are gone", id)
 			}

@@ -108,8 +108,7 @@ func TestCancel(t *testing.T) {
 
 		t.Run("CancelsPendingDeliveriesOnly", func(t *testing.T) {
 			t.Parallel()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 100, "a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test")
+			led, _, a, ds := sendingLedger(t, database, 100, "a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test")
 			settle(t, led, ds["a@acme.test"], ledger.DeliverySending)
 			settle(t, led, ds["b@acme.test"], ledger.DeliverySent)
 			settle(t, led, ds["c@acme.test"], ledger.DeliveryFailed)
@@ -139,8 +138,7 @@ func TestCancel(t *testing.T) {
 
 		t.Run("ClaimedDeliveryStillRecordsItsOutcome", func(t *testing.T) {
 			t.Parallel()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 100, "a@acme.test", "b@acme.test")
+			led, _, a, ds := sendingLedger(t, database, 100, "a@acme.test", "b@acme.test")
 			d := ds["a@acme.test"]
 			c := claim(t, led, d)
 			cancelled, err := led.Cancel(ctx, a.ID)
@@ -210,8 +208,7 @@ func TestFinishIfDone(t *testing.T) {
 			} {
 				t.Run(tt.name, func(t *testing.T) {
 					t.Parallel()
-					led, b := newLedger(t, database)
-					a, ds := b.sending(t, led, 100, "a@acme.test", "b@acme.test")
+					led, b, a, ds := sendingLedger(t, database, 100, "a@acme.test", "b@acme.test")
 					for email, status := range map[string]ledger.DeliveryStatus{"a@acme.test": tt.a, "b@acme.test": tt.b} {
 						if status != ledger.DeliveryPending {
 							settle(t, led, ds[email], status)
@@ -272,8 +269,7 @@ func TestRetryFailed(t *testing.T) {
 		// by an hour.
 		setup := func(t *testing.T) (*ledger.Ledger, *testBundle, ledger.Announcement) {
 			t.Helper()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 2, "a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test")
+			led, b, a, ds := sendingLedger(t, database, 2, "a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test")
 			settle(t, led, ds["a@acme.test"], ledger.DeliverySent)
 			if err := led.MarkRetry(ctx, claim(t, led, ds["b@acme.test"]), "421 busy", t0); err != nil {
 				t.Fatalf("MarkRetry: %v", err)
@@ -339,8 +335,7 @@ func TestRetryFailed(t *testing.T) {
 
 		t.Run("WhileSendingRetriesWhatFailedSoFar", func(t *testing.T) {
 			t.Parallel()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 1, "a@acme.test", "b@acme.test")
+			led, _, a, ds := sendingLedger(t, database, 1, "a@acme.test", "b@acme.test")
 			settle(t, led, ds["b@acme.test"], ledger.DeliveryFailed)
 
 			got, chunks, err := led.RetryFailed(ctx, a.ID)
@@ -418,13 +413,10 @@ func TestRetryFailedKeepsStaleClaimsFenced(t *testing.T) {
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		// setup takes a through A, B, the retry and C, and returns A's
-		// c.
+		// claim.
 		setup := func(t *testing.T) (*ledger.Ledger, *testBundle, ledger.Announcement, ledger.Delivery, ledger.Claim) {
 			t.Helper()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 100, "a@acme.test")
-			d := ds["a@acme.test"]
-			stale := claim(t, led, d) // A
+			led, b, a, d, stale := claimedLedger(t, database) // A
 			b.clock.Advance(lease + time.Second)
 			if _, err := led.ExpireLeases(ctx); err != nil {
 				t.Fatalf("ExpireLeases: %v", err)

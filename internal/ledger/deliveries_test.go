@@ -268,8 +268,7 @@ func TestDue(t *testing.T) {
 		// setup resolves a, b and c into chunk 0 and d into chunk 1.
 		setup := func(t *testing.T) (*ledger.Ledger, *testBundle, ledger.Announcement, map[string]ledger.Delivery) {
 			t.Helper()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 3, "a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test")
+			led, b, a, ds := sendingLedger(t, database, 3, "a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test")
 			return led, b, a, ds
 		}
 		due := func(t *testing.T, led *ledger.Ledger, id int64, chunk, limit int) []string {
@@ -370,8 +369,7 @@ func TestClaim(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		setup := func(t *testing.T) (*ledger.Ledger, *testBundle, ledger.Announcement, map[string]ledger.Delivery) {
 			t.Helper()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 100, "a@acme.test", "b@acme.test")
+			led, b, a, ds := sendingLedger(t, database, 100, "a@acme.test", "b@acme.test")
 			return led, b, a, ds
 		}
 
@@ -464,11 +462,9 @@ func TestSettle(t *testing.T) {
 		// by 30s.
 		setup := func(t *testing.T) (*ledger.Ledger, *testBundle, ledger.Announcement, ledger.Delivery, ledger.Claim) {
 			t.Helper()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 100, "a@acme.test")
-			c := claim(t, led, ds["a@acme.test"])
+			led, b, a, d, c := claimedLedger(t, database)
 			b.clock.Advance(30 * time.Second)
-			return led, b, a, ds["a@acme.test"], c
+			return led, b, a, d, c
 		}
 		now := t0.Add(30 * time.Second)
 
@@ -596,8 +592,7 @@ func TestSettle(t *testing.T) {
 
 		t.Run("UnclaimedDeliveryIsNotSettled", func(t *testing.T) {
 			t.Parallel()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 100, "a@acme.test")
+			led, _, a, ds := sendingLedger(t, database, 100, "a@acme.test")
 			d := ds["a@acme.test"]
 			if err := led.MarkFailed(ctx, fenced(d, 1), "550"); err != nil {
 				t.Fatalf("MarkFailed: %v", err)
@@ -624,8 +619,7 @@ func TestDeliveries(t *testing.T) {
 		// d and e pending.
 		setup := func(t *testing.T) (*ledger.Ledger, ledger.Announcement) {
 			t.Helper()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 100, "a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test", "e@acme.test")
+			led, _, a, ds := sendingLedger(t, database, 100, "a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test", "e@acme.test")
 			if err := led.MarkSent(ctx, claim(t, led, ds["a@acme.test"]), "<a>"); err != nil {
 				t.Fatalf("MarkSent: %v", err)
 			}

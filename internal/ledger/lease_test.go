@@ -43,8 +43,7 @@ func TestLease(t *testing.T) {
 		// claims a at t0 for lease.
 		setup := func(t *testing.T) (*ledger.Ledger, *testBundle, ledger.Announcement, map[string]ledger.Delivery) {
 			t.Helper()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 2, "a@acme.test", "b@acme.test", "c@acme.test")
+			led, b, a, ds := sendingLedger(t, database, 2, "a@acme.test", "b@acme.test", "c@acme.test")
 			if c := claim(t, led, ds["a@acme.test"]).Attempt; c != 1 {
 				t.Fatalf("first claim is attempt %d", c)
 			}

@@ -90,6 +90,24 @@ func (b *testBundle) sending(t *testing.T, led *ledger.Ledger, chunkSize int, em
 	return get(t, led, a.ID), deliveries(t, led, a.ID)
 }
 
+// sendingLedger is newLedger with an announcement sending to emails, in
+// chunks of chunkSize.
+func sendingLedger(t *testing.T, database dbtest.Database, chunkSize int, emails ...string) (*ledger.Ledger, *testBundle, ledger.Announcement, map[string]ledger.Delivery) {
+	t.Helper()
+	led, b := newLedger(t, database)
+	a, ds := b.sending(t, led, chunkSize, emails...)
+	return led, b, a, ds
+}
+
+// claimedLedger is newLedger with an announcement sending to a@acme.test
+// alone, whose delivery d a worker claimed at t0.
+func claimedLedger(t *testing.T, database dbtest.Database) (*ledger.Ledger, *testBundle, ledger.Announcement, ledger.Delivery, ledger.Claim) {
+	t.Helper()
+	led, b, a, ds := sendingLedger(t, database, 100, "a@acme.test")
+	d := ds["a@acme.test"]
+	return led, b, a, d, claim(t, led, d)
+}
+
 // jiraAudience is every technical contact of an active jira license.
 func jiraAudience(honourOptOut bool) ledger.Audience {
 	q, args := contacts.ReleaseAudienceQuery("jira")

@@ -21,8 +21,7 @@ func TestSweepCancelled(t *testing.T) {
 		// (b is cancelled at once) and moves the clock past a's lease.
 		setup := func(t *testing.T) (*ledger.Ledger, *testBundle, ledger.Announcement, ledger.Delivery, ledger.Claim) {
 			t.Helper()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 100, "a@acme.test", "b@acme.test")
+			led, b, a, ds := sendingLedger(t, database, 100, "a@acme.test", "b@acme.test")
 			d := ds["a@acme.test"]
 			c := claim(t, led, d)
 			if _, err := led.Cancel(ctx, a.ID); err != nil {
@@ -230,8 +229,7 @@ func TestOverdue(t *testing.T) {
 		// being sent, c waits for a retry at t0+10m and d was skipped.
 		setup := func(t *testing.T) (*ledger.Ledger, *testBundle, ledger.Announcement) {
 			t.Helper()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 1, "a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test")
+			led, b, a, ds := sendingLedger(t, database, 1, "a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test")
 			claim(t, led, ds["b@acme.test"])
 			if err := led.MarkRetry(ctx, claim(t, led, ds["c@acme.test"]), "421 busy", t0.Add(10*time.Minute)); err != nil {
 				t.Fatalf("MarkRetry: %v", err)
@@ -275,8 +273,7 @@ func TestOverdue(t *testing.T) {
 
 		t.Run("OnlyOfSendingAnnouncements", func(t *testing.T) {
 			t.Parallel()
-			led, b := newLedger(t, database)
-			a, ds := b.sending(t, led, 100, "a@acme.test")
+			led, b, a, ds := sendingLedger(t, database, 100, "a@acme.test")
 			d := ds["a@acme.test"]
 			c := claim(t, led, d)
 			if _, err := led.Cancel(ctx, a.ID); err != nil {
