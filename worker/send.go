@@ -174,7 +174,7 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, kind string, d ledg
 	e := mailer.Classify(sendErr)
 	reason := e.Error()
 	switch {
-	case e.RecipientRejected:
+	case e.Mailbox:
 		log.Warn("recipient rejected; suppressing the address", "delivery", d.ID, "code", e.Code)
 		log.Debug("recipient rejected", "delivery", d.ID, "email", d.Email, "reply", reason)
 		if err := h.deps.Contacts.Suppress(ctx, d.Email, reason); err != nil {

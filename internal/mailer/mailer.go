@@ -34,19 +34,34 @@ type Message struct {
 // Sender sends messages. Implementations are safe for concurrent use.
 type Sender interface {
 	Send(ctx context.Context, m Message) error
+	// Probe checks that messages can leave: for SMTP, that the relay takes
+	// herald's connection, TLS and credentials.
+	Probe(ctx context.Context) error
 	Close() error
 }
 
 // Error is a failed send, classified.
 type Error struct {
-	// Temporary failures (4xx replies, network trouble) may succeed later.
+	// Temporary failures (4xx replies, network trouble, the relay's own
+	// trouble) may succeed later.
 	Temporary bool
-	// Code is the SMTP reply code, or 0 when there was no reply.
-	Code int
-	// RecipientRejected is set when the server refused the recipient
-	// address itself (a 5xx reply to RCPT TO): the address does not take mail.
-	RecipientRejected bool
-	Err               error
+	// Code is the SMTP reply code, or 0 when there was no reply; Enhanced
+	// its RFC 3463 status code ("5.1.1"), when it had one.
+	Code     int
+	Enhanced string
+	// Stage is the step of the conversation that failed.
+	Stage Stage
+	// Mailbox says the recipient's mailbox does not exist or is disabled:
+	// the address takes no mail.
+	Mailbox bool
+	// Throttled says the relay asks herald to slow down.
+	Throttled bool
+	// Relay says the relay itself fails, whoever the message is for: it
+	// refuses the connection, the TLS mode or the credentials.
+	Relay bool
+	// Advice says, for a relay error, which setting to change.
+	Advice string
+	Err    error
 }
 
 func (e *Error) Error() string { return e.Err.Error() }

@@ -25,7 +25,7 @@ func TestClassify(t *testing.T) {
 
 	t.Run("KeepsAClassifiedError", func(t *testing.T) {
 		t.Parallel()
-		e := &mailer.Error{Code: 550, RecipientRejected: true, Err: errors.New("no such user")}
+		e := &mailer.Error{Code: 550, Mailbox: true, Err: errors.New("no such user")}
 		if got := mailer.Classify(fmt.Errorf("send to ann: %w", e)); got != e {
 			t.Errorf("Classify = %+v, want the wrapped %+v", got, e)
 		}

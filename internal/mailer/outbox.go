@@ -67,6 +67,17 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 // Close does nothing: the outbox holds no connection.
 func (o *Outbox) Close() error { return nil }
 
+// Probe checks that the outbox directory takes files.
+func (o *Outbox) Probe(context.Context) error {
+	f, err := os.CreateTemp(o.dir, ".probe-*")
+	if err != nil {
+		return &Error{Temporary: true, Relay: true, Stage: StageConnect, Err: err,
+			Advice: "herald cannot write into HERALD_OUTBOX_DIR " + o.dir}
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // fileNameFor makes a Message-ID safe as a file name.
 func fileNameFor(messageID string) string {
 	safe := strings.Map(func(r rune) rune {

@@ -5,12 +5,17 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 )
 
 // SMTPConfig says how to reach the SMTP server.
@@ -77,19 +82,29 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 
 // SMTP sends through a pool of persistent connections: each message waits
 // for a free connection, and a connection stays open across messages until
-// it fails, when it is dialled again for the next one.
+// it fails, when it is dialled again for the next one. It speaks the
+// transaction itself (MAIL, RCPT, DATA) over go-mail's SMTP client, so that
+// it knows which step each reply answers, and it resets the transaction
+// after any refusal, so that a refused message never leaves the connection
+// in a state that fails the next one.
 type SMTP struct {
-	addr  string
-	slots chan *conn
-	dkim  *gomail.DKIMSigner
+	addr    string
+	tls     string
+	opts    []gomail.Option
+	host    string
+	timeout time.Duration
+	slots   chan *conn
+	dkim    *gomail.DKIMSigner
 }
 
+// conn is one pooled connection; client is nil until it is dialled.
 type conn struct {
-	client    *gomail.Client
-	connected bool
+	dialer *gomail.Client
+	client *smtp.Client
 }
 
-// NewSMTP returns a sender for cfg. It does not connect until the first send.
+// NewSMTP returns a sender for cfg. It does not connect until the first
+// send or probe.
 func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	if cfg.Connections < 1 {
 		cfg.Connections = 1
@@ -97,14 +112,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	opts := []gomail.Option{
-		gomail.WithTimeout(cfg.Timeout),
-		// A NOOP before every message and a RSET after it would double
-		// the round trips; a broken connection shows up on MAIL FROM
-		// instead, where Send redials and tries once more.
-		gomail.WithoutNoop(),
-		gomail.WithoutRset(),
-	}
+	opts := []gomail.Option{gomail.WithTimeout(cfg.Timeout)}
 	switch cfg.TLS {
 	case "starttls":
 		opts = append(opts, gomail.WithTLSPortPolicy(gomail.TLSMandatory))
@@ -131,13 +139,14 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
 	}
-	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), slots: make(chan *conn, cfg.Connections), dkim: cfg.DKIM}
+	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), tls: cfg.TLS, opts: opts, host: cfg.Host,
+		timeout: cfg.Timeout, slots: make(chan *conn, cfg.Connections), dkim: cfg.DKIM}
 	for range cfg.Connections {
-		c, err := gomail.NewClient(cfg.Host, opts...)
+		d, err := gomail.NewClient(cfg.Host, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("smtp client: %w", err)
 		}
-		s.slots <- &conn{client: c}
+		s.slots <- &conn{dialer: d}
 	}
 	return s, nil
 }
@@ -148,6 +157,10 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
+	from, err := envelopeAddress(m.From)
+	if err != nil {
+		return &Error{Err: fmt.Errorf("sender %q: %w", m.From, err)}
+	}
 	var c *conn
 	select {
 	case c = <-s.slots:
@@ -157,24 +170,25 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	defer func() { s.slots <- c }()
 
 	for try := 0; ; try++ {
-		if !c.connected {
-			if err := c.client.DialWithContext(ctx); err != nil {
-				return &Error{Temporary: true, Err: fmt.Errorf("connect to %s: %w", s.addr, err)}
+		if c.client == nil {
+			client, err := c.dialer.DialToSMTPClientWithContext(ctx)
+			if err != nil {
+				return s.dialError(err)
 			}
-			c.connected = true
+			c.client = client
 		}
-		err := c.client.Send(msg)
-		if err == nil {
+		e, broken := s.transact(c.client, from, m.To, msg)
+		if e == nil {
 			return nil
 		}
-		e, broken, untouched := classifySend(err)
 		if broken {
 			_ = c.client.Close()
-			c.connected = false
+			c.client = nil
 			// A connection that broke before the message was handed over
-			// (typically one the server closed while it was idle) is
-			// dialled again at once: nothing was delivered.
-			if untouched && try == 0 {
+			// (typically one the server closed while it was idle, with or
+			// without a 421) is dialled again at once: nothing was
+			// delivered.
+			if e.Stage == StageMail && try == 0 {
 				continue
 			}
 		}
@@ -182,37 +196,130 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 }
 
-// classifySend reads go-mail's error: what kind of failure, whether the
-// connection is broken, and whether the server can have seen any of the
-// message.
-func classifySend(err error) (e *Error, broken, untouched bool) {
-	var se *gomail.SendError
-	if !errors.As(err, &se) {
-		return &Error{Temporary: true, Err: err}, true, false
+// transact runs one mail transaction on client. It reports a refusal
+// classified, and whether the connection must be closed: after an I/O
+// error, after a 421, or when the transaction could not be reset.
+func (s *SMTP) transact(client *smtp.Client, from, to string, msg *gomail.Msg) (e *Error, broken bool) {
+	if err := client.UpdateDeadline(s.timeout); err != nil {
+		return &Error{Temporary: true, Stage: StageMail, Err: err}, true
 	}
-	code := se.ErrorCode()
-	beforeContent := false
-	switch se.Reason {
-	case gomail.ErrConnCheck, gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData:
-		beforeContent = true
+	if err := client.Mail(from); err != nil {
+		return s.refused(client, StageMail, err)
 	}
+	if err := client.Rcpt(to); err != nil {
+		return s.refused(client, StageRcpt, err)
+	}
+	w, err := client.Data()
+	if err != nil {
+		return s.refused(client, StageData, err)
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		// Broken in the middle of the message: the server cannot take it
+		// as it is, and the connection cannot go on.
+		return &Error{Temporary: true, Stage: StageMessage, Err: fmt.Errorf("send the message: %w", err)}, true
+	}
+	if err := w.Close(); err != nil {
+		return s.refused(client, StageMessage, err)
+	}
+	return nil, false
+}
+
+// refused classifies an error at stage and puts the connection back in a
+// state to start the next transaction: a reply resets the transaction
+// (RSET), since some servers keep it open after refusing DATA or the
+// message, and would answer the next MAIL FROM with 503; anything else
+// (the connection broke) closes it.
+func (s *SMTP) refused(client *smtp.Client, stage Stage, err error) (*Error, bool) {
+	r, ok := replyOf(err)
+	if !ok {
+		// No reply: the connection broke. Broken once the message was
+		// being handed over, the server may have it; only a retry later
+		// can tell.
+		return &Error{Temporary: true, Stage: stage, Err: err}, true
+	}
+	e := classify(stage, r, err)
+	if r.Code == 421 {
+		return e, true // the server is closing the connection
+	}
+	if rerr := client.Reset(); rerr != nil {
+		return e, true
+	}
+	return e, false
+}
+
+// Probe dials the relay, says EHLO, negotiates TLS and authenticates as
+// sending does, then quits: whether the relay takes herald's connections.
+func (s *SMTP) Probe(ctx context.Context) error {
+	d, err := gomail.NewClient(s.host, s.opts...)
+	if err != nil {
+		return err
+	}
+	client, err := d.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return s.dialError(err)
+	}
+	return client.Quit()
+}
+
+// dialError classifies a failure to connect. A reply (a 535 to AUTH, a
+// 530 asking for STARTTLS) or a refusal of the connection, the TLS mode or
+// the credentials is the relay's: no message can pass until its setting
+// is changed. A timeout or a 4xx may pass by itself.
+func (s *SMTP) dialError(err error) *Error {
+	err = fmt.Errorf("connect to %s: %w", s.addr, err)
+	if r, ok := replyOf(err); ok {
+		e := classify(StageConnect, r, err)
+		if e.Relay {
+			e.Advice = s.advice(r, err)
+		}
+		return e
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) {
+		return &Error{Temporary: true, Stage: StageConnect, Err: err}
+	}
+	return &Error{Temporary: true, Relay: true, Stage: StageConnect, Err: err, Advice: s.advice(Reply{}, err)}
+}
+
+// advice says what to change when the relay refuses herald's connection.
+func (s *SMTP) advice(r Reply, err error) string {
+	var (
+		dnsErr  *net.DNSError
+		tlsErr  tls.RecordHeaderError
+		certErr *tls.CertificateVerificationError
+	)
+	text := strings.ToLower(err.Error())
 	switch {
-	case code >= 500:
-		return &Error{Code: code, RecipientRejected: se.Reason == gomail.ErrSMTPRcptTo, Err: err}, false, false
-	case code == 421:
-		// 421 is the server closing the connection (RFC 5321 4.2.2),
-		// typically after an idle timeout: the reply sat in the socket
-		// until MAIL FROM read it.
-		return &Error{Temporary: true, Code: code, Err: err}, true, beforeContent
-	case code >= 400:
-		return &Error{Temporary: true, Code: code, Err: err}, false, false
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("nothing accepts connections at %s: check the host and port of HERALD_SMTP_URL", s.addr)
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("the host %s does not resolve: check the host of HERALD_SMTP_URL", s.host)
+	case strings.Contains(text, "does not support starttls"):
+		return "the relay does not offer STARTTLS; for a local relay use ?tls=none in HERALD_SMTP_URL, " +
+			"or ?tls=tls for a relay that speaks TLS from the first byte (port 465)"
+	case errors.As(err, &tlsErr) || strings.Contains(text, "first record does not look like a tls handshake"):
+		return fmt.Sprintf("the relay at %s does not speak TLS from the first byte; use ?tls=starttls (port 587) "+
+			"or ?tls=none in HERALD_SMTP_URL", s.addr)
+	case errors.As(err, &certErr) || strings.Contains(text, "x509"):
+		return fmt.Sprintf("the relay's certificate is not valid for %s: the host of HERALD_SMTP_URL must be a name "+
+			"its certificate is for", s.host)
+	case r.Code == 530 && strings.Contains(text, "starttls"):
+		return "the relay wants STARTTLS before anything else: use ?tls=starttls in HERALD_SMTP_URL"
+	case r.Code == 535 || r.Code == 534 || r.Code == 530 || strings.Contains(text, "auth"):
+		return "the relay refused the user name or password of HERALD_SMTP_URL (URL-encode characters such as / + @ in them)"
+	case strings.Contains(text, "unencrypted"):
+		return "herald sends no password over an unencrypted connection: use ?tls=starttls or ?tls=tls in HERALD_SMTP_URL"
 	}
-	if beforeContent {
-		return &Error{Temporary: true, Err: err}, true, true
+	return "check HERALD_SMTP_URL (host, port, ?tls= and credentials)"
+}
+
+// envelopeAddress is the bare address of a "Name <address>" sender.
+func envelopeAddress(from string) (string, error) {
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		return "", err
 	}
-	// Broken during or after the content: the server may have the
-	// message. Retrying later is the only way not to lose it.
-	return &Error{Temporary: true, Err: err}, true, false
+	return a.Address, nil
 }
 
 // Close closes every connection, waiting for messages in flight. The
@@ -224,11 +331,12 @@ func (s *SMTP) Close() error {
 	for range cap(s.slots) {
 		c := <-s.slots
 		conns = append(conns, c)
-		if c.connected {
-			c.connected = false
-			if err := c.client.Close(); err != nil {
+		if c.client != nil {
+			if err := c.client.Quit(); err != nil {
+				_ = c.client.Close()
 				errs = append(errs, err)
 			}
+			c.client = nil
 		}
 	}
 	for _, c := range conns {

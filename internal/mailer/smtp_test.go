@@ -187,10 +187,11 @@ func TestSMTPAuth(t *testing.T) {
 		}
 	})
 
-	t.Run("WrongPasswordIsTemporary", func(t *testing.T) {
+	t.Run("WrongPasswordIsTheRelays", func(t *testing.T) {
 		t.Parallel()
 		// A wrong password is herald's configuration, not the recipient's
-		// fault: the message waits for a retry instead of failing for good.
+		// fault: the relay's error, which pauses the send, never a failure
+		// of the message.
 		serverTLS, clientTLS := certificates(t)
 		sender, bundle := startSMTP(t,
 			mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS, Username: "herald@acme.test", Password: "wrong"},
@@ -200,7 +201,7 @@ func TestSMTPAuth(t *testing.T) {
 		if err == nil {
 			t.Fatal("sent with a wrong password")
 		}
-		if diff := cmp.Diff(classified{Temporary: true}, classify(err)); diff != "" {
+		if diff := cmp.Diff(classified{Temporary: true, Code: 535, Enhanced: "5.7.8", Stage: mailer.StageConnect, Relay: true}, classify(err)); diff != "" {
 			t.Errorf("Classify (-want +got):\n%s", diff)
 		}
 		if n := bundle.server.AuthFailures(); n != 1 {
@@ -396,7 +397,7 @@ func TestSMTPReconnect(t *testing.T) {
 		}
 
 		err := sender.Send(context.Background(), message("ann@acme.test"))
-		if diff := cmp.Diff(classified{Temporary: true}, classify(err)); diff != "" {
+		if diff := cmp.Diff(classified{Temporary: true, Stage: mailer.StageMessage}, classify(err)); diff != "" {
 			t.Errorf("Classify (-want +got):\n%s", diff)
 		}
 		if n := datas.Load(); n != 1 {
@@ -411,7 +412,7 @@ func TestSMTPReconnect(t *testing.T) {
 		}
 	})
 
-	t.Run("ServerDownIsTemporary", func(t *testing.T) {
+	t.Run("ServerDownIsTheRelays", func(t *testing.T) {
 		t.Parallel()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -426,7 +427,7 @@ func TestSMTPReconnect(t *testing.T) {
 		t.Cleanup(func() { sender.Close() })
 
 		err = sender.Send(context.Background(), message("ann@acme.test"))
-		if diff := cmp.Diff(classified{Temporary: true}, classify(err)); diff != "" {
+		if diff := cmp.Diff(classified{Temporary: true, Stage: mailer.StageConnect, Relay: true}, classify(err)); diff != "" {
 			t.Errorf("Classify (-want +got):\n%s", diff)
 		}
 	})
@@ -465,27 +466,27 @@ func TestSMTPClassification(t *testing.T) {
 		{
 			name: "MailboxBusyOnRcptIsTemporary",
 			rcpt: func(string) error { return smtptest.Reply(450, [3]int{4, 2, 0}, "mailbox busy") },
-			want: classified{Temporary: true, Code: 450},
+			want: classified{Temporary: true, Code: 450, Enhanced: "4.2.0", Stage: mailer.StageRcpt},
 		},
 		{
 			name: "UnknownUserOnRcptRejectsTheRecipient",
 			rcpt: func(string) error { return smtptest.Reply(550, [3]int{5, 1, 1}, "no such user") },
-			want: classified{Code: 550, RecipientRejected: true},
+			want: classified{Code: 550, Enhanced: "5.1.1", Stage: mailer.StageRcpt, Mailbox: true},
 		},
 		{
 			name: "RejectedAtEndOfDataIsPermanent",
 			data: func(int, []string) error { return smtptest.Reply(554, [3]int{5, 7, 1}, "spam") },
-			want: classified{Code: 554},
+			want: classified{Code: 554, Enhanced: "5.7.1", Stage: mailer.StageMessage},
 		},
 		{
 			name: "DeferredAtEndOfDataIsTemporary",
 			data: func(int, []string) error { return smtptest.Reply(452, [3]int{4, 3, 1}, "disk full") },
-			want: classified{Temporary: true, Code: 452},
+			want: classified{Temporary: true, Code: 452, Enhanced: "4.3.1", Stage: mailer.StageMessage},
 		},
 		{
 			name: "DroppedInDataIsTemporary",
 			data: func(int, []string) error { return smtptest.ErrDrop },
-			want: classified{Temporary: true},
+			want: classified{Temporary: true, Stage: mailer.StageMessage},
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -517,7 +518,7 @@ func TestSMTPClassification(t *testing.T) {
 			return nil
 		}
 
-		if err := sender.Send(context.Background(), message("gone@acme.test")); !classify(err).RecipientRejected {
+		if err := sender.Send(context.Background(), message("gone@acme.test")); !classify(err).Mailbox {
 			t.Fatalf("error %v, want the recipient rejected", err)
 		}
 		if err := sender.Send(context.Background(), message("ann@acme.test")); err != nil {
@@ -596,9 +597,13 @@ func certificates(t *testing.T) (server, client *tls.Config) {
 
 // classified is what Classify says, without the error itself.
 type classified struct {
-	Temporary         bool
-	Code              int
-	RecipientRejected bool
+	Temporary bool
+	Code      int
+	Enhanced  string
+	Stage     mailer.Stage
+	Mailbox   bool
+	Throttled bool
+	Relay     bool
 }
 
 func classify(err error) classified {
@@ -606,7 +611,7 @@ func classify(err error) classified {
 		return classified{}
 	}
 	e := mailer.Classify(err)
-	return classified{Temporary: e.Temporary, Code: e.Code, RecipientRejected: e.RecipientRejected}
+	return classified{Temporary: e.Temporary, Code: e.Code, Enhanced: e.Enhanced, Stage: e.Stage, Mailbox: e.Mailbox, Throttled: e.Throttled, Relay: e.Relay}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -631,4 +636,63 @@ func message(to string) mailer.Message {
 		MessageID: "release-1." + strings.ReplaceAll(to, "@", ".") + "@vendor.test",
 		Date:      time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC),
 	}
+}
+
+// TestProbe checks the relay as a process does at start: a relay that
+// refuses herald's connection, TLS mode or credentials is the relay's
+// error, with the setting to change.
+func TestProbe(t *testing.T) {
+	t.Parallel()
+	serverTLS, clientTLS := certificates(t)
+	closedPort := func(t *testing.T) int {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().(*net.TCPAddr).Port
+	}
+	for _, tt := range []struct {
+		name   string
+		cfg    mailer.SMTPConfig
+		opts   []smtptest.Option
+		advice string // empty: the probe passes
+	}{
+		{name: "Works", cfg: mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS, Username: "herald", Password: "right"},
+			opts: []smtptest.Option{smtptest.WithSTARTTLS(serverTLS), smtptest.WithAuth("herald", "right")}},
+		{name: "WrongPassword", cfg: mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS, Username: "herald", Password: "wrong"},
+			opts: []smtptest.Option{smtptest.WithSTARTTLS(serverTLS), smtptest.WithAuth("herald", "right")}, advice: "user name or password of HERALD_SMTP_URL"},
+		{name: "NoSTARTTLS", cfg: mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS}, advice: "does not offer STARTTLS; for a local relay use ?tls=none"},
+		{name: "NoImplicitTLS", cfg: mailer.SMTPConfig{TLS: "tls", TLSConfig: clientTLS}, advice: "does not speak TLS from the first byte"},
+		{name: "PasswordInTheClear", cfg: mailer.SMTPConfig{TLS: "none", Username: "herald", Password: "right"},
+			opts: []smtptest.Option{smtptest.WithAuth("herald", "right")}, advice: "HERALD_SMTP_URL"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sender, _ := startSMTP(t, tt.cfg, tt.opts...)
+			err := sender.Probe(context.Background())
+			if tt.advice == "" {
+				if err != nil {
+					t.Fatalf("Probe = %v", err)
+				}
+				return
+			}
+			e := mailer.Classify(err)
+			if !e.Relay || !strings.Contains(e.Advice, tt.advice) {
+				t.Errorf("Probe = %v (relay %v, advice %q); want the relay's, advising %q", err, e.Relay, e.Advice, tt.advice)
+			}
+		})
+	}
+
+	t.Run("NothingListens", func(t *testing.T) {
+		t.Parallel()
+		sender, err := mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: closedPort(t), TLS: "none", Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := mailer.Classify(sender.Probe(context.Background()))
+		if !e.Relay || !strings.Contains(e.Advice, "nothing accepts connections") {
+			t.Errorf("Probe = %v (relay %v, advice %q)", e, e.Relay, e.Advice)
+		}
+	})
 }

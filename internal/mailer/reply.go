@@ -1,0 +1,119 @@
+package mailer
+
+import (
+	"errors"
+	"net/textproto"
+	"regexp"
+	"strings"
+)
+
+// Stage is the step of the SMTP conversation a reply answers.
+type Stage string
+
+// Stages of a conversation.
+const (
+	StageConnect Stage = "connect" // dial, greeting, EHLO, STARTTLS, AUTH
+	StageMail    Stage = "mail"    // MAIL FROM
+	StageRcpt    Stage = "rcpt"    // RCPT TO
+	StageData    Stage = "data"    // DATA, before the message
+	StageMessage Stage = "message" // the message and its final "."
+)
+
+// Reply is an SMTP server's answer: its code, its RFC 3463 enhanced status
+// code when it gave one, and its text.
+type Reply struct {
+	Code     int
+	Enhanced string // "5.1.1"; empty when the reply has none
+	Text     string
+}
+
+// enhancedCode is an RFC 3463 status code at the start of a reply's text.
+var enhancedCode = regexp.MustCompile(`^([245])\.(\d{1,3})\.(\d{1,3})\b`)
+
+// replyOf finds the server's reply in err, if err is one.
+func replyOf(err error) (Reply, bool) {
+	var tp *textproto.Error
+	if !errors.As(err, &tp) {
+		return Reply{}, false
+	}
+	r := Reply{Code: tp.Code, Text: strings.TrimSpace(tp.Msg)}
+	// A multi-line reply repeats the code on each line; the first says it.
+	if m := enhancedCode.FindString(r.Text); m != "" {
+		r.Enhanced = m
+		r.Text = strings.TrimSpace(strings.TrimPrefix(r.Text, m))
+	}
+	return r, true
+}
+
+// mailboxCodes are the RFC 3463 codes that say the recipient's mailbox does
+// not exist or takes no mail: the only ones that suppress an address.
+var mailboxCodes = map[string]bool{
+	"5.1.0":  true, // other address status
+	"5.1.1":  true, // bad destination mailbox address
+	"5.1.3":  true, // bad destination mailbox address syntax
+	"5.1.10": true, // recipient address has null MX (RFC 7505)
+	"5.2.1":  true, // mailbox disabled, not accepting messages
+}
+
+// mailboxText says, for a reply without an enhanced code, that the mailbox
+// does not exist, as Postfix, Exim, Sendmail and Exchange write it.
+var mailboxText = regexp.MustCompile(`(?i)(unknown (user|recipient|mailbox)|user unknown|recipient unknown|no such (user|mailbox|recipient|address)|mailbox (does not|doesn't) exist|(user|address|recipient|account) (does not|doesn't) exist|does not exist|mailbox not found|mailbox unavailable: user|invalid (mailbox|recipient)|mailbox (is )?disabled|account (is |has been )?disabled)`)
+
+// throttleText says a temporary reply asks the sender to slow down.
+var throttleText = regexp.MustCompile(`(?i)(\brate\b|too many (messages|mails|emails|connections|requests|concurrent)|throttl|slow down|(server|system|too) busy|quota exceeded)`)
+
+// classify says what a reply means for the delivery it answers: whether it
+// may work later, whether the recipient's mailbox is gone (suppress it),
+// whether the relay asks to slow down, and whether the relay refuses the
+// message whoever it is for.
+func classify(stage Stage, r Reply, err error) *Error {
+	e := &Error{Code: r.Code, Enhanced: r.Enhanced, Stage: stage, Err: err}
+	switch {
+	case r.Code >= 400 && r.Code < 500:
+		e.Temporary = true
+		e.Throttled = throttled(r)
+	case r.Code >= 500 && stage == StageConnect:
+		// Refused before any message (authentication, STARTTLS required):
+		// the relay's configuration, not the message, and no recipient's.
+		e.Relay, e.Temporary = true, true
+	case r.Code >= 500:
+		e.Mailbox = mailboxGone(stage, r)
+	default:
+		e.Temporary = true
+	}
+	return e
+}
+
+// throttled says a temporary reply is the relay slowing herald down: 421
+// (the relay closing the connection, as it does at its limits), 454 4.7.0,
+// and 450, 451 or 452 that say so. A reply about one mailbox (a 4.2.x such
+// as Gmail's "receiving mail at a rate that prevents additional messages")
+// is that recipient's, not the relay's.
+func throttled(r Reply) bool {
+	if strings.HasPrefix(r.Enhanced, "4.1.") || strings.HasPrefix(r.Enhanced, "4.2.") {
+		return false
+	}
+	switch {
+	case r.Code == 421:
+		return true
+	case r.Code == 454 && (r.Enhanced == "4.7.0" || throttleText.MatchString(r.Text)):
+		return true
+	case r.Code >= 450 && r.Code <= 452:
+		return throttleText.MatchString(r.Text)
+	}
+	return strings.Contains(strings.ToLower(r.Text), "maximum sending rate exceeded")
+}
+
+// mailboxGone says a permanent reply is about the recipient's mailbox: by
+// its enhanced code, or without one by a 550, 551 or 553 to RCPT whose text
+// says the mailbox does not exist.
+func mailboxGone(stage Stage, r Reply) bool {
+	if r.Enhanced != "" {
+		return mailboxCodes[r.Enhanced]
+	}
+	switch r.Code {
+	case 550, 551, 553:
+		return stage == StageRcpt && mailboxText.MatchString(r.Text)
+	}
+	return false
+}
