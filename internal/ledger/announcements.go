@@ -25,7 +25,7 @@ type NewAnnouncement struct {
 	SendAt    time.Time
 }
 
-const announcementColumns = `id, kind, dedupe_key, template, subject, params, audience, send_at, status, created_at, updated_at, finished_at, archived_counts`
+const announcementColumns = `id, kind, dedupe_key, template, subject, params, audience, send_at, status, created_at, updated_at, finished_at, archived_counts, paused_reason, paused_by, paused_from`
 
 // Create stores an announcement in tx, unless one with the same dedupe key
 // exists, in which case that one is returned with created false. It is
@@ -239,8 +239,8 @@ func (l *Ledger) Cancel(ctx context.Context, id int64) (Announcement, error) {
 		now := l.Now()
 		cur, err := l.move(ctx, tx, id, `
 			UPDATE announcements SET status = ?, updated_at = ?, finished_at = ?
-			WHERE id = ? AND status IN (?, ?, ?)`,
-			Cancelled, now, now, id, Scheduled, Resolving, Sending)
+			WHERE id = ? AND status IN (?, ?, ?, ?)`,
+			Cancelled, now, now, id, Scheduled, Resolving, Sending, Paused)
 		if err != nil {
 			return err
 		}
@@ -340,10 +340,10 @@ func (l *Ledger) FinishIfDone(ctx context.Context, id int64) (bool, error) {
 
 func checkStatus(s Status) error {
 	switch s {
-	case Scheduled, Resolving, Sending, Done, Cancelled:
+	case Scheduled, Resolving, Sending, Paused, Done, Cancelled:
 		return nil
 	}
-	return fault.Invalid("status", "%q is not a status (scheduled, resolving, sending, done or cancelled)", s)
+	return fault.Invalid("status", "%q is not a status (scheduled, resolving, sending, paused, done or cancelled)", s)
 }
 
 // Lookup returns an announcement without counting its deliveries: for

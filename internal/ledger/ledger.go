@@ -31,6 +31,9 @@ const (
 	Resolving Status = "resolving"
 	// Sending has its deliveries and sends them.
 	Sending Status = "sending"
+	// Paused takes no delivery until it is resumed: paused by the relay
+	// (it resumes by itself once the relay works) or by hand.
+	Paused Status = "paused"
 	// Done has every delivery sent, failed, skipped or cancelled.
 	Done Status = "done"
 	// Cancelled was stopped; its pending deliveries were cancelled.
@@ -71,8 +74,13 @@ type Announcement struct {
 	FinishedAt *time.Time `db:"finished_at"`
 	// Archived holds the final counts once retention has deleted the
 	// deliveries.
-	Archived JSON   `db:"archived_counts"`
-	Counts   Counts `db:"-"`
+	Archived JSON `db:"archived_counts"`
+	// A paused announcement says why, who paused it (PausedByRelay, or
+	// who did by hand), and the status it resumes to.
+	PausedReason string `db:"paused_reason"`
+	PausedBy     string `db:"paused_by"`
+	PausedFrom   Status `db:"paused_from"`
+	Counts       Counts `db:"-"`
 }
 
 // JSON is a JSON document kept in a text column.

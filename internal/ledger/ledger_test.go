@@ -391,7 +391,7 @@ func TestList(t *testing.T) {
 				{"CursorNotAnID", ledger.Filter{Page: page.Request{After: page.Cursor("k3")}}, "after"},
 				{"CursorZero", ledger.Filter{Page: page.Request{After: page.Cursor("0")}}, "after"},
 				{"LimitTooLarge", ledger.Filter{Page: page.Request{Limit: page.MaxSize + 1}}, "limit"},
-				{"UnknownStatus", ledger.Filter{Status: "paused"}, "status"},
+				{"UnknownStatus", ledger.Filter{Status: "stopped"}, "status"},
 			} {
 				t.Run(tt.name, func(t *testing.T) {
 					_, err := led.List(ctx, tt.filter)

@@ -1,0 +1,215 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/fault"
+)
+
+// PausedByRelay is who pauses an announcement when the relay fails as a
+// whole; such a pause ends by itself once the relay works.
+const PausedByRelay = "relay"
+
+// PauseForRelay pauses a sending announcement because the relay fails:
+// its workers take no delivery until ResumeForRelay. An announcement
+// paused by hand stays paused by hand. It reports whether it paused it.
+func (l *Ledger) PauseForRelay(ctx context.Context, id int64, reason string) (bool, error) {
+	now := l.Now()
+	res, err := db.Exec(ctx, l.db, `
+		UPDATE announcements SET status = ?, paused_reason = ?, paused_by = ?, paused_from = status, updated_at = ?
+		WHERE id = ? AND status = ?`, Paused, reason, PausedByRelay, now, id, Sending)
+	if err != nil {
+		return false, fmt.Errorf("pause announcement %d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Pause pauses an announcement by hand, whoever by: scheduled, resolving
+// or sending, it takes no step until Resume. Pausing one the relay paused
+// makes it paused by hand: it no longer resumes by itself.
+func (l *Ledger) Pause(ctx context.Context, id int64, reason, by string) (Announcement, error) {
+	var a Announcement
+	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		now := l.Now()
+		cur, err := l.move(ctx, tx, id, `
+			UPDATE announcements SET status = ?, paused_reason = ?, paused_by = ?, updated_at = ?,
+				paused_from = CASE WHEN status = ? THEN paused_from ELSE status END
+			WHERE id = ? AND status IN (?, ?, ?, ?)`,
+			Paused, reason, by, now, Paused, id, Scheduled, Resolving, Sending, Paused)
+		if err != nil {
+			return err
+		}
+		if cur != nil {
+			return fault.Conflict("announcement %d is %s and cannot be paused", id, cur.Status)
+		}
+		a, err = l.get(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return Announcement{}, fmt.Errorf("pause announcement %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// Resume ends a pause, by hand or the relay's, and returns the
+// announcement with the work to enqueue again.
+func (l *Ledger) Resume(ctx context.Context, id int64) (Announcement, Resumed, error) {
+	var (
+		a   Announcement
+		res Resumed
+	)
+	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := l.resume(ctx, tx, `id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if len(cur) == 0 {
+			a, err := l.get(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			return fault.Conflict("announcement %d is %s, not paused", id, a.Status)
+		}
+		if res, err = l.resumed(ctx, tx, cur); err != nil {
+			return err
+		}
+		a, err = l.get(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return Announcement{}, Resumed{}, fmt.Errorf("resume announcement %d: %w", id, err)
+	}
+	return a, res, nil
+}
+
+// ResumeForRelay ends every pause the relay made, once it works again, and
+// returns the work to enqueue again.
+func (l *Ledger) ResumeForRelay(ctx context.Context) (Resumed, error) {
+	var res Resumed
+	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := l.resume(ctx, tx, `paused_by = ?`, PausedByRelay)
+		if err != nil {
+			return err
+		}
+		res, err = l.resumed(ctx, tx, cur)
+		return err
+	})
+	if err != nil {
+		return Resumed{}, fmt.Errorf("resume announcements the relay paused: %w", err)
+	}
+	return res, nil
+}
+
+// Resumed is the work of resumed announcements: fan-outs (they were
+// resolving) and chunks with pending deliveries (they were sending).
+type Resumed struct {
+	Announcements []int64
+	Fanouts       []int64
+	Chunks        []ChunkRef
+}
+
+// resume takes the paused announcements that match where back to the
+// status they were paused from, and returns them as they were.
+func (l *Ledger) resume(ctx context.Context, tx *sqlx.Tx, where string, args ...any) ([]Announcement, error) {
+	var list []Announcement
+	if err := db.Select(ctx, tx, &list, `SELECT `+announcementColumns+` FROM announcements WHERE status = ? AND `+where,
+		append([]any{Paused}, args...)...); err != nil {
+		return nil, err
+	}
+	now := l.Now()
+	for _, a := range list {
+		if _, err := db.Exec(ctx, tx, `
+			UPDATE announcements SET status = paused_from, paused_reason = '', paused_by = '', paused_from = '', updated_at = ?
+			WHERE id = ? AND status = ?`, now, a.ID, Paused); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
+}
+
+// resumed says what to enqueue for announcements resume took back.
+func (l *Ledger) resumed(ctx context.Context, tx *sqlx.Tx, list []Announcement) (Resumed, error) {
+	var res Resumed
+	for _, a := range list {
+		res.Announcements = append(res.Announcements, a.ID)
+		switch a.PausedFrom {
+		case Resolving:
+			res.Fanouts = append(res.Fanouts, a.ID)
+		case Sending:
+			var chunks []int
+			if err := db.Select(ctx, tx, &chunks, `
+				SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
+				a.ID, DeliveryPending); err != nil {
+				return Resumed{}, err
+			}
+			for _, c := range chunks {
+				res.Chunks = append(res.Chunks, ChunkRef{AnnouncementID: a.ID, Chunk: c})
+			}
+		}
+	}
+	return res, nil
+}
+
+// Release gives a claimed delivery back untried, pending again from next,
+// the attempt not counted: the relay throttled it, or failed as a whole,
+// which is not the message's failure. reason is kept as its last error.
+func (l *Ledger) Release(ctx context.Context, c Claim, reason string, next time.Time) error {
+	_, err := db.Exec(ctx, l.db, `
+		UPDATE deliveries SET status = ?, attempts = attempts - 1, next_attempt_at = ?, last_error = ?, lease_until = NULL, updated_at = ?
+		WHERE id = ? AND status = ? AND claims = ? AND attempts = ?`,
+		DeliveryPending, next.UTC().Truncate(time.Microsecond), reason, l.Now(), c.Delivery, DeliverySending, c.Fence, c.Attempt)
+	if err != nil {
+		return fmt.Errorf("release delivery %d: %w", c.Delivery, err)
+	}
+	return nil
+}
+
+// Unfail takes back failures that turned out to be the relay's: the same
+// refusal for every message, whoever it was for. The deliveries are
+// pending again, their attempts not counted, and their announcements
+// paused for the relay, done ones too, so that none is sent before the
+// relay works again. It returns the announcements it paused.
+func (l *Ledger) Unfail(ctx context.Context, claims []Claim, reason string) ([]int64, error) {
+	var paused []int64
+	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		paused = nil
+		now := l.Now()
+		seen := map[int64]bool{}
+		for _, c := range claims {
+			var ids []int64
+			if err := db.Select(ctx, tx, &ids, `
+				UPDATE deliveries SET status = ?, attempts = attempts - 1, next_attempt_at = ?, updated_at = ?
+				WHERE id = ? AND status = ? AND claims = ? AND attempts = ?
+				RETURNING announcement_id`,
+				DeliveryPending, now, now, c.Delivery, DeliveryFailed, c.Fence, c.Attempt); err != nil {
+				return err
+			}
+			for _, id := range ids {
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				res, err := db.Exec(ctx, tx, `
+					UPDATE announcements SET status = ?, paused_reason = ?, paused_by = ?, paused_from = ?, finished_at = NULL, updated_at = ?
+					WHERE id = ? AND status IN (?, ?)`, Paused, reason, PausedByRelay, Sending, now, id, Sending, Done)
+				if err != nil {
+					return err
+				}
+				if n, _ := res.RowsAffected(); n == 1 {
+					paused = append(paused, id)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("take back failures: %w", err)
+	}
+	return paused, nil
+}
