@@ -102,6 +102,9 @@ type Mail struct {
 	OutboxDir       string `yaml:"outbox_dir"`
 	From            string `yaml:"from"`
 	SMTPConnections int    `yaml:"smtp_connections"`
+	// SMTPRate caps the messages sent across every process (none when
+	// zero); herald lowers it when the relay throttles.
+	SMTPRate Rate `yaml:"smtp_rate"`
 }
 
 // Worker tunes the sending.

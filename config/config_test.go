@@ -200,3 +200,46 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestRate(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		text string
+		want config.Rate
+		bad  bool
+	}{
+		{text: "14/s", want: config.Rate{N: 14, Per: time.Second}},
+		{text: "3000/m", want: config.Rate{N: 3000, Per: time.Minute}},
+		{text: " 50000 / d ", want: config.Rate{N: 50000, Per: 24 * time.Hour}},
+		{text: "", want: config.Rate{}},
+		{text: "14", bad: true},
+		{text: "14/w", bad: true},
+		{text: "0/s", bad: true},
+		{text: "-3/s", bad: true},
+		{text: "fast/s", bad: true},
+	} {
+		var r config.Rate
+		err := r.UnmarshalText([]byte(tt.text))
+		if tt.bad {
+			if err == nil {
+				t.Errorf("%q read as %+v, want an error", tt.text, r)
+			}
+			continue
+		}
+		if err != nil || r != tt.want {
+			t.Errorf("%q = %+v, %v; want %+v", tt.text, r, err, tt.want)
+		}
+	}
+	cfg, err := config.Load("", func(k string) (string, bool) {
+		if k == "HERALD_SMTP_RATE" {
+			return "200/s", true
+		}
+		return "", false
+	})
+	if err != nil || cfg.Mail.SMTPRate.PerSecond() != 200 {
+		t.Errorf("HERALD_SMTP_RATE=200/s: %+v, %v", cfg.Mail.SMTPRate, err)
+	}
+	if _, err := config.Load("", func(k string) (string, bool) { return "lots", k == "HERALD_SMTP_RATE" }); err == nil || !strings.Contains(err.Error(), "HERALD_SMTP_RATE") {
+		t.Errorf("a bad HERALD_SMTP_RATE: %v", err)
+	}
+}
