@@ -187,7 +187,7 @@ func TestSMTPFailures(t *testing.T) {
 
 		t.Run("TemporaryFailuresUntilTheLimitFail", func(t *testing.T) {
 			b := setup(t, database, nil, func(s *smtptest.Server) {
-				s.Data = func(n int, to []string) error { return smtptest.Reply(421, [3]int{4, 7, 0}, "busy") }
+				s.Data = func(n int, to []string) error { return smtptest.Reply(451, [3]int{4, 3, 0}, "temporary local problem") }
 			})
 			b.License(t, "SEN-1", "jira", contacts.Active, apptest.Tech("ann@acme.test", "Ann"))
 			a := b.WaitDone(t, announce(t, b, "jira", "1.0").ID)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -28,6 +29,9 @@ type Send struct {
 	cfg    Config
 	deps   Deps
 	domain string
+	// throttles counts the throttling replies in a row, for the wait
+	// before a throttled message is tried again.
+	throttles atomic.Int64
 }
 
 // NewSend returns the send handler.
@@ -87,7 +91,14 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := h.deliver(ctx, log, a, batch, d); err != nil {
+			if ok, reason := h.deps.Breaker.Allows(); !ok {
+				return h.pauseForRelay(ctx, log, a.ID, reason)
+			}
+			err := h.deliver(ctx, log, a, batch, d)
+			if errors.Is(err, errRelayFails) {
+				return nil // the announcement is paused until the relay works
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -114,6 +125,10 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // returns an error only when the ledger cannot be written; every other
 // outcome is recorded on the delivery.
 func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcement, batch kinds.Batch, d ledger.Delivery) error {
+	// The shared rate first, while waiting can still be cancelled.
+	if err := h.deps.Relay.Wait(ctx); err != nil {
+		return err
+	}
 	claim, claimed, err := h.deps.Ledger.Claim(ctx, d.ID, h.cfg.Lease)
 	if err != nil || !claimed {
 		return err // not claimed: sent, cancelled or taken by another worker meanwhile
@@ -156,17 +171,27 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	})
 	stop()
 	h.deps.Metrics.Send(time.Since(start).Seconds())
-	return h.record(ctx, log, kind, d, claim, messageID, err)
+	return h.record(ctx, log, a, d, claim, messageID, err)
 }
 
+// errRelayFails stops a send task whose announcement the relay's failure
+// paused.
+var errRelayFails = errors.New("the relay fails")
+
 // record writes what became of a message handed to the SMTP server: sent;
-// failed, and the address suppressed, when the server refused the
-// recipient; failed for good; or pending again, for a retry later.
-func (h *Send) record(ctx context.Context, log *slog.Logger, kind string, d ledger.Delivery, claim ledger.Claim, messageID string, sendErr error) error {
+// failed, and the address suppressed, when its mailbox does not exist;
+// failed for good; pending again for a retry later; or, when the relay
+// throttled it or failed as a whole, pending again untried (and then the
+// announcement paused: errRelayFails).
+func (h *Send) record(ctx context.Context, log *slog.Logger, a ledger.Announcement, d ledger.Delivery, claim ledger.Claim, messageID string, sendErr error) error {
 	led := h.deps.Ledger
+	kind := string(a.Kind)
 	attempt := claim.Attempt
 	if sendErr == nil {
 		h.deps.Metrics.Delivery(kind, "sent")
+		h.deps.Breaker.Works(ctx)
+		h.deps.Relay.Passed(ctx)
+		h.throttles.Store(0)
 		// The message is out: recording it must outlast a database blip,
 		// or the lease runs out and it is sent again.
 		return persist(ctx, h.cfg.Lease/2, func() error { return led.MarkSent(ctx, claim, messageID) })
@@ -174,28 +199,73 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, kind string, d ledg
 	e := mailer.Classify(sendErr)
 	reason := e.Error()
 	switch {
+	case e.Relay:
+		h.deps.Metrics.Delivery(kind, "paused")
+		if err := led.Release(ctx, claim, reason, h.deps.Now()); err != nil {
+			return err
+		}
+		h.deps.Breaker.Fail(ctx, e)
+		if err := h.pauseForRelay(ctx, log, a.ID, reason); err != nil {
+			return err
+		}
+		return errRelayFails
+	case e.Throttled:
+		h.deps.Metrics.Delivery(kind, "throttled")
+		h.deps.Metrics.Throttled()
+		h.deps.Relay.Throttled(ctx)
+		n := h.throttles.Add(1)
+		next := h.deps.Now().Add(min(time.Second<<min(n-1, 5), 30*time.Second))
+		log.Debug("the relay throttles; the rate is lowered and the message tried again soon", "delivery", d.ID, "next", next, "reply", reason)
+		return led.Release(ctx, claim, reason, next)
 	case e.Mailbox:
-		log.Warn("recipient rejected; suppressing the address", "delivery", d.ID, "code", e.Code)
-		log.Debug("recipient rejected", "delivery", d.ID, "email", d.Email, "reply", reason)
+		h.deps.Breaker.Works(ctx)
+		log.Warn("the mailbox does not exist; suppressing the address", "delivery", d.ID, "code", e.Code, "enhanced", e.Enhanced)
+		log.Debug("mailbox refused", "delivery", d.ID, "email", d.Email, "reply", reason)
 		if err := h.deps.Contacts.Suppress(ctx, d.Email, reason); err != nil {
 			return err
 		}
 		h.deps.Metrics.Delivery(kind, "failed")
 		return led.MarkFailed(ctx, claim, reason)
 	case !e.Temporary:
-		log.Warn("send failed", "delivery", d.ID, "code", e.Code, "err", reason)
+		log.Warn("send failed", "delivery", d.ID, "code", e.Code, "enhanced", e.Enhanced, "err", reason)
 		h.deps.Metrics.Delivery(kind, "failed")
-		return led.MarkFailed(ctx, claim, reason)
+		if err := led.MarkFailed(ctx, claim, reason); err != nil {
+			return err
+		}
+		takeBack, tripped := h.deps.Breaker.Refused(ctx, claim, e)
+		if !tripped {
+			return nil
+		}
+		paused, err := led.Unfail(ctx, takeBack, h.deps.Breaker.reasonFor(e))
+		if err != nil {
+			return err
+		}
+		log.Info("failures taken back: the relay refuses every message", "deliveries", len(takeBack), "announcements paused", len(paused))
+		return errRelayFails
 	case attempt >= h.cfg.MaxAttempts:
+		h.deps.Breaker.Works(ctx)
 		log.Warn("send failed; no attempts left", "delivery", d.ID, "attempts", attempt, "err", reason)
 		h.deps.Metrics.Delivery(kind, "failed")
 		return led.MarkFailed(ctx, claim, fmt.Sprintf("gave up after %d attempts: %s", attempt, reason))
 	default:
+		h.deps.Breaker.Works(ctx)
 		next := h.deps.Now().Add(backoff(h.cfg.RetryBase, attempt))
 		log.Info("send failed; will retry", "delivery", d.ID, "attempt", attempt, "next", next, "err", reason)
 		h.deps.Metrics.Delivery(kind, "retry")
 		return led.MarkRetry(ctx, claim, reason, next)
 	}
+}
+
+// pauseForRelay pauses an announcement while the relay fails.
+func (h *Send) pauseForRelay(ctx context.Context, log *slog.Logger, id int64, reason string) error {
+	paused, err := h.deps.Ledger.PauseForRelay(ctx, id, reason)
+	if err != nil {
+		return err
+	}
+	if paused {
+		log.Warn("announcement paused until the relay works", "reason", reason)
+	}
+	return nil
 }
 
 // keepClaim extends a claim's lease every third of it until the returned

@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/templates"
 )
 
@@ -40,8 +41,12 @@ type Deps struct {
 	// Contacts suppresses the addresses the SMTP server refuses.
 	Contacts *contacts.Store
 	// Kinds say who each announcement goes to and what it says.
-	Kinds    *kinds.Registry
-	Queue    *queue.Queue
+	Kinds *kinds.Registry
+	Queue *queue.Queue
+	// Relay is the send rate shared with the other processes; Breaker
+	// stops this process's sends while the relay fails as a whole.
+	Relay    *relay.Relay
+	Breaker  *Breaker
 	Renderer *templates.Renderer
 	Sender   mailer.Sender
 	Logger   *slog.Logger

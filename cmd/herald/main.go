@@ -25,16 +25,17 @@ import (
 type CLI struct {
 	Config string `help:"YAML configuration file; HERALD_* environment variables override it." env:"HERALD_CONFIG" placeholder:"FILE" type:"existingfile"`
 
-	Serve     ServeCmd     `cmd:"" help:"Run the admin API, the scheduler and the workers in one process."`
-	API       APICmd       `cmd:"" name:"api" help:"Run only the admin API (needs HERALD_REDIS_URL)."`
-	Worker    WorkerCmd    `cmd:"" help:"Run only the workers that fan out and send (needs HERALD_REDIS_URL)."`
-	Scheduler SchedulerCmd `cmd:"" help:"Run only the scheduler and reconciler (needs HERALD_REDIS_URL)."`
-	Release   ReleaseCmd   `cmd:"" help:"Announce releases."`
-	Invoice   InvoiceCmd   `cmd:"" help:"Import invoices and make their reminders."`
-	Broadcast BroadcastCmd `cmd:"" help:"Send staff broadcasts."`
-	Migrate   MigrateCmd   `cmd:"" help:"Bring the database schema up to date and exit."`
-	Token     TokenCmd     `cmd:"" help:"Create, list and revoke admin API tokens."`
-	Import    ImportCmd    `cmd:"" help:"Import licenses and contacts from a CSV file (all or nothing)."`
+	Serve        ServeCmd        `cmd:"" help:"Run the admin API, the scheduler and the workers in one process."`
+	API          APICmd          `cmd:"" name:"api" help:"Run only the admin API (needs HERALD_REDIS_URL)."`
+	Worker       WorkerCmd       `cmd:"" help:"Run only the workers that fan out and send (needs HERALD_REDIS_URL)."`
+	Scheduler    SchedulerCmd    `cmd:"" help:"Run only the scheduler and reconciler (needs HERALD_REDIS_URL)."`
+	Release      ReleaseCmd      `cmd:"" help:"Announce releases."`
+	Invoice      InvoiceCmd      `cmd:"" help:"Import invoices and make their reminders."`
+	Broadcast    BroadcastCmd    `cmd:"" help:"Send staff broadcasts."`
+	Announcement AnnouncementCmd `cmd:"" help:"Pause and resume announcements."`
+	Migrate      MigrateCmd      `cmd:"" help:"Bring the database schema up to date and exit."`
+	Token        TokenCmd        `cmd:"" help:"Create, list and revoke admin API tokens."`
+	Import       ImportCmd       `cmd:"" help:"Import licenses and contacts from a CSV file (all or nothing)."`
 
 	Healthcheck HealthcheckCmd `cmd:"" help:"Exit 0 if the herald at HERALD_HTTP_ADDR is ready (for container health checks)."`
 }

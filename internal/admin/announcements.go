@@ -21,12 +21,17 @@ type announcementView struct {
 	CreatedAt  time.Time     `json:"created_at"`
 	FinishedAt *time.Time    `json:"finished_at"`
 	Counts     ledger.Counts `json:"counts"`
+	// PausedReason and PausedBy say, of a paused announcement, why and
+	// who paused it ("relay" when the relay failed).
+	PausedReason string `json:"paused_reason,omitempty"`
+	PausedBy     string `json:"paused_by,omitempty"`
 }
 
 func newAnnouncementView(a ledger.Announcement) announcementView {
 	return announcementView{
 		ID: a.ID, Kind: string(a.Kind), Subject: a.Subject, Status: string(a.Status), DedupeKey: a.DedupeKey,
 		SendAt: a.SendAt, CreatedAt: a.CreatedAt, FinishedAt: a.FinishedAt, Counts: a.Counts,
+		PausedReason: a.PausedReason, PausedBy: a.PausedBy,
 	}
 }
 
@@ -147,6 +152,47 @@ func (s *Server) retryFailed(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, c := range chunks {
 		s.queue.TryEnqueue(r.Context(), queue.NewSendTask(id, c, time.Time{}), s.logger)
+	}
+	writeJSON(w, http.StatusOK, newAnnouncementView(a))
+	return nil
+}
+
+func (s *Server) pauseAnnouncement(w http.ResponseWriter, r *http.Request) error {
+	id, err := announcementID(r)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(w, r, &req, true); err != nil {
+		return err
+	}
+	if len(req.Reason) > 500 {
+		return fault.Invalid("reason", "is longer than 500 bytes")
+	}
+	a, err := s.ledger.Pause(r.Context(), id, req.Reason, "token:"+tokenName(r.Context()))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAnnouncementView(a))
+	return nil
+}
+
+func (s *Server) resumeAnnouncement(w http.ResponseWriter, r *http.Request) error {
+	id, err := announcementID(r)
+	if err != nil {
+		return err
+	}
+	a, res, err := s.ledger.Resume(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	for _, f := range res.Fanouts {
+		s.queue.TryEnqueue(r.Context(), queue.NewFanoutTask(f), s.logger)
+	}
+	for _, c := range res.Chunks {
+		s.queue.TryEnqueue(r.Context(), queue.NewSendTask(c.AnnouncementID, c.Chunk, time.Time{}), s.logger)
 	}
 	writeJSON(w, http.StatusOK, newAnnouncementView(a))
 	return nil

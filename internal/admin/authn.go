@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -26,6 +27,16 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		s.logger.Debug("authenticated", "token", tok.Name, "method", r.Method, "path", r.URL.Path)
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok.Name)))
 	})
+}
+
+// tokenKey keys the name of the request's API token in its context.
+type tokenKey struct{}
+
+// tokenName is the name of the API token the request came with: who does
+// what it asks, for the records that say so.
+func tokenName(ctx context.Context) string {
+	name, _ := ctx.Value(tokenKey{}).(string)
+	return name
 }

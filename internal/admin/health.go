@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/heraldhq/herald/internal/relay"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
@@ -12,7 +14,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readyz answers 200 when every dependency answers, else 503 naming those
-// that did not.
+// that did not. The relay is reported but never makes herald unready: a
+// relay outage must not take the API, unsubscribe links and the portal out
+// of a load balancer.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -27,7 +31,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		}
 		checks[c.Name] = "ok"
 	}
-	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+	smtp := "unknown"
+	if st, err := s.relay.Status(ctx); err == nil && st.State != relay.Unknown {
+		smtp = map[relay.State]string{relay.Working: "ok", relay.Failing: "failing"}[st.State]
+	}
+	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks, "smtp": smtp})
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
@@ -44,6 +45,7 @@ type Server struct {
 	tester      *worker.Tester
 	unsubscribe *unsubscribe.Tokens
 	billing     *billing.Billing
+	relay       *relay.Relay
 	jobs        *scheduler.Jobs
 	runner      *scheduler.Runner
 	kinds       *kinds.Registry
@@ -67,6 +69,9 @@ type Deps struct {
 	// Unsubscribe checks the tokens of unsubscribe links.
 	Unsubscribe *unsubscribe.Tokens
 	Billing     *billing.Billing
+	// Relay is the relay's state and the send rate, shared by every
+	// process.
+	Relay *relay.Relay
 	// Jobs are the scheduler's jobs, listed and run now through Runner.
 	Jobs     *scheduler.Jobs
 	Runner   *scheduler.Runner
@@ -119,6 +124,10 @@ var routes = []route{
 	{"GET", "/api/v1/announcements/{id}/deliveries", false, (*Server).listDeliveries},
 	{"POST", "/api/v1/announcements/{id}/cancel", false, (*Server).cancelAnnouncement},
 	{"POST", "/api/v1/announcements/{id}/retry-failed", false, (*Server).retryFailed},
+	{"POST", "/api/v1/announcements/{id}/pause", false, (*Server).pauseAnnouncement},
+	{"POST", "/api/v1/announcements/{id}/resume", false, (*Server).resumeAnnouncement},
+
+	{"GET", "/api/v1/relay", false, (*Server).relayState},
 
 	{"PUT", "/api/v1/invoices/{number}", false, (*Server).putInvoice},
 	{"GET", "/api/v1/invoices/{number}", false, (*Server).getInvoice},
@@ -142,6 +151,7 @@ func New(deps Deps) (*Server, error) {
 		tester:      deps.Tester,
 		unsubscribe: deps.Unsubscribe,
 		billing:     deps.Billing,
+		relay:       deps.Relay,
 		jobs:        deps.Jobs,
 		runner:      deps.Runner,
 		kinds:       deps.Kinds,

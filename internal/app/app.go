@@ -24,6 +24,7 @@ import (
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/scheduler"
 )
 
@@ -64,6 +65,7 @@ type App struct {
 	messages *messages
 	jobs     *scheduler.Jobs
 	runner   *scheduler.Runner
+	relay    *relay.Relay
 
 	stops []stop
 	fatal chan error

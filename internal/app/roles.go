@@ -11,6 +11,8 @@ import (
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/worker"
@@ -76,7 +78,14 @@ func (a *App) StartWorkers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r := a.openRelay(q)
 	cfg := a.Config
+	breaker := worker.NewBreaker(worker.BreakerConfig{}, sender, r, a.Ledger, q, a.Logger, a.Metrics)
+	a.onClose("relay probe", func(context.Context) error { breaker.Stop(); return nil })
+	if err := a.checkRelay(ctx, sender, r); err != nil {
+		// No delivery is tried until the relay takes herald's connection.
+		breaker.Fail(ctx, mailer.Classify(err))
+	}
 	mux, err := worker.NewMux(worker.Config{
 		ChunkSize:   cfg.Worker.ChunkSize,
 		Lease:       cfg.Worker.SendLease,
@@ -85,7 +94,7 @@ func (a *App) StartWorkers(ctx context.Context) error {
 		From:        cfg.Mail.From,
 	}, worker.Deps{
 		Ledger: a.Ledger, Contacts: a.Contacts, Kinds: m.kinds, Queue: q, Renderer: m.renderer,
-		Sender: sender, Logger: a.Logger, Metrics: a.Metrics, Now: a.Now,
+		Sender: sender, Relay: r, Breaker: breaker, Logger: a.Logger, Metrics: a.Metrics, Now: a.Now,
 	})
 	if err != nil {
 		return err
@@ -143,11 +152,14 @@ func (a *App) API(ctx context.Context) (http.Handler, error) {
 	if err := a.ensureToken(ctx); err != nil {
 		return nil, err
 	}
+	r := a.openRelay(q)
+	_ = a.checkRelay(ctx, sender, r) // logged; test sends wait for the relay like any send
 	api, err := admin.New(admin.Deps{
 		Metrics: a.Metrics, Billing: a.Billing, Contacts: a.Contacts, Ledger: a.Ledger, Queue: q,
 		Renderer: m.renderer, Tokens: a.Tokens, Kinds: m.kinds, Jobs: jobs, Runner: runner,
 		Tester:      &worker.Tester{From: a.Config.Mail.From, Kinds: m.kinds, Renderer: m.renderer, Sender: sender, Now: a.Now},
 		Unsubscribe: m.unsubscribe,
+		Relay:       r,
 		Checks:      []admin.Check{{Name: "database", Check: a.DB.PingContext}, {Name: "redis", Check: q.Ping}},
 		Logger:      a.Logger,
 	})
@@ -206,6 +218,32 @@ func (a *App) serve(name string, ln net.Listener, h http.Handler, timeout time.D
 		}
 	}()
 	a.onClose(name, srv.Shutdown)
+}
+
+// openRelay returns, once, the relay's state shared through the queue's
+// Redis.
+func (a *App) openRelay(q *queue.Queue) *relay.Relay {
+	if a.relay == nil {
+		a.relay = relay.New(q.Redis(), q.Name(), a.Config.Mail.SMTPRate)
+	}
+	return a.relay
+}
+
+// checkRelay tries the relay once, as a process that sends starts: a
+// failure is logged as an ERROR naming the setting to change and shared
+// as the relay's state; it does not stop herald from starting.
+func (a *App) checkRelay(ctx context.Context, sender mailer.Sender, r *relay.Relay) error {
+	err := sender.Probe(ctx)
+	status := relay.Status{State: relay.Working}
+	if err != nil {
+		e := mailer.Classify(err)
+		a.Logger.Error("the relay does not take herald's connection", "err", err, "fix", e.Advice)
+		status = relay.Status{State: relay.Failing, Error: err.Error(), Advice: e.Advice}
+	}
+	if serr := r.SetStatus(ctx, status); serr != nil {
+		a.Logger.Warn("could not share the relay's state", "err", serr)
+	}
+	return err
 }
 
 // ensureToken makes sure the API can be reached: it stores the token of

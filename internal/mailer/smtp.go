@@ -89,8 +89,6 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 // in a state that fails the next one.
 type SMTP struct {
 	addr    string
-	tls     string
-	opts    []gomail.Option
 	host    string
 	timeout time.Duration
 	slots   chan *conn
@@ -139,7 +137,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
 	}
-	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), tls: cfg.TLS, opts: opts, host: cfg.Host,
+	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), host: cfg.Host,
 		timeout: cfg.Timeout, slots: make(chan *conn, cfg.Connections), dkim: cfg.DKIM}
 	for range cfg.Connections {
 		d, err := gomail.NewClient(cfg.Host, opts...)
@@ -248,17 +246,30 @@ func (s *SMTP) refused(client *smtp.Client, stage Stage, err error) (*Error, boo
 }
 
 // Probe dials the relay, says EHLO, negotiates TLS and authenticates as
-// sending does, then quits: whether the relay takes herald's connections.
+// sending does: whether the relay takes herald's connection. It uses a
+// connection of the pool, which then stays open for the next message; one
+// that is open already is asked for a NOOP.
 func (s *SMTP) Probe(ctx context.Context) error {
-	d, err := gomail.NewClient(s.host, s.opts...)
-	if err != nil {
-		return err
+	var c *conn
+	select {
+	case c = <-s.slots:
+	case <-ctx.Done():
+		return &Error{Temporary: true, Err: ctx.Err()}
 	}
-	client, err := d.DialToSMTPClientWithContext(ctx)
+	defer func() { s.slots <- c }()
+	if c.client != nil {
+		if err := c.client.Noop(); err == nil {
+			return nil
+		}
+		_ = c.client.Close()
+		c.client = nil
+	}
+	client, err := c.dialer.DialToSMTPClientWithContext(ctx)
 	if err != nil {
 		return s.dialError(err)
 	}
-	return client.Quit()
+	c.client = client
+	return nil
 }
 
 // dialError classifies a failure to connect. A reply (a 535 to AUTH, a

@@ -20,6 +20,8 @@ type Metrics struct {
 	tasks        *prometheus.CounterVec
 	requests     *prometheus.CounterVec
 	jobRuns      *prometheus.CounterVec
+	relayUp      prometheus.Gauge
+	throttled    prometheus.Counter
 }
 
 // New returns the metrics, registered with the Go runtime and process
@@ -48,8 +50,16 @@ func New() *Metrics {
 			Name: "herald_job_runs_total",
 			Help: "Scheduled job runs, by job and result (ok or error).",
 		}, []string{"job", "result"}),
+		relayUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_relay_up",
+			Help: "1 while this process sends through the relay, 0 while the relay fails as a whole and sending is paused.",
+		}),
+		throttled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_smtp_throttled_total",
+			Help: "Throttling replies from the relay; each lowers the shared send rate.",
+		}),
 	}
-	m.registry.MustRegister(m.deliveries, m.sendDuration, m.tasks, m.requests, m.jobRuns,
+	m.registry.MustRegister(m.deliveries, m.sendDuration, m.tasks, m.requests, m.jobRuns, m.relayUp, m.throttled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -91,6 +101,24 @@ func (m *Metrics) Request(route string, code int) {
 func (m *Metrics) JobRun(job string, err error) {
 	if m != nil {
 		m.jobRuns.WithLabelValues(job, result(err)).Inc()
+	}
+}
+
+// RelayUp says whether this process sends through the relay.
+func (m *Metrics) RelayUp(up bool) {
+	if m != nil {
+		v := 0.0
+		if up {
+			v = 1
+		}
+		m.relayUp.Set(v)
+	}
+}
+
+// Throttled counts a throttling reply.
+func (m *Metrics) Throttled() {
+	if m != nil {
+		m.throttled.Inc()
 	}
 }
 
