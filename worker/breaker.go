@@ -119,9 +119,14 @@ func (b *Breaker) Fail(ctx context.Context, e *mailer.Error) {
 func (b *Breaker) Refused(ctx context.Context, c ledger.Claim, e *mailer.Error) (takeBack []ledger.Claim, tripped bool) {
 	key := fmt.Sprintf("%d %s", e.Code, e.Enhanced)
 	b.mu.Lock()
-	if b.state == halfOpen && key == b.tripKey {
+	if b.state != closed && key == b.tripKey {
+		// Part of the pattern: in flight when it opened the breaker, or
+		// the one try let through, which opens it again.
+		reopen := b.state == halfOpen
 		b.mu.Unlock()
-		b.open(ctx, b.reasonFor(e), b.adviceFor(e), key)
+		if reopen {
+			b.open(ctx, b.reasonFor(e), b.adviceFor(e), key)
+		}
 		return []ledger.Claim{c}, true
 	}
 	if key != b.streakKey {

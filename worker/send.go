@@ -213,8 +213,7 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, a ledger.Announceme
 		h.deps.Metrics.Delivery(kind, "throttled")
 		h.deps.Metrics.Throttled()
 		h.deps.Relay.Throttled(ctx)
-		n := h.throttles.Add(1)
-		next := h.deps.Now().Add(min(time.Second<<min(n-1, 5), 30*time.Second))
+		next := h.deps.Now().Add(h.throttledWait())
 		log.Debug("the relay throttles; the rate is lowered and the message tried again soon", "delivery", d.ID, "next", next, "reply", reason)
 		return led.Release(ctx, claim, reason, next)
 	case e.Mailbox:
@@ -254,6 +253,17 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, a ledger.Announceme
 		h.deps.Metrics.Delivery(kind, "retry")
 		return led.MarkRetry(ctx, claim, reason, next)
 	}
+}
+
+// throttledWait is how long a throttled message waits before it is tried
+// again: a second when the shared rate paces the sends, else longer with
+// each throttling reply in a row, up to half a minute.
+func (h *Send) throttledWait() time.Duration {
+	n := h.throttles.Add(1)
+	if h.deps.Relay.Limited() {
+		return time.Second
+	}
+	return min(time.Second<<min(n-1, 5), 30*time.Second)
 }
 
 // pauseForRelay pauses an announcement while the relay fails.

@@ -12,8 +12,8 @@ import (
 	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/mailer"
-	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/worker"
 )
@@ -218,6 +218,16 @@ func (a *App) serve(name string, ln net.Listener, h http.Handler, timeout time.D
 		}
 	}()
 	a.onClose(name, srv.Shutdown)
+}
+
+// OpenRelay returns the relay's state and send rate, shared through the
+// queue's Redis.
+func (a *App) OpenRelay(ctx context.Context) (*relay.Relay, error) {
+	q, err := a.OpenQueue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.openRelay(q), nil
 }
 
 // openRelay returns, once, the relay's state shared through the queue's

@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/queuetest"
+	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/internal/smtptest"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
@@ -50,6 +51,7 @@ type Bundle struct {
 	Kinds    *kinds.Registry
 	Renderer *templates.Renderer
 	Jobs     *scheduler.Jobs
+	Relay    *relay.Relay
 	Runner   *scheduler.Runner
 	// URL is the base of the API, and Token an admin token for it, when
 	// the API is served.
@@ -106,6 +108,9 @@ func Start(t testing.TB, opts Options) *Bundle {
 		t.Fatal(err)
 	}
 	if b.Renderer, err = a.OpenRenderer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b.Relay, err = a.OpenRelay(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if b.Jobs, b.Runner, err = a.OpenJobs(ctx); err != nil {

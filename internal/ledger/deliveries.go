@@ -93,13 +93,15 @@ func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize 
 
 const deliveryColumns = `id, announcement_id, email, chunk, status, reason, attempts, next_attempt_at, last_error, message_id, sent_at`
 
-// Due returns up to limit pending deliveries of a chunk whose time has come.
+// Due returns up to limit pending deliveries of a chunk whose time has
+// come, while its announcement is sending (not paused or cancelled).
 func (l *Ledger) Due(ctx context.Context, announcementID int64, chunk, limit int) ([]Delivery, error) {
 	var ds []Delivery
 	err := db.Select(ctx, l.db, &ds, `
 		SELECT `+deliveryColumns+` FROM deliveries
 		WHERE announcement_id = ? AND chunk = ? AND status = ? AND next_attempt_at <= ?
-		LIMIT ?`, announcementID, chunk, DeliveryPending, l.Now(), limit)
+		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
+		LIMIT ?`, announcementID, chunk, DeliveryPending, l.Now(), Sending, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due deliveries of %d/%d: %w", announcementID, chunk, err)
 	}
@@ -107,13 +109,15 @@ func (l *Ledger) Due(ctx context.Context, announcementID int64, chunk, limit int
 }
 
 // NextAttempt returns when the earliest pending delivery of a chunk is due,
-// if any is pending.
+// if any is pending and its announcement is sending: a paused one's work
+// is enqueued again when it is resumed.
 func (l *Ledger) NextAttempt(ctx context.Context, announcementID int64, chunk int) (time.Time, bool, error) {
 	var next []time.Time
 	err := db.Select(ctx, l.db, &next, `
 		SELECT next_attempt_at FROM deliveries
 		WHERE announcement_id = ? AND chunk = ? AND status = ?
-		ORDER BY next_attempt_at LIMIT 1`, announcementID, chunk, DeliveryPending)
+		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
+		ORDER BY next_attempt_at LIMIT 1`, announcementID, chunk, DeliveryPending, Sending)
 	if err != nil || len(next) == 0 {
 		return time.Time{}, false, err
 	}

@@ -343,9 +343,12 @@ func (s *SMTP) Close() error {
 		c := <-s.slots
 		conns = append(conns, c)
 		if c.client != nil {
-			if err := c.client.Quit(); err != nil {
-				_ = c.client.Close()
-				errs = append(errs, err)
+			// A connection the relay dropped, or idle past its deadline,
+			// cannot say QUIT; it is closed all the same.
+			if err := c.client.UpdateDeadline(5 * time.Second); err != nil || c.client.Quit() != nil {
+				if err := c.client.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+					errs = append(errs, err)
+				}
 			}
 			c.client = nil
 		}

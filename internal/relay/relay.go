@@ -23,11 +23,13 @@ import (
 
 // The shared rate runs between the configured one and a sixty-fourth of
 // it: halved at most once a second when the relay throttles, raised by a
-// twentieth of the configured rate at most once a second while sends pass.
+// twentieth of the configured rate at most once a second while sends
+// pass, from calmAfter after the last halving on.
 const (
 	minFactor  = 1.0 / 64
 	raiseStep  = 1.0 / 20
 	adjustOnce = time.Second
+	calmAfter  = 5 * time.Second
 	// factorTTL is how long a lowered rate is kept without news: when
 	// nothing is sent for that long, the next send starts at full rate.
 	factorTTL = time.Hour
@@ -51,6 +53,9 @@ type Relay struct {
 func New(rdb redis.UniversalClient, namespace string, rate config.Rate) *Relay {
 	return &Relay{rdb: rdb, prefix: "herald:" + namespace + ":relay:", rate: rate, limiter: redis_rate.NewLimiter(rdb), factor: 1}
 }
+
+// Limited says whether a send rate is configured.
+func (r *Relay) Limited() bool { return r.rate.N > 0 }
 
 // Wait blocks until the shared rate lets one more message go. Without a
 // configured rate it returns at once. When Redis does not answer, it lets
@@ -79,13 +84,14 @@ func (r *Relay) Wait(ctx context.Context) error {
 }
 
 // limit is the limiter's rate for the configured rate lowered by factor,
-// with a burst of at most one period's worth. A rate under one message a
-// period stretches the period instead.
+// with a burst of a tenth of a period's worth: enough to fill the
+// connections, not enough to run past a relay that counts by the second.
+// A rate under one message a period stretches the period instead.
 func limit(rate config.Rate, factor float64) redis_rate.Limit {
 	n := float64(rate.N) * factor
 	if n >= 1 {
 		whole := int(math.Floor(n))
-		return redis_rate.Limit{Rate: whole, Burst: whole, Period: rate.Per}
+		return redis_rate.Limit{Rate: whole, Burst: max(1, whole/10), Period: rate.Per}
 	}
 	return redis_rate.Limit{Rate: 1, Burst: 1, Period: time.Duration(float64(rate.Per) / n)}
 }
@@ -111,12 +117,15 @@ func (r *Relay) currentFactor(ctx context.Context) float64 {
 
 // adjust multiplies the shared factor by ARGV[1] and adds ARGV[2], within
 // its bounds, unless the adjustment's guard (KEYS[2]) was set in the last
-// second by any process, or a halving's (KEYS[3]) when raising: atomic in
-// Redis, so that a burst of throttled replies from every worker at once
-// halves the rate once, and a raise never follows a halving at once.
+// second by any process: atomic in Redis, so that a burst of throttled
+// replies from every worker at once halves the rate once. A halving also
+// sets KEYS[3] for calmAfter, and no raise comes while it is set: the rate
+// climbs back only once the relay has been quiet for a while.
 var adjust = redis.NewScript(`
-if KEYS[3] ~= KEYS[2] and redis.call("EXISTS", KEYS[3]) == 1 then return false end
+local halving = tonumber(ARGV[1]) < 1
+if not halving and redis.call("EXISTS", KEYS[3]) == 1 then return false end
 if redis.call("SET", KEYS[2], "1", "PX", ARGV[4], "NX") == false then return false end
+if halving then redis.call("SET", KEYS[3], "1", "PX", ARGV[6]) end
 local f = tonumber(redis.call("GET", KEYS[1]) or "1")
 f = f * tonumber(ARGV[1]) + tonumber(ARGV[2])
 if f < tonumber(ARGV[3]) then f = tonumber(ARGV[3]) end
@@ -132,8 +141,8 @@ func (r *Relay) adjust(ctx context.Context, guard string, times, plus float64) {
 	if r.rate.N == 0 {
 		return
 	}
-	v, err := adjust.Run(ctx, r.rdb, []string{r.prefix + "factor", r.prefix + guard, r.prefix + "halved"},
-		times, plus, minFactor, adjustOnce.Milliseconds(), factorTTL.Milliseconds()).Text()
+	v, err := adjust.Run(ctx, r.rdb, []string{r.prefix + "factor", r.prefix + guard, r.prefix + "calm"},
+		times, plus, minFactor, adjustOnce.Milliseconds(), factorTTL.Milliseconds(), calmAfter.Milliseconds()).Text()
 	if err != nil {
 		return // adjusted by another process this second, or Redis is away
 	}

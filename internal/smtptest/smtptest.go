@@ -83,6 +83,10 @@ type Server struct {
 	// the reply. ErrDrop drops the connection instead, half way through the
 	// message.
 	Data func(n int, to []string) error
+	// Connect, if set, is asked at each EHLO of a new connection: a non-nil
+	// *smtp.SMTPError refuses the session with it (a relay that refuses
+	// herald's address, say).
+	Connect func() error
 	// Discard counts messages without keeping them (benchmarks).
 	Discard bool
 
@@ -113,6 +117,11 @@ func Start(t testing.TB, opts ...Option) *Server {
 		o(&s.opts)
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		if s.Connect != nil {
+			if err := s.Connect(); err != nil {
+				return nil, err
+			}
+		}
 		s.sessions.Add(1)
 		ss := &session{s: s, conn: c}
 		s.mu.Lock()
