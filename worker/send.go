@@ -11,6 +11,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -177,7 +178,7 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, kind string, d ledg
 	case e.RecipientRejected:
 		log.Warn("recipient rejected; suppressing the address", "delivery", d.ID, "code", e.Code)
 		log.Debug("recipient rejected", "delivery", d.ID, "email", d.Email, "reply", reason)
-		if err := h.deps.Contacts.Suppress(ctx, d.Email, reason); err != nil {
+		if err := h.deps.Contacts.Suppress(ctx, d.Email, contacts.Suppression{Reply: reason, Code: e.Code, DeliveryID: d.ID}); err != nil {
 			return err
 		}
 		h.deps.Metrics.Delivery(kind, "failed")

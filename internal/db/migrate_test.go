@@ -1,0 +1,97 @@
+package db_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pressly/goose/v3"
+
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/dbtest"
+)
+
+// migrator returns goose on d with the migrations of its dialect, to take a
+// database to a version and back.
+func migrator(t *testing.T, d *db.DB) *goose.Provider {
+	t.Helper()
+	dialect := goose.DialectSQLite3
+	if d.Dialect == db.Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, d.DB.DB, os.DirFS("migrations/"+string(d.Dialect)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSuppressionsMigration takes a database with suppressed contacts from
+// before the suppressions table to it: each suppression is kept, with its
+// reply and time, and no code or delivery, which were not recorded.
+func TestSuppressionsMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		d, err := db.Open(ctx, database.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		migrations := migrator(t, d)
+		if _, err := migrations.UpTo(ctx, 5); err != nil {
+			t.Fatalf("migrate to 5: %v", err)
+		}
+		at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+		for _, c := range []struct {
+			email, reason string
+			suppressedAt  *time.Time
+		}{
+			{"ann@acme.test", "550 5.1.1 no such user", &at},
+			{"bob@acme.test", "", nil},
+		} {
+			if _, err := db.Exec(ctx, d, `
+				INSERT INTO contacts (email, suppressed_at, suppressed_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+				c.email, c.suppressedAt, c.reason, at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		if _, err := migrations.UpTo(ctx, 6); err != nil {
+			t.Fatalf("migrate to 6: %v", err)
+		}
+
+		type row struct {
+			Email     string     `db:"email"`
+			Reply     string     `db:"reply"`
+			Code      int        `db:"code"`
+			Enhanced  string     `db:"enhanced"`
+			Delivery  *int64     `db:"delivery_id"`
+			CreatedAt time.Time  `db:"created_at"`
+			LiftedAt  *time.Time `db:"lifted_at"`
+			LiftedBy  string     `db:"lifted_by"`
+		}
+		var got []row
+		if err := db.Select(ctx, d, &got, `SELECT email, reply, code, enhanced, delivery_id, created_at, lifted_at, lifted_by FROM suppressions ORDER BY id`); err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			got[i].CreatedAt = got[i].CreatedAt.UTC()
+		}
+		want := []row{{Email: "ann@acme.test", Reply: "550 5.1.1 no such user", CreatedAt: at}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("suppressions (-want +got):\n%s", diff)
+		}
+
+		if _, err := migrations.DownTo(ctx, 5); err != nil {
+			t.Fatalf("migrate down to 5: %v", err)
+		}
+		var suppressed int
+		if err := db.Get(ctx, d, &suppressed, `SELECT COUNT(*) FROM contacts WHERE suppressed_at IS NOT NULL`); err != nil || suppressed != 1 {
+			t.Errorf("suppressed contacts after migrating down: %d, %v; want ann still", suppressed, err)
+		}
+	})
+}
