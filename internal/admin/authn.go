@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -26,6 +27,16 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		s.logger.Debug("authenticated", "token", tok.Name, "method", r.Method, "path", r.URL.Path)
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok.Name)))
 	})
+}
+
+// tokenKey is the context key of the authenticated token's name.
+type tokenKey struct{}
+
+// actor names who makes an authenticated request, for the records that
+// keep who changed what: "token:" and the name of its token.
+func actor(ctx context.Context) string {
+	name, _ := ctx.Value(tokenKey{}).(string)
+	return "token:" + name
 }
