@@ -105,19 +105,6 @@ func (s *Store) Recipients(ctx context.Context, emails []string, role Role, scop
 	return out, nil
 }
 
-// Suppress marks an address as not taking mail (a hard bounce), with the
-// server's reply as the reason. Later announcements skip it.
-func (s *Store) Suppress(ctx context.Context, email, reason string) error {
-	now := s.timestamp()
-	_, err := db.Exec(ctx, s.db, `
-		UPDATE contacts SET suppressed_at = ?, suppressed_reason = ?, updated_at = ?
-		WHERE email = ? AND suppressed_at IS NULL`, now, reason, now, email)
-	if err != nil {
-		return fmt.Errorf("suppress %s: %w", email, err)
-	}
-	return nil
-}
-
 // BroadcastAudienceQuery selects, once per address, the contacts of active
 // licenses that hold one of roles (every role when empty), narrowed to
 // products and licenses when those are given, and to main contacts when

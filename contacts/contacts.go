@@ -68,15 +68,16 @@ type Member struct {
 
 // Contact is a person, keyed by lower-cased email address.
 type Contact struct {
-	Email            string
-	Name             string
-	Locale           string
-	ReleaseOptOut    bool
-	Suppressed       bool
-	SuppressedReason string
-	Memberships      []Membership
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	Email         string
+	Name          string
+	Locale        string
+	ReleaseOptOut bool
+	// Suppression is why mail to the address is suppressed; nil when it
+	// is not.
+	Suppression *SuppressionRecord
+	Memberships []Membership
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Membership is a role a contact holds on a license.

@@ -24,6 +24,15 @@ type contactRow struct {
 	UpdatedAt        time.Time    `db:"updated_at"`
 }
 
+// personRow is a contact with the details of their current suppression, as
+// people are read.
+type personRow struct {
+	contactRow
+	SuppressionCode       int           `db:"suppression_code"`
+	SuppressionEnhanced   string        `db:"suppression_enhanced"`
+	SuppressionDeliveryID sql.NullInt64 `db:"suppression_delivery_id"`
+}
+
 // membershipRow is a role a person holds on a license, with the person's
 // name (read with licenses) or the license's product (read with people).
 type membershipRow struct {
@@ -94,16 +103,23 @@ func (s *Store) UpdateContact(ctx context.Context, email string, p ContactPatch)
 }
 
 // peopleWithMemberships reads people with every role they hold.
-var peopleWithMemberships = family[contactRow, Contact, membershipRow]{
-	rows:      `SELECT ` + contactColumns + ` FROM contacts c`,
+var peopleWithMemberships = family[personRow, Contact, membershipRow]{
+	rows:      `SELECT ` + contactColumns + `, ` + suppressionColumns + ` FROM contacts c` + currentSuppression,
 	keyColumn: `c.email`,
-	parent: func(r contactRow) Contact {
-		return Contact{
+	parent: func(r personRow) Contact {
+		c := Contact{
 			Email: r.Email, Name: r.Name, Locale: r.Locale, ReleaseOptOut: r.ReleaseOptOut,
-			Suppressed: r.SuppressedAt.Valid, SuppressedReason: r.SuppressedReason,
 			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 			Memberships: []Membership{},
 		}
+		if r.SuppressedAt.Valid {
+			rec := suppressionRow{
+				Email: r.Email, SuppressedAt: r.SuppressedAt.Time, Reply: r.SuppressedReason,
+				Code: r.SuppressionCode, Enhanced: r.SuppressionEnhanced, DeliveryID: r.SuppressionDeliveryID,
+			}.record()
+			c.Suppression = &rec
+		}
+		return c
 	},
 	key: func(c Contact) string { return c.Email },
 	children: `

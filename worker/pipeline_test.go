@@ -51,7 +51,7 @@ func TestReleaseReachesEveryTechnicalContactOnce(t *testing.T) {
 		if _, err := b.Contacts.UpdateContact(ctx, "eve@acme.test", contacts.ContactPatch{ReleaseOptOut: &optOut}); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Contacts.Suppress(ctx, "cy@beta.test", "550 5.1.1 no such user"); err != nil {
+		if err := b.Contacts.Suppress(ctx, "cy@beta.test", contacts.Suppression{Reply: "550 5.1.1 no such user", Code: 550, Enhanced: "5.1.1"}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -149,7 +149,9 @@ func TestSMTPFailures(t *testing.T) {
 				}
 			})
 			b.License(t, "SEN-1", "jira", contacts.Active, apptest.Tech("ann@acme.test", "Ann"), apptest.Tech("gone@acme.test", "Gone"), apptest.Tech("bob@acme.test", "Bob"))
+			start := b.Clock.Now().UTC().Truncate(time.Microsecond)
 			a := b.WaitDone(t, announce(t, b, "jira", "1.0").ID)
+			end := b.Clock.Now().UTC()
 			ds := b.Deliveries(t, a.ID)
 			if d := ds["gone@acme.test"]; d.Status != ledger.DeliveryFailed || d.Attempts != 1 || !strings.Contains(d.LastError, "550") || !strings.Contains(d.LastError, "no such user") {
 				t.Errorf("gone: %s after %d attempts, %q; want failed at once with the reply", d.Status, d.Attempts, d.LastError)
@@ -157,9 +159,22 @@ func TestSMTPFailures(t *testing.T) {
 			if diff := cmp.Diff(map[string]int{"ann@acme.test": 1, "bob@acme.test": 1}, b.SMTP.PerRecipient()); diff != "" {
 				t.Errorf("accepted (-want +got):\n%s", diff)
 			}
+			// The suppression says what refused the address, and where.
 			c, err := b.Contacts.GetContact(context.Background(), "gone@acme.test")
-			if err != nil || !c.Suppressed || !strings.Contains(c.SuppressedReason, "550") {
-				t.Errorf("gone after a 550 on RCPT: suppressed %v %q (%v)", c.Suppressed, c.SuppressedReason, err)
+			if err != nil || c.Suppression == nil {
+				t.Fatalf("gone after a 550 on RCPT: suppression %+v (%v), want one", c.Suppression, err)
+			}
+			gone := ds["gone@acme.test"]
+			want := contacts.SuppressionRecord{
+				Email:        "gone@acme.test",
+				Suppression:  contacts.Suppression{Reply: gone.LastError, Code: 550, Enhanced: "5.1.1", DeliveryID: gone.ID},
+				SuppressedAt: c.Suppression.SuppressedAt,
+			}
+			if diff := cmp.Diff(want, *c.Suppression); diff != "" {
+				t.Errorf("suppression of gone (-want +got):\n%s", diff)
+			}
+			if at := c.Suppression.SuppressedAt; !strings.Contains(c.Suppression.Reply, "5.1.1") || at.Before(start) || at.After(end) {
+				t.Errorf("suppression of gone: reply %q at %v; want the reply with its 5.1.1, between %v and %v", c.Suppression.Reply, at, start, end)
 			}
 			// The next release skips the suppressed address.
 			next := b.WaitDone(t, announce(t, b, "jira", "1.1").ID)

@@ -149,7 +149,7 @@ func TestTheSameRefusalForEveryoneIsTheRelays(t *testing.T) {
 			}
 		}
 		for _, c := range []string{"p00000@acme.test", "p00039@acme.test"} {
-			if got, err := b.Contacts.GetContact(context.Background(), c); err != nil || got.Suppressed {
+			if got, err := b.Contacts.GetContact(context.Background(), c); err != nil || got.Suppression != nil {
 				t.Errorf("%s suppressed by the relay's refusal (%v)", c, err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -220,7 +221,7 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, a ledger.Announceme
 		h.deps.Breaker.Works(ctx)
 		log.Warn("the mailbox does not exist; suppressing the address", "delivery", d.ID, "code", e.Code, "enhanced", e.Enhanced)
 		log.Debug("mailbox refused", "delivery", d.ID, "email", d.Email, "reply", reason)
-		if err := h.deps.Contacts.Suppress(ctx, d.Email, reason); err != nil {
+		if err := h.deps.Contacts.Suppress(ctx, d.Email, contacts.Suppression{Reply: reason, Code: e.Code, Enhanced: e.Enhanced, DeliveryID: d.ID}); err != nil {
 			return err
 		}
 		h.deps.Metrics.Delivery(kind, "failed")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os/user"
 	"time"
 
 	"github.com/heraldhq/herald/internal/app"
@@ -25,7 +24,7 @@ type AnnouncementPauseCmd struct {
 
 func (c *AnnouncementPauseCmd) Run(ctx context.Context, env *Env) error {
 	return env.withApp(ctx, func(a *app.App) error {
-		ann, err := a.Ledger.Pause(ctx, c.ID, c.Reason, "cli:"+osUser())
+		ann, err := a.Ledger.Pause(ctx, c.ID, c.Reason, cliActor())
 		if err != nil {
 			return err
 		}
@@ -64,13 +63,4 @@ func (c *AnnouncementResumeCmd) Run(ctx context.Context, env *Env) error {
 		}
 		return nil
 	})
-}
-
-// osUser names who runs the command, for the records that say who did
-// what.
-func osUser() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	return "unknown"
 }

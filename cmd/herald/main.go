@@ -36,6 +36,7 @@ type CLI struct {
 	Migrate      MigrateCmd      `cmd:"" help:"Bring the database schema up to date and exit."`
 	Token        TokenCmd        `cmd:"" help:"Create, list and revoke admin API tokens."`
 	Import       ImportCmd       `cmd:"" help:"Import licenses and contacts from a CSV file (all or nothing)."`
+	Contacts     ContactsCmd     `cmd:"" help:"Administer people: lift the suppression of an address."`
 
 	Healthcheck HealthcheckCmd `cmd:"" help:"Exit 0 if the herald at HERALD_HTTP_ADDR is ready (for container health checks)."`
 }

@@ -171,7 +171,7 @@ func (s *Server) pauseAnnouncement(w http.ResponseWriter, r *http.Request) error
 	if len(req.Reason) > 500 {
 		return fault.Invalid("reason", "is longer than 500 bytes")
 	}
-	a, err := s.ledger.Pause(r.Context(), id, req.Reason, "token:"+tokenName(r.Context()))
+	a, err := s.ledger.Pause(r.Context(), id, req.Reason, actor(r.Context()))
 	if err != nil {
 		return err
 	}

@@ -31,12 +31,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// tokenKey keys the name of the request's API token in its context.
+// tokenKey is the context key of the authenticated token's name.
 type tokenKey struct{}
 
-// tokenName is the name of the API token the request came with: who does
-// what it asks, for the records that say so.
-func tokenName(ctx context.Context) string {
+// actor names who makes an authenticated request, for the records that
+// keep who changed what: "token:" and the name of its token.
+func actor(ctx context.Context) string {
 	name, _ := ctx.Value(tokenKey{}).(string)
-	return name
+	return "token:" + name
 }

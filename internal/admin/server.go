@@ -116,6 +116,9 @@ var routes = []route{
 	{"GET", "/api/v1/contacts/{email}", false, (*Server).getContact},
 	{"PATCH", "/api/v1/contacts/{email}", false, (*Server).updateContact},
 
+	{"GET", "/api/v1/suppressions", false, (*Server).listSuppressions},
+	{"DELETE", "/api/v1/suppressions/{email}", false, (*Server).liftSuppression},
+
 	{"POST", "/api/v1/releases", false, (*Server).createRelease},
 	{"GET", "/api/v1/releases", false, (*Server).listReleases},
 

@@ -32,9 +32,25 @@ type contactView struct {
 	ReleaseOptOut    bool             `json:"release_opt_out"`
 	Suppressed       bool             `json:"suppressed"`
 	SuppressedReason string           `json:"suppressed_reason,omitempty"`
+	Suppression      *suppressionView `json:"suppression,omitempty"`
 	Memberships      []membershipView `json:"memberships"`
 	CreatedAt        time.Time        `json:"created_at"`
 	UpdatedAt        time.Time        `json:"updated_at"`
+}
+
+// suppressionView is a suppression of an address: lifted_at and lifted_by
+// only once it is lifted.
+type suppressionView struct {
+	Email string `json:"email"`
+	Reply string `json:"reply"`
+	// Code and DeliveryID are null when not known: suppressions from
+	// before herald recorded them.
+	Code         *int       `json:"code"`
+	Enhanced     string     `json:"enhanced"`
+	DeliveryID   *int64     `json:"delivery_id"`
+	SuppressedAt time.Time  `json:"suppressed_at"`
+	LiftedAt     *time.Time `json:"lifted_at,omitempty"`
+	LiftedBy     string     `json:"lifted_by,omitempty"`
 }
 
 type membershipView struct {
@@ -70,12 +86,29 @@ func memberViews(ms []contacts.Member) []memberView {
 func newContactView(c contacts.Contact) contactView {
 	v := contactView{
 		Email: c.Email, Name: c.Name, Locale: c.Locale, ReleaseOptOut: c.ReleaseOptOut,
-		Suppressed: c.Suppressed, SuppressedReason: c.SuppressedReason,
 		Memberships: make([]membershipView, len(c.Memberships)),
 		CreatedAt:   c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
+	if c.Suppression != nil {
+		sv := newSuppressionView(*c.Suppression)
+		v.Suppressed, v.SuppressedReason, v.Suppression = true, c.Suppression.Reply, &sv
+	}
 	for i, m := range c.Memberships {
 		v.Memberships[i] = membershipView{LicenseID: m.LicenseID, Product: m.Product, Role: string(m.Role), Main: m.Main}
+	}
+	return v
+}
+
+func newSuppressionView(r contacts.SuppressionRecord) suppressionView {
+	v := suppressionView{
+		Email: r.Email, Reply: r.Reply, Enhanced: r.Enhanced,
+		SuppressedAt: r.SuppressedAt, LiftedAt: r.LiftedAt, LiftedBy: r.LiftedBy,
+	}
+	if r.Code != 0 {
+		v.Code = &r.Code
+	}
+	if r.DeliveryID != 0 {
+		v.DeliveryID = &r.DeliveryID
 	}
 	return v
 }

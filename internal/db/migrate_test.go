@@ -1,68 +1,97 @@
-package db
+package db_test
 
 import (
 	"context"
-	"io"
-	"io/fs"
-	"log/slog"
-	"path/filepath"
+	"os"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pressly/goose/v3"
+
+	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/dbtest"
 )
 
-// TestRebuildingAnnouncementsKeepsDeliveries migrates a SQLite database
-// that holds an announcement and its delivery through 00007, which builds
-// the announcements table again: its deliveries must not cascade away.
-func TestRebuildingAnnouncementsKeepsDeliveries(t *testing.T) {
-	ctx := context.Background()
-	d, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "herald.db"))
+// migrator returns goose on d with the migrations of its dialect, to take a
+// database to a version and back.
+func migrator(t *testing.T, d *db.DB) *goose.Provider {
+	t.Helper()
+	dialect := goose.DialectSQLite3
+	if d.Dialect == db.Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, d.DB.DB, os.DirFS("migrations/"+string(d.Dialect)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
-	fsys, err := fs.Sub(migrations, "migrations/sqlite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, d.DB.DB, fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 5); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`INSERT INTO announcements (id, kind, dedupe_key, template, send_at, status, created_at, updated_at) VALUES (1, 'release', 'k', 'release', '2026-12-01', 'sending', '2026-12-01', '2026-12-01')`,
-		`INSERT INTO deliveries (announcement_id, email, chunk, status, next_attempt_at, created_at, updated_at) VALUES (1, 'a@acme.test', 0, 'pending', '2026-12-01', '2026-12-01', '2026-12-01')`,
-	} {
-		if _, err := d.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	return p
+}
 
-	if err := d.Migrate(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := d.GetContext(ctx, &n, `SELECT COUNT(*) FROM deliveries WHERE announcement_id = 1`); err != nil || n != 1 {
-		t.Fatalf("%d deliveries after the migration (%v), want 1", n, err)
-	}
-	for _, q := range []string{
-		`UPDATE announcements SET status = 'paused', paused_from = 'sending', paused_by = 'relay' WHERE id = 1`,
-		`INSERT INTO announcements (kind, dedupe_key, template, send_at, status, created_at, updated_at) VALUES ('bounce_notice', 'b', 'b', '2026-12-01', 'done', '2026-12-01', '2026-12-01')`,
-	} {
-		if _, err := d.ExecContext(ctx, q); err != nil {
-			t.Errorf("after the migration, %s: %v", q, err)
+// TestSuppressionsMigration takes a database with suppressed contacts from
+// before the suppressions table to it: each suppression is kept, with its
+// reply and time, and no code or delivery, which were not recorded.
+func TestSuppressionsMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		d, err := db.Open(ctx, database.URL(t))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	var violations []struct {
-		Table  string `db:"table"`
-		RowID  int64  `db:"rowid"`
-		Parent string `db:"parent"`
-		FKID   int64  `db:"fkid"`
-	}
-	if err := d.SelectContext(ctx, &violations, `PRAGMA foreign_key_check`); err != nil || len(violations) != 0 {
-		t.Errorf("foreign key check: %+v, %v", violations, err)
-	}
+		t.Cleanup(func() { d.Close() })
+		migrations := migrator(t, d)
+		if _, err := migrations.UpTo(ctx, 5); err != nil {
+			t.Fatalf("migrate to 5: %v", err)
+		}
+		at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+		for _, c := range []struct {
+			email, reason string
+			suppressedAt  *time.Time
+		}{
+			{"ann@acme.test", "550 5.1.1 no such user", &at},
+			{"bob@acme.test", "", nil},
+		} {
+			if _, err := db.Exec(ctx, d, `
+				INSERT INTO contacts (email, suppressed_at, suppressed_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+				c.email, c.suppressedAt, c.reason, at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		if _, err := migrations.UpTo(ctx, 6); err != nil {
+			t.Fatalf("migrate to 6: %v", err)
+		}
+
+		type row struct {
+			Email     string     `db:"email"`
+			Reply     string     `db:"reply"`
+			Code      int        `db:"code"`
+			Enhanced  string     `db:"enhanced"`
+			Delivery  *int64     `db:"delivery_id"`
+			CreatedAt time.Time  `db:"created_at"`
+			LiftedAt  *time.Time `db:"lifted_at"`
+			LiftedBy  string     `db:"lifted_by"`
+		}
+		var got []row
+		if err := db.Select(ctx, d, &got, `SELECT email, reply, code, enhanced, delivery_id, created_at, lifted_at, lifted_by FROM suppressions ORDER BY id`); err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			got[i].CreatedAt = got[i].CreatedAt.UTC()
+		}
+		want := []row{{Email: "ann@acme.test", Reply: "550 5.1.1 no such user", CreatedAt: at}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("suppressions (-want +got):\n%s", diff)
+		}
+
+		if _, err := migrations.DownTo(ctx, 5); err != nil {
+			t.Fatalf("migrate down to 5: %v", err)
+		}
+		var suppressed int
+		if err := db.Get(ctx, d, &suppressed, `SELECT COUNT(*) FROM contacts WHERE suppressed_at IS NOT NULL`); err != nil || suppressed != 1 {
+			t.Errorf("suppressed contacts after migrating down: %d, %v; want ann still", suppressed, err)
+		}
+	})
 }

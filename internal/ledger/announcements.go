@@ -263,32 +263,27 @@ func (l *Ledger) Cancel(ctx context.Context, id int64) (Announcement, error) {
 }
 
 // RetryFailed makes the failed deliveries of an announcement pending again,
-// due now, with a fresh retry budget, and reopens it. It returns the chunks
-// to enqueue; none, and the announcement as it was, when nothing failed.
+// due now, with a fresh retry budget, and reopens it. Each keeps its last
+// SMTP reply (last_error) until it is sent. A failed delivery whose contact
+// is suppressed now is not retried: it becomes skipped, with the reason
+// "suppressed", so that a refusal for everyone can be retried once its
+// suppressions are lifted while a mailbox that is gone is not. RetryFailed
+// returns the chunks to enqueue; none, and the announcement as it was but
+// for those skipped, when nothing is to be retried.
 func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int, error) {
 	var (
 		a      Announcement
 		chunks []int
 	)
 	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		var failed int
-		if err := db.Get(ctx, tx, &failed, `SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND status = ?`, id, DeliveryFailed); err != nil {
-			return err
-		}
-		// Reopen the announcement before touching its deliveries: the row
-		// lock this takes makes a concurrent cancel or prune wait for this
-		// transaction. With nothing failed there is nothing to reopen, and
-		// the update, changing nothing, only checks (and locks) the
-		// announcement as one that a retry may be asked of; it stays done,
-		// finished when it finished.
-		now := l.Now()
-		reopen := `UPDATE announcements SET status = ?, finished_at = NULL, updated_at = ?`
-		args := []any{Sending, now}
-		if failed == 0 {
-			reopen, args = `UPDATE announcements SET status = status`, nil
-		}
-		cur, err := l.move(ctx, tx, id, reopen+` WHERE id = ? AND status IN (?, ?) AND archived_counts IS NULL`,
-			append(args, id, Sending, Done)...)
+		chunks = nil
+		// Lock the announcement before touching its deliveries: the row
+		// lock this update takes, changing nothing, makes a concurrent
+		// cancel or prune wait for this transaction; it also checks the
+		// announcement as one that a retry may be asked of.
+		cur, err := l.move(ctx, tx, id, `
+			UPDATE announcements SET status = status WHERE id = ? AND status IN (?, ?) AND archived_counts IS NULL`,
+			id, Sending, Done)
 		if err != nil {
 			return err
 		}
@@ -298,18 +293,32 @@ func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int
 			}
 			return fault.Conflict("announcement %d is %s; only a sending or done announcement has failed deliveries to retry", id, cur.Status)
 		}
-		if failed > 0 {
-			if err := db.Select(ctx, tx, &chunks, `
-				SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
-				id, DeliveryFailed); err != nil {
-				return err
-			}
+		now := l.Now()
+		if _, err := db.Exec(ctx, tx, `
+			UPDATE deliveries SET status = ?, reason = ?, updated_at = ?
+			WHERE announcement_id = ? AND status = ?
+			AND EXISTS (SELECT 1 FROM contacts c WHERE c.email = deliveries.email AND c.suppressed_at IS NOT NULL)`,
+			DeliverySkipped, "suppressed", now, id, DeliveryFailed); err != nil {
+			return err
+		}
+		if err := db.Select(ctx, tx, &chunks, `
+			SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
+			id, DeliveryFailed); err != nil {
+			return err
+		}
+		if len(chunks) > 0 {
 			// attempts is the retry budget, which starts again; the claim
 			// fence (claims) goes on counting.
 			if _, err := db.Exec(ctx, tx, `
-				UPDATE deliveries SET status = ?, attempts = 0, next_attempt_at = ?, last_error = '', updated_at = ?
+				UPDATE deliveries SET status = ?, attempts = 0, next_attempt_at = ?, updated_at = ?
 				WHERE announcement_id = ? AND status = ?`,
 				DeliveryPending, now, now, id, DeliveryFailed); err != nil {
+				return err
+			}
+			// Reopened; with nothing to retry, a done announcement stays
+			// done, finished when it finished.
+			if _, err := db.Exec(ctx, tx, `UPDATE announcements SET status = ?, finished_at = NULL, updated_at = ? WHERE id = ?`,
+				Sending, now, id); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -299,15 +300,95 @@ func TestRetryFailed(t *testing.T) {
 			if diff := cmp.Diff(want, progressOf(got)); diff != "" {
 				t.Errorf("RetryFailed (-want +got):\n%s", diff)
 			}
+			// The last reply stays until the message is sent.
 			ds := deliveries(t, led, a.ID)
 			for _, email := range []string{"b@acme.test", "d@acme.test"} {
-				want := ledger.Delivery{Email: email, Chunk: ds[email].Chunk, Status: ledger.DeliveryPending, NextAttemptAt: now}
+				want := ledger.Delivery{Email: email, Chunk: ds[email].Chunk, Status: ledger.DeliveryPending, NextAttemptAt: now, LastError: "550 no such user"}
 				if diff := cmp.Diff(want, ds[email], ignoreIDs); diff != "" {
 					t.Errorf("%s (-want +got):\n%s", email, diff)
 				}
 			}
 			if ds["a@acme.test"].Status != ledger.DeliverySent || ds["c@acme.test"].Status != ledger.DeliverySkipped {
 				t.Errorf("a is %s and c %s, want them left sent and skipped", ds["a@acme.test"].Status, ds["c@acme.test"].Status)
+			}
+		})
+
+		t.Run("SuppressedRecipientsAreSkippedNotRetried", func(t *testing.T) {
+			t.Parallel()
+			// b (chunk 0, two attempts) and d (chunk 1, one attempt)
+			// failed with "550 no such user"; a was sent and c skipped.
+			// Skipped, they keep the attempts they had.
+			skippedSuppressed := func(email string, chunk, attempts int) ledger.Delivery {
+				return ledger.Delivery{Email: email, Chunk: chunk, Status: ledger.DeliverySkipped, Reason: "suppressed",
+					Attempts: attempts, NextAttemptAt: t0, LastError: "550 no such user"}
+			}
+			retried := func(email string, chunk int) ledger.Delivery {
+				return ledger.Delivery{Email: email, Chunk: chunk, Status: ledger.DeliveryPending,
+					NextAttemptAt: t0.Add(time.Hour), LastError: "550 no such user"}
+			}
+			for _, tt := range []struct {
+				name           string
+				suppress, lift []string
+				wantChunks     []int
+				want           progress
+				wantB, wantD   ledger.Delivery
+			}{
+				{
+					name: "OneSuppressed", suppress: []string{"d@acme.test"},
+					wantChunks: []int{0},
+					want:       progress{Status: ledger.Sending, Counts: ledger.Counts{Recipients: 4, Pending: 1, Sent: 1, Skipped: 2}},
+					wantB:      retried("b@acme.test", 0), wantD: skippedSuppressed("d@acme.test", 1, 1),
+				},
+				{
+					// A relay that refused everyone: nothing is retried
+					// until the suppressions are lifted, and the
+					// announcement stays done, finished when it finished.
+					name: "AllSuppressed", suppress: []string{"b@acme.test", "d@acme.test"},
+					want:  progress{Status: ledger.Done, Finished: at(t0), Counts: ledger.Counts{Recipients: 4, Sent: 1, Skipped: 3}},
+					wantB: skippedSuppressed("b@acme.test", 0, 2), wantD: skippedSuppressed("d@acme.test", 1, 1),
+				},
+				{
+					name: "SuppressionLifted", suppress: []string{"b@acme.test", "d@acme.test"}, lift: []string{"b@acme.test", "d@acme.test"},
+					wantChunks: []int{0, 1},
+					want:       progress{Status: ledger.Sending, Counts: ledger.Counts{Recipients: 4, Pending: 2, Sent: 1, Skipped: 1}},
+					wantB:      retried("b@acme.test", 0), wantD: retried("d@acme.test", 1),
+				},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
+					led, b, a := setup(t)
+					for _, email := range tt.suppress {
+						if err := b.contacts.Suppress(ctx, email, contacts.Suppression{Reply: "550 no such user", Code: 550}); err != nil {
+							t.Fatalf("Suppress: %v", err)
+						}
+					}
+					for _, email := range tt.lift {
+						if _, err := b.contacts.Unsuppress(ctx, email, "cli:test"); err != nil {
+							t.Fatalf("Unsuppress: %v", err)
+						}
+					}
+
+					got, chunks, err := led.RetryFailed(ctx, a.ID)
+					if err != nil {
+						t.Fatalf("RetryFailed: %v", err)
+					}
+
+					if diff := cmp.Diff(tt.wantChunks, chunks); diff != "" {
+						t.Errorf("chunks (-want +got):\n%s", diff)
+					}
+					if diff := cmp.Diff(tt.want, progressOf(got)); diff != "" {
+						t.Errorf("RetryFailed (-want +got):\n%s", diff)
+					}
+					if diff := cmp.Diff(tt.want, progressOf(get(t, led, a.ID))); diff != "" {
+						t.Errorf("announcement read again (-want +got):\n%s", diff)
+					}
+					ds := deliveries(t, led, a.ID)
+					for _, want := range []ledger.Delivery{tt.wantB, tt.wantD} {
+						if diff := cmp.Diff(want, ds[want.Email], ignoreIDs); diff != "" {
+							t.Errorf("%s (-want +got):\n%s", want.Email, diff)
+						}
+					}
+				})
 			}
 		})
 

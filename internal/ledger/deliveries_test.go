@@ -95,7 +95,7 @@ func TestResolve(t *testing.T) {
 						}
 					}
 					for email, reply := range map[string]string{"c@acme.test": "550 no such user", "d@acme.test": "550 mailbox gone"} {
-						if err := b.contacts.Suppress(ctx, email, reply); err != nil {
+						if err := b.contacts.Suppress(ctx, email, contacts.Suppression{Reply: reply, Code: 550}); err != nil {
 							t.Fatalf("Suppress: %v", err)
 						}
 					}
@@ -195,7 +195,7 @@ func TestResolve(t *testing.T) {
 						b.license(t, "SEN-1", tt.emails...)
 					}
 					for _, email := range tt.suppress {
-						if err := b.contacts.Suppress(ctx, email, "550 gone"); err != nil {
+						if err := b.contacts.Suppress(ctx, email, contacts.Suppression{Reply: "550 gone", Code: 550}); err != nil {
 							t.Fatalf("Suppress: %v", err)
 						}
 					}

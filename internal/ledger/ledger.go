@@ -4,6 +4,7 @@
 //
 //	pending → sending → sent | failed | pending (retry later)
 //	pending → skipped | cancelled
+//	failed → pending | skipped (retry-failed; skipped when the contact is suppressed)
 //
 // Redis only carries work; every worker acts on rows here that are still
 // pending, so running a task twice sends nothing twice.

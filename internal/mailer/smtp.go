@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -155,10 +154,16 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	from, err := envelopeAddress(m.From)
+	// The envelope, in the angle brackets MAIL FROM and RCPT TO take.
+	from, err := msg.GetSender(false)
 	if err != nil {
 		return &Error{Err: fmt.Errorf("sender %q: %w", m.From, err)}
 	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil || len(rcpts) != 1 {
+		return &Error{Err: fmt.Errorf("recipient %q: %v", m.To, err)}
+	}
+	to := rcpts[0]
 	var c *conn
 	select {
 	case c = <-s.slots:
@@ -175,7 +180,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 			}
 			c.client = client
 		}
-		e, broken := s.transact(c.client, from, m.To, msg)
+		e, broken := s.transact(c.client, from, to, msg)
 		if e == nil {
 			return nil
 		}
@@ -322,15 +327,6 @@ func (s *SMTP) advice(r Reply, err error) string {
 		return "herald sends no password over an unencrypted connection: use ?tls=starttls or ?tls=tls in HERALD_SMTP_URL"
 	}
 	return "check HERALD_SMTP_URL (host, port, ?tls= and credentials)"
-}
-
-// envelopeAddress is the bare address of a "Name <address>" sender.
-func envelopeAddress(from string) (string, error) {
-	a, err := mail.ParseAddress(from)
-	if err != nil {
-		return "", err
-	}
-	return a.Address, nil
 }
 
 // Close closes every connection, waiting for messages in flight. The
