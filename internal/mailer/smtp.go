@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"strconv"
@@ -277,10 +276,13 @@ func (s *SMTP) Probe(ctx context.Context) error {
 	return nil
 }
 
-// dialError classifies a failure to connect. A reply (a 535 to AUTH, a
-// 530 asking for STARTTLS) or a refusal of the connection, the TLS mode or
-// the credentials is the relay's: no message can pass until its setting
-// is changed. A timeout or a 4xx may pass by itself.
+// dialError classifies a failure to connect. Whatever keeps herald from a
+// session with the relay is the relay's failure, not any message's: a
+// refused or unanswered connection, a TLS mode the relay does not speak, a
+// 5xx to EHLO or AUTH. No message can pass until it works again (often
+// once a setting is changed), so the send pauses instead of failing
+// recipients. Only a 4xx (421 "too many connections") is a reply to wait
+// out.
 func (s *SMTP) dialError(err error) *Error {
 	err = fmt.Errorf("connect to %s: %w", s.addr, err)
 	if r, ok := replyOf(err); ok {
@@ -290,11 +292,12 @@ func (s *SMTP) dialError(err error) *Error {
 		}
 		return e
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) {
-		return &Error{Temporary: true, Stage: StageConnect, Err: err}
-	}
 	return &Error{Temporary: true, Relay: true, Stage: StageConnect, Err: err, Advice: s.advice(Reply{}, err)}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // advice says what to change when the relay refuses herald's connection.
@@ -308,6 +311,9 @@ func (s *SMTP) advice(r Reply, err error) string {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("nothing accepts connections at %s: check the host and port of HERALD_SMTP_URL", s.addr)
+	case isTimeout(err):
+		return fmt.Sprintf("the relay at %s did not answer: check the host and port of HERALD_SMTP_URL, and its ?tls= "+
+			"(tls=tls on port 465, which waits for TLS; starttls on 587)", s.addr)
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("the host %s does not resolve: check the host of HERALD_SMTP_URL", s.host)
 	case strings.Contains(text, "does not support starttls"):

@@ -684,6 +684,47 @@ func TestProbe(t *testing.T) {
 		})
 	}
 
+	t.Run("NothingAnswers", func(t *testing.T) {
+		t.Parallel()
+		// A server that waits for TLS from the first byte, as on port 465,
+		// never greets a client that waits for its greeting.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var (
+			mu       sync.Mutex
+			accepted []net.Conn
+			wg       sync.WaitGroup
+		)
+		t.Cleanup(func() {
+			ln.Close()
+			wg.Wait()
+			for _, c := range accepted {
+				c.Close()
+			}
+		})
+		wg.Go(func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				accepted = append(accepted, c)
+				mu.Unlock()
+			}
+		})
+		sender, err := mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, TLS: "starttls", Timeout: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := mailer.Classify(sender.Probe(context.Background()))
+		if !e.Relay || !strings.Contains(e.Advice, "did not answer") {
+			t.Errorf("Probe = %v (relay %v, advice %q)", e, e.Relay, e.Advice)
+		}
+	})
+
 	t.Run("NothingListens", func(t *testing.T) {
 		t.Parallel()
 		sender, err := mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: closedPort(t), TLS: "none", Timeout: 5 * time.Second})
