@@ -59,6 +59,22 @@ func everyoneOnce(t *testing.T, b *apptest.Bundle, a ledger.Announcement, n int)
 	}
 }
 
+// waitPaused waits until an announcement is paused with none of its
+// deliveries being sent, and returns it.
+func waitPaused(t *testing.T, b *apptest.Bundle, id int64) ledger.Announcement {
+	t.Helper()
+	var a ledger.Announcement
+	apptest.WaitFor(t, 30*time.Second, "the announcement to pause", func() bool {
+		got, err := b.Ledger.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a = got
+		return got.Status == ledger.Paused && got.Counts.Sending == 0
+	})
+	return a
+}
+
 // relayStatus reads the relay's state as the API shows it.
 func relayStatus(t *testing.T, b *apptest.Bundle) relay.Status {
 	t.Helper()
@@ -84,16 +100,7 @@ func TestARelayThatRefusesHeraldPausesTheSend(t *testing.T) {
 			}
 		})
 		technicalContacts(t, b, 30)
-		a := announce(t, b, "jira", "9.4.0")
-
-		apptest.WaitFor(t, 30*time.Second, "the announcement to pause", func() bool {
-			got, err := b.Ledger.Get(context.Background(), a.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a = got
-			return got.Status == ledger.Paused
-		})
+		a := waitPaused(t, b, announce(t, b, "jira", "9.4.0").ID)
 		if a.PausedBy != ledger.PausedByRelay || !strings.Contains(a.PausedReason, "554") || a.Counts.Pending != 30 {
 			t.Errorf("paused by %q, %q, counts %+v; want the relay's pause with every delivery pending", a.PausedBy, a.PausedReason, a.Counts)
 		}
@@ -130,16 +137,7 @@ func TestTheSameRefusalForEveryoneIsTheRelays(t *testing.T) {
 			}
 		})
 		technicalContacts(t, b, 40)
-		a := announce(t, b, "jira", "9.4.0")
-
-		apptest.WaitFor(t, 30*time.Second, "the announcement to pause", func() bool {
-			got, err := b.Ledger.Get(context.Background(), a.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a = got
-			return got.Status == ledger.Paused && got.Counts.Sending == 0
-		})
+		a := waitPaused(t, b, announce(t, b, "jira", "9.4.0").ID)
 		if a.PausedBy != ledger.PausedByRelay || a.Counts.Failed != 0 || a.Counts.Pending != 40 {
 			t.Errorf("paused by %q, counts %+v; want the relay's pause with every failure taken back", a.PausedBy, a.Counts)
 		}

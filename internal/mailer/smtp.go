@@ -163,11 +163,9 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return &Error{Err: fmt.Errorf("recipient %q: %v", m.To, err)}
 	}
 	to := rcpts[0]
-	var c *conn
-	select {
-	case c = <-s.slots:
-	case <-ctx.Done():
-		return &Error{Temporary: true, Err: ctx.Err()}
+	c, err := s.take(ctx)
+	if err != nil {
+		return err
 	}
 	defer func() { s.slots <- c }()
 
@@ -195,6 +193,17 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 			}
 		}
 		return e
+	}
+}
+
+// take waits for a free connection of the pool, which the caller gives
+// back.
+func (s *SMTP) take(ctx context.Context) (*conn, error) {
+	select {
+	case c := <-s.slots:
+		return c, nil
+	case <-ctx.Done():
+		return nil, &Error{Temporary: true, Err: ctx.Err()}
 	}
 }
 
@@ -254,11 +263,9 @@ func (s *SMTP) refused(client *smtp.Client, stage Stage, err error) (*Error, boo
 // connection of the pool, which then stays open for the next message; one
 // that is open already is asked for a NOOP.
 func (s *SMTP) Probe(ctx context.Context) error {
-	var c *conn
-	select {
-	case c = <-s.slots:
-	case <-ctx.Done():
-		return &Error{Temporary: true, Err: ctx.Err()}
+	c, err := s.take(ctx)
+	if err != nil {
+		return err
 	}
 	defer func() { s.slots <- c }()
 	if c.client != nil {
