@@ -42,10 +42,9 @@ type Relay struct {
 	rate    config.Rate
 	limiter *redis_rate.Limiter
 
-	mu        sync.Mutex
-	factor    float64 // as last read or set
-	factorAt  time.Time
-	throttled int // throttled replies seen by this process
+	mu       sync.Mutex
+	factor   float64 // as last read or set
+	factorAt time.Time
 }
 
 // New returns the relay state of the herald installation namespace (its
@@ -98,21 +97,30 @@ func limit(rate config.Rate, factor float64) redis_rate.Limit {
 
 // currentFactor is the share of the configured rate that the workers may
 // use now, read from Redis at most once a second.
+// The other workers go on with the factor they have meanwhile, rather
+// than wait for the one that reads it.
 func (r *Relay) currentFactor(ctx context.Context) float64 {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	f := r.factor
 	if time.Since(r.factorAt) < adjustOnce {
-		return r.factor
+		r.mu.Unlock()
+		return f
 	}
 	r.factorAt = time.Now()
+	r.mu.Unlock()
 	v, err := r.rdb.Get(ctx, r.prefix+"factor").Float64()
 	switch {
 	case errors.Is(err, redis.Nil):
-		r.factor = 1
+		f = 1
 	case err == nil && v >= minFactor && v <= 1:
-		r.factor = v
+		f = v
+	default:
+		return f // Redis is away: keep the last one
 	}
-	return r.factor
+	r.mu.Lock()
+	r.factor = f
+	r.mu.Unlock()
+	return f
 }
 
 // adjust multiplies the shared factor by ARGV[1] and adds ARGV[2], within
@@ -156,9 +164,6 @@ func (r *Relay) adjust(ctx context.Context, guard string, times, plus float64) {
 // Throttled says the relay answered with a throttling reply: the shared
 // rate is halved, for every worker.
 func (r *Relay) Throttled(ctx context.Context) {
-	r.mu.Lock()
-	r.throttled++
-	r.mu.Unlock()
 	r.adjust(ctx, "halved", 0.5, 0)
 }
 
@@ -167,13 +172,6 @@ func (r *Relay) Passed(ctx context.Context) {
 	if r.currentFactor(ctx) < 1 {
 		r.adjust(ctx, "raised", 1, raiseStep)
 	}
-}
-
-// ThrottledReplies is how many throttling replies this process has seen.
-func (r *Relay) ThrottledReplies() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.throttled
 }
 
 // Rate is the configured send rate and the one the workers use now, in

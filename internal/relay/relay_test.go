@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -64,8 +65,25 @@ func TestRate(t *testing.T) {
 		if got := one.Rate(ctx); got.Effective != 100 {
 			t.Errorf("a pass right after: %+v, want still 100", got)
 		}
-		if one.ThrottledReplies() != 5 {
-			t.Errorf("one counted %d throttled replies, want 5", one.ThrottledReplies())
+	})
+
+	t.Run("PassesRaiseItOnceTheRelayIsCalm", func(t *testing.T) {
+		t.Parallel()
+		one, another := newRelay(t, config.Rate{N: 200, Per: time.Second})
+		one.Throttled(ctx)
+		time.Sleep(5200 * time.Millisecond) // calm: five seconds without a halving
+		one.Passed(ctx)
+		one.Passed(ctx) // the same second: no second raise
+		two := another(config.Rate{N: 200, Per: time.Second})
+		if got := two.Rate(ctx); math.Round(got.Effective) != 110 {
+			t.Errorf("after two passes in a calm second: %+v, want 100 raised by a twentieth of 200 once", got)
+		}
+		time.Sleep(1100 * time.Millisecond)
+		for range 3 {
+			two.Passed(ctx)
+		}
+		if got := two.Rate(ctx); math.Round(got.Effective) != 120 {
+			t.Errorf("a second later: %+v, want 120", got)
 		}
 	})
 
