@@ -15,14 +15,23 @@ import (
 )
 
 // Breaker keeps a worker process from sending while the relay fails as a
-// whole: it refuses herald's connection, TLS mode or credentials, or it
-// answers every message with the same refusal, whoever it is for. Open,
-// the workers take no delivery and pause the announcements they find;
-// meanwhile the breaker probes the relay, waiting longer each time up to
-// a minute, and once the relay takes herald's connection again it resumes
-// what the relay paused and lets sends through. A relay that refused every
-// message gets one more try before the breaker closes (half-open): the
-// same refusal opens it again at once.
+// whole: it refuses herald's connection, TLS mode, credentials or sender,
+// or it answers every message with the same refusal, whoever it is for.
+//
+// Open, the workers take no delivery and pause the announcements they
+// find; meanwhile the breaker probes the relay, waiting longer each time
+// up to a minute. Once the relay takes herald's connection and sender
+// again, it resumes what the relay paused. After a refusal of every
+// message it is half-open: messages go, and the first refused as before
+// opens it again at once (the ones refused meanwhile are taken back too).
+// When the same refusal keeps coming back for longer than GiveUp, with no
+// message sent in between, herald stops resuming by itself: the refusal is
+// more likely the messages' (their content, their sender) than a passing
+// state of the relay, and staff resume the announcements once it is fixed.
+//
+// Closed, it checks the relay once as the process starts, and every
+// minute resumes the announcements a relay's failure left paused (this
+// process's, or another's that stopped) once a probe passes.
 type Breaker struct {
 	sender  mailer.Sender
 	relay   *relay.Relay
@@ -41,10 +50,14 @@ type Breaker struct {
 	streakKey string
 	// tripKey is the refusal that opened the breaker, if one did.
 	tripKey string
-	wait    time.Duration
-	probing bool
-	stop    chan struct{}
-	stopped sync.Once
+	// refusing holds, for each refusal that opened the breaker since a
+	// message was last sent, when it first did.
+	refusing map[string]time.Time
+	wait     time.Duration // before the next probe, while open
+
+	kick   chan struct{} // the state changed: the watch recomputes its wait
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 type breakerState int
@@ -57,15 +70,36 @@ const (
 
 // BreakerConfig tunes the breaker.
 type BreakerConfig struct {
+	// From is the sender probes give the relay (HERALD_FROM).
+	From string
 	// Pattern is how many attempts in a row must get the same permanent
 	// refusal before it counts as the relay's (default 20).
 	Pattern int
 	// FirstProbe is the wait before the first probe (default 1s); each
-	// failed probe doubles it, up to MaxProbe (default 1 minute).
+	// failed probe doubles it, up to MaxProbe (default 1 minute), which is
+	// also how often a closed breaker looks for pauses to resume.
 	FirstProbe, MaxProbe time.Duration
+	// GiveUp is how long the same refusal of every message may keep
+	// coming back before herald leaves its announcements to staff
+	// (default 15 minutes).
+	GiveUp time.Duration
 }
 
-// NewBreaker returns a closed breaker.
+// Verdict is what becomes of deliveries a permanent refusal failed.
+type Verdict int
+
+const (
+	// Failed: the refusal stands, the delivery stays failed.
+	Failed Verdict = iota
+	// PausedForRelay: the refusal was the relay's; the failures are taken
+	// back and their announcements paused until the relay works.
+	PausedForRelay
+	// PausedForStaff: the same, but the announcements stay paused until
+	// staff resume them.
+	PausedForStaff
+)
+
+// NewBreaker returns a closed breaker; Start starts watching the relay.
 func NewBreaker(cfg BreakerConfig, sender mailer.Sender, r *relay.Relay, led *ledger.Ledger, q *queue.Queue, logger *slog.Logger, m *metrics.Metrics) *Breaker {
 	if cfg.Pattern == 0 {
 		cfg.Pattern = 20
@@ -76,8 +110,28 @@ func NewBreaker(cfg BreakerConfig, sender mailer.Sender, r *relay.Relay, led *le
 	if cfg.MaxProbe == 0 {
 		cfg.MaxProbe = time.Minute
 	}
+	if cfg.GiveUp == 0 {
+		cfg.GiveUp = 15 * time.Minute
+	}
 	m.RelayUp(true)
-	return &Breaker{sender: sender, relay: r, ledger: led, queue: q, logger: logger, metrics: m, cfg: cfg, stop: make(chan struct{})}
+	return &Breaker{sender: sender, relay: r, ledger: led, queue: q, logger: logger, metrics: m, cfg: cfg,
+		refusing: map[string]time.Time{}, kick: make(chan struct{}, 1)}
+}
+
+// Start checks the relay at once, in the background, and then watches it
+// until Stop.
+func (b *Breaker) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel, b.done = cancel, make(chan struct{})
+	go b.watch(ctx)
+}
+
+// Stop stops watching the relay and waits for a probe in flight.
+func (b *Breaker) Stop() {
+	if b.cancel != nil {
+		b.cancel()
+		<-b.done
+	}
 }
 
 // Allows says whether deliveries may be taken now, and if not, why.
@@ -85,6 +139,14 @@ func (b *Breaker) Allows() (bool, string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.state != open, b.reason
+}
+
+// Sent says the relay took a message.
+func (b *Breaker) Sent(ctx context.Context) {
+	b.mu.Lock()
+	clear(b.refusing)
+	b.mu.Unlock()
+	b.Works(ctx)
 }
 
 // Works says the relay answered as a working relay does: it took a
@@ -97,37 +159,46 @@ func (b *Breaker) Works(ctx context.Context) {
 		b.mu.Unlock()
 		return
 	}
-	b.state, b.reason, b.tripKey, b.wait = closed, "", "", 0
+	b.close()
 	b.mu.Unlock()
 	b.logger.Info("the relay takes messages again")
-	b.metrics.RelayUp(true)
-	b.setStatus(ctx, relay.Status{State: relay.Working})
+	b.closed(ctx)
 }
 
-// Fail opens the breaker: the relay refused herald's connection, TLS or
-// credentials (e), which no message can get past.
+// Fail opens the breaker: the relay refused herald's connection, TLS,
+// credentials or sender (e), which no message can get past.
 func (b *Breaker) Fail(ctx context.Context, e *mailer.Error) {
-	b.open(ctx, fmt.Sprintf("the relay fails: %v", e), e.Advice, "")
+	reason := fmt.Sprintf("the relay fails: %v", e)
+	b.mu.Lock()
+	if b.state == open {
+		b.mu.Unlock()
+		return
+	}
+	b.open(reason, "")
+	b.mu.Unlock()
+	b.opened(ctx, reason, e.Advice)
 }
 
 // Refused counts a permanent refusal of the message of claim c that is not
 // about its mailbox. When the last Pattern attempts all got the same one
 // (the same reply code and enhanced code, whatever the text), it is the
-// relay's: the breaker opens, and Refused returns the claims of the
-// pattern, whose failures must be taken back. Half-open, the refusal that
-// opened the breaker opens it again at once.
-func (b *Breaker) Refused(ctx context.Context, c ledger.Claim, e *mailer.Error) (takeBack []ledger.Claim, tripped bool) {
+// relay's: Refused returns the claims of the pattern, whose failures must
+// be taken back, and whether their announcements wait for the relay or
+// for staff. Open or half-open, the refusal that opened the breaker is
+// taken back at once; half-open, it opens the breaker again.
+func (b *Breaker) Refused(ctx context.Context, c ledger.Claim, e *mailer.Error) ([]ledger.Claim, Verdict) {
+	if e.Code == 0 {
+		return nil, Failed // no reply: herald's own failure (the message could not be built)
+	}
 	key := fmt.Sprintf("%d %s", e.Code, e.Enhanced)
 	b.mu.Lock()
 	if b.state != closed && key == b.tripKey {
-		// Part of the pattern: in flight when it opened the breaker, or
-		// the one try let through, which opens it again.
-		reopen := b.state == halfOpen
-		b.mu.Unlock()
-		if reopen {
-			b.open(ctx, b.reasonFor(e), b.adviceFor(e), key)
+		if b.state == open {
+			// In flight when the pattern opened the breaker.
+			b.mu.Unlock()
+			return []ledger.Claim{c}, PausedForRelay
 		}
-		return []ledger.Claim{c}, true
+		return b.trip(ctx, []ledger.Claim{c}, e, key)
 	}
 	if key != b.streakKey {
 		b.streak, b.streakKey = nil, key
@@ -135,84 +206,182 @@ func (b *Breaker) Refused(ctx context.Context, c ledger.Claim, e *mailer.Error) 
 	b.streak = append(b.streak, c)
 	if len(b.streak) < b.cfg.Pattern {
 		b.mu.Unlock()
-		return nil, false
+		return nil, Failed
 	}
-	takeBack = b.streak
+	pattern := b.streak
 	b.streak, b.streakKey = nil, ""
-	b.mu.Unlock()
-	b.open(ctx, b.reasonFor(e), b.adviceFor(e), key)
-	return takeBack, true
+	return b.trip(ctx, pattern, e, key)
 }
 
+// trip opens the breaker for the refusal key, or gives up on the relay
+// recovering from it. It is called with b.mu held and releases it.
+func (b *Breaker) trip(ctx context.Context, pattern []ledger.Claim, e *mailer.Error, key string) ([]ledger.Claim, Verdict) {
+	reason := b.reasonFor(e)
+	now := time.Now()
+	since, seen := b.refusing[key]
+	if !seen {
+		b.refusing[key] = now
+	}
+	if seen && now.Sub(since) >= b.cfg.GiveUp {
+		wasOpen := b.state != closed
+		if wasOpen {
+			b.close()
+		}
+		b.mu.Unlock()
+		b.logger.Error("the relay refuses every message the same way, each time it seems to work again; "+
+			"the announcements stay paused until staff resume them", "since", since, "reply", e.Error(), "fix", b.adviceFor(e))
+		if wasOpen {
+			b.closed(ctx)
+		}
+		return pattern, PausedForStaff
+	}
+	b.open(reason, key)
+	b.mu.Unlock()
+	b.opened(ctx, reason, b.adviceFor(e))
+	return pattern, PausedForRelay
+}
+
+// reasonFor is why a refusal of every message paused an announcement.
 func (b *Breaker) reasonFor(e *mailer.Error) string {
 	return fmt.Sprintf("the relay refuses every message with %v", e)
 }
 
 func (b *Breaker) adviceFor(*mailer.Error) string {
-	return "check the relay's policy for HERALD_FROM: the sending domain verified, herald allowed to relay, the account's sending enabled"
+	return "check the relay's policy for HERALD_FROM and the messages: the sending domain verified, herald allowed to relay, " +
+		"the account's sending enabled, the content accepted"
 }
 
-// open opens the breaker, if it is not open, logs why once and starts
-// probing the relay.
-func (b *Breaker) open(ctx context.Context, reason, advice, tripKey string) {
-	b.mu.Lock()
-	wasClosed := b.state == closed
+// open opens the breaker; b.mu is held.
+func (b *Breaker) open(reason, tripKey string) {
 	b.state, b.reason, b.tripKey = open, reason, tripKey
 	if b.wait == 0 {
 		b.wait = b.cfg.FirstProbe
 	}
-	startProbe := !b.probing
-	b.probing = true
-	b.mu.Unlock()
+}
 
-	if wasClosed {
-		b.logger.Error("sending paused: "+reason, "fix", advice)
-		b.metrics.RelayUp(false)
-	}
+// opened tells that the breaker opened: once per opening, as an ERROR, in
+// the metric and the shared state; and wakes the watch to probe.
+func (b *Breaker) opened(ctx context.Context, reason, advice string) {
+	b.logger.Error("sending paused: "+reason, "fix", advice)
+	b.metrics.RelayUp(false)
 	b.setStatus(ctx, relay.Status{State: relay.Failing, Error: reason, Advice: advice})
-	if startProbe {
-		go b.probe()
+	select {
+	case b.kick <- struct{}{}:
+	default:
 	}
 }
 
-// probe tries the relay until it takes herald's connection, then resumes
-// the announcements it paused and lets one try through.
-func (b *Breaker) probe() {
-	ctx := context.Background()
+// close closes the breaker; b.mu is held.
+func (b *Breaker) close() {
+	b.state, b.reason, b.tripKey, b.wait = closed, "", "", 0
+}
+
+// closed tells that the breaker closed.
+func (b *Breaker) closed(ctx context.Context) {
+	b.metrics.RelayUp(true)
+	b.setStatus(ctx, relay.Status{State: relay.Working})
+}
+
+// watch checks the relay at once, then each time its wait runs out: the
+// probe's, open; a minute's, closed or half-open.
+func (b *Breaker) watch(ctx context.Context) {
+	defer close(b.done)
+	b.check(ctx, true)
 	for {
 		b.mu.Lock()
-		wait := b.wait
-		b.mu.Unlock()
-		select {
-		case <-b.stop:
-			return
-		case <-time.After(wait):
+		wait := b.cfg.MaxProbe
+		if b.state == open {
+			wait = b.wait
 		}
-		if err := b.sender.Probe(ctx); err != nil {
-			e := mailer.Classify(err)
+		b.mu.Unlock()
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-b.kick:
+			timer.Stop()
+			continue
+		case <-timer.C:
+		}
+		b.check(ctx, false)
+	}
+}
+
+// check probes the relay when there is a reason to: at start; open; or
+// closed, when announcements wait for the relay. When the relay takes
+// herald's connection and sender, it ends the relay's pauses.
+func (b *Breaker) check(ctx context.Context, atStart bool) {
+	b.mu.Lock()
+	state := b.state
+	b.mu.Unlock()
+	switch state {
+	case halfOpen:
+		return // the next message tells
+	case closed:
+		if !atStart {
+			n, err := b.ledger.PausedForRelay(ctx)
+			if err != nil {
+				b.logger.Warn("could not look for announcements the relay paused", "err", err)
+				return
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}
+
+	err := b.sender.Probe(ctx, b.cfg.From)
+	if ctx.Err() != nil {
+		return // stopping
+	}
+	if err != nil {
+		e := mailer.Classify(err)
+		switch {
+		case state == open:
 			b.logger.Debug("the relay still fails", "err", err)
 			b.setStatus(ctx, relay.Status{State: relay.Failing, Error: err.Error(), Advice: e.Advice})
 			b.mu.Lock()
 			b.wait = min(2*b.wait, b.cfg.MaxProbe)
 			b.mu.Unlock()
-			continue
+		case e.Relay:
+			b.Fail(ctx, e)
+		default:
+			// A temporary reply ("too busy"): the relay is there, and
+			// sends will find out more.
+			b.logger.Warn("the relay did not take herald's probe", "err", err)
 		}
-		b.mu.Lock()
-		b.state, b.probing = halfOpen, false
-		b.wait = min(2*b.wait, b.cfg.MaxProbe) // if the first try fails again
-		b.mu.Unlock()
-		b.metrics.RelayUp(true)
-		b.setStatus(ctx, relay.Status{State: relay.Working})
-		b.resume(ctx)
 		return
 	}
+
+	if state == open {
+		b.mu.Lock()
+		if b.tripKey == "" {
+			// Connection, TLS, credentials and sender all pass: what
+			// opened it is gone.
+			b.close()
+		} else {
+			// Only a message can tell whether the refusal is gone.
+			b.state = halfOpen
+			b.wait = min(2*b.wait, b.cfg.MaxProbe) // if the first try fails again
+		}
+		closedNow := b.state == closed
+		b.mu.Unlock()
+		if closedNow {
+			b.logger.Info("the relay takes herald's connection again")
+			b.closed(ctx)
+		}
+	} else if atStart {
+		b.setStatus(ctx, relay.Status{State: relay.Working})
+	}
+	b.resume(ctx)
 }
 
-// resume ends the pauses the relay made and enqueues their work again.
+// resume ends the pauses the relay made and enqueues their work again. If
+// it cannot, the watch tries again within a minute.
 func (b *Breaker) resume(ctx context.Context) {
 	res, err := b.ledger.ResumeForRelay(ctx)
 	if err != nil {
-		// The reconciler cannot resume them; the next probe will.
 		b.logger.Error("could not resume the announcements the relay paused", "err", err)
 		return
 	}
@@ -223,7 +392,7 @@ func (b *Breaker) resume(ctx context.Context) {
 		b.queue.TryEnqueue(ctx, queue.NewSendTask(c.AnnouncementID, c.Chunk, time.Time{}), b.logger)
 	}
 	if len(res.Announcements) > 0 {
-		b.logger.Info("the relay takes connections again; sending resumed", "announcements", len(res.Announcements))
+		b.logger.Info("the relay works; sending resumed", "announcements", len(res.Announcements))
 	}
 }
 
@@ -232,6 +401,3 @@ func (b *Breaker) setStatus(ctx context.Context, s relay.Status) {
 		b.logger.Warn("could not share the relay's state", "err", err)
 	}
 }
-
-// Stop stops probing.
-func (b *Breaker) Stop() { b.stopped.Do(func() { close(b.stop) }) }

@@ -19,6 +19,7 @@ import (
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/internal/smtptest"
+	"github.com/heraldhq/herald/worker"
 )
 
 var throttledRecipients = flag.Int("throttled-recipients", 300, "TestAThrottlingRelay: recipients of the release")
@@ -243,4 +244,45 @@ func TestAThrottlingRelay(t *testing.T) {
 	if diff := cmp.Diff(n, b.SMTP.Accepted()); diff != "" {
 		t.Errorf("accepted (-want +got):\n%s", diff)
 	}
+}
+
+func TestTheRelaysPausesEndOnceItWorks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("AtStart", func(t *testing.T) {
+		t.Parallel()
+		// A process paused the release for the relay and stopped; the
+		// relay was fixed meanwhile, and the next process to start sends it.
+		b := apptest.Start(t, apptest.Options{})
+		technicalContacts(t, b, 20)
+		a := announce(t, b, "jira", "9.4.0")
+		if _, err := b.Ledger.Pause(ctx, a.ID, "the relay fails: 535 5.7.8 Authentication failed", ledger.PausedByRelay); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.StartWorkers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		everyoneOnce(t, b, b.WaitDone(t, a.ID), 20)
+	})
+
+	t.Run("PausedByAnotherProcess", func(t *testing.T) {
+		t.Parallel()
+		// Another process's breaker paused the release and that process
+		// went away; this one's breaker never opened, and resumes it.
+		b := apptest.Start(t, apptest.Options{Workers: true, Breaker: worker.BreakerConfig{MaxProbe: 100 * time.Millisecond},
+			SMTP: func(s *smtptest.Server) {
+				s.Data = func(int, []string) error {
+					time.Sleep(5 * time.Millisecond)
+					return nil
+				}
+			}})
+		technicalContacts(t, b, 100)
+		a := announce(t, b, "jira", "9.4.0")
+		apptest.WaitFor(t, 30*time.Second, "a few messages", func() bool { return b.SMTP.Accepted() >= 5 })
+		if paused, err := b.Ledger.PauseForRelay(ctx, a.ID, "the relay fails: connection refused"); err != nil || !paused {
+			t.Fatalf("PauseForRelay = %v, %v", paused, err)
+		}
+		everyoneOnce(t, b, b.WaitDone(t, a.ID), 100)
+	})
 }

@@ -44,6 +44,9 @@ func NewSend(cfg Config, deps Deps) (*Send, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	if cfg.MaxThrottles == 0 {
+		cfg.MaxThrottles = 50
+	}
 	return &Send{cfg: cfg, deps: deps, domain: domain}, nil
 }
 
@@ -126,16 +129,13 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // returns an error only when the ledger cannot be written; every other
 // outcome is recorded on the delivery.
 func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcement, batch kinds.Batch, d ledger.Delivery) error {
-	// The shared rate first, while waiting can still be cancelled.
-	if err := h.deps.Relay.Wait(ctx); err != nil {
-		return err
-	}
 	claim, claimed, err := h.deps.Ledger.Claim(ctx, d.ID, h.cfg.Lease)
 	if err != nil || !claimed {
 		return err // not claimed: sent, cancelled or taken by another worker meanwhile
 	}
 	// From here the outcome must be recorded even if the task is being
 	// cancelled: the message may have left.
+	taskCtx := ctx
 	ctx = context.WithoutCancel(ctx)
 	led := h.deps.Ledger
 	kind := string(a.Kind)
@@ -159,11 +159,19 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 		return led.MarkFailed(ctx, claim, "render: "+err.Error())
 	}
 	messageID := fmt.Sprintf("%d.%d@%s", d.ID, a.ID, h.domain)
-	// The claim is kept alive while the message waits for a connection and
-	// is sent, however long that takes: only a worker that died lets its
-	// lease run out.
+	// The claim is kept alive while the message waits for the shared rate
+	// and a connection, and is sent, however long that takes: only a
+	// worker that died lets its lease run out.
 	stop := h.keepClaim(ctx, claim)
 	defer stop() // also if Send panics: a claim kept alive forever is a message lost
+	if err := h.deps.Relay.Wait(taskCtx); err != nil {
+		// Shutting down while waiting for the rate: nothing was tried.
+		stop()
+		if rerr := led.Release(ctx, claim, d.LastError, h.deps.Now()); rerr != nil {
+			return rerr
+		}
+		return err
+	}
 	start := time.Now()
 	err = h.deps.Sender.Send(ctx, mailer.Message{
 		From: h.cfg.From, To: d.Email, ToName: draft.ToName,
@@ -190,7 +198,7 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, a ledger.Announceme
 	attempt := claim.Attempt
 	if sendErr == nil {
 		h.deps.Metrics.Delivery(kind, "sent")
-		h.deps.Breaker.Works(ctx)
+		h.deps.Breaker.Sent(ctx)
 		h.deps.Relay.Passed(ctx)
 		h.throttles.Store(0)
 		// The message is out: recording it must outlast a database blip,
@@ -211,12 +219,17 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, a ledger.Announceme
 		}
 		return errRelayFails
 	case e.Throttled:
-		h.deps.Metrics.Delivery(kind, "throttled")
 		h.deps.Metrics.Throttled()
 		h.deps.Relay.Throttled(ctx)
+		if claim.Throttles+1 >= h.cfg.MaxThrottles {
+			log.Warn("send failed; throttled too often", "delivery", d.ID, "throttles", claim.Throttles+1, "err", reason)
+			h.deps.Metrics.Delivery(kind, "failed")
+			return led.MarkFailed(ctx, claim, fmt.Sprintf("gave up after %d throttling replies: %s", claim.Throttles+1, reason))
+		}
+		h.deps.Metrics.Delivery(kind, "throttled")
 		next := h.deps.Now().Add(h.throttledWait())
 		log.Debug("the relay throttles; the rate is lowered and the message tried again soon", "delivery", d.ID, "next", next, "reply", reason)
-		return led.Release(ctx, claim, reason, next)
+		return led.Throttled(ctx, claim, reason, next)
 	case e.Mailbox:
 		h.deps.Breaker.Works(ctx)
 		log.Warn("the mailbox does not exist; suppressing the address", "delivery", d.ID, "code", e.Code, "enhanced", e.Enhanced)
@@ -232,15 +245,26 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, a ledger.Announceme
 		if err := led.MarkFailed(ctx, claim, reason); err != nil {
 			return err
 		}
-		takeBack, tripped := h.deps.Breaker.Refused(ctx, claim, e)
-		if !tripped {
+		takeBack, v := h.deps.Breaker.Refused(ctx, claim, e)
+		if v == Failed {
 			return nil
 		}
-		paused, err := led.Unfail(ctx, takeBack, h.deps.Breaker.reasonFor(e))
+		by := ledger.PausedByRelay
+		if v == PausedForStaff {
+			by = ledger.PausedByHerald
+		}
+		// The failures are no longer in the breaker's streak: taking them
+		// back must outlast a database blip.
+		var paused []int64
+		err := persist(ctx, h.cfg.Lease, func() (err error) {
+			paused, err = led.Unfail(ctx, takeBack, h.deps.Breaker.reasonFor(e), by)
+			return err
+		})
 		if err != nil {
+			log.Error("could not take back failures that were the relay's", "deliveries", len(takeBack), "err", err)
 			return err
 		}
-		log.Info("failures taken back: the relay refuses every message", "deliveries", len(takeBack), "announcements paused", len(paused))
+		log.Info("failures taken back: the relay refuses every message", "deliveries", len(takeBack), "announcements paused", len(paused), "paused by", by)
 		return errRelayFails
 	case attempt >= h.cfg.MaxAttempts:
 		h.deps.Breaker.Works(ctx)

@@ -31,6 +31,9 @@ type Config struct {
 	MaxAttempts int
 	// RetryBase is the first retry delay; it doubles with each attempt.
 	RetryBase time.Duration
+	// MaxThrottles is how many throttling replies a delivery may get, each
+	// given back untried, before it is failed (default 50).
+	MaxThrottles int
 	// From is the sender, "Name <address>".
 	From string
 }

@@ -40,14 +40,18 @@ func TestTheRelayAsTheAPIShowsIt(t *testing.T) {
 			}
 		}})}
 
+		// The workers check the relay as they start, in the background.
+		var relay relayView
+		apptest.WaitFor(t, 30*time.Second, "the start check to fail", func() bool {
+			decode(t, b.mustDo(t, http.StatusOK, request{method: "GET", path: "/api/v1/relay"}), &relay)
+			return relay.State != "unknown"
+		})
 		// Ready all the same: a relay outage must not take the API out of
 		// a load balancer.
 		ready := b.mustDo(t, http.StatusOK, request{method: "GET", path: "/readyz"}).json(t)
 		if ready["smtp"] != "failing" || ready["ready"] != true {
 			t.Errorf("readyz with the relay failing: %v", ready)
 		}
-		var relay relayView
-		decode(t, b.mustDo(t, http.StatusOK, request{method: "GET", path: "/api/v1/relay"}), &relay)
 		if relay.State != "failing" || !strings.Contains(relay.Error, "535") || !strings.Contains(relay.Advice, "HERALD_SMTP_URL") {
 			t.Errorf("relay: %+v, want failing with the 535 and the setting to change", relay)
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/scheduler"
+	"github.com/heraldhq/herald/worker"
 )
 
 // Options are what a process tells the app besides its configuration.
@@ -41,6 +42,9 @@ type Options struct {
 	QueueName string
 	// PollInterval is how often idle workers look for tasks (default 1s).
 	PollInterval time.Duration
+	// Breaker tunes the workers' relay breaker (its From is HERALD_FROM);
+	// tests shorten its waits.
+	Breaker worker.BreakerConfig
 }
 
 // App is herald, wired. The stores are ready once Open returns; the rest
@@ -66,6 +70,7 @@ type App struct {
 	jobs     *scheduler.Jobs
 	runner   *scheduler.Runner
 	relay    *relay.Relay
+	breaker  *worker.Breaker
 
 	stops []stop
 	fatal chan error

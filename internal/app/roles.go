@@ -80,12 +80,15 @@ func (a *App) StartWorkers(ctx context.Context) error {
 	}
 	r := a.openRelay(q)
 	cfg := a.Config
-	breaker := worker.NewBreaker(worker.BreakerConfig{}, sender, r, a.Ledger, q, a.Logger, a.Metrics)
-	a.onClose("relay probe", func(context.Context) error { breaker.Stop(); return nil })
-	if err := a.checkRelay(ctx, sender, r); err != nil {
-		// No delivery is tried until the relay takes herald's connection.
-		breaker.Fail(ctx, mailer.Classify(err))
-	}
+	bc := a.opts.Breaker
+	bc.From = cfg.Mail.From
+	// The breaker checks the relay at once, in the background: a relay
+	// that does not answer does not hold the process up, and no delivery
+	// is tried until it takes herald's connection.
+	breaker := worker.NewBreaker(bc, sender, r, a.Ledger, q, a.Logger, a.Metrics)
+	breaker.Start()
+	a.breaker = breaker
+	a.onClose("relay watch", func(context.Context) error { breaker.Stop(); return nil })
 	mux, err := worker.NewMux(worker.Config{
 		ChunkSize:   cfg.Worker.ChunkSize,
 		Lease:       cfg.Worker.SendLease,
@@ -153,7 +156,9 @@ func (a *App) API(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	r := a.openRelay(q)
-	_ = a.checkRelay(ctx, sender, r) // logged; test sends wait for the relay like any send
+	if a.breaker == nil {
+		a.checkRelay(sender, r) // the workers' breaker checks it where they run
+	}
 	api, err := admin.New(admin.Deps{
 		Metrics: a.Metrics, Billing: a.Billing, Contacts: a.Contacts, Ledger: a.Ledger, Queue: q,
 		Renderer: m.renderer, Tokens: a.Tokens, Kinds: m.kinds, Jobs: jobs, Runner: runner,
@@ -239,21 +244,29 @@ func (a *App) openRelay(q *queue.Queue) *relay.Relay {
 	return a.relay
 }
 
-// checkRelay tries the relay once, as a process that sends starts: a
-// failure is logged as an ERROR naming the setting to change and shared
-// as the relay's state; it does not stop herald from starting.
-func (a *App) checkRelay(ctx context.Context, sender mailer.Sender, r *relay.Relay) error {
-	err := sender.Probe(ctx)
-	status := relay.Status{State: relay.Working}
-	if err != nil {
+// checkRelay tries the relay once, in the background, as a process that
+// sends test messages but runs no workers starts: a failure is logged as
+// an ERROR naming the setting to change, and shared as the relay's state
+// (a success is not: the workers' view of the relay is the one that
+// counts). It does not stop herald from starting.
+func (a *App) checkRelay(sender mailer.Sender, r *relay.Relay) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := sender.Probe(ctx, a.Config.Mail.From)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
 		e := mailer.Classify(err)
 		a.Logger.Error("the relay does not take herald's connection", "err", err, "fix", e.Advice)
-		status = relay.Status{State: relay.Failing, Error: err.Error(), Advice: e.Advice}
-	}
-	if serr := r.SetStatus(ctx, status); serr != nil {
-		a.Logger.Warn("could not share the relay's state", "err", serr)
-	}
-	return err
+		if e.Relay {
+			if serr := r.SetStatus(ctx, relay.Status{State: relay.Failing, Error: err.Error(), Advice: e.Advice}); serr != nil {
+				a.Logger.Warn("could not share the relay's state", "err", serr)
+			}
+		}
+	}()
+	a.onClose("relay check", func(context.Context) error { cancel(); <-done; return nil })
 }
 
 // ensureToken makes sure the API can be reached: it stores the token of

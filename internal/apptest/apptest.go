@@ -24,6 +24,7 @@ import (
 	"github.com/heraldhq/herald/internal/smtptest"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
+	"github.com/heraldhq/herald/worker"
 )
 
 // From is the sender of the test's mail.
@@ -40,6 +41,8 @@ type Options struct {
 	SMTP func(*smtptest.Server)
 	// Workers starts the workers; API serves the admin API.
 	Workers, API bool
+	// Breaker tunes the workers' relay breaker.
+	Breaker worker.BreakerConfig
 }
 
 // Bundle is herald running for one test.
@@ -91,6 +94,7 @@ func Start(t testing.TB, opts Options) *Bundle {
 		Now:          b.Clock.Now,
 		QueueName:    queuetest.Name(),
 		PollInterval: 50 * time.Millisecond,
+		Breaker:      opts.Breaker,
 	})
 	if err != nil {
 		t.Fatalf("open herald: %v", err)

@@ -310,7 +310,7 @@ func (l *Ledger) RetryFailed(ctx context.Context, id int64) (Announcement, []int
 			// attempts is the retry budget, which starts again; the claim
 			// fence (claims) goes on counting.
 			if _, err := db.Exec(ctx, tx, `
-				UPDATE deliveries SET status = ?, attempts = 0, next_attempt_at = ?, updated_at = ?
+				UPDATE deliveries SET status = ?, attempts = 0, throttles = 0, next_attempt_at = ?, updated_at = ?
 				WHERE announcement_id = ? AND status = ?`,
 				DeliveryPending, now, now, id, DeliveryFailed); err != nil {
 				return err

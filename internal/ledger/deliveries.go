@@ -136,6 +136,8 @@ type Claim struct {
 	Delivery int64
 	Attempt  int `db:"attempts"`
 	Fence    int `db:"claims"`
+	// Throttles is how many throttling replies the delivery got before.
+	Throttles int `db:"throttles"`
 }
 
 // Claim takes a pending delivery for sending until lease runs out, counting
@@ -149,7 +151,7 @@ func (l *Ledger) Claim(ctx context.Context, id int64, lease time.Duration) (Clai
 		UPDATE deliveries SET status = ?, attempts = attempts + 1, claims = claims + 1, lease_until = ?, updated_at = ?
 		WHERE id = ? AND status = ?
 		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
-		RETURNING attempts, claims`, DeliverySending, now.Add(lease), now, id, DeliveryPending, Sending)
+		RETURNING attempts, claims, throttles`, DeliverySending, now.Add(lease), now, id, DeliveryPending, Sending)
 	if err != nil {
 		return Claim{}, false, fmt.Errorf("claim delivery %d: %w", id, err)
 	}

@@ -15,6 +15,12 @@ import (
 // whole; such a pause ends by itself once the relay works.
 const PausedByRelay = "relay"
 
+// PausedByHerald is who pauses an announcement when the relay refused its
+// messages the same way for too long, each time it seemed to work again:
+// likely the messages' fault (their content, their sender) more than the
+// relay's. Staff resume it once they have fixed what the reply says.
+const PausedByHerald = "herald"
+
 // PauseForRelay pauses a sending announcement because the relay fails:
 // its workers take no delivery until ResumeForRelay. An announcement
 // paused by hand stays paused by hand. It reports whether it paused it.
@@ -28,6 +34,15 @@ func (l *Ledger) PauseForRelay(ctx context.Context, id int64, reason string) (bo
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// PausedForRelay counts the announcements that wait for the relay to work.
+func (l *Ledger) PausedForRelay(ctx context.Context) (int, error) {
+	var n int
+	if err := db.Get(ctx, l.db, &n, `SELECT COUNT(*) FROM announcements WHERE status = ? AND paused_by = ?`, Paused, PausedByRelay); err != nil {
+		return 0, fmt.Errorf("count announcements the relay paused: %w", err)
+	}
+	return n, nil
 }
 
 // Pause pauses an announcement by hand, whoever by: scheduled, resolving
@@ -123,14 +138,20 @@ func (l *Ledger) resume(ctx context.Context, tx *sqlx.Tx, where string, args ...
 		return nil, err
 	}
 	now := l.Now()
+	taken := list[:0]
 	for _, a := range list {
-		if _, err := db.Exec(ctx, tx, `
+		// where again: a pause by hand may have come since the select.
+		res, err := db.Exec(ctx, tx, `
 			UPDATE announcements SET status = paused_from, paused_reason = '', paused_by = '', paused_from = '', updated_at = ?
-			WHERE id = ? AND status = ?`, now, a.ID, Paused); err != nil {
+			WHERE id = ? AND status = ? AND `+where, append([]any{now, a.ID, Paused}, args...)...)
+		if err != nil {
 			return nil, err
 		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			taken = append(taken, a)
+		}
 	}
-	return list, nil
+	return taken, nil
 }
 
 // resumed says what to enqueue for announcements resume took back.
@@ -170,12 +191,28 @@ func (l *Ledger) Release(ctx context.Context, c Claim, reason string, next time.
 	return nil
 }
 
+// Throttled gives a claimed delivery back untried, like Release, and
+// counts the throttling reply the relay gave it.
+func (l *Ledger) Throttled(ctx context.Context, c Claim, reason string, next time.Time) error {
+	_, err := db.Exec(ctx, l.db, `
+		UPDATE deliveries SET status = ?, attempts = attempts - 1, throttles = throttles + 1, next_attempt_at = ?, last_error = ?,
+			lease_until = NULL, updated_at = ?
+		WHERE id = ? AND status = ? AND claims = ? AND attempts = ?`,
+		DeliveryPending, next.UTC().Truncate(time.Microsecond), reason, l.Now(), c.Delivery, DeliverySending, c.Fence, c.Attempt)
+	if err != nil {
+		return fmt.Errorf("release throttled delivery %d: %w", c.Delivery, err)
+	}
+	return nil
+}
+
 // Unfail takes back failures that turned out to be the relay's: the same
 // refusal for every message, whoever it was for. The deliveries are
 // pending again, their attempts not counted, and their announcements
 // paused for the relay, done ones too, so that none is sent before the
-// relay works again. It returns the announcements it paused.
-func (l *Ledger) Unfail(ctx context.Context, claims []Claim, reason string) ([]int64, error) {
+// relay works again; by is who paused them: PausedByRelay, which resumes
+// them once the relay works, or PausedByHerald, which leaves them to
+// staff. It returns the announcements it paused.
+func (l *Ledger) Unfail(ctx context.Context, claims []Claim, reason, by string) ([]int64, error) {
 	var paused []int64
 	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		paused = nil
@@ -197,7 +234,7 @@ func (l *Ledger) Unfail(ctx context.Context, claims []Claim, reason string) ([]i
 				seen[id] = true
 				res, err := db.Exec(ctx, tx, `
 					UPDATE announcements SET status = ?, paused_reason = ?, paused_by = ?, paused_from = ?, finished_at = NULL, updated_at = ?
-					WHERE id = ? AND status IN (?, ?)`, Paused, reason, PausedByRelay, Sending, now, id, Sending, Done)
+					WHERE id = ? AND status IN (?, ?)`, Paused, reason, by, Sending, now, id, Sending, Done)
 				if err != nil {
 					return err
 				}

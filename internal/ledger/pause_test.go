@@ -133,8 +133,24 @@ func TestRelease(t *testing.T) {
 				t.Errorf("released (-want +got):\n%s", diff)
 			}
 			// Claimed again, it is the first attempt again, under a new fence.
-			if again := claim(t, led, d); again.Attempt != 1 || again.Fence != 2 {
-				t.Errorf("the claim after the release: %+v, want attempt 1, fence 2", again)
+			if again := claim(t, led, d); again.Attempt != 1 || again.Fence != 2 || again.Throttles != 0 {
+				t.Errorf("the claim after the release: %+v, want attempt 1, fence 2, no throttle", again)
+			}
+		})
+
+		t.Run("AThrottledOneCountsTheThrottle", func(t *testing.T) {
+			t.Parallel()
+			led, b, _, d, c := claimedLedger(t, database)
+			for i := range 2 {
+				next := b.clock.Advance(time.Second).Add(time.Second)
+				if err := led.Throttled(ctx, c, "421 4.7.0 slow down", next); err != nil {
+					t.Fatal(err)
+				}
+				b.clock.Advance(time.Second)
+				c = claim(t, led, d)
+				if c.Attempt != 1 || c.Throttles != i+1 {
+					t.Errorf("claim after throttle %d: %+v, want attempt 1 and %d throttles", i+1, c, i+1)
+				}
 			}
 		})
 
@@ -172,7 +188,7 @@ func TestUnfail(t *testing.T) {
 		}
 		finish(t, led, a.ID)
 
-		paused, err := led.Unfail(ctx, claims, "the relay refuses every message")
+		paused, err := led.Unfail(ctx, claims, "the relay refuses every message", ledger.PausedByRelay)
 		if err != nil || len(paused) != 1 || paused[0] != a.ID {
 			t.Fatalf("Unfail = %v, %v; want announcement %d paused", paused, err, a.ID)
 		}
@@ -186,8 +202,27 @@ func TestUnfail(t *testing.T) {
 			}
 		}
 		// Taking back again changes nothing: the claims are no longer failed.
-		if paused, err := led.Unfail(ctx, claims, "again"); err != nil || len(paused) != 0 {
+		if paused, err := led.Unfail(ctx, claims, "again", ledger.PausedByRelay); err != nil || len(paused) != 0 {
 			t.Errorf("Unfail again = %v, %v", paused, err)
+		}
+	})
+
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		// Herald's pause for a refusal that outlasted the relay's recovery
+		// is left to staff: the relay working again does not end it.
+		led, _, a, ds := sendingLedger(t, database, 100, "a@acme.test")
+		c := claim(t, led, ds["a@acme.test"])
+		if err := led.MarkFailed(ctx, c, "554 5.7.1 content rejected"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := led.Unfail(ctx, []ledger.Claim{c}, "the relay refuses every message", ledger.PausedByHerald); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := led.ResumeForRelay(ctx); err != nil || len(res.Announcements) != 0 {
+			t.Errorf("ResumeForRelay = %+v, %v; want herald's pause kept", res, err)
+		}
+		if got, _, err := led.Resume(ctx, a.ID); err != nil || got.Status != ledger.Sending {
+			t.Errorf("Resume by hand = %s, %v", got.Status, err)
 		}
 	})
 }
