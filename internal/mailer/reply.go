@@ -104,10 +104,23 @@ func throttled(r Reply) bool {
 	return strings.Contains(strings.ToLower(r.Text), "maximum sending rate exceeded")
 }
 
+// senderText says a reply speaks of the envelope sender, as Postfix's
+// "Sender address rejected" (with 5.1.0, its code for a bad sender domain)
+// and "From address" refusals do.
+var senderText = regexp.MustCompile(`(?i)(sender|from address)`)
+
 // mailboxGone says a permanent reply is about the recipient's mailbox: by
 // its enhanced code, or without one by a 550, 551 or 553 to RCPT whose text
-// says the mailbox does not exist.
+// says the mailbox does not exist. A refusal of MAIL FROM is never one: it
+// is about herald's sender, and taking it for the recipient's would
+// suppress every address herald sends to.
 func mailboxGone(stage Stage, r Reply) bool {
+	if stage == StageMail {
+		return false
+	}
+	if r.Enhanced == "5.1.0" && senderText.MatchString(r.Text) {
+		return false
+	}
 	if r.Enhanced != "" {
 		return mailboxCodes[r.Enhanced]
 	}

@@ -38,6 +38,10 @@ func TestClassifyReplies(t *testing.T) {
 		{"PostfixTooManyErrors", StageMail, 421, "4.7.0 mail.acme.test Error: too many errors", throttled},
 		{"PostfixMailboxFull", StageMessage, 552, "5.2.2 <ann@acme.test>: mailbox full", failed},
 		{"PostfixBadSyntax", StageRcpt, 501, "5.1.3 Bad recipient address syntax", mailbox},
+		{"PostfixSenderDomainNotFound", StageMail, 550, "5.1.0 <noreply@example.com>: Sender address rejected: Domain not found", failed},
+		{"PostfixSenderDomainNotFoundOnRcpt", StageRcpt, 550, "5.1.0 <noreply@example.com>: Sender address rejected: Domain not found", failed},
+		{"PostfixRecipient510", StageRcpt, 550, "5.1.0 <nobody@acme.test>: Recipient address rejected: undeliverable address", mailbox},
+		{"FromAddressRefusedOnRcpt", StageRcpt, 550, "5.1.0 From address not allowed for this account", failed},
 		// Exim, which gives no enhanced code by default
 		{"EximNoSuchUser", StageRcpt, 550, "No Such User Here", mailbox},
 		{"EximUnrouteable", StageRcpt, 550, "Unrouteable address", failed},
