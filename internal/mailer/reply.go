@@ -59,8 +59,10 @@ var mailboxCodes = map[string]bool{
 // does not exist, as Postfix, Exim, Sendmail and Exchange write it.
 var mailboxText = regexp.MustCompile(`(?i)(unknown (user|recipient|mailbox)|user unknown|recipient unknown|no such (user|mailbox|recipient|address)|mailbox (does not|doesn't) exist|(user|address|recipient|account) (does not|doesn't) exist|does not exist|mailbox not found|mailbox unavailable: user|invalid (mailbox|recipient)|mailbox (is )?disabled|account (is |has been )?disabled)`)
 
-// throttleText says a temporary reply asks the sender to slow down.
-var throttleText = regexp.MustCompile(`(?i)(\brate\b|too many (messages|mails|emails|connections|requests|concurrent)|throttl|slow down|(server|system|too) busy|quota exceeded)`)
+// throttleText says a temporary reply asks the sender to slow down. Not
+// "quota exceeded": without more, that is a recipient's full mailbox
+// (SES's daily quota says "Throttling failure" too).
+var throttleText = regexp.MustCompile(`(?i)(\brate\b|too many (messages|mails|emails|connections|requests|concurrent)|throttl|slow down|(server|system|too) busy)`)
 
 // classify says what a reply means for the delivery it answers: whether it
 // may work later, whether the recipient's mailbox is gone (suppress it),

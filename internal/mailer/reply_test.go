@@ -77,6 +77,8 @@ func TestClassifyReplies(t *testing.T) {
 		{"StartTLSRequired", StageConnect, 530, "5.7.0 Must issue a STARTTLS command first", relay},
 		{"TooManyConnections", StageConnect, 421, "4.7.0 Too many concurrent SMTP connections", throttled},
 		{"MailboxBusyWithoutCode", StageRcpt, 450, "mailbox busy", retry},
+		{"MailboxQuotaExceededWithoutCode", StageRcpt, 452, "Mailbox quota exceeded", retry},
+		{"MailboxQuotaExceededAfterMessage", StageMessage, 452, "Mailbox quota exceeded", retry},
 		{"UnknownMailboxOnlyOnRcpt", StageMessage, 550, "No such user here", failed},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
