@@ -57,7 +57,8 @@ type Error struct {
 	// Throttled says the relay asks herald to slow down.
 	Throttled bool
 	// Relay says the relay itself fails, whoever the message is for: it
-	// refuses the connection, the TLS mode or the credentials.
+	// refuses the connection, the TLS mode, the credentials or herald's
+	// sender.
 	Relay bool
 	// Advice says, for a relay error, which setting to change.
 	Advice string

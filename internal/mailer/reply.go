@@ -74,9 +74,11 @@ func classify(stage Stage, r Reply, err error) *Error {
 	case r.Code >= 400 && r.Code < 500:
 		e.Temporary = true
 		e.Throttled = throttled(r)
-	case r.Code >= 500 && stage == StageConnect:
-		// Refused before any message (authentication, STARTTLS required):
-		// the relay's configuration, not the message, and no recipient's.
+	case r.Code == 530 || r.Code == 535, r.Code >= 500 && (stage == StageConnect || stage == StageMail):
+		// Refused before any message (authentication, STARTTLS required),
+		// or herald's sender refused: herald sends every message from the
+		// same HERALD_FROM, so a refused MAIL FROM refuses them all. The
+		// relay's configuration, not the message, and no recipient's.
 		e.Relay, e.Temporary = true, true
 	case r.Code >= 500:
 		e.Mailbox = mailboxGone(stage, r)

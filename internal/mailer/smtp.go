@@ -88,6 +88,7 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 type SMTP struct {
 	addr    string
 	host    string
+	auth    bool // a user name is configured
 	timeout time.Duration
 	slots   chan *conn
 	dkim    *gomail.DKIMSigner
@@ -135,7 +136,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
 	}
-	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), host: cfg.Host,
+	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), host: cfg.Host, auth: cfg.Username != "",
 		timeout: cfg.Timeout, slots: make(chan *conn, cfg.Connections), dkim: cfg.DKIM}
 	for range cfg.Connections {
 		d, err := gomail.NewClient(cfg.Host, opts...)
@@ -215,14 +216,14 @@ func (s *SMTP) transact(client *smtp.Client, from, to string, msg *gomail.Msg) (
 		return &Error{Temporary: true, Stage: StageMail, Err: err}, true
 	}
 	if err := client.Mail(from); err != nil {
-		return s.refused(client, StageMail, err)
+		return s.refused(client, StageMail, from, err)
 	}
 	if err := client.Rcpt(to); err != nil {
-		return s.refused(client, StageRcpt, err)
+		return s.refused(client, StageRcpt, from, err)
 	}
 	w, err := client.Data()
 	if err != nil {
-		return s.refused(client, StageData, err)
+		return s.refused(client, StageData, from, err)
 	}
 	if _, err := msg.WriteTo(w); err != nil {
 		// Broken in the middle of the message: the server cannot take it
@@ -230,7 +231,7 @@ func (s *SMTP) transact(client *smtp.Client, from, to string, msg *gomail.Msg) (
 		return &Error{Temporary: true, Stage: StageMessage, Err: fmt.Errorf("send the message: %w", err)}, true
 	}
 	if err := w.Close(); err != nil {
-		return s.refused(client, StageMessage, err)
+		return s.refused(client, StageMessage, from, err)
 	}
 	return nil, false
 }
@@ -239,8 +240,8 @@ func (s *SMTP) transact(client *smtp.Client, from, to string, msg *gomail.Msg) (
 // state to start the next transaction: a reply resets the transaction
 // (RSET), since some servers keep it open after refusing DATA or the
 // message, and would answer the next MAIL FROM with 503; anything else
-// (the connection broke) closes it.
-func (s *SMTP) refused(client *smtp.Client, stage Stage, err error) (*Error, bool) {
+// (the connection broke) closes it. from is the envelope sender.
+func (s *SMTP) refused(client *smtp.Client, stage Stage, from string, err error) (*Error, bool) {
 	r, ok := replyOf(err)
 	if !ok {
 		// No reply: the connection broke. Broken once the message was
@@ -248,7 +249,7 @@ func (s *SMTP) refused(client *smtp.Client, stage Stage, err error) (*Error, boo
 		// can tell.
 		return &Error{Temporary: true, Stage: stage, Err: err}, true
 	}
-	e := classify(stage, r, err)
+	e := s.replyError(stage, r, from, err)
 	if r.Code == 421 {
 		return e, true // the server is closing the connection
 	}
@@ -293,13 +294,19 @@ func (s *SMTP) Probe(ctx context.Context) error {
 func (s *SMTP) dialError(err error) *Error {
 	err = fmt.Errorf("connect to %s: %w", s.addr, err)
 	if r, ok := replyOf(err); ok {
-		e := classify(StageConnect, r, err)
-		if e.Relay {
-			e.Advice = s.advice(r, err)
-		}
-		return e
+		return s.replyError(StageConnect, r, "", err)
 	}
-	return &Error{Temporary: true, Relay: true, Stage: StageConnect, Err: err, Advice: s.advice(Reply{}, err)}
+	return &Error{Temporary: true, Relay: true, Stage: StageConnect, Err: err, Advice: s.advice(StageConnect, Reply{}, "", err)}
+}
+
+// replyError classifies reply r at stage and, when it is the relay's
+// failure, says which setting to change; from is the envelope sender.
+func (s *SMTP) replyError(stage Stage, r Reply, from string, err error) *Error {
+	e := classify(stage, r, err)
+	if e.Relay {
+		e.Advice = s.advice(stage, r, from, err)
+	}
+	return e
 }
 
 func isTimeout(err error) bool {
@@ -307,8 +314,9 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// advice says what to change when the relay refuses herald's connection.
-func (s *SMTP) advice(r Reply, err error) string {
+// advice says what to change when the relay refuses herald's connection,
+// credentials or sender.
+func (s *SMTP) advice(stage Stage, r Reply, from string, err error) string {
 	var (
 		dnsErr  *net.DNSError
 		tlsErr  tls.RecordHeaderError
@@ -334,7 +342,17 @@ func (s *SMTP) advice(r Reply, err error) string {
 			"its certificate is for", s.host)
 	case r.Code == 530 && strings.Contains(text, "starttls"):
 		return "the relay wants STARTTLS before anything else: use ?tls=starttls in HERALD_SMTP_URL"
-	case r.Code == 535 || r.Code == 534 || r.Code == 530 || strings.Contains(text, "auth"):
+	case r.Code == 530 && !s.auth:
+		return "the relay wants herald to authenticate: put a user name and password in HERALD_SMTP_URL " +
+			"(smtp://user:password@host, URL-encoding characters such as / + @ in them)"
+	case r.Code == 535 || r.Code == 534 || r.Code == 530:
+		return "the relay refused the user name or password of HERALD_SMTP_URL (URL-encode characters such as / + @ in them)"
+	case stage == StageMail && r.Code >= 500:
+		// Before the guess on "auth" below: a sender refusal often says
+		// "not authorized" of the address, not of the credentials.
+		return fmt.Sprintf("the relay refuses HERALD_FROM (%s) as the sender: verify its domain or address with the relay, "+
+			"or use an address the account may send from", strings.Trim(from, "<>"))
+	case strings.Contains(text, "auth"):
 		return "the relay refused the user name or password of HERALD_SMTP_URL (URL-encode characters such as / + @ in them)"
 	case strings.Contains(text, "unencrypted"):
 		return "herald sends no password over an unencrypted connection: use ?tls=starttls or ?tls=tls in HERALD_SMTP_URL"

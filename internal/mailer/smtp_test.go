@@ -737,3 +737,57 @@ func TestProbe(t *testing.T) {
 		}
 	})
 }
+
+func TestSMTPSenderRefused(t *testing.T) {
+	t.Parallel()
+	// herald sends every message from HERALD_FROM: a relay that refuses it
+	// refuses every message, which is the relay's failure, with the
+	// setting to change, and never a recipient's.
+	for _, tt := range []struct {
+		name   string
+		reply  error
+		want   classified
+		advice string
+	}{
+		{
+			name:   "SenderDomainNotFound",
+			reply:  smtptest.Reply(550, [3]int{5, 1, 0}, "<updates@vendor.test>: Sender address rejected: Domain not found"),
+			want:   classified{Temporary: true, Code: 550, Enhanced: "5.1.0", Stage: mailer.StageMail, Relay: true},
+			advice: "the relay refuses HERALD_FROM (updates@vendor.test) as the sender",
+		},
+		{
+			name:   "SenderNotAuthorized",
+			reply:  smtptest.Reply(553, [3]int{5, 7, 1}, "<updates@vendor.test>: Sender address rejected: not authorized for this account"),
+			want:   classified{Temporary: true, Code: 553, Enhanced: "5.7.1", Stage: mailer.StageMail, Relay: true},
+			advice: "the relay refuses HERALD_FROM (updates@vendor.test) as the sender",
+		},
+		{
+			name:   "NotAuthenticated",
+			reply:  smtptest.Reply(530, [3]int{5, 7, 57}, "Client not authenticated to send mail."),
+			want:   classified{Temporary: true, Code: 530, Enhanced: "5.7.57", Stage: mailer.StageMail, Relay: true},
+			advice: "put a user name and password in HERALD_SMTP_URL",
+		},
+		{
+			name:   "STARTTLSRequired",
+			reply:  smtptest.Reply(530, [3]int{5, 7, 0}, "Must issue a STARTTLS command first"),
+			want:   classified{Temporary: true, Code: 530, Enhanced: "5.7.0", Stage: mailer.StageMail, Relay: true},
+			advice: "use ?tls=starttls",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sender, server := startMailServer(t, func(int, string) error { return tt.reply })
+
+			err := sender.Send(context.Background(), message("ann@acme.test"))
+			if diff := cmp.Diff(tt.want, classify(err)); diff != "" {
+				t.Errorf("Classify (-want +got):\n%s", diff)
+			}
+			if advice := mailer.Classify(err).Advice; !strings.Contains(advice, tt.advice) {
+				t.Errorf("advice %q, want it to say %q", advice, tt.advice)
+			}
+			if n := server.accepted.Load(); n != 0 {
+				t.Errorf("server accepted %d messages, want 0", n)
+			}
+		})
+	}
+}
