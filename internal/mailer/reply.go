@@ -113,6 +113,21 @@ func throttled(r Reply) bool {
 // and "From address" refusals do.
 var senderText = regexp.MustCompile(`(?i)(sender|from address)`)
 
+// idleText says a 421 hangs up on a connection left idle too long, as
+// Postfix ("4.4.2 … Error: timeout exceeded") and others write it.
+var idleText = regexp.MustCompile(`(?i)(time[- ]?out|timed out|idle)`)
+
+// closedIdle says a connection broke for having been idle: with no reply
+// (the server hung up without a word), or with a 421 that says so rather
+// than asking herald to slow down.
+func closedIdle(e *Error) bool {
+	if e.Code == 0 {
+		return true
+	}
+	r, ok := replyOf(e.Err)
+	return ok && r.Code == 421 && (r.Enhanced == "4.4.2" || idleText.MatchString(r.Text))
+}
+
 // mailboxGone says a permanent reply is about the recipient's mailbox: by
 // its enhanced code, or without one by a 550, 551 or 553 to RCPT whose text
 // says the mailbox does not exist. A refusal of MAIL FROM is never one: it

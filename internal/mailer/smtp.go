@@ -187,9 +187,10 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 			c.client = nil
 			// A connection that broke before the message was handed over
 			// (typically one the server closed while it was idle, with or
-			// without a 421) is dialled again at once: nothing was
-			// delivered.
-			if e.Stage == StageMail && try == 0 {
+			// without a 421 saying so) is dialled again at once: nothing
+			// was delivered. Not after a 421 that slows herald down:
+			// dialling again would only ask again.
+			if e.Stage == StageMail && try == 0 && closedIdle(e) {
 				continue
 			}
 		}

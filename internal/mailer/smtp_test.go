@@ -412,6 +412,52 @@ func TestSMTPReconnect(t *testing.T) {
 		}
 	})
 
+	t.Run("AfterA421SayingTheConnectionTimedOut", func(t *testing.T) {
+		t.Parallel()
+		// Postfix's words for an idle client it hangs up on: nothing was
+		// delivered, and a new connection works.
+		sender, server := startMailServer(t, func(n int, _ string) error {
+			if n == 1 {
+				return smtptest.Reply(421, [3]int{4, 4, 2}, "mail.acme.test Error: timeout exceeded")
+			}
+			return nil
+		})
+
+		if err := sender.Send(context.Background(), message("ann@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		if n := server.accepted.Load(); n != 1 {
+			t.Errorf("server accepted %d messages, want 1", n)
+		}
+		if n := server.sessions.Load(); n != 2 {
+			t.Errorf("%d connections opened, want 2", n)
+		}
+	})
+
+	t.Run("NotAfterA421ThatSlowsHeraldDown", func(t *testing.T) {
+		t.Parallel()
+		// Dialling again at once would only ask the relay again: the
+		// message waits, and herald slows down.
+		sender, server := startMailServer(t, func(n int, _ string) error {
+			if n == 1 {
+				return smtptest.Reply(421, [3]int{4, 7, 0}, "Too many messages, slow down")
+			}
+			return nil
+		})
+
+		err := sender.Send(context.Background(), message("ann@acme.test"))
+		want := classified{Temporary: true, Code: 421, Enhanced: "4.7.0", Stage: mailer.StageMail, Throttled: true}
+		if diff := cmp.Diff(want, classify(err)); diff != "" {
+			t.Errorf("Classify (-want +got):\n%s", diff)
+		}
+		if n := server.mails.Load(); n != 1 {
+			t.Errorf("server saw %d MAIL FROM commands, want 1", n)
+		}
+		if n := server.sessions.Load(); n != 1 {
+			t.Errorf("%d connections opened, want 1", n)
+		}
+	})
+
 	t.Run("ServerDownIsTheRelays", func(t *testing.T) {
 		t.Parallel()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
