@@ -100,6 +100,12 @@ type conn struct {
 	client *smtp.Client
 }
 
+// drop closes c's connection, which the next use dials again.
+func (c *conn) drop() {
+	_ = c.client.Close()
+	c.client = nil
+}
+
 // NewSMTP returns a sender for cfg. It does not connect until the first
 // send or probe.
 func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
@@ -183,8 +189,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 			return nil
 		}
 		if broken {
-			_ = c.client.Close()
-			c.client = nil
+			c.drop()
 			// A connection that broke before the message was handed over
 			// (typically one the server closed while it was idle, with or
 			// without a 421 saying so) is dialled again at once: nothing
@@ -260,29 +265,59 @@ func (s *SMTP) refused(client *smtp.Client, stage Stage, from string, err error)
 	return e, false
 }
 
-// Probe dials the relay, says EHLO, negotiates TLS and authenticates as
-// sending does: whether the relay takes herald's connection. It uses a
-// connection of the pool, which then stays open for the next message; one
-// that is open already is asked for a NOOP.
-func (s *SMTP) Probe(ctx context.Context) error {
+// Probe checks that the relay takes herald's connection, TLS, credentials
+// and sender: it dials, says EHLO, negotiates TLS and authenticates as
+// sending does, then says MAIL FROM with from's address and RSET. It uses
+// a connection of the pool, which then stays open for the next message;
+// one that is open already is asked for a NOOP first.
+func (s *SMTP) Probe(ctx context.Context, from string) error {
+	sender, err := envelopeFrom(from)
+	if err != nil {
+		return &Error{Err: fmt.Errorf("sender %q: %w", from, err)}
+	}
 	c, err := s.take(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { s.slots <- c }()
-	if c.client != nil {
-		if err := c.client.Noop(); err == nil {
-			return nil
+	if c.client != nil && (c.client.UpdateDeadline(s.timeout) != nil || c.client.Noop() != nil) {
+		c.drop()
+	}
+	if c.client == nil {
+		client, err := c.dialer.DialToSMTPClientWithContext(ctx)
+		if err != nil {
+			return s.dialError(err)
 		}
-		_ = c.client.Close()
-		c.client = nil
+		c.client = client
 	}
-	client, err := c.dialer.DialToSMTPClientWithContext(ctx)
-	if err != nil {
-		return s.dialError(err)
+	if err := c.client.UpdateDeadline(s.timeout); err != nil {
+		c.drop()
+		return &Error{Temporary: true, Stage: StageMail, Err: err}
 	}
-	c.client = client
+	if err := c.client.Mail(sender); err != nil {
+		e, broken := s.refused(c.client, StageMail, sender, err)
+		if broken {
+			c.drop()
+		}
+		return e
+	}
+	if err := c.client.Reset(); err != nil {
+		// The relay took the sender, which is what the probe asks; a
+		// connection that cannot be reset is closed, and the next message
+		// dials its own.
+		c.drop()
+	}
 	return nil
+}
+
+// envelopeFrom is the address of a "Name <address>" sender in the angle
+// brackets MAIL FROM takes, found as Send finds it.
+func envelopeFrom(from string) (string, error) {
+	msg := gomail.NewMsg()
+	if err := msg.From(from); err != nil {
+		return "", err
+	}
+	return msg.GetSender(false)
 }
 
 // dialError classifies a failure to connect. Whatever keeps herald from a

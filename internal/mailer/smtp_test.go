@@ -671,10 +671,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// heraldFrom is the sender of every test message, as HERALD_FROM.
+const heraldFrom = "Vendor Updates <updates@vendor.test>"
+
 // message is a message to one recipient, with text and HTML.
 func message(to string) mailer.Message {
 	return mailer.Message{
-		From:      "Vendor Updates <updates@vendor.test>",
+		From:      heraldFrom,
 		To:        to,
 		Subject:   "Jira 1.0 is out",
 		Text:      "Jira 1.0 is out.\n\nFaster boards.",
@@ -685,8 +688,8 @@ func message(to string) mailer.Message {
 }
 
 // TestProbe checks the relay as a process does at start: a relay that
-// refuses herald's connection, TLS mode or credentials is the relay's
-// error, with the setting to change.
+// refuses herald's connection, TLS mode, credentials or sender is the
+// relay's error, with the setting to change.
 func TestProbe(t *testing.T) {
 	t.Parallel()
 	serverTLS, clientTLS := certificates(t)
@@ -716,7 +719,7 @@ func TestProbe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sender, _ := startSMTP(t, tt.cfg, tt.opts...)
-			err := sender.Probe(context.Background())
+			err := sender.Probe(context.Background(), heraldFrom)
 			if tt.advice == "" {
 				if err != nil {
 					t.Fatalf("Probe = %v", err)
@@ -765,7 +768,7 @@ func TestProbe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := mailer.Classify(sender.Probe(context.Background()))
+		e := mailer.Classify(sender.Probe(context.Background(), heraldFrom))
 		if !e.Relay || !strings.Contains(e.Advice, "did not answer") {
 			t.Errorf("Probe = %v (relay %v, advice %q)", e, e.Relay, e.Advice)
 		}
@@ -777,9 +780,105 @@ func TestProbe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := mailer.Classify(sender.Probe(context.Background()))
+		e := mailer.Classify(sender.Probe(context.Background(), heraldFrom))
 		if !e.Relay || !strings.Contains(e.Advice, "nothing accepts connections") {
 			t.Errorf("Probe = %v (relay %v, advice %q)", e, e.Relay, e.Advice)
+		}
+	})
+
+	t.Run("TakesTheSenderAndKeepsTheConnection", func(t *testing.T) {
+		t.Parallel()
+		sender, server := startMailServer(t, nil)
+		ctx := context.Background()
+
+		if err := sender.Probe(ctx, heraldFrom); err != nil {
+			t.Fatalf("Probe = %v", err)
+		}
+		if err := sender.Send(ctx, message("ann@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		// A probe on the open connection says MAIL FROM on it too.
+		if err := sender.Probe(ctx, heraldFrom); err != nil {
+			t.Fatalf("Probe on the open connection = %v", err)
+		}
+		if diff := cmp.Diff([]string{"updates@vendor.test", "updates@vendor.test", "updates@vendor.test"}, server.Froms()); diff != "" {
+			t.Errorf("MAIL FROM (-want +got):\n%s", diff)
+		}
+		if n := server.accepted.Load(); n != 1 {
+			t.Errorf("server accepted %d messages, want 1", n)
+		}
+		if n := server.sessions.Load(); n != 1 {
+			t.Errorf("%d connections opened, want 1: the probe's, kept for the message", n)
+		}
+	})
+
+	for _, tt := range []struct {
+		name   string
+		reply  error
+		want   classified
+		advice string
+	}{
+		{
+			name:   "SenderRefused",
+			reply:  smtptest.Reply(550, [3]int{5, 1, 8}, "<updates@vendor.test>: Sender address rejected: Domain not found"),
+			want:   classified{Temporary: true, Code: 550, Enhanced: "5.1.8", Stage: mailer.StageMail, Relay: true},
+			advice: "the relay refuses HERALD_FROM (updates@vendor.test) as the sender",
+		},
+		{
+			name:   "NotAuthenticated",
+			reply:  smtptest.Reply(530, [3]int{5, 7, 57}, "Client not authenticated to send mail."),
+			want:   classified{Temporary: true, Code: 530, Enhanced: "5.7.57", Stage: mailer.StageMail, Relay: true},
+			advice: "put a user name and password in HERALD_SMTP_URL",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sender, server := startMailServer(t, func(int, string) error { return tt.reply })
+
+			err := sender.Probe(context.Background(), heraldFrom)
+			if diff := cmp.Diff(tt.want, classify(err)); diff != "" {
+				t.Errorf("Classify (-want +got):\n%s", diff)
+			}
+			if advice := mailer.Classify(err).Advice; !strings.Contains(advice, tt.advice) {
+				t.Errorf("advice %q, want it to say %q", advice, tt.advice)
+			}
+			if diff := cmp.Diff([]string{"updates@vendor.test"}, server.Froms()); diff != "" {
+				t.Errorf("MAIL FROM (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("A421ClosesTheConnection", func(t *testing.T) {
+		t.Parallel()
+		sender, server := startMailServer(t, func(n int, _ string) error {
+			if n == 1 {
+				return smtptest.Reply(421, [3]int{4, 7, 0}, "Too many messages, slow down")
+			}
+			return nil
+		})
+		ctx := context.Background()
+
+		err := sender.Probe(ctx, heraldFrom)
+		want := classified{Temporary: true, Code: 421, Enhanced: "4.7.0", Stage: mailer.StageMail, Throttled: true}
+		if diff := cmp.Diff(want, classify(err)); diff != "" {
+			t.Errorf("Classify (-want +got):\n%s", diff)
+		}
+		if err := sender.Probe(ctx, heraldFrom); err != nil {
+			t.Fatalf("the probe after: %v", err)
+		}
+		if n := server.sessions.Load(); n != 2 {
+			t.Errorf("%d connections opened, want 2: a new one after the 421", n)
+		}
+	})
+
+	t.Run("NotAnAddress", func(t *testing.T) {
+		t.Parallel()
+		sender, server := startMailServer(t, nil)
+		if err := sender.Probe(context.Background(), "Vendor Updates"); err == nil {
+			t.Fatal("Probe took a sender with no address")
+		}
+		if n := server.sessions.Load(); n != 0 {
+			t.Errorf("%d connections opened, want none", n)
 		}
 	})
 }
