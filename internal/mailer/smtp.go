@@ -118,11 +118,15 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	opts := []gomail.Option{gomail.WithTimeout(cfg.Timeout)}
 	switch cfg.TLS {
 	case "starttls":
-		opts = append(opts, gomail.WithTLSPortPolicy(gomail.TLSMandatory))
+		opts = append(opts, gomail.WithTLSPortPolicy(gomail.TLSMandatory), gomail.WithDialContextFunc(dialRecorded))
 	case "tls":
+		// Not dialRecorded: go-mail counts a connection from its caller's
+		// dial function as unencrypted, and its AUTH discovery then drops
+		// PLAIN and LOGIN. A session that fails after connecting leaves
+		// its socket here to the runtime's finalizer.
 		opts = append(opts, gomail.WithSSLPort(false))
 	case "none":
-		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS), gomail.WithDialContextFunc(dialRecorded))
 	default:
 		return nil, fmt.Errorf("smtp tls %q is not starttls, tls or none", cfg.TLS)
 	}
@@ -178,7 +182,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 
 	for try := 0; ; try++ {
 		if c.client == nil {
-			client, err := c.dialer.DialToSMTPClientWithContext(ctx)
+			client, err := dial(ctx, c.dialer)
 			if err != nil {
 				return s.dialError(err)
 			}
@@ -201,6 +205,42 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		}
 		return e
 	}
+}
+
+// dialedKey carries, in the context of one dial, the connections
+// dialRecorded opened for it.
+type dialedKey struct{}
+
+// dialed are the connections one dial opened.
+type dialed struct{ conns []net.Conn }
+
+// dialRecorded dials as go-mail does by itself, and records the connection
+// for dial to close: go-mail returns without closing it when the session
+// fails after connecting (a refused EHLO, STARTTLS or AUTH).
+func dialRecorded(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, addr)
+	if err == nil {
+		if h, ok := ctx.Value(dialedKey{}).(*dialed); ok {
+			h.conns = append(h.conns, nc)
+		}
+	}
+	return nc, err
+}
+
+// dial opens a session with the relay through dialer: connection, EHLO,
+// TLS and AUTH. When the session fails, it closes the connections the dial
+// opened (those dialRecorded saw).
+func dial(ctx context.Context, dialer *gomail.Client) (*smtp.Client, error) {
+	h := &dialed{}
+	client, err := dialer.DialToSMTPClientWithContext(context.WithValue(ctx, dialedKey{}, h))
+	if err != nil {
+		for _, nc := range h.conns {
+			_ = nc.Close()
+		}
+		return nil, err
+	}
+	return client, nil
 }
 
 // take waits for a free connection of the pool, which the caller gives
@@ -284,7 +324,7 @@ func (s *SMTP) Probe(ctx context.Context, from string) error {
 		c.drop()
 	}
 	if c.client == nil {
-		client, err := c.dialer.DialToSMTPClientWithContext(ctx)
+		client, err := dial(ctx, c.dialer)
 		if err != nil {
 			return s.dialError(err)
 		}

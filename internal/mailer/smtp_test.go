@@ -1,6 +1,7 @@
 package mailer_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -935,4 +936,109 @@ func TestSMTPSenderRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSMTPFailedDialClosesTheConnection(t *testing.T) {
+	t.Parallel()
+	// A session refused after connecting is herald's connection all the
+	// same: left open, the relay counts it against herald's limit until
+	// it times out.
+	serverTLS, clientTLS := certificates(t)
+	for _, tt := range []struct {
+		name string
+		cfg  mailer.SMTPConfig
+		opts []smtptest.Option
+	}{
+		{name: "WrongPassword", cfg: mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS, Username: "herald", Password: "wrong"},
+			opts: []smtptest.Option{smtptest.WithSTARTTLS(serverTLS), smtptest.WithAuth("herald", "right")}},
+		{name: "NoSTARTTLS", cfg: mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS}},
+		{name: "PasswordInTheClear", cfg: mailer.SMTPConfig{TLS: "none", Username: "herald", Password: "right"},
+			opts: []smtptest.Option{smtptest.WithAuth("herald", "right")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sender, bundle := startSMTP(t, tt.cfg, tt.opts...)
+			ctx := context.Background()
+
+			if err := sender.Probe(ctx, heraldFrom); !mailer.Classify(err).Relay {
+				t.Fatalf("Probe = %v, want the relay's error", err)
+			}
+			waitFor(t, "the server to see the probe's connection closed", func() bool { return bundle.server.Open() == 0 })
+			if err := sender.Send(ctx, message("ann@acme.test")); !mailer.Classify(err).Relay {
+				t.Fatalf("Send = %v, want the relay's error", err)
+			}
+			waitFor(t, "the server to see the send's connection closed", func() bool { return bundle.server.Open() == 0 })
+			if n := bundle.server.Sessions(); n < 2 {
+				t.Errorf("the server saw %d sessions, want one per try", n)
+			}
+		})
+	}
+
+	t.Run("EHLORefused", func(t *testing.T) {
+		t.Parallel()
+		// A relay that refuses herald's address at EHLO (and HELO) gives
+		// it no session at all: only the socket tells it was closed.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := make(chan struct{})
+		accepted := make(chan net.Conn, 1)
+		var wg sync.WaitGroup
+		t.Cleanup(func() {
+			ln.Close()
+			select {
+			case c := <-accepted:
+				c.Close()
+			default:
+			}
+			wg.Wait()
+		})
+		wg.Go(func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			_, _ = c.Write([]byte("220 refusing.test ESMTP\r\n"))
+			r := bufio.NewReader(c)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					if !isTimeout(err) {
+						close(closed)
+					}
+					return
+				}
+				if strings.HasPrefix(strings.ToUpper(line), "QUIT") {
+					_, _ = c.Write([]byte("221 2.0.0 Bye\r\n"))
+					continue
+				}
+				_, _ = c.Write([]byte("554 5.7.1 Client host rejected: Access denied\r\n"))
+			}
+		})
+		sender, err := mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, TLS: "none", Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sender.Close() })
+
+		if err := sender.Probe(context.Background(), heraldFrom); !mailer.Classify(err).Relay {
+			t.Fatalf("Probe = %v, want the relay's error", err)
+		}
+		waitFor(t, "the server to see the connection closed", func() bool {
+			select {
+			case <-closed:
+				return true
+			default:
+				return false
+			}
+		})
+	})
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
