@@ -216,7 +216,8 @@ type dialed struct{ conns []net.Conn }
 
 // dialRecorded dials as go-mail does by itself, and records the connection
 // for dial to close: go-mail returns without closing it when the session
-// fails after connecting (a refused EHLO, STARTTLS or AUTH).
+// fails after connecting (EHLO refused, STARTTLS missing or failed, no
+// AUTH that herald may use).
 func dialRecorded(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, network, addr)
