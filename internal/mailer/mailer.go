@@ -34,9 +34,10 @@ type Message struct {
 // Sender sends messages. Implementations are safe for concurrent use.
 type Sender interface {
 	Send(ctx context.Context, m Message) error
-	// Probe checks that messages can leave: for SMTP, that the relay takes
-	// herald's connection, TLS and credentials.
-	Probe(ctx context.Context) error
+	// Probe checks that messages from from (a Message.From) can leave:
+	// for SMTP, that the relay takes herald's connection, TLS, credentials
+	// and sender.
+	Probe(ctx context.Context, from string) error
 	Close() error
 }
 
@@ -57,7 +58,8 @@ type Error struct {
 	// Throttled says the relay asks herald to slow down.
 	Throttled bool
 	// Relay says the relay itself fails, whoever the message is for: it
-	// refuses the connection, the TLS mode or the credentials.
+	// refuses the connection, the TLS mode, the credentials or herald's
+	// sender.
 	Relay bool
 	// Advice says, for a relay error, which setting to change.
 	Advice string

@@ -67,8 +67,8 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 // Close does nothing: the outbox holds no connection.
 func (o *Outbox) Close() error { return nil }
 
-// Probe checks that the outbox directory takes files.
-func (o *Outbox) Probe(context.Context) error {
+// Probe checks that the outbox directory takes files; any sender will do.
+func (o *Outbox) Probe(context.Context, string) error {
 	f, err := os.CreateTemp(o.dir, ".probe-*")
 	if err != nil {
 		return &Error{Temporary: true, Relay: true, Stage: StageConnect, Err: err,

@@ -59,8 +59,10 @@ var mailboxCodes = map[string]bool{
 // does not exist, as Postfix, Exim, Sendmail and Exchange write it.
 var mailboxText = regexp.MustCompile(`(?i)(unknown (user|recipient|mailbox)|user unknown|recipient unknown|no such (user|mailbox|recipient|address)|mailbox (does not|doesn't) exist|(user|address|recipient|account) (does not|doesn't) exist|does not exist|mailbox not found|mailbox unavailable: user|invalid (mailbox|recipient)|mailbox (is )?disabled|account (is |has been )?disabled)`)
 
-// throttleText says a temporary reply asks the sender to slow down.
-var throttleText = regexp.MustCompile(`(?i)(\brate\b|too many (messages|mails|emails|connections|requests|concurrent)|throttl|slow down|(server|system|too) busy|quota exceeded)`)
+// throttleText says a temporary reply asks the sender to slow down. Not
+// "quota exceeded": without more, that is a recipient's full mailbox
+// (SES's daily quota says "Throttling failure" too).
+var throttleText = regexp.MustCompile(`(?i)(\brate\b|too many (messages|mails|emails|connections|requests|concurrent)|throttl|slow down|(server|system|too) busy)`)
 
 // classify says what a reply means for the delivery it answers: whether it
 // may work later, whether the recipient's mailbox is gone (suppress it),
@@ -72,9 +74,11 @@ func classify(stage Stage, r Reply, err error) *Error {
 	case r.Code >= 400 && r.Code < 500:
 		e.Temporary = true
 		e.Throttled = throttled(r)
-	case r.Code >= 500 && stage == StageConnect:
-		// Refused before any message (authentication, STARTTLS required):
-		// the relay's configuration, not the message, and no recipient's.
+	case r.Code == 530 || r.Code == 535, r.Code >= 500 && (stage == StageConnect || stage == StageMail):
+		// Refused before any message (authentication, STARTTLS required),
+		// or herald's sender refused: herald sends every message from the
+		// same HERALD_FROM, so a refused MAIL FROM refuses them all. The
+		// relay's configuration, not the message, and no recipient's.
 		e.Relay, e.Temporary = true, true
 	case r.Code >= 500:
 		e.Mailbox = mailboxGone(stage, r)
@@ -104,10 +108,38 @@ func throttled(r Reply) bool {
 	return strings.Contains(strings.ToLower(r.Text), "maximum sending rate exceeded")
 }
 
+// senderText says a reply speaks of the envelope sender, as Postfix's
+// "Sender address rejected" (with 5.1.0, its code for a bad sender domain)
+// and "From address" refusals do.
+var senderText = regexp.MustCompile(`(?i)(sender|from address)`)
+
+// idleText says a 421 hangs up on a connection left idle too long, as
+// Postfix ("4.4.2 … Error: timeout exceeded") and others write it.
+var idleText = regexp.MustCompile(`(?i)(time[- ]?out|timed out|idle)`)
+
+// closedIdle says a connection broke for having been idle: with no reply
+// (the server hung up without a word), or with a 421 that says so rather
+// than asking herald to slow down.
+func closedIdle(e *Error) bool {
+	if e.Code == 0 {
+		return true
+	}
+	r, ok := replyOf(e.Err)
+	return ok && r.Code == 421 && (r.Enhanced == "4.4.2" || idleText.MatchString(r.Text))
+}
+
 // mailboxGone says a permanent reply is about the recipient's mailbox: by
 // its enhanced code, or without one by a 550, 551 or 553 to RCPT whose text
-// says the mailbox does not exist.
+// says the mailbox does not exist. A refusal of MAIL FROM is never one: it
+// is about herald's sender, and taking it for the recipient's would
+// suppress every address herald sends to.
 func mailboxGone(stage Stage, r Reply) bool {
+	if stage == StageMail {
+		return false
+	}
+	if r.Enhanced == "5.1.0" && senderText.MatchString(r.Text) {
+		return false
+	}
 	if r.Enhanced != "" {
 		return mailboxCodes[r.Enhanced]
 	}

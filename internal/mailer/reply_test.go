@@ -38,6 +38,13 @@ func TestClassifyReplies(t *testing.T) {
 		{"PostfixTooManyErrors", StageMail, 421, "4.7.0 mail.acme.test Error: too many errors", throttled},
 		{"PostfixMailboxFull", StageMessage, 552, "5.2.2 <ann@acme.test>: mailbox full", failed},
 		{"PostfixBadSyntax", StageRcpt, 501, "5.1.3 Bad recipient address syntax", mailbox},
+		{"PostfixSenderDomainNotFound", StageMail, 550, "5.1.0 <noreply@example.com>: Sender address rejected: Domain not found", relay},
+		{"PostfixSenderDomainUnresolved", StageMail, 553, "5.1.8 <noreply@example.com>: Sender address rejected: Domain not found", relay},
+		{"PostfixSenderDomainLookupFailed", StageMail, 451, "4.1.8 <noreply@example.com>: Sender address rejected: Domain not found", retry},
+		{"PostfixSenderNotOwned", StageMail, 553, "5.7.1 <noreply@example.com>: Sender address rejected: not owned by user herald", relay},
+		{"PostfixSenderDomainNotFoundOnRcpt", StageRcpt, 550, "5.1.0 <noreply@example.com>: Sender address rejected: Domain not found", failed},
+		{"PostfixRecipient510", StageRcpt, 550, "5.1.0 <nobody@acme.test>: Recipient address rejected: undeliverable address", mailbox},
+		{"FromAddressRefusedOnRcpt", StageRcpt, 550, "5.1.0 From address not allowed for this account", failed},
 		// Exim, which gives no enhanced code by default
 		{"EximNoSuchUser", StageRcpt, 550, "No Such User Here", mailbox},
 		{"EximUnrouteable", StageRcpt, 550, "Unrouteable address", failed},
@@ -57,6 +64,7 @@ func TestClassifyReplies(t *testing.T) {
 		{"OutlookAccessDenied", StageRcpt, 550, "5.7.708 Service unavailable. Access denied, traffic not accepted from this IP.", failed},
 		{"OutlookSendAsDenied", StageMessage, 554, "5.2.252 SendAsDenied; updates@vendor.test not allowed to send as herald@vendor.test", failed},
 		{"OutlookServerBusy", StageMessage, 451, "4.7.500 Server busy. Please try again later from [192.0.2.1]", throttled},
+		{"Microsoft365NotAuthenticated", StageMail, 530, "5.7.57 Client not authenticated to send mail. [AM0PR01CA0001.eurprd01.prod.exchangelabs.com 2026-03-14T09:30:00.000Z 08DC0000000000]", relay},
 		{"OutlookAuthDisabled", StageConnect, 535, "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.", relay},
 		// Amazon SES
 		{"SESMaximumRate", StageMessage, 454, "Throttling failure: Maximum sending rate exceeded.", throttled},
@@ -71,8 +79,14 @@ func TestClassifyReplies(t *testing.T) {
 		// RFC 3463 and RFC 5321 in general
 		{"NullMX", StageRcpt, 556, "5.1.10 Recipient address has null MX", mailbox},
 		{"StartTLSRequired", StageConnect, 530, "5.7.0 Must issue a STARTTLS command first", relay},
+		{"StartTLSRequiredAtMail", StageMail, 530, "5.7.0 Must issue a STARTTLS command first", relay},
+		{"AuthRequiredAtRcpt", StageRcpt, 530, "5.7.0 Authentication required", relay},
+		{"AuthFailedAfterMessage", StageMessage, 535, "5.7.8 Authentication credentials invalid", relay},
+		{"SyntaxErrorAtMail", StageMail, 501, "5.1.7 Bad sender address syntax", relay},
 		{"TooManyConnections", StageConnect, 421, "4.7.0 Too many concurrent SMTP connections", throttled},
 		{"MailboxBusyWithoutCode", StageRcpt, 450, "mailbox busy", retry},
+		{"MailboxQuotaExceededWithoutCode", StageRcpt, 452, "Mailbox quota exceeded", retry},
+		{"MailboxQuotaExceededAfterMessage", StageMessage, 452, "Mailbox quota exceeded", retry},
 		{"UnknownMailboxOnlyOnRcpt", StageMessage, 550, "No such user here", failed},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,6 +88,7 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 type SMTP struct {
 	addr    string
 	host    string
+	auth    bool // a user name is configured
 	timeout time.Duration
 	slots   chan *conn
 	dkim    *gomail.DKIMSigner
@@ -97,6 +98,12 @@ type SMTP struct {
 type conn struct {
 	dialer *gomail.Client
 	client *smtp.Client
+}
+
+// drop closes c's connection, which the next use dials again.
+func (c *conn) drop() {
+	_ = c.client.Close()
+	c.client = nil
 }
 
 // NewSMTP returns a sender for cfg. It does not connect until the first
@@ -111,11 +118,15 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	opts := []gomail.Option{gomail.WithTimeout(cfg.Timeout)}
 	switch cfg.TLS {
 	case "starttls":
-		opts = append(opts, gomail.WithTLSPortPolicy(gomail.TLSMandatory))
+		opts = append(opts, gomail.WithTLSPortPolicy(gomail.TLSMandatory), gomail.WithDialContextFunc(dialRecorded))
 	case "tls":
+		// Not dialRecorded: go-mail counts a connection from its caller's
+		// dial function as unencrypted, and its AUTH discovery then drops
+		// PLAIN and LOGIN. A session that fails after connecting leaves
+		// its socket here to the runtime's finalizer.
 		opts = append(opts, gomail.WithSSLPort(false))
 	case "none":
-		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS), gomail.WithDialContextFunc(dialRecorded))
 	default:
 		return nil, fmt.Errorf("smtp tls %q is not starttls, tls or none", cfg.TLS)
 	}
@@ -135,7 +146,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
 	}
-	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), host: cfg.Host,
+	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), host: cfg.Host, auth: cfg.Username != "",
 		timeout: cfg.Timeout, slots: make(chan *conn, cfg.Connections), dkim: cfg.DKIM}
 	for range cfg.Connections {
 		d, err := gomail.NewClient(cfg.Host, opts...)
@@ -171,7 +182,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 
 	for try := 0; ; try++ {
 		if c.client == nil {
-			client, err := c.dialer.DialToSMTPClientWithContext(ctx)
+			client, err := dial(ctx, c.dialer)
 			if err != nil {
 				return s.dialError(err)
 			}
@@ -182,18 +193,55 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 			return nil
 		}
 		if broken {
-			_ = c.client.Close()
-			c.client = nil
+			c.drop()
 			// A connection that broke before the message was handed over
 			// (typically one the server closed while it was idle, with or
-			// without a 421) is dialled again at once: nothing was
-			// delivered.
-			if e.Stage == StageMail && try == 0 {
+			// without a 421 saying so) is dialled again at once: nothing
+			// was delivered. Not after a 421 that slows herald down:
+			// dialling again would only ask again.
+			if e.Stage == StageMail && try == 0 && closedIdle(e) {
 				continue
 			}
 		}
 		return e
 	}
+}
+
+// dialedKey carries, in the context of one dial, the connections
+// dialRecorded opened for it.
+type dialedKey struct{}
+
+// dialed are the connections one dial opened.
+type dialed struct{ conns []net.Conn }
+
+// dialRecorded dials as go-mail does by itself, and records the connection
+// for dial to close: go-mail returns without closing it when the session
+// fails after connecting (EHLO refused, STARTTLS missing or failed, no
+// AUTH that herald may use).
+func dialRecorded(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, addr)
+	if err == nil {
+		if h, ok := ctx.Value(dialedKey{}).(*dialed); ok {
+			h.conns = append(h.conns, nc)
+		}
+	}
+	return nc, err
+}
+
+// dial opens a session with the relay through dialer: connection, EHLO,
+// TLS and AUTH. When the session fails, it closes the connections the dial
+// opened (those dialRecorded saw).
+func dial(ctx context.Context, dialer *gomail.Client) (*smtp.Client, error) {
+	h := &dialed{}
+	client, err := dialer.DialToSMTPClientWithContext(context.WithValue(ctx, dialedKey{}, h))
+	if err != nil {
+		for _, nc := range h.conns {
+			_ = nc.Close()
+		}
+		return nil, err
+	}
+	return client, nil
 }
 
 // take waits for a free connection of the pool, which the caller gives
@@ -215,14 +263,14 @@ func (s *SMTP) transact(client *smtp.Client, from, to string, msg *gomail.Msg) (
 		return &Error{Temporary: true, Stage: StageMail, Err: err}, true
 	}
 	if err := client.Mail(from); err != nil {
-		return s.refused(client, StageMail, err)
+		return s.refused(client, StageMail, from, err)
 	}
 	if err := client.Rcpt(to); err != nil {
-		return s.refused(client, StageRcpt, err)
+		return s.refused(client, StageRcpt, from, err)
 	}
 	w, err := client.Data()
 	if err != nil {
-		return s.refused(client, StageData, err)
+		return s.refused(client, StageData, from, err)
 	}
 	if _, err := msg.WriteTo(w); err != nil {
 		// Broken in the middle of the message: the server cannot take it
@@ -230,7 +278,7 @@ func (s *SMTP) transact(client *smtp.Client, from, to string, msg *gomail.Msg) (
 		return &Error{Temporary: true, Stage: StageMessage, Err: fmt.Errorf("send the message: %w", err)}, true
 	}
 	if err := w.Close(); err != nil {
-		return s.refused(client, StageMessage, err)
+		return s.refused(client, StageMessage, from, err)
 	}
 	return nil, false
 }
@@ -239,8 +287,8 @@ func (s *SMTP) transact(client *smtp.Client, from, to string, msg *gomail.Msg) (
 // state to start the next transaction: a reply resets the transaction
 // (RSET), since some servers keep it open after refusing DATA or the
 // message, and would answer the next MAIL FROM with 503; anything else
-// (the connection broke) closes it.
-func (s *SMTP) refused(client *smtp.Client, stage Stage, err error) (*Error, bool) {
+// (the connection broke) closes it. from is the envelope sender.
+func (s *SMTP) refused(client *smtp.Client, stage Stage, from string, err error) (*Error, bool) {
 	r, ok := replyOf(err)
 	if !ok {
 		// No reply: the connection broke. Broken once the message was
@@ -248,7 +296,7 @@ func (s *SMTP) refused(client *smtp.Client, stage Stage, err error) (*Error, boo
 		// can tell.
 		return &Error{Temporary: true, Stage: stage, Err: err}, true
 	}
-	e := classify(stage, r, err)
+	e := s.replyError(stage, r, from, err)
 	if r.Code == 421 {
 		return e, true // the server is closing the connection
 	}
@@ -258,29 +306,59 @@ func (s *SMTP) refused(client *smtp.Client, stage Stage, err error) (*Error, boo
 	return e, false
 }
 
-// Probe dials the relay, says EHLO, negotiates TLS and authenticates as
-// sending does: whether the relay takes herald's connection. It uses a
-// connection of the pool, which then stays open for the next message; one
-// that is open already is asked for a NOOP.
-func (s *SMTP) Probe(ctx context.Context) error {
+// Probe checks that the relay takes herald's connection, TLS, credentials
+// and sender: it dials, says EHLO, negotiates TLS and authenticates as
+// sending does, then says MAIL FROM with from's address and RSET. It uses
+// a connection of the pool, which then stays open for the next message;
+// one that is open already is asked for a NOOP first.
+func (s *SMTP) Probe(ctx context.Context, from string) error {
+	sender, err := envelopeFrom(from)
+	if err != nil {
+		return &Error{Err: fmt.Errorf("sender %q: %w", from, err)}
+	}
 	c, err := s.take(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { s.slots <- c }()
-	if c.client != nil {
-		if err := c.client.Noop(); err == nil {
-			return nil
+	if c.client != nil && (c.client.UpdateDeadline(s.timeout) != nil || c.client.Noop() != nil) {
+		c.drop()
+	}
+	if c.client == nil {
+		client, err := dial(ctx, c.dialer)
+		if err != nil {
+			return s.dialError(err)
 		}
-		_ = c.client.Close()
-		c.client = nil
+		c.client = client
 	}
-	client, err := c.dialer.DialToSMTPClientWithContext(ctx)
-	if err != nil {
-		return s.dialError(err)
+	if err := c.client.UpdateDeadline(s.timeout); err != nil {
+		c.drop()
+		return &Error{Temporary: true, Stage: StageMail, Err: err}
 	}
-	c.client = client
+	if err := c.client.Mail(sender); err != nil {
+		e, broken := s.refused(c.client, StageMail, sender, err)
+		if broken {
+			c.drop()
+		}
+		return e
+	}
+	if err := c.client.Reset(); err != nil {
+		// The relay took the sender, which is what the probe asks; a
+		// connection that cannot be reset is closed, and the next message
+		// dials its own.
+		c.drop()
+	}
 	return nil
+}
+
+// envelopeFrom is the address of a "Name <address>" sender in the angle
+// brackets MAIL FROM takes, found as Send finds it.
+func envelopeFrom(from string) (string, error) {
+	msg := gomail.NewMsg()
+	if err := msg.From(from); err != nil {
+		return "", err
+	}
+	return msg.GetSender(false)
 }
 
 // dialError classifies a failure to connect. Whatever keeps herald from a
@@ -293,13 +371,19 @@ func (s *SMTP) Probe(ctx context.Context) error {
 func (s *SMTP) dialError(err error) *Error {
 	err = fmt.Errorf("connect to %s: %w", s.addr, err)
 	if r, ok := replyOf(err); ok {
-		e := classify(StageConnect, r, err)
-		if e.Relay {
-			e.Advice = s.advice(r, err)
-		}
-		return e
+		return s.replyError(StageConnect, r, "", err)
 	}
-	return &Error{Temporary: true, Relay: true, Stage: StageConnect, Err: err, Advice: s.advice(Reply{}, err)}
+	return &Error{Temporary: true, Relay: true, Stage: StageConnect, Err: err, Advice: s.advice(StageConnect, Reply{}, "", err)}
+}
+
+// replyError classifies reply r at stage and, when it is the relay's
+// failure, says which setting to change; from is the envelope sender.
+func (s *SMTP) replyError(stage Stage, r Reply, from string, err error) *Error {
+	e := classify(stage, r, err)
+	if e.Relay {
+		e.Advice = s.advice(stage, r, from, err)
+	}
+	return e
 }
 
 func isTimeout(err error) bool {
@@ -307,8 +391,9 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// advice says what to change when the relay refuses herald's connection.
-func (s *SMTP) advice(r Reply, err error) string {
+// advice says what to change when the relay refuses herald's connection,
+// credentials or sender.
+func (s *SMTP) advice(stage Stage, r Reply, from string, err error) string {
 	var (
 		dnsErr  *net.DNSError
 		tlsErr  tls.RecordHeaderError
@@ -334,7 +419,17 @@ func (s *SMTP) advice(r Reply, err error) string {
 			"its certificate is for", s.host)
 	case r.Code == 530 && strings.Contains(text, "starttls"):
 		return "the relay wants STARTTLS before anything else: use ?tls=starttls in HERALD_SMTP_URL"
-	case r.Code == 535 || r.Code == 534 || r.Code == 530 || strings.Contains(text, "auth"):
+	case r.Code == 530 && !s.auth:
+		return "the relay wants herald to authenticate: put a user name and password in HERALD_SMTP_URL " +
+			"(smtp://user:password@host, URL-encoding characters such as / + @ in them)"
+	case r.Code == 535 || r.Code == 534 || r.Code == 530:
+		return "the relay refused the user name or password of HERALD_SMTP_URL (URL-encode characters such as / + @ in them)"
+	case stage == StageMail && r.Code >= 500:
+		// Before the guess on "auth" below: a sender refusal often says
+		// "not authorized" of the address, not of the credentials.
+		return fmt.Sprintf("the relay refuses HERALD_FROM (%s) as the sender: verify its domain or address with the relay, "+
+			"or use an address the account may send from", strings.Trim(from, "<>"))
+	case strings.Contains(text, "auth"):
 		return "the relay refused the user name or password of HERALD_SMTP_URL (URL-encode characters such as / + @ in them)"
 	case strings.Contains(text, "unencrypted"):
 		return "herald sends no password over an unencrypted connection: use ?tls=starttls or ?tls=tls in HERALD_SMTP_URL"

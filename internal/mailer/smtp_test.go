@@ -1,6 +1,7 @@
 package mailer_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -412,6 +413,52 @@ func TestSMTPReconnect(t *testing.T) {
 		}
 	})
 
+	t.Run("AfterA421SayingTheConnectionTimedOut", func(t *testing.T) {
+		t.Parallel()
+		// Postfix's words for an idle client it hangs up on: nothing was
+		// delivered, and a new connection works.
+		sender, server := startMailServer(t, func(n int, _ string) error {
+			if n == 1 {
+				return smtptest.Reply(421, [3]int{4, 4, 2}, "mail.acme.test Error: timeout exceeded")
+			}
+			return nil
+		})
+
+		if err := sender.Send(context.Background(), message("ann@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		if n := server.accepted.Load(); n != 1 {
+			t.Errorf("server accepted %d messages, want 1", n)
+		}
+		if n := server.sessions.Load(); n != 2 {
+			t.Errorf("%d connections opened, want 2", n)
+		}
+	})
+
+	t.Run("NotAfterA421ThatSlowsHeraldDown", func(t *testing.T) {
+		t.Parallel()
+		// Dialling again at once would only ask the relay again: the
+		// message waits, and herald slows down.
+		sender, server := startMailServer(t, func(n int, _ string) error {
+			if n == 1 {
+				return smtptest.Reply(421, [3]int{4, 7, 0}, "Too many messages, slow down")
+			}
+			return nil
+		})
+
+		err := sender.Send(context.Background(), message("ann@acme.test"))
+		want := classified{Temporary: true, Code: 421, Enhanced: "4.7.0", Stage: mailer.StageMail, Throttled: true}
+		if diff := cmp.Diff(want, classify(err)); diff != "" {
+			t.Errorf("Classify (-want +got):\n%s", diff)
+		}
+		if n := server.mails.Load(); n != 1 {
+			t.Errorf("server saw %d MAIL FROM commands, want 1", n)
+		}
+		if n := server.sessions.Load(); n != 1 {
+			t.Errorf("%d connections opened, want 1", n)
+		}
+	})
+
 	t.Run("ServerDownIsTheRelays", func(t *testing.T) {
 		t.Parallel()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -625,10 +672,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// heraldFrom is the sender of every test message, as HERALD_FROM.
+const heraldFrom = "Vendor Updates <updates@vendor.test>"
+
 // message is a message to one recipient, with text and HTML.
 func message(to string) mailer.Message {
 	return mailer.Message{
-		From:      "Vendor Updates <updates@vendor.test>",
+		From:      heraldFrom,
 		To:        to,
 		Subject:   "Jira 1.0 is out",
 		Text:      "Jira 1.0 is out.\n\nFaster boards.",
@@ -639,8 +689,8 @@ func message(to string) mailer.Message {
 }
 
 // TestProbe checks the relay as a process does at start: a relay that
-// refuses herald's connection, TLS mode or credentials is the relay's
-// error, with the setting to change.
+// refuses herald's connection, TLS mode, credentials or sender is the
+// relay's error, with the setting to change.
 func TestProbe(t *testing.T) {
 	t.Parallel()
 	serverTLS, clientTLS := certificates(t)
@@ -670,7 +720,7 @@ func TestProbe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sender, _ := startSMTP(t, tt.cfg, tt.opts...)
-			err := sender.Probe(context.Background())
+			err := sender.Probe(context.Background(), heraldFrom)
 			if tt.advice == "" {
 				if err != nil {
 					t.Fatalf("Probe = %v", err)
@@ -719,7 +769,7 @@ func TestProbe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := mailer.Classify(sender.Probe(context.Background()))
+		e := mailer.Classify(sender.Probe(context.Background(), heraldFrom))
 		if !e.Relay || !strings.Contains(e.Advice, "did not answer") {
 			t.Errorf("Probe = %v (relay %v, advice %q)", e, e.Relay, e.Advice)
 		}
@@ -731,9 +781,264 @@ func TestProbe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := mailer.Classify(sender.Probe(context.Background()))
+		e := mailer.Classify(sender.Probe(context.Background(), heraldFrom))
 		if !e.Relay || !strings.Contains(e.Advice, "nothing accepts connections") {
 			t.Errorf("Probe = %v (relay %v, advice %q)", e, e.Relay, e.Advice)
 		}
 	})
+
+	t.Run("TakesTheSenderAndKeepsTheConnection", func(t *testing.T) {
+		t.Parallel()
+		sender, server := startMailServer(t, nil)
+		ctx := context.Background()
+
+		if err := sender.Probe(ctx, heraldFrom); err != nil {
+			t.Fatalf("Probe = %v", err)
+		}
+		if err := sender.Send(ctx, message("ann@acme.test")); err != nil {
+			t.Fatal(err)
+		}
+		// A probe on the open connection says MAIL FROM on it too.
+		if err := sender.Probe(ctx, heraldFrom); err != nil {
+			t.Fatalf("Probe on the open connection = %v", err)
+		}
+		if diff := cmp.Diff([]string{"updates@vendor.test", "updates@vendor.test", "updates@vendor.test"}, server.Froms()); diff != "" {
+			t.Errorf("MAIL FROM (-want +got):\n%s", diff)
+		}
+		if n := server.accepted.Load(); n != 1 {
+			t.Errorf("server accepted %d messages, want 1", n)
+		}
+		if n := server.sessions.Load(); n != 1 {
+			t.Errorf("%d connections opened, want 1: the probe's, kept for the message", n)
+		}
+	})
+
+	for _, tt := range []struct {
+		name   string
+		reply  error
+		want   classified
+		advice string
+	}{
+		{
+			name:   "SenderRefused",
+			reply:  smtptest.Reply(550, [3]int{5, 1, 8}, "<updates@vendor.test>: Sender address rejected: Domain not found"),
+			want:   classified{Temporary: true, Code: 550, Enhanced: "5.1.8", Stage: mailer.StageMail, Relay: true},
+			advice: "the relay refuses HERALD_FROM (updates@vendor.test) as the sender",
+		},
+		{
+			name:   "NotAuthenticated",
+			reply:  smtptest.Reply(530, [3]int{5, 7, 57}, "Client not authenticated to send mail."),
+			want:   classified{Temporary: true, Code: 530, Enhanced: "5.7.57", Stage: mailer.StageMail, Relay: true},
+			advice: "put a user name and password in HERALD_SMTP_URL",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sender, server := startMailServer(t, func(int, string) error { return tt.reply })
+
+			err := sender.Probe(context.Background(), heraldFrom)
+			if diff := cmp.Diff(tt.want, classify(err)); diff != "" {
+				t.Errorf("Classify (-want +got):\n%s", diff)
+			}
+			if advice := mailer.Classify(err).Advice; !strings.Contains(advice, tt.advice) {
+				t.Errorf("advice %q, want it to say %q", advice, tt.advice)
+			}
+			if diff := cmp.Diff([]string{"updates@vendor.test"}, server.Froms()); diff != "" {
+				t.Errorf("MAIL FROM (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("A421ClosesTheConnection", func(t *testing.T) {
+		t.Parallel()
+		sender, server := startMailServer(t, func(n int, _ string) error {
+			if n == 1 {
+				return smtptest.Reply(421, [3]int{4, 7, 0}, "Too many messages, slow down")
+			}
+			return nil
+		})
+		ctx := context.Background()
+
+		err := sender.Probe(ctx, heraldFrom)
+		want := classified{Temporary: true, Code: 421, Enhanced: "4.7.0", Stage: mailer.StageMail, Throttled: true}
+		if diff := cmp.Diff(want, classify(err)); diff != "" {
+			t.Errorf("Classify (-want +got):\n%s", diff)
+		}
+		if err := sender.Probe(ctx, heraldFrom); err != nil {
+			t.Fatalf("the probe after: %v", err)
+		}
+		if n := server.sessions.Load(); n != 2 {
+			t.Errorf("%d connections opened, want 2: a new one after the 421", n)
+		}
+	})
+
+	t.Run("NotAnAddress", func(t *testing.T) {
+		t.Parallel()
+		sender, server := startMailServer(t, nil)
+		if err := sender.Probe(context.Background(), "Vendor Updates"); err == nil {
+			t.Fatal("Probe took a sender with no address")
+		}
+		if n := server.sessions.Load(); n != 0 {
+			t.Errorf("%d connections opened, want none", n)
+		}
+	})
+}
+
+func TestSMTPSenderRefused(t *testing.T) {
+	t.Parallel()
+	// herald sends every message from HERALD_FROM: a relay that refuses it
+	// refuses every message, which is the relay's failure, with the
+	// setting to change, and never a recipient's.
+	for _, tt := range []struct {
+		name   string
+		reply  error
+		want   classified
+		advice string
+	}{
+		{
+			name:   "SenderDomainNotFound",
+			reply:  smtptest.Reply(550, [3]int{5, 1, 0}, "<updates@vendor.test>: Sender address rejected: Domain not found"),
+			want:   classified{Temporary: true, Code: 550, Enhanced: "5.1.0", Stage: mailer.StageMail, Relay: true},
+			advice: "the relay refuses HERALD_FROM (updates@vendor.test) as the sender",
+		},
+		{
+			name:   "SenderNotAuthorized",
+			reply:  smtptest.Reply(553, [3]int{5, 7, 1}, "<updates@vendor.test>: Sender address rejected: not authorized for this account"),
+			want:   classified{Temporary: true, Code: 553, Enhanced: "5.7.1", Stage: mailer.StageMail, Relay: true},
+			advice: "the relay refuses HERALD_FROM (updates@vendor.test) as the sender",
+		},
+		{
+			name:   "NotAuthenticated",
+			reply:  smtptest.Reply(530, [3]int{5, 7, 57}, "Client not authenticated to send mail."),
+			want:   classified{Temporary: true, Code: 530, Enhanced: "5.7.57", Stage: mailer.StageMail, Relay: true},
+			advice: "put a user name and password in HERALD_SMTP_URL",
+		},
+		{
+			name:   "STARTTLSRequired",
+			reply:  smtptest.Reply(530, [3]int{5, 7, 0}, "Must issue a STARTTLS command first"),
+			want:   classified{Temporary: true, Code: 530, Enhanced: "5.7.0", Stage: mailer.StageMail, Relay: true},
+			advice: "use ?tls=starttls",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sender, server := startMailServer(t, func(int, string) error { return tt.reply })
+
+			err := sender.Send(context.Background(), message("ann@acme.test"))
+			if diff := cmp.Diff(tt.want, classify(err)); diff != "" {
+				t.Errorf("Classify (-want +got):\n%s", diff)
+			}
+			if advice := mailer.Classify(err).Advice; !strings.Contains(advice, tt.advice) {
+				t.Errorf("advice %q, want it to say %q", advice, tt.advice)
+			}
+			if n := server.accepted.Load(); n != 0 {
+				t.Errorf("server accepted %d messages, want 0", n)
+			}
+		})
+	}
+}
+
+func TestSMTPFailedDialClosesTheConnection(t *testing.T) {
+	t.Parallel()
+	// A session refused after connecting is herald's connection all the
+	// same: left open, the relay counts it against herald's limit until
+	// it times out.
+	serverTLS, clientTLS := certificates(t)
+	for _, tt := range []struct {
+		name string
+		cfg  mailer.SMTPConfig
+		opts []smtptest.Option
+	}{
+		{name: "WrongPassword", cfg: mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS, Username: "herald", Password: "wrong"},
+			opts: []smtptest.Option{smtptest.WithSTARTTLS(serverTLS), smtptest.WithAuth("herald", "right")}},
+		{name: "NoSTARTTLS", cfg: mailer.SMTPConfig{TLS: "starttls", TLSConfig: clientTLS}},
+		{name: "PasswordInTheClear", cfg: mailer.SMTPConfig{TLS: "none", Username: "herald", Password: "right"},
+			opts: []smtptest.Option{smtptest.WithAuth("herald", "right")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sender, bundle := startSMTP(t, tt.cfg, tt.opts...)
+			ctx := context.Background()
+
+			if err := sender.Probe(ctx, heraldFrom); !mailer.Classify(err).Relay {
+				t.Fatalf("Probe = %v, want the relay's error", err)
+			}
+			waitFor(t, "the server to see the probe's connection closed", func() bool { return bundle.server.Open() == 0 })
+			if err := sender.Send(ctx, message("ann@acme.test")); !mailer.Classify(err).Relay {
+				t.Fatalf("Send = %v, want the relay's error", err)
+			}
+			waitFor(t, "the server to see the send's connection closed", func() bool { return bundle.server.Open() == 0 })
+			if n := bundle.server.Sessions(); n < 2 {
+				t.Errorf("the server saw %d sessions, want one per try", n)
+			}
+		})
+	}
+
+	t.Run("EHLORefused", func(t *testing.T) {
+		t.Parallel()
+		// A relay that refuses herald's address at EHLO (and HELO) gives
+		// it no session at all: only the socket tells it was closed.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := make(chan struct{})
+		accepted := make(chan net.Conn, 1)
+		var wg sync.WaitGroup
+		t.Cleanup(func() {
+			ln.Close()
+			select {
+			case c := <-accepted:
+				c.Close()
+			default:
+			}
+			wg.Wait()
+		})
+		wg.Go(func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			_, _ = c.Write([]byte("220 refusing.test ESMTP\r\n"))
+			r := bufio.NewReader(c)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					if !isTimeout(err) {
+						close(closed)
+					}
+					return
+				}
+				if strings.HasPrefix(strings.ToUpper(line), "QUIT") {
+					_, _ = c.Write([]byte("221 2.0.0 Bye\r\n"))
+					continue
+				}
+				_, _ = c.Write([]byte("554 5.7.1 Client host rejected: Access denied\r\n"))
+			}
+		})
+		sender, err := mailer.NewSMTP(mailer.SMTPConfig{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, TLS: "none", Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sender.Close() })
+
+		if err := sender.Probe(context.Background(), heraldFrom); !mailer.Classify(err).Relay {
+			t.Fatalf("Probe = %v, want the relay's error", err)
+		}
+		waitFor(t, "the server to see the connection closed", func() bool {
+			select {
+			case <-closed:
+				return true
+			default:
+				return false
+			}
+		})
+	})
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
