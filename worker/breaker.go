@@ -246,7 +246,10 @@ func (b *Breaker) reasonFor(e *mailer.Error) string {
 	return fmt.Sprintf("the relay refuses every message with %v", e)
 }
 
-func (b *Breaker) adviceFor(*mailer.Error) string {
+func (b *Breaker) adviceFor(e *mailer.Error) string {
+	if e.Advice != "" {
+		return e.Advice
+	}
 	return "check the relay's policy for HERALD_FROM and the messages: the sending domain verified, herald allowed to relay, " +
 		"the account's sending enabled, the content accepted"
 }
