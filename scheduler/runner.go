@@ -76,13 +76,14 @@ func (r *Runner) Run(ctx context.Context, j Job) (fmt.Stringer, error) {
 // tick runs j at its scheduled time, at the minute tick: in one scheduler
 // of all those that tick then (the first to mark the tick; the others get
 // ErrBusy), after any run of the job in progress, which it waits for. The
-// mark outlives the tick by 50 seconds, so that a replica whose clock
-// ticks a few seconds late finds it.
+// mark outlives the tick's minute: a replica whose clock ticks a few
+// seconds late finds it, and so does a tick run late in its minute (a run
+// now at :55 once marked the tick for a millisecond only).
 func (r *Runner) tick(ctx context.Context, j Job, tick time.Time) (fmt.Stringer, error) {
 	if j.Everywhere {
 		return r.record(ctx, j, "")
 	}
-	first, err := r.leases.mark(ctx, fmt.Sprintf("tick:%s:%d", j.Name, tick.Unix()), tick.Add(50*time.Second))
+	first, err := r.leases.mark(ctx, fmt.Sprintf("tick:%s:%d", j.Name, tick.Unix()), tick.Add(2*time.Minute))
 	if err != nil {
 		r.logger.Error("job lease failed; skipping this run", "job", j.Name, "err", err)
 		return nil, err
