@@ -114,6 +114,9 @@ type Worker struct {
 	SendMaxAttempts int           `yaml:"send_max_attempts"`
 	SendRetryBase   time.Duration `yaml:"send_retry_base"`
 	SendLease       time.Duration `yaml:"send_lease"`
+	// SendMaxThrottles is how many throttling replies a delivery may get,
+	// each given back untried, before it is failed.
+	SendMaxThrottles int `yaml:"send_max_throttles"`
 }
 
 // Templates says where template overrides are.
@@ -177,11 +180,12 @@ func Default() Config {
 			SMTPConnections: 4,
 		},
 		Worker: Worker{
-			Concurrency:     10,
-			ChunkSize:       100,
-			SendMaxAttempts: 8,
-			SendRetryBase:   30 * time.Second,
-			SendLease:       60 * time.Second,
+			Concurrency:      10,
+			ChunkSize:        100,
+			SendMaxAttempts:  8,
+			SendRetryBase:    30 * time.Second,
+			SendLease:        60 * time.Second,
+			SendMaxThrottles: 50,
 		},
 		Scheduler: Scheduler{
 			Timezone:          "UTC",
@@ -316,6 +320,7 @@ func (w Worker) validate() problems {
 	p.atLeastOne("WORKER_CONCURRENCY", w.Concurrency)
 	p.atLeastOne("CHUNK_SIZE", w.ChunkSize)
 	p.atLeastOne("SEND_MAX_ATTEMPTS", w.SendMaxAttempts)
+	p.atLeastOne("SEND_MAX_THROTTLES", w.SendMaxThrottles)
 	if w.SendRetryBase <= 0 {
 		p.add("SEND_RETRY_BASE", "must be positive")
 	}

@@ -90,11 +90,12 @@ func (a *App) StartWorkers(ctx context.Context) error {
 	a.breaker = breaker
 	a.onClose("relay watch", func(context.Context) error { breaker.Stop(); return nil })
 	mux, err := worker.NewMux(worker.Config{
-		ChunkSize:   cfg.Worker.ChunkSize,
-		Lease:       cfg.Worker.SendLease,
-		MaxAttempts: cfg.Worker.SendMaxAttempts,
-		RetryBase:   cfg.Worker.SendRetryBase,
-		From:        cfg.Mail.From,
+		ChunkSize:    cfg.Worker.ChunkSize,
+		Lease:        cfg.Worker.SendLease,
+		MaxAttempts:  cfg.Worker.SendMaxAttempts,
+		MaxThrottles: cfg.Worker.SendMaxThrottles,
+		RetryBase:    cfg.Worker.SendRetryBase,
+		From:         cfg.Mail.From,
 	}, worker.Deps{
 		Ledger: a.Ledger, Contacts: a.Contacts, Kinds: m.kinds, Queue: q, Renderer: m.renderer,
 		Sender: sender, Relay: r, Breaker: breaker, Logger: a.Logger, Metrics: a.Metrics, Now: a.Now,
