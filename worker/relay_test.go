@@ -238,7 +238,15 @@ func TestAThrottlingRelay(t *testing.T) {
 	if throttled.Load() == 0 {
 		t.Errorf("the relay throttled nothing at 200/s: the test tests nothing")
 	}
+	// Herald slows down: at a steady 200/s, half its tries would be
+	// throttled for as long as the send lasts.
+	if got := throttled.Load(); got > int64(n/2) {
+		t.Errorf("%d throttled replies for %d recipients: herald did not slow down", got, n)
+	}
 	rate := b.Relay.Rate(context.Background())
+	if rate.Effective >= rate.Configured {
+		t.Errorf("effective rate %.0f/s at the end, want it lowered from %.0f/s", rate.Effective, rate.Configured)
+	}
 	t.Logf("%d recipients in %s (%.0f msg/s) through a relay of 100 msg/s, herald at %.0f/s: %d throttled replies, %d accepted, effective rate at the end %.0f/s",
 		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), rate.Configured, throttled.Load(), b.SMTP.Accepted(), rate.Effective)
 	if diff := cmp.Diff(n, b.SMTP.Accepted()); diff != "" {
@@ -285,4 +293,27 @@ func TestTheRelaysPausesEndOnceItWorks(t *testing.T) {
 		}
 		everyoneOnce(t, b, b.WaitDone(t, a.ID), 100)
 	})
+}
+
+func TestAMessageThrottledForeverFails(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.Any(), func(c *config.Config) {
+		c.Worker.SendMaxThrottles = 3
+	}, func(s *smtptest.Server) {
+		s.Data = func(_ int, to []string) error {
+			if to[0] == "p00000@acme.test" {
+				return smtptest.Reply(451, [3]int{4, 7, 0}, "Throttled: too many messages for this account")
+			}
+			return nil
+		}
+	})
+	technicalContacts(t, b, 10)
+	a := b.WaitDone(t, announce(t, b, "jira", "9.4.0").ID)
+	if a.Counts.Sent != 9 || a.Counts.Failed != 1 {
+		t.Errorf("counts %+v, want 9 sent and the throttled one failed", a.Counts)
+	}
+	d := b.Deliveries(t, a.ID)["p00000@acme.test"]
+	if d.Status != ledger.DeliveryFailed || !strings.HasPrefix(d.LastError, "gave up after 3 throttling replies: 451") || d.Attempts != 1 {
+		t.Errorf("the throttled delivery: %s after %d attempts, %q; want failed after 3 throttling replies, one attempt", d.Status, d.Attempts, d.LastError)
+	}
 }
