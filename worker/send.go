@@ -172,6 +172,17 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 		}
 		return err
 	}
+	if ok, reason := h.deps.Breaker.Allows(); !ok {
+		// The relay failed while this message waited for the rate.
+		stop()
+		if err := led.Release(ctx, claim, d.LastError, h.deps.Now()); err != nil {
+			return err
+		}
+		if err := h.pauseForRelay(ctx, log, a.ID, reason); err != nil {
+			return err
+		}
+		return errRelayFails
+	}
 	start := time.Now()
 	err = h.deps.Sender.Send(ctx, mailer.Message{
 		From: h.cfg.From, To: d.Email, ToName: draft.ToName,
