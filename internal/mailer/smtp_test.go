@@ -813,42 +813,6 @@ func TestProbe(t *testing.T) {
 		}
 	})
 
-	for _, tt := range []struct {
-		name   string
-		reply  error
-		want   classified
-		advice string
-	}{
-		{
-			name:   "SenderRefused",
-			reply:  smtptest.Reply(550, [3]int{5, 1, 8}, "<updates@vendor.test>: Sender address rejected: Domain not found"),
-			want:   classified{Temporary: true, Code: 550, Enhanced: "5.1.8", Stage: mailer.StageMail, Relay: true},
-			advice: "the relay refuses HERALD_FROM (updates@vendor.test) as the sender",
-		},
-		{
-			name:   "NotAuthenticated",
-			reply:  smtptest.Reply(530, [3]int{5, 7, 57}, "Client not authenticated to send mail."),
-			want:   classified{Temporary: true, Code: 530, Enhanced: "5.7.57", Stage: mailer.StageMail, Relay: true},
-			advice: "put a user name and password in HERALD_SMTP_URL",
-		},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			sender, server := startMailServer(t, func(int, string) error { return tt.reply })
-
-			err := sender.Probe(context.Background(), heraldFrom)
-			if diff := cmp.Diff(tt.want, classify(err)); diff != "" {
-				t.Errorf("Classify (-want +got):\n%s", diff)
-			}
-			if advice := mailer.Classify(err).Advice; !strings.Contains(advice, tt.advice) {
-				t.Errorf("advice %q, want it to say %q", advice, tt.advice)
-			}
-			if diff := cmp.Diff([]string{"updates@vendor.test"}, server.Froms()); diff != "" {
-				t.Errorf("MAIL FROM (-want +got):\n%s", diff)
-			}
-		})
-	}
-
 	t.Run("A421ClosesTheConnection", func(t *testing.T) {
 		t.Parallel()
 		sender, server := startMailServer(t, func(n int, _ string) error {
@@ -920,21 +884,32 @@ func TestSMTPSenderRefused(t *testing.T) {
 			advice: "use ?tls=starttls",
 		},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			sender, server := startMailServer(t, func(int, string) error { return tt.reply })
+		// The probe finds it at start, as a send does.
+		for _, via := range []string{"Send", "Probe"} {
+			t.Run(tt.name+"/"+via, func(t *testing.T) {
+				t.Parallel()
+				sender, server := startMailServer(t, func(int, string) error { return tt.reply })
 
-			err := sender.Send(context.Background(), message("ann@acme.test"))
-			if diff := cmp.Diff(tt.want, classify(err)); diff != "" {
-				t.Errorf("Classify (-want +got):\n%s", diff)
-			}
-			if advice := mailer.Classify(err).Advice; !strings.Contains(advice, tt.advice) {
-				t.Errorf("advice %q, want it to say %q", advice, tt.advice)
-			}
-			if n := server.accepted.Load(); n != 0 {
-				t.Errorf("server accepted %d messages, want 0", n)
-			}
-		})
+				var err error
+				if via == "Send" {
+					err = sender.Send(context.Background(), message("ann@acme.test"))
+				} else {
+					err = sender.Probe(context.Background(), heraldFrom)
+				}
+				if diff := cmp.Diff(tt.want, classify(err)); diff != "" {
+					t.Errorf("Classify (-want +got):\n%s", diff)
+				}
+				if advice := mailer.Classify(err).Advice; !strings.Contains(advice, tt.advice) {
+					t.Errorf("advice %q, want it to say %q", advice, tt.advice)
+				}
+				if diff := cmp.Diff([]string{"updates@vendor.test"}, server.Froms()); diff != "" {
+					t.Errorf("MAIL FROM (-want +got):\n%s", diff)
+				}
+				if n := server.accepted.Load(); n != 0 {
+					t.Errorf("server accepted %d messages, want 0", n)
+				}
+			})
+		}
 	}
 }
 
