@@ -26,6 +26,16 @@ type mailServer struct {
 	froms                     []string
 }
 
+// firstOnly answers the first MAIL FROM with reply, and takes the others.
+func firstOnly(reply error) func(int, string) error {
+	return func(n int, _ string) error {
+		if n == 1 {
+			return reply
+		}
+		return nil
+	}
+}
+
 // startMailServer starts a mailServer answering MAIL FROM with mail, and a
 // sender for it with one connection.
 func startMailServer(t *testing.T, mail func(n int, from string) error) (*mailer.SMTP, *mailServer) {

@@ -417,12 +417,7 @@ func TestSMTPReconnect(t *testing.T) {
 		t.Parallel()
 		// Postfix's words for an idle client it hangs up on: nothing was
 		// delivered, and a new connection works.
-		sender, server := startMailServer(t, func(n int, _ string) error {
-			if n == 1 {
-				return smtptest.Reply(421, [3]int{4, 4, 2}, "mail.acme.test Error: timeout exceeded")
-			}
-			return nil
-		})
+		sender, server := startMailServer(t, firstOnly(smtptest.Reply(421, [3]int{4, 4, 2}, "mail.acme.test Error: timeout exceeded")))
 
 		if err := sender.Send(context.Background(), message("ann@acme.test")); err != nil {
 			t.Fatal(err)
@@ -439,12 +434,7 @@ func TestSMTPReconnect(t *testing.T) {
 		t.Parallel()
 		// Dialling again at once would only ask the relay again: the
 		// message waits, and herald slows down.
-		sender, server := startMailServer(t, func(n int, _ string) error {
-			if n == 1 {
-				return smtptest.Reply(421, [3]int{4, 7, 0}, "Too many messages, slow down")
-			}
-			return nil
-		})
+		sender, server := startMailServer(t, firstOnly(smtptest.Reply(421, [3]int{4, 7, 0}, "Too many messages, slow down")))
 
 		err := sender.Send(context.Background(), message("ann@acme.test"))
 		want := classified{Temporary: true, Code: 421, Enhanced: "4.7.0", Stage: mailer.StageMail, Throttled: true}
@@ -815,12 +805,7 @@ func TestProbe(t *testing.T) {
 
 	t.Run("A421ClosesTheConnection", func(t *testing.T) {
 		t.Parallel()
-		sender, server := startMailServer(t, func(n int, _ string) error {
-			if n == 1 {
-				return smtptest.Reply(421, [3]int{4, 7, 0}, "Too many messages, slow down")
-			}
-			return nil
-		})
+		sender, server := startMailServer(t, firstOnly(smtptest.Reply(421, [3]int{4, 7, 0}, "Too many messages, slow down")))
 		ctx := context.Background()
 
 		err := sender.Probe(ctx, heraldFrom)
