@@ -317,3 +317,35 @@ func TestAMessageThrottledForeverFails(t *testing.T) {
 		t.Errorf("the throttled delivery: %s after %d attempts, %q; want failed after 3 throttling replies, one attempt", d.Status, d.Attempts, d.LastError)
 	}
 }
+
+func TestAPauseReachesMessagesWaitingForTheRate(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.Any(), func(c *config.Config) {
+		c.Mail.SMTPRate = config.Rate{N: 1, Per: 2 * time.Second}
+		c.Worker.ChunkSize = 5
+	}, nil)
+	technicalContacts(t, b, 30)
+	ctx := context.Background()
+	a := announce(t, b, "jira", "9.4.0")
+	// Every chunk's task has a message claimed and waiting for the rate.
+	apptest.WaitFor(t, 30*time.Second, "the first message", func() bool { return b.SMTP.Accepted() >= 1 })
+	if _, err := b.Ledger.Pause(ctx, a.ID, "wrong release notes", "cli:ops"); err != nil {
+		t.Fatal(err)
+	}
+	atPause := b.SMTP.Accepted()
+	apptest.WaitFor(t, 30*time.Second, "the workers to let the release go", func() bool {
+		got, err := b.Ledger.Get(ctx, a.ID)
+		return err == nil && got.Counts.Sending == 0 && b.Queue.Idle()
+	})
+	// At most the message that had passed the rate as the pause came.
+	if sent := b.SMTP.Accepted() - atPause; sent > 1 {
+		t.Errorf("%d messages sent after the pause", sent)
+	}
+	got, err := b.Ledger.Get(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Counts.Sent != b.SMTP.Accepted() || got.Counts.Pending != 30-got.Counts.Sent {
+		t.Errorf("counts %+v after %d accepted; want the rest pending", got.Counts, b.SMTP.Accepted())
+	}
+}

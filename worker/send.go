@@ -164,13 +164,25 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	// worker that died lets its lease run out.
 	stop := h.keepClaim(ctx, claim)
 	defer stop() // also if Send panics: a claim kept alive forever is a message lost
-	if err := h.deps.Relay.Wait(taskCtx); err != nil {
+	waited, err := h.deps.Relay.Wait(taskCtx)
+	if err != nil {
 		// Shutting down while waiting for the rate: nothing was tried.
 		stop()
 		if rerr := led.Release(ctx, claim, d.LastError, h.deps.Now()); rerr != nil {
 			return rerr
 		}
 		return err
+	}
+	if waited {
+		// Staff may have paused or cancelled the announcement meanwhile.
+		still, err := led.StillSending(ctx, claim, h.cfg.Lease)
+		if err != nil {
+			return err // the claim runs out and the delivery is tried again
+		}
+		if !still {
+			stop()
+			return led.Release(ctx, claim, d.LastError, h.deps.Now())
+		}
 	}
 	if ok, reason := h.deps.Breaker.Allows(); !ok {
 		// The relay failed while this message waited for the rate.

@@ -191,6 +191,22 @@ func (l *Ledger) Release(ctx context.Context, c Claim, reason string, next time.
 	return nil
 }
 
+// StillSending says whether claim c still holds and its announcement is
+// still sending, not paused or cancelled since the claim, and extends its
+// lease: for a message that waited before it could be sent.
+func (l *Ledger) StillSending(ctx context.Context, c Claim, lease time.Duration) (bool, error) {
+	now := l.Now()
+	res, err := db.Exec(ctx, l.db, `
+		UPDATE deliveries SET lease_until = ? WHERE id = ? AND status = ? AND claims = ? AND attempts = ?
+		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)`,
+		now.Add(lease), c.Delivery, DeliverySending, c.Fence, c.Attempt, Sending)
+	if err != nil {
+		return false, fmt.Errorf("check claim of delivery %d: %w", c.Delivery, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 // Throttled gives a claimed delivery back untried, like Release, and
 // counts the throttling reply the relay gave it.
 func (l *Ledger) Throttled(ctx context.Context, c Claim, reason string, next time.Time) error {

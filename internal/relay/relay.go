@@ -56,27 +56,29 @@ func New(rdb redis.UniversalClient, namespace string, rate config.Rate) *Relay {
 // Limited says whether a send rate is configured.
 func (r *Relay) Limited() bool { return r.rate.N > 0 }
 
-// Wait blocks until the shared rate lets one more message go. Without a
-// configured rate it returns at once. When Redis does not answer, it lets
-// the message go: a short outage of Redis should not stop the mail.
-func (r *Relay) Wait(ctx context.Context) error {
+// Wait blocks until the shared rate lets one more message go, and says
+// whether it had to wait. Without a configured rate it returns at once.
+// When Redis does not answer, it lets the message go: a short outage of
+// Redis should not stop the mail.
+func (r *Relay) Wait(ctx context.Context) (waited bool, err error) {
 	if r.rate.N == 0 {
-		return nil
+		return false, nil
 	}
 	for {
 		res, err := r.limiter.Allow(ctx, r.prefix+"rate", limit(r.rate, r.currentFactor(ctx)))
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return waited, ctx.Err()
 			}
-			return nil
+			return waited, nil
 		}
 		if res.Allowed > 0 {
-			return nil
+			return waited, nil
 		}
+		waited = true
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return waited, ctx.Err()
 		case <-time.After(res.RetryAfter):
 		}
 	}

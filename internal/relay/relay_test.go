@@ -36,7 +36,7 @@ func TestRate(t *testing.T) {
 			r := another(rate)
 			wg.Go(func() {
 				for range 20 {
-					if err := r.Wait(ctx); err != nil {
+					if _, err := r.Wait(ctx); err != nil {
 						t.Error(err)
 						return
 					}
@@ -92,7 +92,7 @@ func TestRate(t *testing.T) {
 		r, _ := newRelay(t, config.Rate{})
 		start := time.Now()
 		for range 1000 {
-			if err := r.Wait(ctx); err != nil {
+			if _, err := r.Wait(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
