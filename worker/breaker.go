@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/internal/ledger"
@@ -23,7 +24,8 @@ import (
 // up to a minute. Once the relay takes herald's connection and sender
 // again, it resumes what the relay paused. After a refusal of every
 // message it is half-open: messages go, and the first refused as before
-// opens it again at once (the ones refused meanwhile are taken back too).
+// opens it again at once (the ones refused meanwhile are taken back too);
+// the first sent closes it, and so does a minute with neither.
 // When the same refusal keeps coming back for longer than GiveUp, with no
 // message sent in between, herald stops resuming by itself: the refusal is
 // more likely the messages' (their content, their sender) than a passing
@@ -31,7 +33,8 @@ import (
 //
 // Closed, it checks the relay once as the process starts, and every
 // minute resumes the announcements a relay's failure left paused (this
-// process's, or another's that stopped) once a probe passes.
+// process's, or another's that stopped) once a probe passes, and tells the
+// other processes the relay works when it sent something.
 type Breaker struct {
 	sender  mailer.Sender
 	relay   *relay.Relay
@@ -52,8 +55,15 @@ type Breaker struct {
 	tripKey string
 	// refusing holds, for each refusal that opened the breaker since a
 	// message was last sent, when it first did.
-	refusing map[string]time.Time
-	wait     time.Duration // before the next probe, while open
+	refusing   map[string]time.Time
+	wait       time.Duration // before the next probe, while open
+	halfOpenAt time.Time
+	// gen counts the breaker's openings and closings: what is published
+	// (the metric, the shared state) must be the last one's.
+	gen       uint64
+	publishMu sync.Mutex
+	// sent says a message was sent since the watch last looked.
+	sent atomic.Bool
 
 	kick   chan struct{} // the state changed: the watch recomputes its wait
 	cancel context.CancelFunc
@@ -141,28 +151,30 @@ func (b *Breaker) Allows() (bool, string) {
 	return b.state != open, b.reason
 }
 
-// Sent says the relay took a message.
+// Sent says the relay took a message: half-open, that closes the breaker.
 func (b *Breaker) Sent(ctx context.Context) {
+	b.sent.Store(true)
 	b.mu.Lock()
 	clear(b.refusing)
-	b.mu.Unlock()
-	b.Works(ctx)
-}
-
-// Works says the relay answered as a working relay does: it took a
-// message, or refused one for its own reasons (a mailbox that does not
-// exist, a temporary failure).
-func (b *Breaker) Works(ctx context.Context) {
-	b.mu.Lock()
 	b.streak, b.streakKey = nil, ""
 	if b.state != halfOpen {
 		b.mu.Unlock()
 		return
 	}
-	b.close()
+	gen := b.close()
 	b.mu.Unlock()
 	b.logger.Info("the relay takes messages again")
-	b.closed(ctx)
+	b.closed(ctx, gen)
+}
+
+// Works says the relay answered as a working relay does, for a message it
+// did not take: it refused it for its own reasons (a mailbox that does not
+// exist, a temporary failure). That ends a streak of refusals, but says
+// nothing of the refusal that opened the breaker.
+func (b *Breaker) Works(context.Context) {
+	b.mu.Lock()
+	b.streak, b.streakKey = nil, ""
+	b.mu.Unlock()
 }
 
 // Fail opens the breaker: the relay refused herald's connection, TLS,
@@ -174,9 +186,9 @@ func (b *Breaker) Fail(ctx context.Context, e *mailer.Error) {
 		b.mu.Unlock()
 		return
 	}
-	b.open(reason, "")
+	gen := b.open(reason, "")
 	b.mu.Unlock()
-	b.opened(ctx, reason, e.Advice)
+	b.opened(ctx, gen, reason, e.Advice)
 }
 
 // Refused counts a permanent refusal of the message of claim c that is not
@@ -224,20 +236,21 @@ func (b *Breaker) trip(ctx context.Context, pattern []ledger.Claim, e *mailer.Er
 	}
 	if seen && now.Sub(since) >= b.cfg.GiveUp {
 		wasOpen := b.state != closed
+		gen := b.gen
 		if wasOpen {
-			b.close()
+			gen = b.close()
 		}
 		b.mu.Unlock()
 		b.logger.Error("the relay refuses every message the same way, each time it seems to work again; "+
 			"the announcements stay paused until staff resume them", "since", since, "reply", e.Error(), "fix", b.adviceFor(e))
 		if wasOpen {
-			b.closed(ctx)
+			b.closed(ctx, gen)
 		}
 		return pattern, PausedForStaff
 	}
-	b.open(reason, key)
+	gen := b.open(reason, key)
 	b.mu.Unlock()
-	b.opened(ctx, reason, b.adviceFor(e))
+	b.opened(ctx, gen, reason, b.adviceFor(e))
 	return pattern, PausedForRelay
 }
 
@@ -254,35 +267,53 @@ func (b *Breaker) adviceFor(e *mailer.Error) string {
 		"the account's sending enabled, the content accepted"
 }
 
-// open opens the breaker; b.mu is held.
-func (b *Breaker) open(reason, tripKey string) {
+// open opens the breaker and returns its generation; b.mu is held.
+func (b *Breaker) open(reason, tripKey string) uint64 {
 	b.state, b.reason, b.tripKey = open, reason, tripKey
 	if b.wait == 0 {
 		b.wait = b.cfg.FirstProbe
 	}
+	b.gen++
+	return b.gen
 }
 
 // opened tells that the breaker opened: once per opening, as an ERROR, in
 // the metric and the shared state; and wakes the watch to probe.
-func (b *Breaker) opened(ctx context.Context, reason, advice string) {
+func (b *Breaker) opened(ctx context.Context, gen uint64, reason, advice string) {
 	b.logger.Error("sending paused: "+reason, "fix", advice)
-	b.metrics.RelayUp(false)
-	b.setStatus(ctx, relay.Status{State: relay.Failing, Error: reason, Advice: advice})
+	b.publish(ctx, gen, false, relay.Status{State: relay.Failing, Error: reason, Advice: advice})
 	select {
 	case b.kick <- struct{}{}:
 	default:
 	}
 }
 
-// close closes the breaker; b.mu is held.
-func (b *Breaker) close() {
+// close closes the breaker and returns its generation; b.mu is held.
+func (b *Breaker) close() uint64 {
 	b.state, b.reason, b.tripKey, b.wait = closed, "", "", 0
+	b.gen++
+	return b.gen
 }
 
 // closed tells that the breaker closed.
-func (b *Breaker) closed(ctx context.Context) {
-	b.metrics.RelayUp(true)
-	b.setStatus(ctx, relay.Status{State: relay.Working})
+func (b *Breaker) closed(ctx context.Context, gen uint64) {
+	b.publish(ctx, gen, true, relay.Status{State: relay.Working})
+}
+
+// publish sets the metric and the shared state for the breaker's
+// generation gen, unless it has opened or closed since: an opening and a
+// closing that race are published in their order.
+func (b *Breaker) publish(ctx context.Context, gen uint64, up bool, s relay.Status) {
+	b.publishMu.Lock()
+	defer b.publishMu.Unlock()
+	b.mu.Lock()
+	current := b.gen == gen
+	b.mu.Unlock()
+	if !current {
+		return
+	}
+	b.metrics.RelayUp(up)
+	b.setStatus(ctx, s)
 }
 
 // watch checks the relay at once, then each time its wait runs out: the
@@ -313,24 +344,36 @@ func (b *Breaker) watch(ctx context.Context) {
 
 // check probes the relay when there is a reason to: at start; open; or
 // closed, when announcements wait for the relay. When the relay takes
-// herald's connection and sender, it ends the relay's pauses.
+// herald's connection and sender, it ends the relay's pauses. Half-open
+// for a minute with no message sent nor refused as before, it closes.
 func (b *Breaker) check(ctx context.Context, atStart bool) {
 	b.mu.Lock()
-	state := b.state
-	b.mu.Unlock()
-	switch state {
-	case halfOpen:
-		return // the next message tells
-	case closed:
-		if !atStart {
-			n, err := b.ledger.PausedForRelay(ctx)
-			if err != nil {
-				b.logger.Warn("could not look for announcements the relay paused", "err", err)
-				return
-			}
-			if n == 0 {
-				return
-			}
+	state, gen := b.state, b.gen
+	if state == halfOpen {
+		if time.Since(b.halfOpenAt) < b.cfg.MaxProbe {
+			b.mu.Unlock()
+			return // the next message tells
+		}
+		delete(b.refusing, b.tripKey)
+		state, gen = closed, b.close()
+		b.mu.Unlock()
+		b.logger.Info("the relay refused nothing as before for a minute; sending goes on")
+		b.closed(ctx, gen)
+	} else {
+		b.mu.Unlock()
+	}
+	if state == closed && !atStart {
+		if b.sent.Swap(false) {
+			// Tell the processes whose relay failed that it works here.
+			b.publish(ctx, gen, true, relay.Status{State: relay.Working})
+		}
+		n, err := b.ledger.PausedForRelay(ctx)
+		if err != nil {
+			b.logger.Warn("could not look for announcements the relay paused", "err", err)
+			return
+		}
+		if n == 0 {
+			return
 		}
 	}
 
@@ -343,7 +386,7 @@ func (b *Breaker) check(ctx context.Context, atStart bool) {
 		switch {
 		case state == open:
 			b.logger.Debug("the relay still fails", "err", err)
-			b.setStatus(ctx, relay.Status{State: relay.Failing, Error: err.Error(), Advice: e.Advice})
+			b.publish(ctx, gen, false, relay.Status{State: relay.Failing, Error: err.Error(), Advice: e.Advice})
 			b.mu.Lock()
 			b.wait = min(2*b.wait, b.cfg.MaxProbe)
 			b.mu.Unlock()
@@ -362,20 +405,20 @@ func (b *Breaker) check(ctx context.Context, atStart bool) {
 		if b.tripKey == "" {
 			// Connection, TLS, credentials and sender all pass: what
 			// opened it is gone.
-			b.close()
+			gen = b.close()
 		} else {
 			// Only a message can tell whether the refusal is gone.
-			b.state = halfOpen
+			b.state, b.halfOpenAt = halfOpen, time.Now()
 			b.wait = min(2*b.wait, b.cfg.MaxProbe) // if the first try fails again
 		}
 		closedNow := b.state == closed
 		b.mu.Unlock()
 		if closedNow {
 			b.logger.Info("the relay takes herald's connection again")
-			b.closed(ctx)
+			b.closed(ctx, gen)
 		}
-	} else if atStart {
-		b.setStatus(ctx, relay.Status{State: relay.Working})
+	} else {
+		b.publish(ctx, gen, true, relay.Status{State: relay.Working})
 	}
 	b.resume(ctx)
 }

@@ -36,7 +36,8 @@ func newBreaker(t *testing.T, cfg worker.BreakerConfig) breakerBundle {
 	return breakers(t)(cfg)
 }
 
-// breakers returns a maker of breakers that share one ledger and Redis.
+// breakers returns a maker of breakers that share one ledger and Redis,
+// and so the relay's shared state, like the processes of one herald.
 func breakers(t *testing.T) func(worker.BreakerConfig) breakerBundle {
 	t.Helper()
 	q := queuetest.Open(t)
@@ -46,7 +47,7 @@ func breakers(t *testing.T) func(worker.BreakerConfig) breakerBundle {
 	}
 	led := ledger.New(dbtest.SQLite.Open(t), time.Now)
 	return func(cfg worker.BreakerConfig) breakerBundle {
-		r := relay.New(q.Redis(), queuetest.Name(), config.Rate{})
+		r := relay.New(q.Redis(), q.Name(), config.Rate{})
 		m := metrics.New()
 		b := worker.NewBreaker(cfg, out, r, led, q, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
 		t.Cleanup(b.Stop)
@@ -143,7 +144,7 @@ func TestBreakerTakesBackEveryRefusalOfAPatternMetAtOnce(t *testing.T) {
 func TestBreakerHalfOpen(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := newBreaker(t, worker.BreakerConfig{Pattern: 3, FirstProbe: 10 * time.Millisecond, MaxProbe: 20 * time.Millisecond})
+	b := newBreaker(t, worker.BreakerConfig{Pattern: 3, FirstProbe: 10 * time.Millisecond, MaxProbe: time.Minute})
 	if got := tripBreaker(t, b, 3); len(got) != 3 {
 		t.Fatalf("the pattern took back %d refusals, want 3", len(got))
 	}
@@ -173,6 +174,12 @@ func TestBreakerHalfOpen(t *testing.T) {
 	}
 
 	halfOpen()
+	// A mailbox refusal or a temporary one says nothing of the refusal
+	// that opened it.
+	b.Works(ctx)
+	if up := b.relayUp(t); up != "0" {
+		t.Errorf("half-open after a mailbox refusal: herald_relay_up %s, want still 0", up)
+	}
 	b.Sent(ctx)
 	if up, state := b.relayUp(t), b.state(t); up != "1" || state != relay.Working {
 		t.Errorf("after a message passed: herald_relay_up %s, relay %s; want 1 and ok", up, state)
@@ -186,7 +193,7 @@ func TestBreakerHalfOpen(t *testing.T) {
 func TestBreakerGivesUpOnARefusalThatOutlastsTheRelaysRecovery(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := newBreaker(t, worker.BreakerConfig{Pattern: 3, FirstProbe: 10 * time.Millisecond, MaxProbe: 20 * time.Millisecond, GiveUp: 50 * time.Millisecond})
+	b := newBreaker(t, worker.BreakerConfig{Pattern: 3, FirstProbe: 10 * time.Millisecond, MaxProbe: time.Minute, GiveUp: 50 * time.Millisecond})
 	tripBreaker(t, b, 3)
 	b.Start()
 	time.Sleep(60 * time.Millisecond) // longer than GiveUp since the first trip
@@ -234,4 +241,45 @@ func TestBreakerIgnoresFailuresWithoutAReply(t *testing.T) {
 	if ok, _ := b.Allows(); !ok {
 		t.Error("failures without a reply opened the breaker")
 	}
+}
+
+func TestBreakerHalfOpenWithNothingToTryCloses(t *testing.T) {
+	t.Parallel()
+	// The announcement the refusal paused was cancelled: no message comes
+	// to tell. After a while the breaker closes, and a refusal much later
+	// is one refusal, not the old pattern.
+	b := newBreaker(t, worker.BreakerConfig{Pattern: 3, FirstProbe: 10 * time.Millisecond, MaxProbe: 100 * time.Millisecond, GiveUp: 50 * time.Millisecond})
+	tripBreaker(t, b, 3)
+	b.Start()
+	apptest.WaitFor(t, 10*time.Second, "the breaker to close", func() bool { return b.relayUp(t) == "1" })
+	if state := b.state(t); state != relay.Working {
+		t.Errorf("closed: relay %s, want ok", state)
+	}
+	if _, v := b.Refused(context.Background(), ledger.Claim{Delivery: 99, Attempt: 1, Fence: 1}, refusal); v != worker.Failed {
+		t.Errorf("one refusal after closing: %v, want failed", v)
+	}
+	if _, v := tripBreakerVerdict(t, b, 3); v != worker.PausedForRelay {
+		t.Errorf("the pattern again: %v, want paused for the relay, not given up on", v)
+	}
+}
+
+func TestBreakerSharesThatTheRelayWorks(t *testing.T) {
+	t.Parallel()
+	// One worker process found the relay failing and went away; another
+	// sends, and says the relay works.
+	newBreaker := breakers(t)
+	sending := newBreaker(worker.BreakerConfig{MaxProbe: 50 * time.Millisecond})
+	sending.Start()
+	apptest.WaitFor(t, 10*time.Second, "the start check", func() bool { return sending.state(t) == relay.Working })
+	gone := newBreaker(worker.BreakerConfig{})
+	gone.Fail(context.Background(), &mailer.Error{Relay: true, Err: errors.New("535 5.7.8 Authentication failed")})
+	if state := sending.state(t); state != relay.Failing {
+		t.Fatalf("relay %s after another process's failure, want failing", state)
+	}
+	time.Sleep(200 * time.Millisecond) // watches with nothing sent leave it failing
+	if state := sending.state(t); state != relay.Failing {
+		t.Fatalf("relay %s with nothing sent, want still failing", state)
+	}
+	sending.Sent(context.Background())
+	apptest.WaitFor(t, 10*time.Second, "the relay's state to be ok", func() bool { return sending.state(t) == relay.Working })
 }

@@ -226,8 +226,9 @@ func (l *Ledger) Throttled(ctx context.Context, c Claim, reason string, next tim
 // pending again, their attempts not counted, and their announcements
 // paused for the relay, done ones too, so that none is sent before the
 // relay works again; by is who paused them: PausedByRelay, which resumes
-// them once the relay works, or PausedByHerald, which leaves them to
-// staff. It returns the announcements it paused.
+// them once the relay works, or PausedByHerald, which leaves them to staff
+// (and takes over a pause for the relay). It returns the announcements it
+// paused.
 func (l *Ledger) Unfail(ctx context.Context, claims []Claim, reason, by string) ([]int64, error) {
 	var paused []int64
 	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -254,7 +255,19 @@ func (l *Ledger) Unfail(ctx context.Context, claims []Claim, reason, by string) 
 				if err != nil {
 					return err
 				}
-				if n, _ := res.RowsAffected(); n == 1 {
+				n, _ := res.RowsAffected()
+				if n == 0 && by != PausedByRelay {
+					// Paused for the relay already (by another process):
+					// now left to staff.
+					res, err := db.Exec(ctx, tx, `
+						UPDATE announcements SET paused_reason = ?, paused_by = ?, updated_at = ?
+						WHERE id = ? AND status = ? AND paused_by = ?`, reason, by, now, id, Paused, PausedByRelay)
+					if err != nil {
+						return err
+					}
+					n, _ = res.RowsAffected()
+				}
+				if n == 1 {
 					paused = append(paused, id)
 				}
 			}

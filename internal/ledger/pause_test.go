@@ -215,8 +215,16 @@ func TestUnfail(t *testing.T) {
 		if err := led.MarkFailed(ctx, c, "554 5.7.1 content rejected"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := led.Unfail(ctx, []ledger.Claim{c}, "the relay refuses every message", ledger.PausedByHerald); err != nil {
+		// Another process paused it for the relay meanwhile: herald's
+		// pause takes over.
+		if _, err := led.PauseForRelay(ctx, a.ID, "the relay fails"); err != nil {
 			t.Fatal(err)
+		}
+		if paused, err := led.Unfail(ctx, []ledger.Claim{c}, "the relay refuses every message", ledger.PausedByHerald); err != nil || len(paused) != 1 {
+			t.Fatalf("Unfail for staff = %v, %v; want the announcement", paused, err)
+		}
+		if got := get(t, led, a.ID); got.PausedBy != ledger.PausedByHerald || got.PausedReason != "the relay refuses every message" {
+			t.Errorf("paused by %q, %q; want herald's pause", got.PausedBy, got.PausedReason)
 		}
 		if res, err := led.ResumeForRelay(ctx); err != nil || len(res.Announcements) != 0 {
 			t.Errorf("ResumeForRelay = %+v, %v; want herald's pause kept", res, err)
