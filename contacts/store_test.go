@@ -3,6 +3,7 @@ package contacts_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/page"
+	"github.com/heraldhq/herald/internal/pagetest"
 )
 
 type testBundle struct {
@@ -463,23 +465,15 @@ func TestLicenses(t *testing.T) {
 				})
 			}
 
+			pages := pagetest.Walk(t, 3, func(req page.Request) (page.Page[contacts.License], error) {
+				return store.ListLicenses(ctx, contacts.LicenseFilter{Page: req})
+			})
+			if len(pages) != 2 {
+				t.Errorf("took %d pages, want 2", len(pages))
+			}
 			var got []string
-			req := page.Request{Limit: 3}
-			for pages := 0; ; pages++ {
-				p, err := store.ListLicenses(ctx, contacts.LicenseFilter{Page: req})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, l := range p.Items {
-					got = append(got, l.ID)
-				}
-				if p.Next == "" {
-					if pages != 1 {
-						t.Errorf("took %d pages, want 2", pages+1)
-					}
-					break
-				}
-				req.After = p.Next
+			for _, l := range slices.Concat(pages...) {
+				got = append(got, l.ID)
 			}
 			if diff := cmp.Diff([]string{"A-1", "A-2", "A-3", "A-4"}, got); diff != "" {
 				t.Errorf("paged ids (-want +got):\n%s", diff)

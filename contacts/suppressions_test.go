@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/page"
+	"github.com/heraldhq/herald/internal/pagetest"
 )
 
 // storedSuppression is a row of the suppressions table: what a test checks
@@ -276,22 +278,13 @@ func TestSuppressions(t *testing.T) {
 				})
 			}
 
-			var got []string
-			req := page.Request{Limit: 3}
-			for pages := 1; ; pages++ {
-				p, err := store.Suppressions(ctx, contacts.SuppressionFilter{Page: req})
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, emails(p.Items)...)
-				if p.Next == "" {
-					if pages != 2 {
-						t.Errorf("took %d pages, want 2", pages)
-					}
-					break
-				}
-				req.After = p.Next
+			pages := pagetest.Walk(t, 3, func(req page.Request) (page.Page[contacts.SuppressionRecord], error) {
+				return store.Suppressions(ctx, contacts.SuppressionFilter{Page: req})
+			})
+			if len(pages) != 2 {
+				t.Errorf("took %d pages, want 2", len(pages))
 			}
+			got := emails(slices.Concat(pages...))
 			if diff := cmp.Diff([]string{"a@acme.test", "b@acme.test", "d@acme.test", "e@acme.test"}, got); diff != "" {
 				t.Errorf("paged (-want +got):\n%s", diff)
 			}

@@ -20,7 +20,7 @@ var layers = []struct {
 		"internal/csvfile", "internal/metrics", "internal/unsubscribe", "internal/relay"}},
 	{"domain", []string{"contacts", "internal/ledger", "internal/billing", "internal/auth", "templates", "internal/kinds"}},
 	{"adapters", []string{"worker", "scheduler", "internal/admin", "internal/app", "cmd/herald"}},
-	{"test helpers", []string{"internal/dbtest", "internal/queuetest", "internal/smtptest", "internal/apptest"}},
+	{"test helpers", []string{"internal/dbtest", "internal/queuetest", "internal/smtptest", "internal/apptest", "internal/pagetest"}},
 }
 
 const module = "github.com/heraldhq/herald/"

@@ -15,6 +15,7 @@ import (
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/page"
+	"github.com/heraldhq/herald/internal/pagetest"
 )
 
 // pending is a delivery as Resolve makes it at t0.
@@ -633,26 +634,19 @@ func TestDeliveries(t *testing.T) {
 		t.Run("PagesInTheOrderTheyWereMade", func(t *testing.T) {
 			t.Parallel()
 			led, a := setup(t)
+			pages := pagetest.Walk(t, 2, func(req page.Request) (page.Page[ledger.Delivery], error) {
+				return led.Deliveries(ctx, a.ID, ledger.DeliveryFilter{Page: req})
+			})
 			var (
 				sizes []int
 				ids   []int64
-				seen  []ledger.Delivery
 			)
-			req := page.Request{Limit: 2}
-			for {
-				p, err := led.Deliveries(ctx, a.ID, ledger.DeliveryFilter{Page: req})
-				if err != nil {
-					t.Fatalf("Deliveries after %q: %v", req.After, err)
-				}
-				sizes = append(sizes, len(p.Items))
-				for _, d := range p.Items {
-					ids = append(ids, d.ID)
-				}
-				seen = append(seen, p.Items...)
-				if p.Next == "" {
-					break
-				}
-				req.After = p.Next
+			for _, p := range pages {
+				sizes = append(sizes, len(p))
+			}
+			seen := slices.Concat(pages...)
+			for _, d := range seen {
+				ids = append(ids, d.ID)
 			}
 			if diff := cmp.Diff([]int{2, 2, 1}, sizes); diff != "" {
 				t.Errorf("page sizes (-want +got):\n%s", diff)

@@ -17,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/page"
+	"github.com/heraldhq/herald/internal/pagetest"
 )
 
 // t0 is when every test starts.
@@ -321,9 +322,9 @@ func TestList(t *testing.T) {
 			}
 			return led
 		}
-		keys := func(p page.Page[ledger.Announcement]) []string {
+		keys := func(as []ledger.Announcement) []string {
 			out := []string{}
-			for _, a := range p.Items {
+			for _, a := range as {
 				out = append(out, a.DedupeKey)
 			}
 			return out
@@ -333,17 +334,10 @@ func TestList(t *testing.T) {
 			t.Parallel()
 			led := setup(t)
 			var got [][]string
-			req := page.Request{Limit: 2}
-			for {
-				p, err := led.List(ctx, ledger.Filter{Page: req})
-				if err != nil {
-					t.Fatalf("List after %q: %v", req.After, err)
-				}
+			for _, p := range pagetest.Walk(t, 2, func(req page.Request) (page.Page[ledger.Announcement], error) {
+				return led.List(ctx, ledger.Filter{Page: req})
+			}) {
 				got = append(got, keys(p))
-				if p.Next == "" {
-					break
-				}
-				req.After = p.Next
 			}
 			want := [][]string{{"k5", "k4"}, {"k3", "k2"}, {"k1"}}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -372,7 +366,7 @@ func TestList(t *testing.T) {
 					if err != nil {
 						t.Fatalf("List: %v", err)
 					}
-					if diff := cmp.Diff(tt.want, keys(p)); diff != "" {
+					if diff := cmp.Diff(tt.want, keys(p.Items)); diff != "" {
 						t.Errorf("List (-want +got):\n%s", diff)
 					}
 				})
