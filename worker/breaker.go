@@ -93,6 +93,9 @@ type BreakerConfig struct {
 	// coming back before herald leaves its announcements to staff
 	// (default 15 minutes).
 	GiveUp time.Duration
+	// Now is the clock GiveUp and half-open are measured by (default
+	// time.Now); the waits between probes are real.
+	Now func() time.Time
 }
 
 // Verdict is what becomes of deliveries a permanent refusal failed.
@@ -122,6 +125,9 @@ func NewBreaker(cfg BreakerConfig, sender mailer.Sender, r *relay.Relay, led *le
 	}
 	if cfg.GiveUp == 0 {
 		cfg.GiveUp = 15 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	m.RelayUp(true)
 	return &Breaker{sender: sender, relay: r, ledger: led, queue: q, logger: logger, metrics: m, cfg: cfg,
@@ -171,7 +177,7 @@ func (b *Breaker) Sent(ctx context.Context) {
 // did not take: it refused it for its own reasons (a mailbox that does not
 // exist, a temporary failure). That ends a streak of refusals, but says
 // nothing of the refusal that opened the breaker.
-func (b *Breaker) Works(context.Context) {
+func (b *Breaker) Works() {
 	b.mu.Lock()
 	b.streak, b.streakKey = nil, ""
 	b.mu.Unlock()
@@ -229,7 +235,7 @@ func (b *Breaker) Refused(ctx context.Context, c ledger.Claim, e *mailer.Error) 
 // recovering from it. It is called with b.mu held and releases it.
 func (b *Breaker) trip(ctx context.Context, pattern []ledger.Claim, e *mailer.Error, key string) ([]ledger.Claim, Verdict) {
 	reason := b.reasonFor(e)
-	now := time.Now()
+	now := b.cfg.Now()
 	since, seen := b.refusing[key]
 	if !seen {
 		b.refusing[key] = now
@@ -344,83 +350,97 @@ func (b *Breaker) watch(ctx context.Context) {
 
 // check probes the relay when there is a reason to: at start; open; or
 // closed, when announcements wait for the relay. When the relay takes
-// herald's connection and sender, it ends the relay's pauses. Half-open
-// for a minute with no message sent nor refused as before, it closes.
+// herald's connection and sender, it ends the relay's pauses.
 func (b *Breaker) check(ctx context.Context, atStart bool) {
-	b.mu.Lock()
-	state, gen := b.state, b.gen
-	if state == halfOpen {
-		if time.Since(b.halfOpenAt) < b.cfg.MaxProbe {
-			b.mu.Unlock()
-			return // the next message tells
-		}
-		delete(b.refusing, b.tripKey)
-		state, gen = closed, b.close()
-		b.mu.Unlock()
-		b.logger.Info("the relay refused nothing as before for a minute; sending goes on")
-		b.closed(ctx, gen)
-	} else {
-		b.mu.Unlock()
+	state, gen := b.settleHalfOpen(ctx)
+	switch {
+	case state == halfOpen:
+		return // the next message tells
+	case state == closed && !atStart && !b.worthProbing(ctx, gen):
+		return
 	}
-	if state == closed && !atStart {
-		if b.sent.Swap(false) {
-			// Tell the processes whose relay failed that it works here.
-			b.publish(ctx, gen, true, relay.Status{State: relay.Working})
-		}
-		n, err := b.ledger.PausedForRelay(ctx)
-		if err != nil {
-			b.logger.Warn("could not look for announcements the relay paused", "err", err)
-			return
-		}
-		if n == 0 {
-			return
-		}
-	}
-
 	err := b.sender.Probe(ctx, b.cfg.From)
 	if ctx.Err() != nil {
 		return // stopping
 	}
 	if err != nil {
-		e := mailer.Classify(err)
-		switch {
-		case state == open:
-			b.logger.Debug("the relay still fails", "err", err)
-			b.publish(ctx, gen, false, relay.Status{State: relay.Failing, Error: err.Error(), Advice: e.Advice})
-			b.mu.Lock()
-			b.wait = min(2*b.wait, b.cfg.MaxProbe)
-			b.mu.Unlock()
-		case e.Relay:
-			b.Fail(ctx, e)
-		default:
-			// A temporary reply ("too busy"): the relay is there, and
-			// sends will find out more.
-			b.logger.Warn("the relay did not take herald's probe", "err", err)
-		}
+		b.probeFailed(ctx, state, gen, err)
 		return
 	}
-
 	if state == open {
-		b.mu.Lock()
-		if b.tripKey == "" {
-			// Connection, TLS, credentials and sender all pass: what
-			// opened it is gone.
-			gen = b.close()
-		} else {
-			// Only a message can tell whether the refusal is gone.
-			b.state, b.halfOpenAt = halfOpen, time.Now()
-			b.wait = min(2*b.wait, b.cfg.MaxProbe) // if the first try fails again
-		}
-		closedNow := b.state == closed
-		b.mu.Unlock()
-		if closedNow {
-			b.logger.Info("the relay takes herald's connection again")
-			b.closed(ctx, gen)
-		}
+		b.probePassed(ctx)
 	} else {
 		b.publish(ctx, gen, true, relay.Status{State: relay.Working})
 	}
 	b.resume(ctx)
+}
+
+// settleHalfOpen closes a breaker half-open for MaxProbe with no message
+// sent nor refused as before, and returns the state and its generation.
+func (b *Breaker) settleHalfOpen(ctx context.Context) (breakerState, uint64) {
+	b.mu.Lock()
+	if b.state != halfOpen || b.cfg.Now().Sub(b.halfOpenAt) < b.cfg.MaxProbe {
+		defer b.mu.Unlock()
+		return b.state, b.gen
+	}
+	delete(b.refusing, b.tripKey)
+	gen := b.close()
+	b.mu.Unlock()
+	b.logger.Info("the relay refused nothing as before for a minute; sending goes on")
+	b.closed(ctx, gen)
+	return closed, gen
+}
+
+// worthProbing says, closed, whether announcements wait for the relay;
+// and tells the processes whose relay failed that it works here, when a
+// message was sent since the last look.
+func (b *Breaker) worthProbing(ctx context.Context, gen uint64) bool {
+	if b.sent.Swap(false) {
+		b.publish(ctx, gen, true, relay.Status{State: relay.Working})
+	}
+	n, err := b.ledger.PausedForRelay(ctx)
+	if err != nil {
+		b.logger.Warn("could not look for announcements the relay paused", "err", err)
+		return false
+	}
+	return n > 0
+}
+
+// probeFailed handles a failed probe: open, the next waits longer; closed,
+// a failure of the relay opens the breaker, and a temporary reply ("too
+// busy") is left to the sends.
+func (b *Breaker) probeFailed(ctx context.Context, state breakerState, gen uint64, err error) {
+	e := mailer.Classify(err)
+	switch {
+	case state == open:
+		b.logger.Debug("the relay still fails", "err", err)
+		b.publish(ctx, gen, false, relay.Status{State: relay.Failing, Error: err.Error(), Advice: e.Advice})
+		b.mu.Lock()
+		b.wait = min(2*b.wait, b.cfg.MaxProbe)
+		b.mu.Unlock()
+	case e.Relay:
+		b.Fail(ctx, e)
+	default:
+		b.logger.Warn("the relay did not take herald's probe", "err", err)
+	}
+}
+
+// probePassed moves an open breaker on once the relay takes herald's
+// connection, TLS, credentials and sender: closed, when that is what
+// failed; half-open, when the relay refused every message, which only a
+// message can tell is over.
+func (b *Breaker) probePassed(ctx context.Context) {
+	b.mu.Lock()
+	if b.tripKey != "" {
+		b.state, b.halfOpenAt = halfOpen, b.cfg.Now()
+		b.wait = min(2*b.wait, b.cfg.MaxProbe) // if the first try fails again
+		b.mu.Unlock()
+		return
+	}
+	gen := b.close()
+	b.mu.Unlock()
+	b.logger.Info("the relay takes herald's connection again")
+	b.closed(ctx, gen)
 }
 
 // resume ends the pauses the relay made and enqueues their work again. If

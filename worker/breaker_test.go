@@ -176,7 +176,7 @@ func TestBreakerHalfOpen(t *testing.T) {
 	halfOpen()
 	// A mailbox refusal or a temporary one says nothing of the refusal
 	// that opened it.
-	b.Works(ctx)
+	b.Works()
 	if up := b.relayUp(t); up != "0" {
 		t.Errorf("half-open after a mailbox refusal: herald_relay_up %s, want still 0", up)
 	}
@@ -193,11 +193,12 @@ func TestBreakerHalfOpen(t *testing.T) {
 func TestBreakerGivesUpOnARefusalThatOutlastsTheRelaysRecovery(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := newBreaker(t, worker.BreakerConfig{Pattern: 3, FirstProbe: 10 * time.Millisecond, MaxProbe: time.Minute, GiveUp: 50 * time.Millisecond})
+	clock := &apptest.Clock{}
+	b := newBreaker(t, worker.BreakerConfig{Pattern: 3, FirstProbe: 10 * time.Millisecond, Now: clock.Now})
 	tripBreaker(t, b, 3)
 	b.Start()
-	time.Sleep(60 * time.Millisecond) // longer than GiveUp since the first trip
 	apptest.WaitFor(t, 10*time.Second, "half-open", func() bool { ok, _ := b.Allows(); return ok })
+	clock.Add(16 * time.Minute) // past GiveUp since the first trip
 	claims, v := b.Refused(ctx, ledger.Claim{Delivery: 99, Attempt: 1, Fence: 1}, refusal)
 	if len(claims) != 1 || v != worker.PausedForStaff {
 		t.Fatalf("the same refusal after GiveUp: %d claims, %v; want it taken back and left to staff", len(claims), v)

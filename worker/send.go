@@ -254,7 +254,7 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, a ledger.Announceme
 		log.Debug("the relay throttles; the rate is lowered and the message tried again soon", "delivery", d.ID, "next", next, "reply", reason)
 		return led.Throttled(ctx, claim, reason, next)
 	case e.Mailbox:
-		h.deps.Breaker.Works(ctx)
+		h.deps.Breaker.Works()
 		log.Warn("the mailbox does not exist; suppressing the address", "delivery", d.ID, "code", e.Code, "enhanced", e.Enhanced)
 		log.Debug("mailbox refused", "delivery", d.ID, "email", d.Email, "reply", reason)
 		if err := h.deps.Contacts.Suppress(ctx, d.Email, contacts.Suppression{Reply: reason, Code: e.Code, Enhanced: e.Enhanced, DeliveryID: d.ID}); err != nil {
@@ -290,12 +290,12 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, a ledger.Announceme
 		log.Info("failures taken back: the relay refuses every message", "deliveries", len(takeBack), "announcements paused", len(paused), "paused by", by)
 		return errRelayFails
 	case attempt >= h.cfg.MaxAttempts:
-		h.deps.Breaker.Works(ctx)
+		h.deps.Breaker.Works()
 		log.Warn("send failed; no attempts left", "delivery", d.ID, "attempts", attempt, "err", reason)
 		h.deps.Metrics.Delivery(kind, "failed")
 		return led.MarkFailed(ctx, claim, fmt.Sprintf("gave up after %d attempts: %s", attempt, reason))
 	default:
-		h.deps.Breaker.Works(ctx)
+		h.deps.Breaker.Works()
 		next := h.deps.Now().Add(backoff(h.cfg.RetryBase, attempt))
 		log.Info("send failed; will retry", "delivery", d.ID, "attempt", attempt, "next", next, "err", reason)
 		h.deps.Metrics.Delivery(kind, "retry")
