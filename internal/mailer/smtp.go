@@ -181,12 +181,8 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	defer func() { s.slots <- c }()
 
 	for try := 0; ; try++ {
-		if c.client == nil {
-			client, err := dial(ctx, c.dialer)
-			if err != nil {
-				return s.dialError(err)
-			}
-			c.client = client
+		if err := s.connect(ctx, c); err != nil {
+			return err
 		}
 		e, broken := s.transact(c.client, from, to, msg)
 		if e == nil {
@@ -215,7 +211,7 @@ type dialedKey struct{}
 type dialed struct{ conns []net.Conn }
 
 // dialRecorded dials as go-mail does by itself, and records the connection
-// for dial to close: go-mail returns without closing it when the session
+// for connect to close: go-mail returns without closing it when the session
 // fails after connecting (EHLO refused, STARTTLS missing or failed, no
 // AUTH that herald may use).
 func dialRecorded(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -229,19 +225,24 @@ func dialRecorded(ctx context.Context, network, addr string) (net.Conn, error) {
 	return nc, err
 }
 
-// dial opens a session with the relay through dialer: connection, EHLO,
-// TLS and AUTH. When the session fails, it closes the connections the dial
-// opened (those dialRecorded saw).
-func dial(ctx context.Context, dialer *gomail.Client) (*smtp.Client, error) {
+// connect opens c's session with the relay, unless it has one:
+// connection, EHLO, TLS and AUTH. When the session fails, it closes the
+// connections the dial opened (those dialRecorded saw), and classifies the
+// failure.
+func (s *SMTP) connect(ctx context.Context, c *conn) error {
+	if c.client != nil {
+		return nil
+	}
 	h := &dialed{}
-	client, err := dialer.DialToSMTPClientWithContext(context.WithValue(ctx, dialedKey{}, h))
+	client, err := c.dialer.DialToSMTPClientWithContext(context.WithValue(ctx, dialedKey{}, h))
 	if err != nil {
 		for _, nc := range h.conns {
 			_ = nc.Close()
 		}
-		return nil, err
+		return s.dialError(err)
 	}
-	return client, nil
+	c.client = client
+	return nil
 }
 
 // take waits for a free connection of the pool, which the caller gives
@@ -324,12 +325,8 @@ func (s *SMTP) Probe(ctx context.Context, from string) error {
 	if c.client != nil && (c.client.UpdateDeadline(s.timeout) != nil || c.client.Noop() != nil) {
 		c.drop()
 	}
-	if c.client == nil {
-		client, err := dial(ctx, c.dialer)
-		if err != nil {
-			return s.dialError(err)
-		}
-		c.client = client
+	if err := s.connect(ctx, c); err != nil {
+		return err
 	}
 	if err := c.client.UpdateDeadline(s.timeout); err != nil {
 		c.drop()
