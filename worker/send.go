@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -164,36 +165,8 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	// worker that died lets its lease run out.
 	stop := h.keepClaim(ctx, claim)
 	defer stop() // also if Send panics: a claim kept alive forever is a message lost
-	waited, err := h.deps.Relay.Wait(taskCtx)
-	if err != nil {
-		// Shutting down while waiting for the rate: nothing was tried.
-		stop()
-		if rerr := led.Release(ctx, claim, d.LastError, h.deps.Now()); rerr != nil {
-			return rerr
-		}
+	if ok, err := h.mayGo(taskCtx, ctx, log, a, d, claim); !ok {
 		return err
-	}
-	if waited {
-		// Staff may have paused or cancelled the announcement meanwhile.
-		still, err := led.StillSending(ctx, claim, h.cfg.Lease)
-		if err != nil {
-			return err // the claim runs out and the delivery is tried again
-		}
-		if !still {
-			stop()
-			return led.Release(ctx, claim, d.LastError, h.deps.Now())
-		}
-	}
-	if ok, reason := h.deps.Breaker.Allows(); !ok {
-		// The relay failed while this message waited for the rate.
-		stop()
-		if err := led.Release(ctx, claim, d.LastError, h.deps.Now()); err != nil {
-			return err
-		}
-		if err := h.pauseForRelay(ctx, log, a.ID, reason); err != nil {
-			return err
-		}
-		return errRelayFails
 	}
 	start := time.Now()
 	err = h.deps.Sender.Send(ctx, mailer.Message{
@@ -204,6 +177,40 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	stop()
 	h.deps.Metrics.Send(time.Since(start).Seconds())
 	return h.record(ctx, log, a, d, claim, messageID, err)
+}
+
+// mayGo waits for the shared rate, then says whether the claimed message
+// may still go. It may not when the task stops meanwhile (the error is
+// taskCtx's), when staff paused or cancelled its announcement, or when the
+// relay failed (errRelayFails); it is then given back untried. The lease
+// kept alive meanwhile ends with the claim: extending it takes a delivery
+// still being sent.
+func (h *Send) mayGo(taskCtx, ctx context.Context, log *slog.Logger, a ledger.Announcement, d ledger.Delivery, claim ledger.Claim) (bool, error) {
+	led := h.deps.Ledger
+	giveBack := func() error { return led.Release(ctx, claim, d.LastError, h.deps.Now()) }
+	waited, err := h.deps.Relay.Wait(taskCtx)
+	if err != nil {
+		return false, cmp.Or(giveBack(), err)
+	}
+	if waited {
+		still, err := led.StillSending(ctx, claim, h.cfg.Lease)
+		if err != nil {
+			return false, err // the claim runs out and the delivery is tried again
+		}
+		if !still {
+			return false, giveBack()
+		}
+	}
+	if ok, reason := h.deps.Breaker.Allows(); !ok {
+		if err := giveBack(); err != nil {
+			return false, err
+		}
+		if err := h.pauseForRelay(ctx, log, a.ID, reason); err != nil {
+			return false, err
+		}
+		return false, errRelayFails
+	}
+	return true, nil
 }
 
 // errRelayFails stops a send task whose announcement the relay's failure
