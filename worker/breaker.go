@@ -451,14 +451,22 @@ func (b *Breaker) resume(ctx context.Context) {
 		b.logger.Error("could not resume the announcements the relay paused", "err", err)
 		return
 	}
-	for _, id := range res.Fanouts {
-		b.queue.TryEnqueue(ctx, queue.NewFanoutTask(id), b.logger)
-	}
-	for _, c := range res.Chunks {
-		b.queue.TryEnqueue(ctx, queue.NewSendTask(c.AnnouncementID, c.Chunk, time.Time{}), b.logger)
-	}
+	EnqueueResumed(ctx, b.queue, res, b.logger)
 	if len(res.Announcements) > 0 {
 		b.logger.Info("the relay works; sending resumed", "announcements", len(res.Announcements))
+	}
+}
+
+// EnqueueResumed enqueues the work of resumed announcements: the fan-outs
+// of those that were resolving, and the chunks with pending deliveries of
+// those that were sending. What cannot be enqueued is left to the
+// reconciler.
+func EnqueueResumed(ctx context.Context, q *queue.Queue, res ledger.Resumed, logger *slog.Logger) {
+	for _, id := range res.Fanouts {
+		q.TryEnqueue(ctx, queue.NewFanoutTask(id), logger)
+	}
+	for _, c := range res.Chunks {
+		q.TryEnqueue(ctx, queue.NewSendTask(c.AnnouncementID, c.Chunk, time.Time{}), logger)
 	}
 }
 

@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/heraldhq/herald/internal/app"
-	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/worker"
 )
 
 // AnnouncementCmd groups the announcement subcommands.
@@ -55,12 +54,7 @@ func (c *AnnouncementResumeCmd) Run(ctx context.Context, env *Env) error {
 			a.Logger.Warn("Redis cannot be reached; the reconciler will enqueue the announcement", "announcement", ann.ID, "err", err)
 			return nil
 		}
-		for _, f := range res.Fanouts {
-			q.TryEnqueue(ctx, queue.NewFanoutTask(f), a.Logger)
-		}
-		for _, ch := range res.Chunks {
-			q.TryEnqueue(ctx, queue.NewSendTask(ch.AnnouncementID, ch.Chunk, time.Time{}), a.Logger)
-		}
+		worker.EnqueueResumed(ctx, q, res, a.Logger)
 		return nil
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/worker"
 )
 
 type announcementView struct {
@@ -188,12 +189,7 @@ func (s *Server) resumeAnnouncement(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	for _, f := range res.Fanouts {
-		s.queue.TryEnqueue(r.Context(), queue.NewFanoutTask(f), s.logger)
-	}
-	for _, c := range res.Chunks {
-		s.queue.TryEnqueue(r.Context(), queue.NewSendTask(c.AnnouncementID, c.Chunk, time.Time{}), s.logger)
-	}
+	worker.EnqueueResumed(r.Context(), s.queue, res, s.logger)
 	writeJSON(w, http.StatusOK, newAnnouncementView(a))
 	return nil
 }
