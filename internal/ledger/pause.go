@@ -178,17 +178,10 @@ func (l *Ledger) resumed(ctx context.Context, tx *sqlx.Tx, list []Announcement) 
 }
 
 // Release gives a claimed delivery back untried, pending again from next,
-// the attempt not counted: the relay throttled it, or failed as a whole,
-// which is not the message's failure. reason is kept as its last error.
+// the attempt not counted: the relay failed as a whole, which is not the
+// message's failure. reason is kept as its last error.
 func (l *Ledger) Release(ctx context.Context, c Claim, reason string, next time.Time) error {
-	_, err := db.Exec(ctx, l.db, `
-		UPDATE deliveries SET status = ?, attempts = attempts - 1, next_attempt_at = ?, last_error = ?, lease_until = NULL, updated_at = ?
-		WHERE id = ? AND status = ? AND claims = ? AND attempts = ?`,
-		DeliveryPending, next.UTC().Truncate(time.Microsecond), reason, l.Now(), c.Delivery, DeliverySending, c.Fence, c.Attempt)
-	if err != nil {
-		return fmt.Errorf("release delivery %d: %w", c.Delivery, err)
-	}
-	return nil
+	return l.release(ctx, c, reason, next, 0)
 }
 
 // StillSending says whether claim c still holds and its announcement is
@@ -210,13 +203,17 @@ func (l *Ledger) StillSending(ctx context.Context, c Claim, lease time.Duration)
 // Throttled gives a claimed delivery back untried, like Release, and
 // counts the throttling reply the relay gave it.
 func (l *Ledger) Throttled(ctx context.Context, c Claim, reason string, next time.Time) error {
+	return l.release(ctx, c, reason, next, 1)
+}
+
+func (l *Ledger) release(ctx context.Context, c Claim, reason string, next time.Time, throttles int) error {
 	_, err := db.Exec(ctx, l.db, `
-		UPDATE deliveries SET status = ?, attempts = attempts - 1, throttles = throttles + 1, next_attempt_at = ?, last_error = ?,
+		UPDATE deliveries SET status = ?, attempts = attempts - 1, throttles = throttles + ?, next_attempt_at = ?, last_error = ?,
 			lease_until = NULL, updated_at = ?
 		WHERE id = ? AND status = ? AND claims = ? AND attempts = ?`,
-		DeliveryPending, next.UTC().Truncate(time.Microsecond), reason, l.Now(), c.Delivery, DeliverySending, c.Fence, c.Attempt)
+		DeliveryPending, throttles, next.UTC().Truncate(time.Microsecond), reason, l.Now(), c.Delivery, DeliverySending, c.Fence, c.Attempt)
 	if err != nil {
-		return fmt.Errorf("release throttled delivery %d: %w", c.Delivery, err)
+		return fmt.Errorf("release delivery %d: %w", c.Delivery, err)
 	}
 	return nil
 }
