@@ -195,7 +195,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
-		s.metrics.Request(route, sw.status)
+		s.metrics.Request(route, sw.status, time.Since(start))
 	}()
 	// PostgreSQL refuses NUL and invalid UTF-8 in text; SQLite stores them.
 	// Refuse them here, for both, rather than as a database error.

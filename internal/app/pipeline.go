@@ -11,6 +11,7 @@ import (
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/scheduler"
@@ -29,6 +30,7 @@ func (a *App) OpenQueue(ctx context.Context) (*queue.Queue, error) {
 	}
 	a.onClose("queue", func(context.Context) error { return q.Close() })
 	a.queue = q
+	a.Metrics.WatchBacklog(metrics.Backlog{Tasks: q.Depth, Deliveries: a.Ledger.Unfinished, Logger: a.Logger})
 	return q, nil
 }
 

@@ -4,7 +4,11 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
+	"github.com/heraldhq/herald/internal/buildinfo"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -19,9 +23,12 @@ type Metrics struct {
 	sendDuration prometheus.Histogram
 	tasks        *prometheus.CounterVec
 	requests     *prometheus.CounterVec
+	reqDuration  *prometheus.HistogramVec
 	jobRuns      *prometheus.CounterVec
 	relayUp      prometheus.Gauge
 	throttled    prometheus.Counter
+
+	backlogOnce sync.Once
 }
 
 // New returns the metrics, registered with the Go runtime and process
@@ -44,7 +51,12 @@ func New() *Metrics {
 		}, []string{"type", "result"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_http_requests_total",
-			Help: "Admin API requests, by route pattern and status code.",
+			Help: "HTTP requests, by route pattern and numeric status code.",
+		}, []string{"route", "code"}),
+		reqDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "herald_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and numeric status code.",
+			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "code"}),
 		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_job_runs_total",
@@ -59,8 +71,17 @@ func New() *Metrics {
 			Help: "Throttling replies from the relay; each lowers the shared send rate.",
 		}),
 	}
-	m.registry.MustRegister(m.deliveries, m.sendDuration, m.tasks, m.requests, m.jobRuns, m.relayUp, m.throttled,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	build := buildinfo.Read()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "herald_build_info",
+		Help: "Always 1; its labels say which herald this process runs.",
+		ConstLabels: prometheus.Labels{
+			"version": build.Version, "revision": build.Revision, "goversion": build.GoVersion,
+		},
+	})
+	buildInfo.Set(1)
+	m.registry.MustRegister(m.deliveries, m.sendDuration, m.tasks, m.requests, m.reqDuration, m.jobRuns, m.relayUp, m.throttled,
+		buildInfo, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -90,10 +111,12 @@ func (m *Metrics) Task(taskType string, err error) {
 	}
 }
 
-// Request counts an API request.
-func (m *Metrics) Request(route string, code int) {
+// Request counts an HTTP request and how long it took.
+func (m *Metrics) Request(route string, code int, took time.Duration) {
 	if m != nil {
-		m.requests.WithLabelValues(route, http.StatusText(code)).Inc()
+		c := strconv.Itoa(code)
+		m.requests.WithLabelValues(route, c).Inc()
+		m.reqDuration.WithLabelValues(route, c).Observe(took.Seconds())
 	}
 }
 

@@ -135,10 +135,7 @@ func (q *Queue) Ping(ctx context.Context) error {
 // Idle reports whether the queue holds no task that is waiting, running,
 // scheduled or waiting for a retry.
 func (q *Queue) Idle() bool {
-	info, err := asynq.NewInspectorFromRedisClient(q.redis).GetQueueInfo(q.name)
-	if errors.Is(err, asynq.ErrQueueNotFound) {
-		return true
-	}
+	info, err := q.info()
 	return err == nil && info.Pending+info.Active+info.Scheduled+info.Retry == 0
 }
 
