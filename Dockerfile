@@ -16,7 +16,9 @@ RUN --mount=type=cache,target=/cache/go-build \
  && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/herald /herald
+# On the PATH, so that "docker compose exec herald herald token create NAME"
+# finds it.
+COPY --from=build /out/herald /usr/local/bin/herald
 # The working directory holds the defaults (herald.db, outbox/) when no
 # PostgreSQL or SMTP server is configured, so the nonroot user must own it.
 COPY --from=build --chown=65532:65532 /out/data /data
@@ -25,5 +27,5 @@ USER 65532:65532
 # Listen on all interfaces: inside a container loopback is unreachable from outside.
 ENV HERALD_HTTP_ADDR=0.0.0.0:8080
 EXPOSE 8080
-ENTRYPOINT ["/herald"]
+ENTRYPOINT ["/usr/local/bin/herald"]
 CMD ["serve"]
