@@ -12,12 +12,20 @@ import (
 // health checks, where the image has no shell or curl.
 type HealthcheckCmd struct {
 	Timeout time.Duration `default:"3s" help:"How long to wait for the answer."`
+	Metrics bool          `help:"Ask the process at HERALD_METRICS_ADDR (herald worker, herald scheduler) instead of the API at HERALD_HTTP_ADDR."`
 }
 
 func (c *HealthcheckCmd) Run(ctx context.Context, env *Env) error {
-	host, port, err := net.SplitHostPort(env.cfg.HTTP.Addr)
+	setting, addr := "HERALD_HTTP_ADDR", env.cfg.HTTP.Addr
+	if c.Metrics {
+		setting, addr = "HERALD_METRICS_ADDR", env.cfg.HTTP.MetricsAddr
+		if addr == "" {
+			return fmt.Errorf("%s is not set: a worker or scheduler serves /readyz only there", setting)
+		}
+	}
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("HERALD_HTTP_ADDR: %w", err)
+		return fmt.Errorf("%s: %w", setting, err)
 	}
 	// A server listening on every interface is reached on loopback.
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
