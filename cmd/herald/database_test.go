@@ -33,6 +33,7 @@ func TestCommandsNeedAHeraldDatabase(t *testing.T) {
 		{"announcement", "resume", "1"},
 		{"release", "announce", "--product", "jira", "--version", "9.4.0"},
 		{"broadcast", "send", "--subject", "Maintenance", "--body-file", body},
+		{"broadcast", "test", "--subject", "Maintenance", "--body-file", body, "--to", "me@vendor.test"},
 	}
 
 	t.Run("DefaultDatabaseInAnEmptyDirectory", func(t *testing.T) {
