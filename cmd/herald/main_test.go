@@ -285,7 +285,8 @@ func TestCommandLine(t *testing.T) {
 	t.Run("EverySubcommandHasHelp", func(t *testing.T) {
 		for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"token", "--help"},
 			{"token", "create", "--help"}, {"token", "list", "--help"}, {"token", "revoke", "--help"}, {"import", "--help"}, {"healthcheck", "--help"}, {"announcement", "pause", "--help"}, {"announcement", "resume", "--help"},
-			{"contacts", "--help"}, {"contacts", "unsuppress", "--help"}} {
+			{"contacts", "--help"}, {"contacts", "unsuppress", "--help"}, {"release", "announce", "--help"}, {"invoice", "remind", "--help"},
+			{"broadcast", "send", "--help"}, {"broadcast", "test", "--help"}} {
 			code, out, _ := run(t, nil, args...)
 			if code != 0 || !strings.Contains(out, "Usage: herald") {
 				t.Errorf("herald %s: exit %d, output:\n%s", strings.Join(args, " "), code, out)
