@@ -24,12 +24,12 @@ func TestWaitWithoutAWorker(t *testing.T) {
 	}
 
 	code, out, errOut := run(t, env, "release", "announce", "--product", "jira", "--version", "9.4.0",
-		"--wait", "--timeout", "1500ms", "--poll", "20ms", "--stall-after", "200ms")
-	stall := `announcement 1: nothing has moved for 200ms while deliveries are pending: no worker seems to be running ("herald serve", or "herald worker" on this database and HERALD_REDIS_URL); still waiting` + "\n"
+		"--wait", "--timeout", "2s", "--poll", "20ms", "--stall-after", "100ms")
+	stall := `announcement 1: nothing has moved for 100ms while deliveries are pending: no worker seems to be running ("herald serve", or "herald worker" on this database and HERALD_REDIS_URL); still waiting` + "\n"
 	if n := strings.Count(errOut, stall); n != 1 {
 		t.Errorf("the stall notice shows %d times, want once:\n%s", n, errOut)
 	}
-	if !strings.HasSuffix(errOut, "herald: stopped waiting for announcement 1 after 1.5s (--timeout), 0 of 0 deliveries done; it goes on without this command\n") {
+	if !strings.HasSuffix(errOut, "herald: stopped waiting for announcement 1 after 2s (--timeout), 0 of 0 deliveries done; it goes on without this command\n") {
 		t.Errorf("stderr does not end with the timeout:\n%s", errOut)
 	}
 	if code == 0 || !strings.Contains(out, "announcing jira 9.4.0: announcement 1, resolving") {
