@@ -3,15 +3,13 @@ package main_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/heraldhq/herald/internal/dbtest"
 )
 
 // TestAnnouncementPauseAndResume pauses a scheduled release from the shell
 // and resumes it.
 func TestAnnouncementPauseAndResume(t *testing.T) {
 	t.Parallel()
-	env := []string{"HERALD_DATABASE_URL=" + dbtest.URL(t)}
+	env := []string{"HERALD_DATABASE_URL=" + migrated(t)}
 	if code, out, errOut := run(t, env, "release", "announce", "--product", "jira", "--version", "9.4.0", "--send-at", "2099-01-01T00:00:00Z"); code != 0 {
 		t.Fatalf("announce: exit %d: %s%s", code, out, errOut)
 	}

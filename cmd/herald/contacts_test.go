@@ -11,7 +11,6 @@ import (
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/db"
-	"github.com/heraldhq/herald/internal/dbtest"
 )
 
 // TestContactsUnsuppress lifts a suppression from the shell and checks what
@@ -19,7 +18,7 @@ import (
 func TestContactsUnsuppress(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := dbtest.URL(t)
+	url := migrated(t)
 	env := []string{"HERALD_DATABASE_URL=" + url}
 	csv := filepath.Join(t.TempDir(), "contacts.csv")
 	if err := os.WriteFile(csv, []byte("license_id,product,license_name,email,name,role,main\n"+

@@ -13,7 +13,6 @@ import (
 
 	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/db"
-	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/smtptest"
 )
 
@@ -30,7 +29,7 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 		return nil
 	}
 	dir := t.TempDir()
-	dbURL := dbtest.URL(t)
+	dbURL := migrated(t)
 	token := "test-admin-token-0123456789"
 	env := []string{
 		"HERALD_HTTP_ADDR=127.0.0.1:0",

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/internal/app"
+	"github.com/heraldhq/herald/internal/db"
 )
 
 // CLI is herald's command line.
@@ -93,21 +95,36 @@ func newEnv(configFile string, stdout, stderr io.Writer) (*Env, error) {
 	return &Env{cfg: cfg, logger: slog.New(handler), stdout: stdout, stderr: stderr, now: time.Now}, nil
 }
 
-// open builds herald from the configuration: the database, migrated, and
-// the stores on it; the roles open the rest.
+// open builds herald from the configuration: the database, created if
+// missing and migrated, and the stores on it; the roles open the rest.
 func (e *Env) open(ctx context.Context) (*app.App, error) {
 	return app.Open(ctx, e.cfg, app.Options{Logger: e.logger, Now: e.now, Stdout: e.stdout})
 }
 
 // withApp runs fn on herald, closed when fn returns: for the subcommands
-// that do one thing and exit.
+// that do one thing and exit. They work on a database herald made before
+// (migrating it if this herald is newer) and never create one: run in the
+// wrong directory, a command would otherwise leave an empty herald.db
+// there and report that nothing matched.
 func (e *Env) withApp(ctx context.Context, fn func(*app.App) error) (err error) {
-	a, err := e.open(ctx)
+	a, err := app.Open(ctx, e.cfg, app.Options{Logger: e.logger, Now: e.now, Stdout: e.stdout, Existing: true})
+	if errors.Is(err, db.ErrNoSchema) {
+		return fmt.Errorf("no herald database at %s; run herald migrate first", redactURL(e.cfg.Database.URL))
+	}
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, a.Close()) }()
 	return fn(a)
+}
+
+// redactURL hides the password of a URL that has one.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 // oneLine joins the lines of err, such as several configuration problems,

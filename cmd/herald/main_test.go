@@ -245,11 +245,19 @@ func TestServeOnEmbeddedDefaults(t *testing.T) {
 	}
 }
 
+// run runs herald with args in an empty directory of its own, with only
+// env set.
 func run(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runIn(t, t.TempDir(), env, args...)
+}
+
+// runIn runs herald with args in dir, with only env set.
+func runIn(t *testing.T, dir string, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	cmd := exec.Command(herald(t), args...)
 	cmd.Env = env
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -260,13 +268,25 @@ func run(t *testing.T, env []string, args ...string) (code int, stdout, stderr s
 	return code, out.String(), errOut.String()
 }
 
+// migrated returns the URL of a fresh database that "herald migrate" made,
+// as a person sets one up before the other commands.
+func migrated(t *testing.T) string {
+	t.Helper()
+	url := dbtest.URL(t)
+	if code, out, errOut := run(t, []string{"HERALD_DATABASE_URL=" + url}, "migrate"); code != 0 {
+		t.Fatalf("herald migrate: exit %d: %s%s", code, out, errOut)
+	}
+	return url
+}
+
 func TestCommandLine(t *testing.T) {
 	t.Parallel()
 
 	t.Run("EverySubcommandHasHelp", func(t *testing.T) {
 		for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"token", "--help"},
 			{"token", "create", "--help"}, {"token", "list", "--help"}, {"token", "revoke", "--help"}, {"import", "--help"}, {"healthcheck", "--help"}, {"announcement", "pause", "--help"}, {"announcement", "resume", "--help"},
-			{"contacts", "--help"}, {"contacts", "unsuppress", "--help"}} {
+			{"contacts", "--help"}, {"contacts", "unsuppress", "--help"}, {"release", "announce", "--help"}, {"invoice", "remind", "--help"},
+			{"broadcast", "send", "--help"}, {"broadcast", "test", "--help"}} {
 			code, out, _ := run(t, nil, args...)
 			if code != 0 || !strings.Contains(out, "Usage: herald") {
 				t.Errorf("herald %s: exit %d, output:\n%s", strings.Join(args, " "), code, out)
@@ -290,7 +310,7 @@ func TestCommandLine(t *testing.T) {
 	})
 
 	t.Run("TokensAndImport", func(t *testing.T) {
-		env := []string{"HERALD_DATABASE_URL=" + dbtest.URL(t)}
+		env := []string{"HERALD_DATABASE_URL=" + migrated(t)}
 		code, secret, errOut := run(t, env, "token", "create", "billing-system")
 		if code != 0 || !tokenPattern.MatchString(secret) {
 			t.Fatalf("token create: exit %d, %q, %q", code, secret, errOut)

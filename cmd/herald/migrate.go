@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-
-	"github.com/heraldhq/herald/internal/app"
 )
 
 // MigrateCmd brings the schema up to date.
 type MigrateCmd struct{}
 
-func (c *MigrateCmd) Run(ctx context.Context, env *Env) error {
-	return env.withApp(ctx, func(a *app.App) error {
-		fmt.Fprintf(env.stdout, "%s database is up to date\n", a.DB.Dialect)
-		return nil
-	})
+// Run creates the database if it is missing, which no other one-shot
+// command does.
+func (c *MigrateCmd) Run(ctx context.Context, env *Env) (err error) {
+	a, err := env.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, a.Close()) }()
+	fmt.Fprintf(env.stdout, "%s database is up to date\n", a.DB.Dialect)
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/smtptest"
 )
 
@@ -25,7 +24,7 @@ func TestReleaseAnnounceWait(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{
 		"HERALD_HTTP_ADDR=127.0.0.1:0",
-		"HERALD_DATABASE_URL=" + dbtest.URL(t),
+		"HERALD_DATABASE_URL=" + migrated(t),
 		"HERALD_SMTP_URL=smtp://127.0.0.1:" + smtp.Port() + "?tls=none",
 		"HERALD_RECONCILE_INTERVAL=1s",
 	}

@@ -45,6 +45,11 @@ type Options struct {
 	// Breaker tunes the workers' relay breaker (its From is HERALD_FROM);
 	// tests shorten its waits.
 	Breaker worker.BreakerConfig
+	// Existing opens only a database herald made before (db.ErrNoSchema
+	// otherwise), for the commands that administer one: they must not
+	// leave an empty herald.db wherever they happen to run. It is still
+	// migrated, as every process migrates the database it opens.
+	Existing bool
 }
 
 // App is herald, wired. The stores are ready once Open returns; the rest
@@ -82,8 +87,9 @@ type stop struct {
 	fn   func(context.Context) error
 }
 
-// Open opens and migrates the configured database and builds the stores on
-// it. The configuration is validated already.
+// Open opens and migrates the configured database (creating it unless
+// opts.Existing) and builds the stores on it. The configuration is
+// validated already.
 func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -94,7 +100,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}
-	d, err := db.Open(ctx, cfg.Database.URL)
+	open := db.Open
+	if opts.Existing {
+		open = db.OpenExisting
+	}
+	d, err := open(ctx, cfg.Database.URL)
 	if err != nil {
 		return nil, fmt.Errorf("HERALD_DATABASE_URL: %w", err)
 	}

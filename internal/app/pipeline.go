@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
+	"github.com/heraldhq/herald/worker"
 )
 
 // OpenQueue opens the work queue, once: the Redis of HERALD_REDIS_URL, or
@@ -187,4 +188,28 @@ func (a *App) StartFanout(ctx context.Context, id int64) bool {
 	}
 	q.TryEnqueue(ctx, queue.NewFanoutTask(id), a.Logger)
 	return true
+}
+
+// OpenTester returns what sends broadcasts to staff as tests: the API's
+// POST /broadcasts/test and "herald broadcast test" both send through it.
+func (a *App) OpenTester(ctx context.Context) (*worker.Tester, error) {
+	t, err := a.Previewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if t.Sender, err = a.openSender(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Previewer returns a Tester that renders broadcasts but cannot send them
+// (no Sender): a dry run from the shell must not open the transport, which
+// makes the outbox directory wherever it runs.
+func (a *App) Previewer(ctx context.Context) (*worker.Tester, error) {
+	m, err := a.openMessages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &worker.Tester{From: a.Config.Mail.From, Kinds: m.kinds, Renderer: m.renderer, Now: a.Now}, nil
 }

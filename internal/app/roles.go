@@ -145,7 +145,7 @@ func (a *App) API(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	// The API sends too: staff's test broadcasts.
-	sender, err := a.openSender()
+	tester, err := a.OpenTester(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -158,12 +158,12 @@ func (a *App) API(ctx context.Context) (http.Handler, error) {
 	}
 	r := a.openRelay(q)
 	if a.breaker == nil {
-		a.checkRelay(sender, r) // the workers' breaker checks it where they run
+		a.checkRelay(tester.Sender, r) // the workers' breaker checks it where they run
 	}
 	api, err := admin.New(admin.Deps{
 		Metrics: a.Metrics, Billing: a.Billing, Contacts: a.Contacts, Ledger: a.Ledger, Queue: q,
 		Renderer: m.renderer, Tokens: a.Tokens, Kinds: m.kinds, Jobs: jobs, Runner: runner,
-		Tester:      &worker.Tester{From: a.Config.Mail.From, Kinds: m.kinds, Renderer: m.renderer, Sender: sender, Now: a.Now},
+		Tester:      tester,
 		Unsubscribe: m.unsubscribe,
 		Relay:       r,
 		Checks:      []admin.Check{{Name: "database", Check: a.DB.PingContext}, {Name: "redis", Check: q.Ping}},
