@@ -75,7 +75,7 @@ func TestBroadcasts(t *testing.T) {
 				t.Errorf("messages (-want +got):\n%s", diff)
 			}
 			res := b.mustDo(t, http.StatusOK, request{method: "GET", path: "/metrics"})
-			for _, want := range []string{`herald_deliveries_total{kind="broadcast",outcome="sent"} 3`, `herald_http_requests_total{code="Created",route="POST /api/v1/broadcasts"} 1`} {
+			for _, want := range []string{`herald_deliveries_total{kind="broadcast",outcome="sent"} 3`, `herald_http_requests_total{code="201",route="POST /api/v1/broadcasts"} 1`} {
 				if !strings.Contains(string(res.body), want) {
 					t.Errorf("metrics lack %s", want)
 				}
