@@ -101,6 +101,10 @@ func (s *Store) nameProduct(ctx context.Context, tx *sqlx.Tx, key, name string) 
 // GetProduct returns one product: missing when no license names it and it
 // has no name.
 func (s *Store) GetProduct(ctx context.Context, key string) (Product, error) {
+	key, err := NormalizeProduct("key", key)
+	if err != nil {
+		return Product{}, err
+	}
 	var rows []productRow
 	if err := db.Select(ctx, s.db, &rows, productsQuery+` WHERE k.key = ?`, key); err != nil {
 		return Product{}, fmt.Errorf("get product %s: %w", key, err)
