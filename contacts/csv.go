@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,8 +13,12 @@ import (
 )
 
 // CSVHeader is the column list of the contacts CSV, as exported and as
-// import expects it (in any order).
-var CSVHeader = []string{"license_id", "product", "license_name", "email", "name", "role", "main"}
+// import expects it (in any order; the optional ones may be left out).
+var CSVHeader = []string{"license_id", "product", "license_name", "email", "name", "role", "main", "product_name"}
+
+// csvOptional are the columns an import may leave out: product_name came
+// after the first files were written.
+var csvOptional = []string{"product_name"}
 
 // Row is one line of the contacts CSV: a membership, or a license with no
 // contacts when email, name, role and main are empty.
@@ -26,6 +31,9 @@ type Row struct {
 	Name        string
 	Role        Role
 	Main        bool
+	// ProductName is the display name of Product; empty leaves it as it
+	// is.
+	ProductName string
 }
 
 // LineError is a problem on one line of an import.
@@ -39,7 +47,8 @@ type ImportError = csvfile.Error
 // none.
 func ReadCSV(r io.Reader) ([]Row, error) {
 	var rows []Row
-	problems := csvfile.Read(r, CSVHeader, nil, func(rec csvfile.Record) error {
+	required := slices.DeleteFunc(slices.Clone(CSVHeader), func(c string) bool { return slices.Contains(csvOptional, c) })
+	problems := csvfile.Read(r, required, csvOptional, func(rec csvfile.Record) error {
 		row, err := parseRow(rec)
 		if err == nil {
 			rows = append(rows, row)
@@ -67,6 +76,11 @@ func parseRow(rec csvfile.Record) (Row, error) {
 	}
 	if r.LicenseName, err = NormalizeName("license_name", get("license_name"), true); err != nil {
 		return r, err
+	}
+	if name := get("product_name"); name != "" {
+		if r.ProductName, err = NormalizeProductName("product_name", name); err != nil {
+			return r, err
+		}
 	}
 	if get("email") == "" && get("name") == "" && get("role") == "" && get("main") == "" {
 		return r, nil // a license without contacts
@@ -103,11 +117,24 @@ func checkRows(rows []Row) []LineError {
 		license string
 		role    Role
 	}
+	type productName struct {
+		name string
+		line int
+	}
 	var errs []LineError
+	productNames := make(map[string]productName)
 	licenses := make(map[string]license)
 	members := make(map[member]int)
 	mains := make(map[role]int)
 	for _, r := range rows {
+		if r.ProductName != "" {
+			if p, ok := productNames[r.Product]; !ok {
+				productNames[r.Product] = productName{r.ProductName, r.Line}
+			} else if p.name != r.ProductName {
+				errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("product %s is named %q here but %q on line %d",
+					r.Product, r.ProductName, p.name, p.line)})
+			}
+		}
 		if l, ok := licenses[r.LicenseID]; !ok {
 			licenses[r.LicenseID] = license{r.Product, r.LicenseName, r.Line}
 		} else if l.product != r.Product || l.name != r.LicenseName {
@@ -156,7 +183,7 @@ func (cw *CSVWriter) Write(r Row) error {
 	if r.Email != "" {
 		main = strconv.FormatBool(r.Main)
 	}
-	return cw.w.Write([]string{r.LicenseID, r.Product, r.LicenseName, r.Email, r.Name, string(r.Role), main})
+	return cw.w.Write([]string{r.LicenseID, r.Product, r.LicenseName, r.Email, r.Name, string(r.Role), main, r.ProductName})
 }
 
 // Flush writes the header if no row was written, then flushes.

@@ -21,13 +21,17 @@ type ImportResult struct {
 	ContactsUpdated    int `json:"contacts_updated"`
 	MembershipsCreated int `json:"memberships_created"`
 	MembershipsUpdated int `json:"memberships_updated"`
-	Unchanged          int `json:"unchanged"`
+	// ProductsNamed counts the products whose display name the file set
+	// or changed; the rows that name them may still be unchanged.
+	ProductsNamed int `json:"products_named"`
+	Unchanged     int `json:"unchanged"`
 }
 
 // Import applies rows read by ReadCSV in one transaction: all of them, or
-// none and an *ImportError naming the lines that broke a rule. Licenses are
-// created or renamed, people created or renamed, memberships created, and a
-// row with main=true promotes its contact. A row never demotes: a role
+// none and an *ImportError naming the lines that broke a rule. Products are
+// given the names in product_name (an empty one leaves a name as it is),
+// licenses created or renamed, people created or renamed, memberships
+// created, and a row with main=true promotes its contact. A row never demotes: a role
 // changes main only by promoting another contact.
 func (s *Store) Import(ctx context.Context, rows []Row) (ImportResult, error) {
 	// Apply license by license in id order, so that concurrent imports
@@ -43,6 +47,9 @@ func (s *Store) Import(ctx context.Context, rows []Row) (ImportResult, error) {
 
 	var res ImportResult
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.importProductNames(ctx, tx, rows, &res); err != nil {
+			return err
+		}
 		current := ""
 		for _, r := range sorted {
 			rowChanged := false
@@ -77,6 +84,24 @@ func (s *Store) Import(ctx context.Context, rows []Row) (ImportResult, error) {
 		return ImportResult{}, fmt.Errorf("import contacts: %w", err)
 	}
 	return res, nil
+}
+
+// importProductNames gives the products the names the rows give them
+// (ReadCSV has checked that each product has one name).
+func (s *Store) importProductNames(ctx context.Context, tx *sqlx.Tx, rows []Row, res *ImportResult) error {
+	done := make(map[string]bool)
+	for _, r := range rows {
+		if r.ProductName == "" || done[r.Product] {
+			continue
+		}
+		done[r.Product] = true
+		c, err := s.nameProduct(ctx, tx, r.Product, r.ProductName)
+		if err != nil {
+			return lineFailure(r.Line, err)
+		}
+		res.ProductsNamed += boolCount(c != unchanged)
+	}
+	return nil
 }
 
 // importLicense creates or updates the license of r and locks it.
@@ -141,10 +166,12 @@ func (s *Store) importMember(ctx context.Context, tx *sqlx.Tx, r Row) (contact, 
 // contact first.
 func (s *Store) Export(ctx context.Context, fn func(Row) error) error {
 	rows, err := s.db.QueryxContext(ctx, `
-		SELECT l.id, l.product, l.name, COALESCE(m.email, ''), COALESCE(c.name, ''), COALESCE(m.role, ''), COALESCE(m.is_main, FALSE)
+		SELECT l.id, l.product, l.name, COALESCE(m.email, ''), COALESCE(c.name, ''), COALESCE(m.role, ''), COALESCE(m.is_main, FALSE),
+			COALESCE(p.name, '')
 		FROM licenses l
 		LEFT JOIN memberships m ON m.license_id = l.id
 		LEFT JOIN contacts c ON c.email = m.email
+		LEFT JOIN products p ON p.key = l.product
 		ORDER BY l.id, m.role DESC, m.is_main DESC, m.created_at, m.email`)
 	if err != nil {
 		return fmt.Errorf("export contacts: %w", err)
@@ -152,7 +179,7 @@ func (s *Store) Export(ctx context.Context, fn func(Row) error) error {
 	defer rows.Close()
 	for rows.Next() {
 		var r Row
-		if err := rows.Scan(&r.LicenseID, &r.Product, &r.LicenseName, &r.Email, &r.Name, &r.Role, &r.Main); err != nil {
+		if err := rows.Scan(&r.LicenseID, &r.Product, &r.LicenseName, &r.Email, &r.Name, &r.Role, &r.Main, &r.ProductName); err != nil {
 			return fmt.Errorf("export contacts: %w", err)
 		}
 		if err := fn(r); err != nil {

@@ -136,7 +136,7 @@ func (r *Renderer) parse(files map[string]source) error {
 		}
 		switch src.part {
 		case partSubject, partText:
-			t, err := texttemplate.New(src.file).Option("missingkey=error").Parse(src.text)
+			t, err := texttemplate.New(src.file).Funcs(localeFuncs(src.locale)).Option("missingkey=error").Parse(src.text)
 			if err != nil {
 				return err
 			}
@@ -146,7 +146,7 @@ func (r *Renderer) parse(files map[string]source) error {
 			}
 			put(target, src.name, src.locale, t)
 		case partHTML:
-			content, err := htmltemplate.New(src.file).Funcs(htmlFuncs).Option("missingkey=error").Parse(src.text)
+			content, err := htmltemplate.New(src.file).Funcs(htmlFuncs).Funcs(localeFuncs(src.locale)).Option("missingkey=error").Parse(src.text)
 			if err != nil {
 				return err
 			}
@@ -154,6 +154,7 @@ func (r *Renderer) parse(files map[string]source) error {
 			if err != nil {
 				return err
 			}
+			t.Funcs(localeFuncs(src.locale))
 			if _, err := t.AddParseTree("content", content.Tree); err != nil {
 				return fmt.Errorf("%s: %w", src.file, err)
 			}

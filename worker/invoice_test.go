@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"mime"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +30,8 @@ func remind(t *testing.T, b *apptest.Bundle, asOf string) {
 
 // billedLicense makes SEN-1 with two billing contacts (the second German,
 // opted out of release notices) and a technical one, and its invoice INV-7
-// due today.
-func billedLicense(t *testing.T, b *apptest.Bundle, status billing.Status) {
+// due in dueIn days.
+func billedLicense(t *testing.T, b *apptest.Bundle, status billing.Status, dueIn int) {
 	t.Helper()
 	ctx := context.Background()
 	b.License(t, "SEN-1", "jira", contacts.Active, apptest.Billing("main@acme.test", "Main"), apptest.Billing("second@acme.test", "Second"),
@@ -40,7 +41,7 @@ func billedLicense(t *testing.T, b *apptest.Bundle, status billing.Status) {
 		t.Fatal(err)
 	}
 	amount := int64(125050)
-	if _, _, err := b.Billing.Put(ctx, "INV-7", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: day(b, 0), Status: status}); err != nil {
+	if _, _, err := b.Billing.Put(ctx, "INV-7", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: day(b, dueIn), Status: status}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -59,14 +60,17 @@ func TestInvoiceReminders(t *testing.T) {
 			b := setup(t, database, func(c *config.Config) {
 				c.Billing.PaymentURLTemplate = "https://billing.vendor.test/pay/{{.Invoice.Number | urlquery}}?license={{.License.ID}}"
 			}, nil)
-			billedLicense(t, b, billing.Open)
+			billedLicense(t, b, billing.Open, 7)
 
-			remind(t, b, day(b, -7))
+			remind(t, b, day(b, 0))
 			b.WaitAllDone(t)
 			if diff := cmp.Diff(map[string]int{"main@acme.test": 1}, b.SMTP.PerRecipient()); diff != "" {
 				t.Errorf("before the due date (-want +got):\n%s", diff)
 			}
 
+			// A reminder says what is true on the day it is written: the
+			// clock moves to the due date, as the days would.
+			b.Clock.Add(7 * 24 * time.Hour)
 			remind(t, b, day(b, 0))
 			b.WaitAllDone(t)
 			// The release opt-out of the second contact does not silence
@@ -79,12 +83,12 @@ func TestInvoiceReminders(t *testing.T) {
 				text, html := m.MustParts(t)
 				switch {
 				case m.To[0] == "second@acme.test":
-					if !strings.Contains(text, "€ 1.250,50") {
+					if !strings.Contains(text, "1.250,50 €") {
 						t.Errorf("German contact's amount is not in German format:\n%s", text)
 					}
 				case strings.Contains(m.Header.Get("Subject"), "due today"):
 					dueToday++
-					if !strings.Contains(text, "€ 1,250.50") || !strings.Contains(text, "INV-7") || !strings.Contains(html, "Customer SEN-1") {
+					if !strings.Contains(text, "€1,250.50") || !strings.Contains(text, "INV-7") || !strings.Contains(html, "Customer SEN-1") {
 						t.Errorf("due-today reminder lacks the amount, number or license:\n%s", text)
 					}
 					if !strings.Contains(text, "https://billing.vendor.test/pay/INV-7?license=SEN-1") || !strings.Contains(html, `href="https://billing.vendor.test/pay/INV-7?license=SEN-1"`) {
@@ -100,10 +104,74 @@ func TestInvoiceReminders(t *testing.T) {
 			}
 		})
 
+		t.Run("WordingFollowsTheDayItIsWritten", func(t *testing.T) {
+			// The scheduler makes, on each license's day, the latest step
+			// of the cadence (-7, 0, 7, 14) that has come; a run missed on
+			// the due date is caught up three days late by the 0 step,
+			// which then must not say "due today".
+			now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+			for _, tc := range []struct {
+				name, due, locale string
+				subject, text     string
+			}{
+				{"BeforeTheDueDate", "2026-12-10", "en",
+					"Invoice INV-7 for Customer SEN-1 is due on 10 December 2026",
+					"invoice INV-7 for Customer SEN-1 (SEN-1) over €1,250.50 is due on 10 December 2026, in 7 days."},
+				{"OnTheDueDate", "2026-12-03", "en",
+					"Invoice INV-7 for Customer SEN-1 is due today",
+					"invoice INV-7 for Customer SEN-1 (SEN-1) over €1,250.50 is due today, 3 December 2026."},
+				{"ThreeDaysLate", "2026-11-30", "en",
+					"Invoice INV-7 for Customer SEN-1 is overdue",
+					"invoice INV-7 for Customer SEN-1 (SEN-1) over €1,250.50 was due on 30 November 2026, 3 days ago."},
+				{"OneDayLate", "2026-12-02", "en",
+					"Invoice INV-7 for Customer SEN-1 is overdue",
+					"was due on 2 December 2026, 1 day ago."},
+				{"BeforeTheDueDateInGerman", "2026-12-10", "de",
+					"Rechnung INV-7 für Customer SEN-1 ist am 10. Dezember 2026 fällig",
+					"Die Rechnung INV-7 für Customer SEN-1 (SEN-1) über 1.250,50 € ist am 10. Dezember 2026 fällig, in 7 Tagen."},
+				{"OnTheDueDateInGerman", "2026-12-03", "de",
+					"Rechnung INV-7 für Customer SEN-1 ist heute fällig",
+					"ist heute, am 3. Dezember 2026, fällig."},
+				{"ThreeDaysLateInGerman", "2026-11-30", "de",
+					"Rechnung INV-7 für Customer SEN-1 ist überfällig",
+					"die Rechnung INV-7 für Customer SEN-1 (SEN-1) über 1.250,50 € war am 30. November 2026 fällig, vor 3 Tagen."},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					b := setup(t, database, nil, nil)
+					b.Clock.Set(now)
+					ctx := context.Background()
+					b.License(t, "SEN-1", "jira", contacts.Active, apptest.Billing("main@acme.test", "Main"))
+					if _, err := b.Contacts.UpdateContact(ctx, "main@acme.test", contacts.ContactPatch{Locale: &tc.locale}); err != nil {
+						t.Fatal(err)
+					}
+					amount := int64(125050)
+					if _, _, err := b.Billing.Put(ctx, "INV-7", billing.InvoiceInput{LicenseID: "SEN-1", AmountMinor: &amount, Currency: "EUR", DueDate: tc.due}); err != nil {
+						t.Fatal(err)
+					}
+					remind(t, b, "")
+					b.WaitAllDone(t)
+					msgs := b.SMTP.Messages()
+					if len(msgs) != 1 {
+						t.Fatalf("%d messages, want 1", len(msgs))
+					}
+					text, html := msgs[0].MustParts(t)
+					if got, _ := new(mime.WordDecoder).DecodeHeader(msgs[0].Header.Get("Subject")); got != tc.subject {
+						t.Errorf("subject %q, want %q", got, tc.subject)
+					}
+					if !strings.Contains(text, tc.text) {
+						t.Errorf("text lacks %q:\n%s", tc.text, text)
+					}
+					if !strings.Contains(html, `lang="`+tc.locale+`"`) {
+						t.Errorf("HTML part is not marked %s", tc.locale)
+					}
+				})
+			}
+		})
+
 		t.Run("PaidBetweenFanoutAndSendIsSkipped", func(t *testing.T) {
 			// No workers: the test fans out itself and holds the send back.
 			b := apptest.Start(t, apptest.Options{Database: database})
-			billedLicense(t, b, billing.Open)
+			billedLicense(t, b, billing.Open, 0)
 			ctx := context.Background()
 			made, err := b.Billing.Remind(ctx, b.Jobs.Cadence, day(b, 0), kinds.ReminderAnnouncement)
 			if err != nil || len(made) != 1 {

@@ -15,15 +15,15 @@ import (
 
 // ImportCmd imports the contacts CSV, as POST /api/v1/contacts/import does.
 type ImportCmd struct {
-	File string `arg:"" type:"existingfile" help:"CSV with the header license_id,product,license_name,email,name,role,main."`
+	File string `arg:"" type:"existingfile" help:"CSV with the header license_id,product,license_name,email,name,role,main (and optionally product_name)."`
 }
 
 func (c *ImportCmd) Run(ctx context.Context, env *Env) error {
 	return importFile(ctx, env, c.File, contacts.ReadCSV, func(ctx context.Context, a *app.App, rows []contacts.Row) (string, error) {
 		res, err := a.Contacts.Import(ctx, rows)
-		return fmt.Sprintf("licenses %d created, %d updated; contacts %d created, %d updated; memberships %d created, %d updated; %d rows unchanged",
+		return fmt.Sprintf("licenses %d created, %d updated; contacts %d created, %d updated; memberships %d created, %d updated; %d products named; %d rows unchanged",
 			res.LicensesCreated, res.LicensesUpdated, res.ContactsCreated, res.ContactsUpdated,
-			res.MembershipsCreated, res.MembershipsUpdated, res.Unchanged), err
+			res.MembershipsCreated, res.MembershipsUpdated, res.ProductsNamed, res.Unchanged), err
 	})
 }
 

@@ -116,6 +116,10 @@ var routes = []route{
 	{"GET", "/api/v1/contacts/{email}", false, (*Server).getContact},
 	{"PATCH", "/api/v1/contacts/{email}", false, (*Server).updateContact},
 
+	{"GET", "/api/v1/products", false, (*Server).listProducts},
+	{"GET", "/api/v1/products/{key}", false, (*Server).getProduct},
+	{"PUT", "/api/v1/products/{key}", false, (*Server).putProduct},
+
 	{"GET", "/api/v1/suppressions", false, (*Server).listSuppressions},
 	{"DELETE", "/api/v1/suppressions/{email}", false, (*Server).liftSuppression},
 

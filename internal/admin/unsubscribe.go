@@ -11,16 +11,16 @@ import (
 )
 
 var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{{.Text.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#172b4d;line-height:1.5}
 button{font-size:1rem;padding:.6rem 1.2rem;background:#0052cc;color:#fff;border:0;border-radius:4px;cursor:pointer}</style>
 </head><body>
 <h1>{{.Title}}</h1>
-{{if .Done}}<p>{{.Email}} will no longer receive release notices and announcements. Invoices and other messages about your licenses still reach you.</p>
-{{else if .Email}}<p>Stop sending release notices and announcements to <strong>{{.Email}}</strong>? Invoices and other messages about your licenses will still reach you.</p>
-<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>
-{{else}}<p>This unsubscribe link is not valid. Please use the link in the message you received.</p>{{end}}
+{{if .Done}}<p>{{.Text.DoneBefore}}{{.Email}}{{.Text.DoneAfter}}</p>
+{{else if .Email}}<p>{{.Text.AskBefore}}<strong>{{.Email}}</strong>{{.Text.AskAfter}}</p>
+<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{.Text.Button}}</button></form>
+{{else}}<p>{{.Text.Invalid}}</p>{{end}}
 </body></html>
 `))
 
@@ -28,10 +28,12 @@ type unsubscribeView struct {
 	Title string
 	Email string
 	Done  bool
+	Text  unsubscribeText
 }
 
 func (s *Server) writeUnsubscribePage(w http.ResponseWriter, status int, v unsubscribeView) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", v.Text.Lang)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	return unsubscribePage.Execute(w, v)
@@ -42,28 +44,49 @@ func (s *Server) writeUnsubscribePage(w http.ResponseWriter, status int, v unsub
 func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) error {
 	email, _, err := s.unsubscribe.Check(r.PathValue("token"))
 	if err != nil {
-		return s.writeUnsubscribePage(w, http.StatusNotFound, unsubscribeView{Title: "Link not valid"})
+		text := s.unsubscribeText(r, "")
+		return s.writeUnsubscribePage(w, http.StatusNotFound, unsubscribeView{Title: text.TitleInvalid, Text: text})
 	}
-	return s.writeUnsubscribePage(w, http.StatusOK, unsubscribeView{Title: "Unsubscribe", Email: email})
+	text := s.unsubscribeText(r, email)
+	return s.writeUnsubscribePage(w, http.StatusOK, unsubscribeView{Title: text.TitleAsk, Email: email, Text: text})
 }
 
 // unsubscribeNow opts the contact out (RFC 8058 one-click, or the button).
 func (s *Server) unsubscribeNow(w http.ResponseWriter, r *http.Request) error {
 	email, category, err := s.unsubscribe.Check(r.PathValue("token"))
 	if err != nil || category != unsubscribe.CategoryAnnouncements {
-		return s.writeUnsubscribePage(w, http.StatusNotFound, unsubscribeView{Title: "Link not valid"})
+		text := s.unsubscribeText(r, "")
+		return s.writeUnsubscribePage(w, http.StatusNotFound, unsubscribeView{Title: text.TitleInvalid, Text: text})
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096) // the one-click body is one short field
 	_ = r.ParseForm()
+	text := s.unsubscribeText(r, email)
+	done := unsubscribeView{Title: text.TitleDone, Email: email, Done: true, Text: text}
 	optOut := true
 	_, err = s.contacts.UpdateContact(r.Context(), email, contacts.ContactPatch{ReleaseOptOut: &optOut})
 	if errors.Is(err, fault.ErrNotFound) {
 		// The contact was deleted: there is nothing left to send them.
-		return s.writeUnsubscribePage(w, http.StatusOK, unsubscribeView{Title: "Unsubscribed", Email: email, Done: true})
+		return s.writeUnsubscribePage(w, http.StatusOK, done)
 	}
 	if err != nil {
 		return err
 	}
 	s.logger.Info("contact unsubscribed through a link")
-	return s.writeUnsubscribePage(w, http.StatusOK, unsubscribeView{Title: "Unsubscribed", Email: email, Done: true})
+	return s.writeUnsubscribePage(w, http.StatusOK, done)
+}
+
+// unsubscribeText is the page's wording in the language of the contact
+// whose link it is; for a link that names no one (or someone herald no
+// longer knows), in the language the browser asks for.
+func (s *Server) unsubscribeText(r *http.Request, email string) unsubscribeText {
+	if email != "" {
+		c, err := s.contacts.GetContact(r.Context(), email)
+		if err == nil {
+			return unsubscribeTextFor(c.Locale)
+		}
+		if !errors.Is(err, fault.ErrNotFound) {
+			s.logger.Warn("unsubscribe page: the contact's locale could not be read; the page speaks the browser's language", "err", err)
+		}
+	}
+	return unsubscribeTextFor(r.Header.Get("Accept-Language"))
 }

@@ -160,27 +160,6 @@ func importCSV(b *testBundle, data string) (billing.ImportResult, error) {
 	return b.Billing.Import(context.Background(), rows)
 }
 
-func TestFormatAmount(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		minor          int64
-		currency, lang string
-		want           string
-	}{
-		{125000, "EUR", "en", "€ 1,250.00"},
-		{125000, "EUR", "de", "€ 1.250,00"},
-		{125050, "USD", "en", "$ 1,250.50"},
-		{125000, "JPY", "ja", "￥ 125,000"},
-		{1250500, "KWD", "en", "KWD 1,250.500"},
-		{5, "EUR", "en", "€ 0.05"},
-		{0, "CHF", "de-CH", "CHF 0.00"},
-	} {
-		if got := billing.FormatAmount(tc.minor, tc.currency, tc.lang); got != tc.want {
-			t.Errorf("FormatAmount(%d, %s, %s) = %q, want %q", tc.minor, tc.currency, tc.lang, got, tc.want)
-		}
-	}
-}
-
 // reminder is what a test looks at of a reminder announcement.
 type reminder struct {
 	Day      string

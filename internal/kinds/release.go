@@ -40,10 +40,14 @@ func ReleaseAnnouncement(nr ledger.NewRelease) ledger.NewAnnouncement {
 // params keep it and its template shows it. Notes are Markdown.
 type ReleaseInfo struct {
 	Product string `json:"product"`
-	Version string `json:"version"`
-	Title   string `json:"title"`
-	Notes   string `json:"notes"`
-	URL     string `json:"url"`
+	// ProductName is what the message calls the product: its display
+	// name, or its key when it has none. It is read when the message is
+	// written, so a name given after the release was made is used.
+	ProductName string `json:"product_name,omitempty"`
+	Version     string `json:"version"`
+	Title       string `json:"title"`
+	Notes       string `json:"notes"`
+	URL         string `json:"url"`
 }
 
 // ReleaseData is the data of the "release" template: one message to one
@@ -69,7 +73,7 @@ func (k *releaseKind) Templates() []templates.Spec {
 		return &ReleaseData{
 			Recipient: Recipient{Email: "ann@example.com", Name: "Ann Example"},
 			Release: ReleaseInfo{
-				Product: "jira", Version: "9.4.0", Title: "Jira 9.4",
+				Product: "jira", ProductName: "Jira Software", Version: "9.4.0", Title: "Jira 9.4",
 				Notes: "## What's new\n\n* Faster boards\n* A **new** API for [automation](https://example.com/automation)\n",
 				URL:   "https://example.com/releases/jira-9.4",
 			},
@@ -103,12 +107,28 @@ func (r *releaseAnnouncement) Batch(ctx context.Context, emails []string) (Batch
 	if err != nil {
 		return nil, err
 	}
-	return &releaseBatch{releaseAnnouncement: r, people: people}, nil
+	name, err := r.kind.store.ProductName(ctx, r.params.Product)
+	if err != nil {
+		return nil, err
+	}
+	return &releaseBatch{releaseAnnouncement: r, people: people, release: r.params.named(name)}, nil
+}
+
+// named is the release as a message tells it, its product called name. A
+// title the ledger made of the key ("jira 9.4.1", when none was given) is
+// made of the name instead.
+func (info ReleaseInfo) named(name string) ReleaseInfo {
+	if info.Title == info.Product+" "+info.Version {
+		info.Title = name + " " + info.Version
+	}
+	info.ProductName = name
+	return info
 }
 
 type releaseBatch struct {
 	*releaseAnnouncement
-	people map[string]contacts.Recipient
+	people  map[string]contacts.Recipient
+	release ReleaseInfo
 }
 
 func (b *releaseBatch) Check(context.Context) (string, error) { return "", nil }
@@ -134,7 +154,7 @@ func (b *releaseBatch) Compose(email string) (Draft, string) {
 		Headers:  append([][2]string{autoSubmitted}, headers...),
 		Data: &ReleaseData{
 			Recipient:      Recipient{Email: rec.Email, Name: rec.Name},
-			Release:        b.params,
+			Release:        b.release,
 			Licenses:       licenses,
 			UnsubscribeURL: link,
 		},

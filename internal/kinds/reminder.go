@@ -28,13 +28,13 @@ const (
 	TemplateOverdue  = "invoice_overdue"
 )
 
-// reminderTemplate is the template of the reminder offset days from the due
-// date.
-func reminderTemplate(offset int) string {
+// reminderTemplate is the template of a reminder days from the due date
+// (negative before it).
+func reminderTemplate(days int) string {
 	switch {
-	case offset < 0:
+	case days < 0:
 		return TemplateUpcoming
-	case offset == 0:
+	case days == 0:
 		return TemplateDue
 	default:
 		return TemplateOverdue
@@ -86,11 +86,13 @@ func reminderSubject(number string, offset int) string {
 	}
 }
 
-// InvoiceInfo is the invoice a reminder is about, formatted for the
-// recipient's locale.
+// InvoiceInfo is the invoice a reminder is about. Templates write the
+// amount and the due date with their functions amount and date, which
+// follow the language of the template; Amount is the amount as the
+// recipient's locale writes it, for templates written before those.
 type InvoiceInfo struct {
 	Number      string `json:"number"`
-	Amount      string `json:"amount"` // "€ 1,250.00"
+	Amount      string `json:"amount"` // "€1,250.00"
 	AmountMinor int64  `json:"amount_minor"`
 	Currency    string `json:"currency"`
 	DueDate     string `json:"due_date"` // YYYY-MM-DD
@@ -102,8 +104,9 @@ type InvoiceReminderData struct {
 	Recipient Recipient   `json:"recipient"`
 	License   LicenseRef  `json:"license"`
 	Invoice   InvoiceInfo `json:"invoice"`
-	// Days is how many days the due date is away: before it for the
-	// upcoming reminder, after it for the overdue one.
+	// Days is how many days the due date is away on the day the message
+	// is written, in the license's timezone: before it for the upcoming
+	// reminder, after it for the overdue one.
 	Days int `json:"days"`
 	// PaymentURL is where to pay, when herald is configured with one.
 	PaymentURL string `json:"payment_url"`
@@ -143,7 +146,7 @@ func (k *reminderKind) Templates() []templates.Spec {
 			return &InvoiceReminderData{
 				Recipient:  Recipient{Email: "bob@example.com", Name: "Bob Example"},
 				License:    LicenseRef{ID: "SEN-1234", Name: "Acme Corp"},
-				Invoice:    InvoiceInfo{Number: "INV-2026-0042", Amount: "€ 1,250.00", AmountMinor: 125000, Currency: "EUR", DueDate: "2026-12-15"},
+				Invoice:    InvoiceInfo{Number: "INV-2026-0042", Amount: "€1,250.00", AmountMinor: 125000, Currency: "EUR", DueDate: "2026-12-15"},
 				Days:       days,
 				PaymentURL: "https://billing.example.com/pay/INV-2026-0042",
 			}
@@ -227,13 +230,18 @@ func (b *reminderBatch) Compose(email string) (Draft, string) {
 	case len(rec.Licenses) == 0:
 		return Draft{}, "no longer a billing contact of " + inv.LicenseID
 	}
+	// The message says what is true on the day it is written, which is
+	// not always its step's day: a step caught up after a missed run, or
+	// retried for days, says the invoice was due, never "due today" for
+	// a day gone by.
 	days := inv.DaysPastDue(b.kind.now())
+	template := reminderTemplate(days)
 	if days < 0 {
 		days = -days
 	}
 	license := LicenseRef{ID: inv.LicenseID, Name: inv.LicenseName}
 	return Draft{
-		Template: reminderTemplate(b.params.Offset),
+		Template: template,
 		Locale:   rec.Locale,
 		ToName:   rec.Name,
 		ReplyTo:  b.kind.replyTo,
@@ -242,7 +250,7 @@ func (b *reminderBatch) Compose(email string) (Draft, string) {
 			Recipient: Recipient{Email: rec.Email, Name: rec.Name},
 			License:   license,
 			Invoice: InvoiceInfo{
-				Number: inv.Number, Amount: billing.FormatAmount(inv.AmountMinor, inv.Currency, rec.Locale),
+				Number: inv.Number, Amount: templates.FormatAmount(inv.AmountMinor, inv.Currency, rec.Locale),
 				AmountMinor: inv.AmountMinor, Currency: inv.Currency, DueDate: inv.DueDate,
 			},
 			Days:       days,
