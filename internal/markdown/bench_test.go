@@ -57,7 +57,7 @@ func BenchmarkWorstAccepted(b *testing.B) {
 	base := changelog(MaxBytes)
 	inputs := worstAccepted()
 	spent := map[string]time.Duration{}
-	var checking time.Duration
+	checking := map[string]time.Duration{}
 	var buf bytes.Buffer
 	render := func(s string) time.Duration {
 		buf.Reset()
@@ -73,11 +73,11 @@ func BenchmarkWorstAccepted(b *testing.B) {
 			spent[name] += render(s)
 			start := time.Now()
 			_ = Check(s)
-			checking = max(checking, time.Since(start))
+			checking[name] += time.Since(start)
 		}
 		start := time.Now()
-		_ = Check(fill("[a](", MaxBytes))
-		checking = max(checking, time.Since(start))
+		_ = Check(fill("[a](", MaxBytes)) // refused at the end of the scan budget
+		checking["refused"] += time.Since(start)
 	}
 	worst := ""
 	for name, d := range spent {
@@ -85,10 +85,14 @@ func BenchmarkWorstAccepted(b *testing.B) {
 			worst = name
 		}
 	}
+	var slowestCheck time.Duration
+	for _, d := range checking {
+		slowestCheck = max(slowestCheck, d)
+	}
 	perRun := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(b.N) }
 	b.ReportMetric(float64(spent[worst])/float64(spent[""]), "worst/changelog")
 	b.ReportMetric(perRun(spent[worst]), "worst-ms")
 	b.ReportMetric(perRun(spent[""]), "changelog-ms")
-	b.ReportMetric(float64(checking)/(float64(spent[""])/float64(b.N)), "check/changelog")
+	b.ReportMetric(float64(slowestCheck)/float64(spent[""]), "check/changelog")
 	b.Logf("slowest accepted: %s (of %d texts)", worst, len(inputs))
 }
