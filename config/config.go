@@ -154,6 +154,11 @@ type Billing struct {
 // Feeds configures the release feeds.
 type Feeds struct {
 	ReleaseFeeds ReleaseFeeds `yaml:"release_feeds"`
+	// MaxBytes bounds what is read of one feed: a larger feed is an
+	// error, and nothing of it is announced.
+	MaxBytes int `yaml:"feed_max_bytes"`
+	// Timeout bounds one feed's fetch, redirects and body included.
+	Timeout time.Duration `yaml:"feed_timeout"`
 }
 
 // Location returns the schedules' timezone.
@@ -197,6 +202,7 @@ func Default() Config {
 			RetentionDays:     90,
 		},
 		Billing: Billing{ReminderOffsets: []int{-7, 0, 7, 14}},
+		Feeds:   Feeds{MaxBytes: 10 << 20, Timeout: time.Minute},
 		Lists:   Lists{PublicURL: "http://127.0.0.1:8080"},
 		Log:     Log{Level: "info", Format: "text"},
 	}
@@ -412,6 +418,10 @@ func (f Feeds) validate() problems {
 		if err := feed.validate(); err != nil {
 			p.add("RELEASE_FEEDS", "feed %d (%s): %v", i+1, feed.URL, err)
 		}
+	}
+	p.atLeastOne("FEED_MAX_BYTES", f.MaxBytes)
+	if f.Timeout <= 0 {
+		p.add("FEED_TIMEOUT", "must be positive")
 	}
 	return p
 }

@@ -1,15 +1,17 @@
 package scheduler
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/mmcdole/gofeed"
 	"golang.org/x/net/html"
@@ -35,8 +37,13 @@ type FeedPoller struct {
 	Feeds  []Feed
 	Ledger *ledger.Ledger
 	Queue  *queue.Queue
-	HTTP   *http.Client
-	Logger *slog.Logger
+	// HTTP is the client feeds are fetched with (http.DefaultClient when
+	// nil); its redirect policy is replaced by feeds' own.
+	HTTP *http.Client
+	// MaxBytes bounds what is read of one feed; Timeout its whole fetch.
+	MaxBytes int64
+	Timeout  time.Duration
+	Logger   *slog.Logger
 }
 
 // FeedResult is the outcome of one feed's poll.
@@ -46,6 +53,15 @@ type FeedResult struct {
 	// Error is why the feed could not be read; it is tried again on the
 	// next poll.
 	Error string `json:"error,omitempty"`
+	// Refused are the new entries herald could not announce (notes over
+	// the size limit, or too slow to render); they are not tried again.
+	Refused []RefusedEntry `json:"refused,omitempty"`
+}
+
+// RefusedEntry is a feed entry that was not announced, and why.
+type RefusedEntry struct {
+	Version string `json:"version"`
+	Error   string `json:"error"`
 }
 
 // FeedsResult is the outcome of a poll of every feed.
@@ -70,7 +86,8 @@ func (p *FeedPoller) Poll(ctx context.Context) (FeedsResult, error) {
 	res := FeedsResult{Feeds: []FeedResult{}}
 	for _, f := range p.Feeds {
 		fr := FeedResult{Product: f.Product, URL: f.URL}
-		made, err := p.poll(ctx, f)
+		made, refused, err := p.poll(ctx, f)
+		fr.Refused = refused
 		if err != nil {
 			fr.Error = err.Error()
 			p.Logger.Warn("release feed failed; it is tried again on the next poll", "product", f.Product, "url", f.URL, "err", err)
@@ -84,29 +101,58 @@ func (p *FeedPoller) Poll(ctx context.Context) (FeedsResult, error) {
 	return res, nil
 }
 
-func (p *FeedPoller) poll(ctx context.Context, f Feed) ([]ledger.Announcement, error) {
+func (p *FeedPoller) poll(ctx context.Context, f Feed) ([]ledger.Announcement, []RefusedEntry, error) {
 	versions, err := p.fetch(ctx, f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rec, err := p.Ledger.RecordFeed(ctx, f.Product, f.URL, versions, kinds.ReleaseAnnouncement)
+	var refused []RefusedEntry
 	for _, r := range rec.Refused {
 		// An entry herald cannot announce must not stop the feed: it
 		// stays recorded as seen, and the next versions go on.
 		p.Logger.Warn("release feed entry skipped", "product", f.Product, "url", f.URL, "version", r.Version, "err", r.Err)
+		refused = append(refused, RefusedEntry{Version: r.Version, Error: r.Err.Error()})
 	}
-	return rec.Announced, err
+	return rec.Announced, refused, err
 }
 
-// fetch reads a feed and returns the releases its entries name, oldest
-// first.
+// maxFeedRedirects bounds the redirects a feed's fetch follows.
+const maxFeedRedirects = 5
+
+// fetch reads a feed, at most MaxBytes of it within Timeout, and returns
+// the releases its entries name, oldest first. A feed is only read over
+// http and https, also after a redirect: a feed URL must not reach files
+// or other schemes through a redirect.
 func (p *FeedPoller) fetch(ctx context.Context, f Feed) ([]ledger.NewRelease, error) {
-	parser := gofeed.NewParser()
-	parser.Client = p.HTTP
-	parser.UserAgent = "herald release-feed poller"
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
-	feed, err := parser.ParseURLWithContext(f.URL, ctx)
+	client := http.Client{CheckRedirect: checkFeedRedirect}
+	if p.HTTP != nil {
+		client.Transport, client.Jar = p.HTTP.Transport, p.HTTP.Jar
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", "herald release-feed poller")
+	res, err := client.Do(req)
+	if err != nil {
+		return nil, p.timedOut(ctx, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return nil, fmt.Errorf("http error: %s", res.Status)
+	}
+	// One byte more than allowed tells a feed at the limit from one over it.
+	body, err := io.ReadAll(io.LimitReader(res.Body, p.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read feed: %w", p.timedOut(ctx, err))
+	}
+	if int64(len(body)) > p.MaxBytes {
+		return nil, fmt.Errorf("the feed is larger than %d bytes (HERALD_FEED_MAX_BYTES); nothing of it is announced", p.MaxBytes)
+	}
+	feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -128,10 +174,30 @@ func (p *FeedPoller) fetch(ctx context.Context, f Feed) ([]ledger.NewRelease, er
 		if !strings.HasPrefix(link, "https://") && !strings.HasPrefix(link, "http://") {
 			link = ""
 		}
+		// Notes over the limit are not cut: the ledger refuses the entry,
+		// and the poll reports it.
 		out = append(out, ledger.NewRelease{Product: f.Product, Version: m[1], Title: title, URL: link,
-			Notes: clipBytes(strings.Map(printable, textOf(notes)), 60<<10)})
+			Notes: strings.Map(printable, textOf(notes))})
 	}
 	return out, nil
+}
+
+// timedOut says so when err is the fetch's timeout.
+func (p *FeedPoller) timedOut(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("no complete answer within %s (HERALD_FEED_TIMEOUT): %w", p.Timeout, err)
+	}
+	return err
+}
+
+func checkFeedRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > maxFeedRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxFeedRedirects)
+	}
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		return fmt.Errorf("redirected to %s: a feed is read over http or https only", req.URL.Redacted())
+	}
+	return nil
 }
 
 // textOf turns a feed's HTML summary into plain text for the release notes
@@ -208,16 +274,4 @@ func clip(s string, n int) string {
 		return string(r[:n])
 	}
 	return s
-}
-
-// clipBytes cuts s to at most n bytes, at a rune boundary, marking the cut.
-func clipBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "\n\n…"
 }

@@ -21,8 +21,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 
-	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/extension"
+	"github.com/heraldhq/herald/internal/markdown"
 )
 
 //go:embed defaults/*.tmpl
@@ -74,7 +73,14 @@ type Renderer struct {
 	texts    map[string]map[string]*texttemplate.Template
 	htmls    map[string]map[string]*htmltemplate.Template
 	info     []Info
+	// markdown holds the HTML of the Markdown rendered lately: the notes
+	// of a release are the same for every recipient.
+	markdown *markdown.Cache
 }
+
+// markdownCacheBytes bounds the Markdown and HTML a Renderer keeps: some
+// dozens of announcements at the 64 KiB limit.
+const markdownCacheBytes = 16 << 20
 
 // source is one template file and where it came from.
 type source struct {
@@ -101,6 +107,7 @@ func New(overrideDir string, specs []Spec) (*Renderer, error) {
 		subjects: map[string]map[string]*texttemplate.Template{},
 		texts:    map[string]map[string]*texttemplate.Template{},
 		htmls:    map[string]map[string]*htmltemplate.Template{},
+		markdown: markdown.NewCache(markdownCacheBytes),
 	}
 	for _, spec := range specs {
 		r.specs[spec.Name] = spec
@@ -123,7 +130,8 @@ func (r *Renderer) parse(files map[string]source) error {
 	if !ok {
 		return fmt.Errorf("%s is missing", layoutFile)
 	}
-	base, err := htmltemplate.New(layoutFile).Funcs(htmlFuncs).Parse(layout.text)
+	funcs := r.htmlFuncs()
+	base, err := htmltemplate.New(layoutFile).Funcs(funcs).Parse(layout.text)
 	if err != nil {
 		return err
 	}
@@ -146,7 +154,7 @@ func (r *Renderer) parse(files map[string]source) error {
 			}
 			put(target, src.name, src.locale, t)
 		case partHTML:
-			content, err := htmltemplate.New(src.file).Funcs(htmlFuncs).Funcs(localeFuncs(src.locale)).Option("missingkey=error").Parse(src.text)
+			content, err := htmltemplate.New(src.file).Funcs(funcs).Funcs(localeFuncs(src.locale)).Option("missingkey=error").Parse(src.text)
 			if err != nil {
 				return err
 			}
@@ -380,18 +388,19 @@ func pick[T any](byLocale map[string]T, chain []string) T {
 // a subject never spans lines (and so never adds a header).
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-var markdown = goldmark.New(goldmark.WithExtensions(extension.Linkify, extension.Strikethrough, extension.Table))
-
 // htmlFuncs are the functions HTML templates may call.
-var htmlFuncs = htmltemplate.FuncMap{
-	// markdown renders Markdown written by staff or a release feed. Raw
-	// HTML in it is dropped and unsafe link schemes (javascript:, …)
-	// removed, since goldmark is used without its unsafe option.
-	"markdown": func(src string) (htmltemplate.HTML, error) {
-		var buf bytes.Buffer
-		if err := markdown.Convert([]byte(src), &buf); err != nil {
-			return "", err
-		}
-		return htmltemplate.HTML(buf.String()), nil //nolint:gosec // goldmark's safe mode output
-	},
+func (r *Renderer) htmlFuncs() htmltemplate.FuncMap {
+	return htmltemplate.FuncMap{
+		// markdown renders Markdown written by staff or a release feed,
+		// once per text (see markdown.Cache). Raw HTML in it is dropped
+		// and unsafe link schemes (javascript:, …) removed.
+		"markdown": func(src string) (htmltemplate.HTML, error) {
+			html, err := r.markdown.Render(src)
+			return htmltemplate.HTML(html), err //nolint:gosec // goldmark's safe mode output
+		},
+	}
 }
+
+// MarkdownRenders is how many Markdown texts this Renderer has converted
+// to HTML: each text once, however many messages show it.
+func (r *Renderer) MarkdownRenders() int64 { return r.markdown.Renders() }

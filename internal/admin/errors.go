@@ -29,6 +29,7 @@ var statusOf = map[fault.Kind]int{
 	fault.KindInvalid:  http.StatusBadRequest,
 	fault.KindNotFound: http.StatusNotFound,
 	fault.KindConflict: http.StatusConflict,
+	fault.KindTooLarge: http.StatusRequestEntityTooLarge,
 }
 
 // httpError is an error of the HTTP layer itself (auth, media type, size).

@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"time"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -129,7 +127,7 @@ func (a *App) newJobs(q *queue.Queue) *scheduler.Jobs {
 			feeds[i] = scheduler.Feed{Product: f.Product, URL: f.URL, Version: f.VersionPattern()}
 		}
 		jobs.Feeds = &scheduler.FeedPoller{Feeds: feeds, Ledger: a.Ledger, Queue: q, Logger: a.Logger,
-			HTTP: &http.Client{Timeout: time.Minute}}
+			MaxBytes: int64(cfg.Feeds.MaxBytes), Timeout: cfg.Feeds.Timeout}
 	}
 	return jobs
 }

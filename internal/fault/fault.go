@@ -16,6 +16,9 @@ const (
 	KindInvalid  Kind = "invalid"
 	KindNotFound Kind = "not_found"
 	KindConflict Kind = "conflict"
+	// KindTooLarge is input over a size limit, such as release notes over
+	// 64 KiB: the API answers 413.
+	KindTooLarge Kind = "too_large"
 )
 
 // Sentinels for errors.Is: errors.Is(err, fault.ErrNotFound) holds for any
@@ -50,6 +53,11 @@ func (e *Error) Is(target error) bool {
 // Invalid reports bad input in field.
 func Invalid(field, format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// TooLarge reports a field whose value is over a size limit.
+func TooLarge(field, format string, args ...any) *Error {
+	return &Error{Kind: KindTooLarge, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // NotFound reports that the thing asked for does not exist.

@@ -12,6 +12,7 @@ import (
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/markdown"
 	"github.com/heraldhq/herald/templates"
 )
 
@@ -76,8 +77,8 @@ func (nb *NewBroadcast) Normalize() error {
 	if !utf8.ValidString(nb.Body) || strings.ContainsRune(nb.Body, 0) {
 		return fault.Invalid("body", "must be UTF-8 text without NUL characters")
 	}
-	if len(nb.Body) > ledger.MaxNotes {
-		return fault.Invalid("body", "is longer than %d bytes", ledger.MaxNotes)
+	if err := markdown.Validate("body", nb.Body); err != nil {
+		return err
 	}
 	return nb.Audience.normalize()
 }

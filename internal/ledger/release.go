@@ -14,6 +14,7 @@ import (
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/markdown"
 	"github.com/heraldhq/herald/internal/page"
 )
 
@@ -41,9 +42,6 @@ type NewRelease struct {
 
 var versionPattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+_~-]{0,63}$`)
 
-// MaxNotes bounds release notes and broadcast bodies (Markdown).
-const MaxNotes = 64 << 10
-
 func (nr *NewRelease) normalize() error {
 	var err error
 	if nr.Product, err = contacts.NormalizeProduct("product", nr.Product); err != nil {
@@ -66,8 +64,8 @@ func (nr *NewRelease) normalize() error {
 	if !utf8.ValidString(nr.Notes) || strings.ContainsRune(nr.Notes, 0) {
 		return fault.Invalid("notes", "must be UTF-8 text without NUL characters")
 	}
-	if len(nr.Notes) > MaxNotes {
-		return fault.Invalid("notes", "is longer than %d bytes", MaxNotes)
+	if err := markdown.Validate("notes", nr.Notes); err != nil {
+		return err
 	}
 	if nr.URL != "" {
 		u, err := url.Parse(nr.URL)

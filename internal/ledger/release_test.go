@@ -11,7 +11,9 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/markdown"
 	"github.com/heraldhq/herald/internal/page"
 )
 
@@ -261,7 +263,7 @@ func TestCreateRelease(t *testing.T) {
 				{"VersionTooLong", func(nr *ledger.NewRelease) { nr.Version = strings.Repeat("1", 65) }, "version"},
 				{"TitleWithLineBreak", func(nr *ledger.NewRelease) { nr.Title = "Jira\r\nBcc: x@y.test" }, "title"},
 				{"NotesWithNUL", func(nr *ledger.NewRelease) { nr.Notes = "a\x00b" }, "notes"},
-				{"NotesTooLong", func(nr *ledger.NewRelease) { nr.Notes = strings.Repeat("x", ledger.MaxNotes+1) }, "notes"},
+				{"NotesTooSlowToRender", func(nr *ledger.NewRelease) { nr.Notes = strings.Repeat("[a](", 4096) }, "notes"},
 				{"URLNotHTTP", func(nr *ledger.NewRelease) { nr.URL = "javascript:alert(1)" }, "url"},
 				{"URLWithoutHost", func(nr *ledger.NewRelease) { nr.URL = "https:///releases" }, "url"},
 			} {
@@ -272,6 +274,14 @@ func TestCreateRelease(t *testing.T) {
 					wantInvalid(t, err, tt.wantField)
 				})
 			}
+			t.Run("NotesTooLong", func(t *testing.T) {
+				nr := ok
+				nr.Notes = strings.Repeat("x", markdown.MaxBytes+1)
+				_, _, _, err := led.CreateRelease(ctx, nr, announceRelease)
+				if f, ok := fault.As(err); !ok || f.Kind != fault.KindTooLarge || f.Field != "notes" {
+					t.Fatalf("err = %v, want notes too large", err)
+				}
+			})
 			list, err := led.List(ctx, ledger.Filter{})
 			if err != nil || len(list.Items) != 0 {
 				t.Errorf("List = %v, %v; want nothing created", list.Items, err)
