@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/heraldhq/herald/internal/redact"
 )
 
 // EnvPrefix is prepended to the upper-cased YAML name of every setting.
@@ -410,7 +412,7 @@ func (f Feeds) validate() problems {
 	var p problems
 	for i, feed := range f.ReleaseFeeds {
 		if err := feed.validate(); err != nil {
-			p.add("RELEASE_FEEDS", "feed %d (%s): %v", i+1, feed.URL, err)
+			p.add("RELEASE_FEEDS", "feed %d (%s): %v", i+1, redact.URL(feed.URL), redact.Error(err, feed.URL))
 		}
 	}
 	return p
@@ -433,7 +435,7 @@ func validateDatabaseURL(raw string) error {
 	}
 	scheme, rest, ok := strings.Cut(raw, ":")
 	if !ok {
-		return fmt.Errorf("%q has no scheme (use sqlite: or postgres:)", raw)
+		return fmt.Errorf("%q has no scheme (use sqlite: or postgres:)", redact.URL(raw))
 	}
 	switch scheme {
 	case "sqlite":
@@ -442,7 +444,7 @@ func validateDatabaseURL(raw string) error {
 		}
 	case "postgres", "postgresql":
 		if _, err := url.Parse(raw); err != nil {
-			return fmt.Errorf("not a URL: %v", err)
+			return notAURL(raw)
 		}
 	default:
 		return fmt.Errorf("unsupported scheme %q (use sqlite: or postgres:)", scheme)
@@ -457,12 +459,19 @@ func validateURL(raw string, schemes ...string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("not a URL: %v", err)
+		return notAURL(raw)
 	}
 	if !slices.Contains(schemes, u.Scheme) {
 		return fmt.Errorf("unsupported scheme %q (use %s://)", u.Scheme, strings.Join(schemes, "://, "))
 	}
 	return nil
+}
+
+// notAURL says that raw does not parse, without the parser's message: it
+// quotes the URL, password and all, and a password with an unescaped '#'
+// or '/' is cut into pieces that no redaction of the whole would find.
+func notAURL(raw string) error {
+	return fmt.Errorf("%q is not a URL (percent-encode special characters in the user name and password)", redact.URL(raw))
 }
 
 // SlogLevel parses the configured level.
