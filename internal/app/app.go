@@ -45,6 +45,10 @@ type Options struct {
 	// Breaker tunes the workers' relay breaker (its From is HERALD_FROM);
 	// tests shorten its waits.
 	Breaker worker.BreakerConfig
+	// HeaderTimeout bounds how long a client may take to send a request's
+	// headers (default 10s), and PageTimeout a whole request to a public
+	// page (default admin.DefaultPageTimeout); tests shorten them.
+	HeaderTimeout, PageTimeout time.Duration
 }
 
 // App is herald, wired. The stores are ready once Open returns; the rest
@@ -93,6 +97,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
+	}
+	if opts.HeaderTimeout <= 0 {
+		opts.HeaderTimeout = 10 * time.Second
 	}
 	d, err := db.Open(ctx, cfg.Database.URL)
 	if err != nil {
