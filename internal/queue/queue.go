@@ -41,7 +41,7 @@ func Open(ctx context.Context, rawURL, name string, logger *slog.Logger) (*Queue
 			return nil, err
 		}
 		q.embedded = emb
-		rawURL = "redis://" + emb.Addr()
+		rawURL = emb.URL()
 		logger.Info("embedded Redis started; it keeps nothing across restarts, the reconciler rebuilds the queue from the database", "addr", emb.Addr())
 	}
 	rdb, err := newRedis(rawURL)
