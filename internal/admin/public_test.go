@@ -3,6 +3,9 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/internal/apptest"
+	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/unsubscribe"
 )
 
@@ -43,7 +47,11 @@ func unsubscribeToken(t *testing.T, b *apptest.Bundle, email string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return unsubscribe.New(secret).Make(email, unsubscribe.CategoryAnnouncements)
+	tokens, err := unsubscribe.New(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens.Make(email, unsubscribe.CategoryAnnouncements)
 }
 
 func TestRequestLogHidesTokensInPaths(t *testing.T) {
@@ -143,5 +151,40 @@ func waitClosed(t *testing.T, conn net.Conn) {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Fatal("herald still holds the connection of a client that sends slowly")
+	}
+}
+
+// TestUnsubscribeLinksOfTheFirstFormat follows a link of the format herald
+// sent before tokens were sealed (the address in base64, a dot, an HMAC of
+// it under the secret itself): links already in mailboxes keep working.
+func TestUnsubscribeLinksOfTheFirstFormat(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.SQLite)
+	ctx := context.Background()
+	b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: `{"id":"SEN-1","product":"jira","name":"Acme","contacts":[{"email":"pat@acme.test","name":"Pat","role":"technical"}]}`})
+	secret, err := unsubscribe.Secret(ctx, b.DB, b.Config.Lists.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := unsubscribe.CategoryAnnouncements + ":pat@acme.test"
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("herald unsubscribe v1\x00" + payload))
+	enc := base64.RawURLEncoding
+	link := b.URL + "/unsubscribe/" + enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString(mac.Sum(nil))
+
+	res, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "pat@acme.test") {
+		t.Fatalf("GET of a first-format link: %d\n%s", res.StatusCode, page)
+	}
+	if st := oneClick(t, link); st != http.StatusOK {
+		t.Fatalf("one-click on a first-format link: %d", st)
+	}
+	if c, err := b.Contacts.GetContact(ctx, "pat@acme.test"); err != nil || !c.ReleaseOptOut {
+		t.Errorf("pat is not opted out: %+v, %v", c, err)
 	}
 }
