@@ -51,7 +51,8 @@ type Config struct {
 // Lists configures what bulk mail carries so that recipients can leave it
 // and mailbox providers trust it.
 type Lists struct {
-	// PublicURL is the base of links in mail (unsubscribe).
+	// PublicURL is the base of links in mail (unsubscribe); Load makes it
+	// "http://" + HTTP.Addr when it is not set.
 	PublicURL string `yaml:"public_url"`
 	// Secret keys unsubscribe links; generated and stored when empty.
 	Secret string `yaml:"secret"`
@@ -199,7 +200,7 @@ func Default() Config {
 			RetentionDays:     90,
 		},
 		Billing: Billing{ReminderOffsets: []int{-7, 0, 7, 14}},
-		Lists:   Lists{PublicURL: "http://127.0.0.1:8080"},
+		Lists:   Lists{PublicURL: defaultPublicURL("127.0.0.1:8080")},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -209,6 +210,7 @@ func Default() Config {
 // production). It does not validate: call Validate.
 func Load(path string, lookup func(string) (string, bool)) (Config, error) {
 	cfg := Default()
+	cfg.Lists.PublicURL = "" // follows HERALD_HTTP_ADDR unless set
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -230,6 +232,9 @@ func Load(path string, lookup func(string) (string, bool)) (Config, error) {
 		if err := s.set(raw); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.env, err))
 		}
+	}
+	if cfg.Lists.PublicURL == "" {
+		cfg.Lists.PublicURL = defaultPublicURL(cfg.HTTP.Addr)
 	}
 	return cfg, errors.Join(errs...)
 }

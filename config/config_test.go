@@ -47,6 +47,7 @@ func TestLoad(t *testing.T) {
 		}
 		want := config.Default()
 		want.HTTP.Addr = "0.0.0.0:9000"
+		want.Lists.PublicURL = "http://localhost:9000" // follows the address
 		want.HTTP.ShutdownTimeout = 5 * time.Second
 		want.Database.URL = "sqlite:/var/lib/herald.db"
 		want.Log.Level = "debug"
