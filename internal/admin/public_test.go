@@ -188,3 +188,28 @@ func TestUnsubscribeLinksOfTheFirstFormat(t *testing.T) {
 		t.Errorf("pat is not opted out: %+v, %v", c, err)
 	}
 }
+
+// BenchmarkSlowClientCutOff reports when herald cuts off a client that
+// trickles the body of a public page, as a ratio of the page limit: about
+// 1 means the limit holds, whatever the machine.
+func BenchmarkSlowClientCutOff(b *testing.B) {
+	const limit = 100 * time.Millisecond
+	h := &testBundle{apptest.Start(b, apptest.Options{API: true, PageTimeout: limit})}
+	host := strings.TrimPrefix(h.URL, "http://")
+	var held time.Duration
+	for b.Loop() {
+		start := time.Now()
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.WriteString(conn, "POST /unsubscribe/x HTTP/1.1\r\nHost: herald\r\nContent-Length: 1000\r\n\r\nList-Unsub"); err != nil {
+			b.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(10 * limit))
+		_, _ = io.Copy(io.Discard, conn)
+		held += time.Since(start)
+		conn.Close()
+	}
+	b.ReportMetric(float64(held)/float64(b.N)/float64(limit), "held/limit")
+}
