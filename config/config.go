@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/heraldhq/herald/internal/redact"
 )
 
 // EnvPrefix is prepended to the upper-cased YAML name of every setting.
@@ -49,7 +51,8 @@ type Config struct {
 // Lists configures what bulk mail carries so that recipients can leave it
 // and mailbox providers trust it.
 type Lists struct {
-	// PublicURL is the base of links in mail (unsubscribe).
+	// PublicURL is the base of links in mail (unsubscribe); Load makes it
+	// "http://" + HTTP.Addr when it is not set.
 	PublicURL string `yaml:"public_url"`
 	// Secret keys unsubscribe links; generated and stored when empty.
 	Secret string `yaml:"secret"`
@@ -203,7 +206,7 @@ func Default() Config {
 		},
 		Billing: Billing{ReminderOffsets: []int{-7, 0, 7, 14}},
 		Feeds:   Feeds{MaxBytes: 10 << 20, Timeout: time.Minute},
-		Lists:   Lists{PublicURL: "http://127.0.0.1:8080"},
+		Lists:   Lists{PublicURL: defaultPublicURL("127.0.0.1:8080")},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -213,6 +216,7 @@ func Default() Config {
 // production). It does not validate: call Validate.
 func Load(path string, lookup func(string) (string, bool)) (Config, error) {
 	cfg := Default()
+	cfg.Lists.PublicURL = "" // follows HERALD_HTTP_ADDR unless set
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -234,6 +238,9 @@ func Load(path string, lookup func(string) (string, bool)) (Config, error) {
 		if err := s.set(raw); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.env, err))
 		}
+	}
+	if cfg.Lists.PublicURL == "" {
+		cfg.Lists.PublicURL = defaultPublicURL(cfg.HTTP.Addr)
 	}
 	return cfg, errors.Join(errs...)
 }
@@ -416,7 +423,7 @@ func (f Feeds) validate() problems {
 	var p problems
 	for i, feed := range f.ReleaseFeeds {
 		if err := feed.validate(); err != nil {
-			p.add("RELEASE_FEEDS", "feed %d (%s): %v", i+1, feed.URL, err)
+			p.add("RELEASE_FEEDS", "feed %d (%s): %v", i+1, redact.URL(feed.URL), redact.Error(err, feed.URL))
 		}
 	}
 	p.atLeastOne("FEED_MAX_BYTES", f.MaxBytes)
@@ -443,7 +450,7 @@ func validateDatabaseURL(raw string) error {
 	}
 	scheme, rest, ok := strings.Cut(raw, ":")
 	if !ok {
-		return fmt.Errorf("%q has no scheme (use sqlite: or postgres:)", raw)
+		return fmt.Errorf("%q has no scheme (use sqlite: or postgres:)", redact.URL(raw))
 	}
 	switch scheme {
 	case "sqlite":
@@ -452,7 +459,7 @@ func validateDatabaseURL(raw string) error {
 		}
 	case "postgres", "postgresql":
 		if _, err := url.Parse(raw); err != nil {
-			return fmt.Errorf("not a URL: %v", err)
+			return notAURL(raw)
 		}
 	default:
 		return fmt.Errorf("unsupported scheme %q (use sqlite: or postgres:)", scheme)
@@ -467,12 +474,19 @@ func validateURL(raw string, schemes ...string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("not a URL: %v", err)
+		return notAURL(raw)
 	}
 	if !slices.Contains(schemes, u.Scheme) {
 		return fmt.Errorf("unsupported scheme %q (use %s://)", u.Scheme, strings.Join(schemes, "://, "))
 	}
 	return nil
+}
+
+// notAURL says that raw does not parse, without the parser's message: it
+// quotes the URL, password and all, and a password with an unescaped '#'
+// or '/' is cut into pieces that no redaction of the whole would find.
+func notAURL(raw string) error {
+	return fmt.Errorf("%q is not a URL (percent-encode special characters in the user name and password)", redact.URL(raw))
 }
 
 // SlogLevel parses the configured level.

@@ -47,6 +47,7 @@ func TestLoad(t *testing.T) {
 		}
 		want := config.Default()
 		want.HTTP.Addr = "0.0.0.0:9000"
+		want.Lists.PublicURL = "http://localhost:9000" // follows the address
 		want.HTTP.ShutdownTimeout = 5 * time.Second
 		want.Database.URL = "sqlite:/var/lib/herald.db"
 		want.Log.Level = "debug"
@@ -244,5 +245,39 @@ func TestRate(t *testing.T) {
 	}
 	if _, err := config.Load("", func(k string) (string, bool) { return "lots", k == "HERALD_SMTP_RATE" }); err == nil || !strings.Contains(err.Error(), "HERALD_SMTP_RATE") {
 		t.Errorf("a bad HERALD_SMTP_RATE: %v", err)
+	}
+}
+
+// TestURLSettingsNeverShowTheirPassword gives each URL setting a password
+// and a value that is wrong in some way: the error names the setting and
+// keeps the password out.
+func TestURLSettingsNeverShowTheirPassword(t *testing.T) {
+	t.Parallel()
+	const password = "pa55-s3cret"
+	for _, tc := range []struct{ name, value string }{
+		{"HERALD_DATABASE_URL", "postgres://herald:" + password + "@db:port/herald"},
+		{"HERALD_DATABASE_URL", "postgres://herald:" + password + "#x@db/herald"},
+		{"HERALD_DATABASE_URL", "host=db password=" + password},
+		{"HERALD_DATABASE_URL", "mysql://herald:" + password + "@db/herald"},
+		{"HERALD_REDIS_URL", "redis://:" + password + "@cache:port"},
+		{"HERALD_REDIS_URL", "http://:" + password + "@cache"},
+		{"HERALD_SMTP_URL", "smtp://apikey:" + password + "@relay:port"},
+		{"HERALD_SMTP_URL", "smtp://apikey:" + password + "%zz@relay"},
+		{"HERALD_SMTP_URL", "imap://apikey:" + password + "@relay"},
+		{"HERALD_RELEASE_FEEDS", "jira=ftp://bot:" + password + "@feeds.example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := config.Load("", env(map[string]string{tc.name: tc.value}))
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.name+": ") {
+				t.Fatalf("%s=%s: Validate = %v, want an error naming %s", tc.name, tc.value, err, tc.name)
+			}
+			if strings.Contains(err.Error(), password) || strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("%s: the error shows the password: %v", tc.name, err)
+			}
+		})
 	}
 }

@@ -41,6 +41,7 @@ type CLI struct {
 	Contacts     ContactsCmd     `cmd:"" help:"Administer people: lift the suppression of an address."`
 
 	Healthcheck HealthcheckCmd `cmd:"" help:"Exit 0 if the herald at HERALD_HTTP_ADDR is ready (for container health checks)."`
+	Version     VersionCmd     `cmd:"" help:"Print herald's version and the revision it was built from (also herald --version)."`
 }
 
 func main() {
@@ -52,8 +53,19 @@ func main() {
 		kong.Name("herald"),
 		kong.Description("herald sends release notices, invoice reminders and broadcasts to the contacts of every customer license."),
 	)
-	kctx, err := parser.Parse(os.Args[1:])
+	args := os.Args[1:]
+	// A --version flag of kong's would be every subcommand's, and "herald
+	// release announce --version 9.4.0" names a release: only the first
+	// argument asks for herald's.
+	if len(args) == 1 && args[0] == "--version" {
+		args = []string{"version"}
+	}
+	kctx, err := parser.Parse(args)
 	parser.FatalIfErrorf(err)
+	if kctx.Command() == "version" {
+		parser.FatalIfErrorf(kctx.Run())
+		return
+	}
 
 	env, err := newEnv(cli.Config, os.Stdout, os.Stderr)
 	if err != nil {
@@ -79,11 +91,17 @@ type Env struct {
 }
 
 func newEnv(configFile string, stdout, stderr io.Writer) (*Env, error) {
+	// A misspelt variable leaves its setting at the default, which may be
+	// what the configuration error is about: the warnings come first.
+	unknown := config.UnknownVariables(os.Environ())
 	cfg, err := config.Load(configFile, os.LookupEnv)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = cfg.Validate()
 	}
-	if err := cfg.Validate(); err != nil {
+	if err != nil {
+		for _, w := range unknown {
+			fmt.Fprintf(stderr, "herald: warning: %s\n", w)
+		}
 		return nil, err
 	}
 	level, _ := cfg.Log.SlogLevel()
@@ -92,7 +110,11 @@ func newEnv(configFile string, stdout, stderr io.Writer) (*Env, error) {
 	if cfg.Log.Format == "json" {
 		handler = slog.NewJSONHandler(stderr, opts)
 	}
-	return &Env{cfg: cfg, logger: slog.New(handler), stdout: stdout, stderr: stderr, now: time.Now}, nil
+	logger := slog.New(handler)
+	for _, w := range unknown {
+		logger.Warn(w)
+	}
+	return &Env{cfg: cfg, logger: logger, stdout: stdout, stderr: stderr, now: time.Now}, nil
 }
 
 // open builds herald from the configuration: the database, created if

@@ -88,6 +88,7 @@ func (b *syncBuffer) String() string {
 type process struct {
 	cmd    *exec.Cmd
 	stdout *syncBuffer
+	log    *syncBuffer // stderr
 	addr   string
 	done   chan error
 }
@@ -101,7 +102,7 @@ func serve(t *testing.T, dir string, env ...string) *process {
 	cmd := exec.Command(herald(t), "serve")
 	cmd.Dir = dir
 	cmd.Env = env
-	p := &process{cmd: cmd, stdout: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, stdout: &syncBuffer{}, log: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout = p.stdout
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -111,11 +112,11 @@ func serve(t *testing.T, dir string, env ...string) *process {
 		t.Fatal(err)
 	}
 	addr := make(chan string, 1)
-	var log syncBuffer
+	log := p.log
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			fmt.Fprintln(&log, sc.Text())
+			fmt.Fprintln(log, sc.Text())
 			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case addr <- m[1]:
@@ -286,7 +287,7 @@ func TestCommandLine(t *testing.T) {
 		for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"token", "--help"},
 			{"token", "create", "--help"}, {"token", "list", "--help"}, {"token", "revoke", "--help"}, {"import", "--help"}, {"healthcheck", "--help"}, {"announcement", "pause", "--help"}, {"announcement", "resume", "--help"},
 			{"contacts", "--help"}, {"contacts", "unsuppress", "--help"}, {"release", "announce", "--help"}, {"invoice", "remind", "--help"},
-			{"broadcast", "send", "--help"}, {"broadcast", "test", "--help"}} {
+			{"broadcast", "send", "--help"}, {"broadcast", "test", "--help"}, {"version", "--help"}} {
 			code, out, _ := run(t, nil, args...)
 			if code != 0 || !strings.Contains(out, "Usage: herald") {
 				t.Errorf("herald %s: exit %d, output:\n%s", strings.Join(args, " "), code, out)

@@ -40,6 +40,11 @@ func runRoles(ctx context.Context, env *Env, r app.Roles) error {
 	if err := r.Check(env.cfg); err != nil {
 		return err
 	}
+	if r.API || r.Workers { // the roles that send mail
+		for _, w := range env.cfg.Warnings() {
+			env.logger.Warn(w)
+		}
+	}
 	a, err := env.open(ctx)
 	if err != nil {
 		return err

@@ -273,16 +273,15 @@ func TestUnsubscribe(t *testing.T) {
 
 		t.Run("ForgedTokensAreRefused", func(t *testing.T) {
 			token := pat[strings.LastIndex(pat, "/")+1:]
+			kimToken := kim[strings.LastIndex(kim, "/")+1:]
 			i := len(token) - 3
 			flipped := token[:i] + string(token[i]^1) + token[i+1:]
-			payload, mac, _ := strings.Cut(token, ".")
-			kimToken := kim[strings.LastIndex(kim, "/")+1:]
-			kimPayload, _, _ := strings.Cut(kimToken, ".")
 			for name, forged := range map[string]string{
-				"OneByteChanged":     flipped,
-				"AnotherContactsMAC": kimPayload + "." + mac,
-				"NoMAC":              payload,
-				"Garbage":            "%00%ff",
+				"OneByteChanged":    flipped,
+				"AnotherContactTag": kimToken[:len(kimToken)-22] + token[len(token)-22:],
+				"Truncated":         token[:len(token)-1],
+				"FirstFormatNoMAC":  "YW5ub3VuY2VtZW50czpwYXRAYWNtZS50ZXN0.",
+				"Garbage":           "%00%ff",
 			} {
 				if st := oneClick(t, b.URL+"/unsubscribe/"+forged); st != http.StatusNotFound {
 					t.Errorf("%s: %d, want 404", name, st)

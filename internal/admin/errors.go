@@ -77,7 +77,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			writeJSONError(w, statusOf[f.Kind], string(f.Kind), f.Message, f.Field)
 			return
 		}
-		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.logger.Error("request failed", "method", r.Method, "path", loggedPath(r.URL.Path), "err", err)
 		writeJSONError(w, http.StatusInternalServerError, "internal", "internal error; the server log has the details", "")
 	}
 }

@@ -83,6 +83,9 @@ type Deps struct {
 	Tokens   *auth.Tokens
 	Checks   []Check
 	Logger   *slog.Logger
+	// PageTimeout bounds whole requests to public pages (default
+	// DefaultPageTimeout); tests shorten it.
+	PageTimeout time.Duration
 }
 
 // route is one entry of the API; the table below is the single list of
@@ -171,10 +174,17 @@ func New(deps Deps) (*Server, error) {
 		logger:      deps.Logger,
 		mux:         http.NewServeMux(),
 	}
+	pageTimeout := deps.PageTimeout
+	if pageTimeout <= 0 {
+		pageTimeout = DefaultPageTimeout
+	}
 	for _, rt := range routes {
 		h := s.handler(rt.handle)
 		if !rt.public {
 			h = s.authenticate(h)
+		}
+		if publicPages[rt.pattern] {
+			h = withDeadline(pageTimeout, h)
 		}
 		s.mux.Handle(rt.method+" "+rt.pattern, h)
 	}
@@ -193,12 +203,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route := "unmatched" // a route pattern, never a raw path: bounded label values
 	defer func() {
 		if p := recover(); p != nil {
-			s.logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", stack())
+			s.logger.Error("panic serving request", "method", r.Method, "path", loggedPath(r.URL.Path), "panic", p, "stack", stack())
 			if !sw.wrote {
 				writeJSONError(sw, http.StatusInternalServerError, "internal", "internal error", "")
 			}
 		}
-		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
+		s.logger.Debug("request", "method", r.Method, "path", loggedPath(r.URL.Path), "status", sw.status, "took", time.Since(start))
 		s.metrics.Request(route, sw.status, time.Since(start))
 	}()
 	// PostgreSQL refuses NUL and invalid UTF-8 in text; SQLite stores them.

@@ -50,6 +50,10 @@ type Options struct {
 	// leave an empty herald.db wherever they happen to run. It is still
 	// migrated, as every process migrates the database it opens.
 	Existing bool
+	// HeaderTimeout bounds how long a client may take to send a request's
+	// headers (default 10s), and PageTimeout a whole request to a public
+	// page (default admin.DefaultPageTimeout); tests shorten them.
+	HeaderTimeout, PageTimeout time.Duration
 }
 
 // App is herald, wired. The stores are ready once Open returns; the rest
@@ -99,6 +103,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
+	}
+	if opts.HeaderTimeout <= 0 {
+		opts.HeaderTimeout = 10 * time.Second
 	}
 	open := db.Open
 	if opts.Existing {

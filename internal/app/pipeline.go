@@ -69,7 +69,11 @@ func (a *App) openMessages(ctx context.Context) (*messages, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &messages{unsubscribe: unsubscribe.New(secret)}
+	tokens, err := unsubscribe.New(secret)
+	if err != nil {
+		return nil, err
+	}
+	m := &messages{unsubscribe: tokens}
 	m.kinds, err = kinds.New(kinds.Deps{
 		Contacts: a.Contacts, Billing: a.Billing, Unsubscribe: m.unsubscribe, Lists: cfg.Lists,
 		PaymentURL: cfg.Billing.PaymentURLTemplate, From: cfg.Mail.From, Now: a.Now,

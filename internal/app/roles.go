@@ -168,6 +168,7 @@ func (a *App) API(ctx context.Context) (http.Handler, error) {
 		Relay:       r,
 		Checks:      []admin.Check{{Name: "database", Check: a.DB.PingContext}, {Name: "redis", Check: q.Ping}},
 		Logger:      a.Logger,
+		PageTimeout: a.opts.PageTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -217,7 +218,9 @@ func (a *App) StartMetrics() error {
 
 // serve serves h on ln until Close, which lets requests in flight finish.
 func (a *App) serve(name string, ln net.Listener, h http.Handler, timeout time.Duration) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: timeout, IdleTimeout: timeout}
+	// A client that trickles its headers is cut off early; whole requests
+	// get timeout, and public pages less (admin.DefaultPageTimeout).
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: a.opts.HeaderTimeout, ReadTimeout: timeout, IdleTimeout: timeout}
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			a.fail(fmt.Errorf("serve %s: %w", name, err))

@@ -9,6 +9,7 @@ package apptest
 import (
 	"context"
 	"crypto/rand"
+	"io"
 	"log/slog"
 	"net"
 	"testing"
@@ -43,6 +44,10 @@ type Options struct {
 	Workers, API bool
 	// Breaker tunes the workers' relay breaker.
 	Breaker worker.BreakerConfig
+	// HeaderTimeout and PageTimeout shorten the HTTP server's limits.
+	HeaderTimeout, PageTimeout time.Duration
+	// Log, if set, receives herald's log (at debug level) besides t.Log.
+	Log io.Writer
 }
 
 // Bundle is herald running for one test.
@@ -89,12 +94,18 @@ func Start(t testing.TB, opts Options) *Bundle {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test configuration: %v", err)
 	}
+	logTo := logWriter(t)
+	if opts.Log != nil {
+		logTo = io.MultiWriter(logTo, opts.Log)
+	}
 	a, err := app.Open(ctx, cfg, app.Options{
-		Logger:       slog.New(slog.NewTextHandler(logWriter(t), &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:          b.Clock.Now,
-		QueueName:    queuetest.Name(),
-		PollInterval: 50 * time.Millisecond,
-		Breaker:      opts.Breaker,
+		Logger:        slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:           b.Clock.Now,
+		QueueName:     queuetest.Name(),
+		PollInterval:  50 * time.Millisecond,
+		Breaker:       opts.Breaker,
+		HeaderTimeout: opts.HeaderTimeout,
+		PageTimeout:   opts.PageTimeout,
 	})
 	if err != nil {
 		t.Fatalf("open herald: %v", err)

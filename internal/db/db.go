@@ -19,6 +19,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/heraldhq/herald/internal/redact"
 )
 
 // Dialect names the SQL database behind a DB.
@@ -62,12 +64,14 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("unsupported database scheme %q (use sqlite: or postgres:)", scheme)
 	}
+	// A driver may quote the URL it was given in its errors (pgx redacts
+	// its own, but not every path through database/sql is pgx's).
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		return nil, fmt.Errorf("open %s database: %w", dialect, redact.Error(err, rawURL))
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
+		return nil, fmt.Errorf("connect to %s database: %w", dialect, redact.Error(err, rawURL))
 	}
 	return &DB{DB: db, Dialect: dialect}, nil
 }

@@ -14,6 +14,8 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/heraldhq/herald/internal/redact"
 )
 
 // SMTPConfig says how to reach the SMTP server.
@@ -40,7 +42,8 @@ type SMTPConfig struct {
 func ParseSMTPURL(raw string) (SMTPConfig, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return SMTPConfig{}, fmt.Errorf("not a URL: %v", err)
+		// url.Parse quotes raw, password and all.
+		return SMTPConfig{}, fmt.Errorf("%q is not a URL", redact.URL(raw))
 	}
 	if u.Scheme != "smtp" && u.Scheme != "smtps" {
 		return SMTPConfig{}, fmt.Errorf("unsupported scheme %q (use smtp://)", u.Scheme)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/heraldhq/herald/internal/redact"
 )
 
 // DefaultName is the asynq queue herald uses.
@@ -39,18 +41,18 @@ func Open(ctx context.Context, rawURL, name string, logger *slog.Logger) (*Queue
 			return nil, err
 		}
 		q.embedded = emb
-		rawURL = "redis://" + emb.Addr()
+		rawURL = emb.URL()
 		logger.Info("embedded Redis started; it keeps nothing across restarts, the reconciler rebuilds the queue from the database", "addr", emb.Addr())
 	}
 	rdb, err := newRedis(rawURL)
 	if err != nil {
 		q.Close()
-		return nil, err
+		return nil, fmt.Errorf("HERALD_REDIS_URL: %w", redact.Error(err, rawURL))
 	}
 	q.redis = rdb
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		q.Close()
-		return nil, fmt.Errorf("connect to Redis: %w", err)
+		return nil, fmt.Errorf("connect to Redis: %w", redact.Error(err, rawURL))
 	}
 	q.client = asynq.NewClientFromRedisClient(rdb)
 	return q, nil
@@ -60,7 +62,7 @@ func newRedis(rawURL string) (redis.UniversalClient, error) {
 	if rest, ok := strings.CutPrefix(rawURL, "redis-cluster://"); ok {
 		u, err := url.Parse("redis://" + rest)
 		if err != nil {
-			return nil, fmt.Errorf("HERALD_REDIS_URL: %v", err)
+			return nil, err
 		}
 		opt := asynq.RedisClusterClientOpt{Addrs: strings.Split(u.Host, ",")}
 		if u.User != nil {
@@ -69,9 +71,11 @@ func newRedis(rawURL string) (redis.UniversalClient, error) {
 		}
 		return opt.MakeRedisClient().(redis.UniversalClient), nil
 	}
+	// asynq quotes the URL, password and all, in its errors: Open
+	// redacts them.
 	opt, err := asynq.ParseRedisURI(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("HERALD_REDIS_URL: %v", err)
+		return nil, err
 	}
 	return opt.MakeRedisClient().(redis.UniversalClient), nil
 }

@@ -2,10 +2,14 @@ package queue_test
 
 import (
 	"context"
+	"log/slog"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/queuetest"
@@ -55,4 +59,55 @@ func TestEnqueue(t *testing.T) {
 			t.Errorf("a retry later shares the id %s of the send now", now.ID)
 		}
 	})
+}
+
+func TestEmbeddedRedisRequiresItsPassword(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	emb, err := queue.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+
+	stranger := redis.NewClient(&redis.Options{Addr: emb.Addr()})
+	defer stranger.Close()
+	if err := stranger.Set(ctx, "k", "v", 0).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Errorf("a client without the password: SET = %v, want NOAUTH", err)
+	}
+	guesser := redis.NewClient(&redis.Options{Addr: emb.Addr(), Password: "herald"})
+	defer guesser.Close()
+	if err := guesser.Ping(ctx).Err(); err == nil {
+		t.Error("a client with a wrong password was let in")
+	}
+
+	opt, err := redis.ParseURL(emb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	herald := redis.NewClient(opt)
+	defer herald.Close()
+	if err := herald.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Errorf("a client with the password: SET = %v", err)
+	}
+}
+
+func TestOpenOnTheEmbeddedRedis(t *testing.T) {
+	t.Parallel()
+	var log strings.Builder
+	q, err := queue.Open(context.Background(), "", "", slog.New(slog.NewTextHandler(&log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.Enqueue(context.Background(), queue.NewFanoutTask(7)); err != nil {
+		t.Errorf("herald's own client cannot use its embedded Redis: %v", err)
+	}
+	u, err := url.Parse(q.Embedded().URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if password, _ := u.User.Password(); password == "" || strings.Contains(log.String(), password) {
+		t.Errorf("password %q; the log shows it:\n%s", password, log.String())
+	}
 }
