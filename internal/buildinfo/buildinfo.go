@@ -1,40 +1,48 @@
 // Package buildinfo says which herald this is: the module version and the
-// VCS revision the binary was built from, for `herald --version` and the
-// herald_build_info metric.
+// VCS revision the binary was built from, as the Go toolchain stamped them
+// into it, for `herald --version` and the herald_build_info metric.
 package buildinfo
 
 import (
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
-// Info describes the running binary.
+// Info describes a binary.
 type Info struct {
 	// Version is the module version: v1.2.3 when built with go install
-	// module@version, "(devel)" when built from a checkout.
+	// module@version, "(devel)" or a pseudo-version from a checkout.
 	Version string
-	// Revision is the VCS commit, "" when the build did not record one
-	// (go run, go test, -buildvcs=false).
-	Revision string
+	// Revision and Time are the VCS commit and its time, "" when the build
+	// did not record them (go run, go test, -buildvcs=false).
+	Revision, Time string
 	// Modified says the checkout had uncommitted changes.
 	Modified  bool
 	GoVersion string
 }
 
-// Read returns what the Go toolchain recorded in the binary.
+// Read returns what the toolchain recorded in the running binary.
 func Read() Info {
-	info := Info{Version: "(devel)", GoVersion: runtime.Version()}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return info
+		return Info{Version: "(devel)", GoVersion: runtime.Version()}
 	}
-	if bi.Main.Version != "" {
-		info.Version = bi.Main.Version
+	return From(bi)
+}
+
+// From reads bi.
+func From(bi *debug.BuildInfo) Info {
+	info := Info{Version: bi.Main.Version, GoVersion: bi.GoVersion}
+	if info.Version == "" {
+		info.Version = "(devel)"
 	}
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
 			info.Revision = s.Value
+		case "vcs.time":
+			info.Time = s.Value
 		case "vcs.modified":
 			info.Modified = s.Value == "true"
 		}
@@ -42,20 +50,27 @@ func Read() Info {
 	return info
 }
 
-// String is the one line `herald --version` prints:
-// "herald v1.2.3 (revision 0123abcd, modified) go1.26.8".
+// String is the line `herald --version` prints: a release
+// "herald v1.2.0 (revision …, 2026-01-02T03:04:05Z) go1.26.0", a build
+// from a checkout "(devel)" or a pseudo-version, and "modified" when the
+// checkout had changes.
 func (i Info) String() string {
-	s := "herald " + i.Version
+	var about []string
 	if i.Revision != "" {
-		rev := i.Revision
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
-		s += " (revision " + rev
-		if i.Modified {
-			s += ", modified"
-		}
-		s += ")"
+		about = append(about, "revision "+i.Revision)
 	}
-	return s + " " + i.GoVersion
+	if i.Time != "" {
+		about = append(about, i.Time)
+	}
+	if i.Modified {
+		about = append(about, "modified")
+	}
+	line := "herald " + i.Version
+	if len(about) > 0 {
+		line += " (" + strings.Join(about, ", ") + ")"
+	}
+	if i.GoVersion != "" {
+		line += " " + i.GoVersion
+	}
+	return line
 }

@@ -1,11 +1,11 @@
-package main
+package buildinfo
 
 import (
 	"runtime/debug"
 	"testing"
 )
 
-func TestVersionLine(t *testing.T) {
+func TestString(t *testing.T) {
 	t.Parallel()
 	vcs := func(kv ...string) []debug.BuildSetting {
 		var s []debug.BuildSetting
@@ -27,7 +27,7 @@ func TestVersionLine(t *testing.T) {
 			"herald (devel) (revision 0123456789abcdef0123456789abcdef01234567, modified) go1.26.0"},
 		{"NoVCS", debug.BuildInfo{GoVersion: "go1.26.0"}, "herald (devel) go1.26.0"},
 	} {
-		if got := versionLine(&tc.info); got != tc.want {
+		if got := From(&tc.info).String(); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
