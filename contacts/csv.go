@@ -1,8 +1,6 @@
 package contacts
 
 import (
-	"encoding/csv"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -39,16 +37,17 @@ type ImportError = csvfile.Error
 // none.
 func ReadCSV(r io.Reader) ([]Row, error) {
 	var rows []Row
-	problems := csvfile.Read(r, CSVHeader, nil, func(rec csvfile.Record) error {
+	problems, err := csvfile.Read(r, CSVHeader, nil, func(rec csvfile.Record) error {
 		row, err := parseRow(rec)
 		if err == nil {
 			rows = append(rows, row)
 		}
 		return err
 	})
-	for _, e := range checkRows(rows) {
-		problems.Add(e.Line, "%s", e.Message)
+	if err != nil {
+		return nil, err
 	}
+	checkRows(problems, rows)
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
@@ -90,7 +89,7 @@ func parseRow(rec csvfile.Record) (Row, error) {
 
 // checkRows finds contradictions between lines: a license described two
 // ways, a membership listed twice, two mains for one role.
-func checkRows(rows []Row) []LineError {
+func checkRows(problems *ImportError, rows []Row) {
 	type license struct {
 		product, name string
 		line          int
@@ -103,7 +102,6 @@ func checkRows(rows []Row) []LineError {
 		license string
 		role    Role
 	}
-	var errs []LineError
 	licenses := make(map[string]license)
 	members := make(map[member]int)
 	mains := make(map[role]int)
@@ -111,38 +109,39 @@ func checkRows(rows []Row) []LineError {
 		if l, ok := licenses[r.LicenseID]; !ok {
 			licenses[r.LicenseID] = license{r.Product, r.LicenseName, r.Line}
 		} else if l.product != r.Product || l.name != r.LicenseName {
-			errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("license %s is %s %q here but %s %q on line %d",
-				r.LicenseID, r.Product, r.LicenseName, l.product, l.name, l.line)})
+			problems.Add(r.Line, "license %s is %s %q here but %s %q on line %d",
+				r.LicenseID, r.Product, r.LicenseName, l.product, l.name, l.line)
 		}
 		if r.Email == "" {
 			continue
 		}
 		k := member{r.LicenseID, r.Email, r.Role}
 		if first, dup := members[k]; dup {
-			errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("%s is already listed as %s contact of %s on line %d", r.Email, r.Role, r.LicenseID, first)})
+			problems.Add(r.Line, "%s is already listed as %s contact of %s on line %d", r.Email, r.Role, r.LicenseID, first)
 		} else {
 			members[k] = r.Line
 		}
 		if r.Main {
 			k := role{r.LicenseID, r.Role}
 			if first, dup := mains[k]; dup {
-				errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("%s already has a main %s contact on line %d", r.LicenseID, r.Role, first)})
+				problems.Add(r.Line, "%s already has a main %s contact on line %d", r.LicenseID, r.Role, first)
 			} else {
 				mains[k] = r.Line
 			}
 		}
 	}
-	return errs
 }
 
-// CSVWriter writes the contacts CSV, header first.
+// CSVWriter writes the contacts CSV, header first, safe to open in a
+// spreadsheet: a cell that would read as a formula is escaped with a
+// leading ', which ReadCSV removes.
 type CSVWriter struct {
-	w      *csv.Writer
+	w      *csvfile.Writer
 	header bool
 }
 
 // NewCSVWriter returns a writer of the contacts CSV on w.
-func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csv.NewWriter(w)} }
+func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csvfile.NewWriter(w)} }
 
 // Write writes one row (and the header before the first).
 func (cw *CSVWriter) Write(r Row) error {
@@ -167,6 +166,5 @@ func (cw *CSVWriter) Flush() error {
 			return err
 		}
 	}
-	cw.w.Flush()
-	return cw.w.Error()
+	return cw.w.Flush()
 }
