@@ -7,6 +7,7 @@ package csvfile
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"unicode/utf8"
 )
+
+const bom = "\uFEFF"
 
 // Record is one line of a file, its fields by column name (trimmed and
 // unescaped; an optional column that is absent reads as empty).
@@ -48,6 +51,13 @@ func Read(r io.Reader, columns, optional []string, record func(Record) error) (*
 	head, err := br.Peek(MaxLine)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, fmt.Errorf("read the CSV: %w", err)
+	}
+	// A byte-order mark (which some editors write first) is not part of
+	// the first column's name; left in, it would make a quoted name a
+	// quoting error.
+	if bytes.HasPrefix(head, []byte(bom)) {
+		head = head[len(bom):]
+		_, _ = br.Discard(len(bom))
 	}
 	lr := newLimitReader(br, separator(head, all))
 	cr := csv.NewReader(lr)

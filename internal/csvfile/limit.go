@@ -6,7 +6,8 @@ import (
 )
 
 // Bounds of a field and of a line (a record, which quoted line breaks may
-// spread over several), in bytes as they are in the file. They are far
+// spread over several), in bytes as they are in the file, quotes and
+// separators included. They are far
 // above any value herald keeps (a name has at most 200 characters) and
 // keep a file that is one giant field, or a line of a million commas,
 // from being held in memory whole.
@@ -56,24 +57,21 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	for i, c := range p[:n] {
+		l.field++
+		l.record++
 		switch {
 		case c == '"':
 			// "" inside a quoted field flips twice: no change, as it should.
 			l.quoted = !l.quoted
+		case c == '\n' && !l.quoted:
+			l.line++
+			l.recordLine, l.column, l.field, l.record = l.line, 1, 0, 0
 		case c == '\n':
 			l.line++
-			if !l.quoted {
-				l.recordLine, l.column, l.field, l.record = l.line, 1, 0, 0
-				continue
-			}
 		case c == l.comma && !l.quoted:
 			l.column++
 			l.field = 0
-			l.record++
-			continue
 		}
-		l.field++
-		l.record++
 		switch {
 		case l.field > MaxField:
 			l.err = &tooLong{line: l.recordLine, column: l.column, field: true}

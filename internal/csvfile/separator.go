@@ -50,10 +50,9 @@ func splitsInto(header string, sep rune, known []string) bool {
 	return true
 }
 
-// columnName is a header cell as a column name: trimmed, lower-cased,
-// without the byte-order mark some editors put first.
+// columnName is a header cell as a column name: trimmed, lower-cased.
 func columnName(cell string) string {
-	return strings.ToLower(strings.TrimSpace(strings.TrimPrefix(cell, "\uFEFF")))
+	return strings.ToLower(strings.TrimSpace(cell))
 }
 
 // separatorHint says which separator a one-column header seems to use,
