@@ -29,12 +29,14 @@ type Row struct {
 // LineError is a problem on one line of an import.
 type LineError = csvfile.LineError
 
-// ImportError lists every bad line of an import; nothing was applied.
+// ImportError lists the first bad lines of an import and counts them all;
+// nothing was applied.
 type ImportError = csvfile.Error
 
-// ReadCSV parses and checks a contacts CSV. Every problem is reported with
-// its line number in an *ImportError; rows are returned only when there is
-// none.
+// ReadCSV parses and checks a contacts CSV as it reads it. Problems are
+// reported with their line numbers in an *ImportError (the first hundred;
+// all are counted); rows are returned only when there is none. Any other
+// error is one of reading r.
 func ReadCSV(r io.Reader) ([]Row, error) {
 	var rows []Row
 	problems, err := csvfile.Read(r, CSVHeader, nil, func(rec csvfile.Record) error {
