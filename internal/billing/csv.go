@@ -29,9 +29,10 @@ type ImportResult struct {
 	Updated int `json:"updated"`
 }
 
-// ReadCSV parses and checks an invoices CSV; every bad line is reported, as
-// a *csvfile.Error, and then no row is returned. The status column may be
-// left out (open).
+// ReadCSV parses and checks an invoices CSV; bad lines are reported (the
+// first hundred, all counted) as a *csvfile.Error, and then no row is
+// returned. The status column may be left out (open). Any other error is
+// one of reading r.
 func ReadCSV(r io.Reader) ([]Row, error) {
 	var rows []Row
 	seen := map[string]int{}
