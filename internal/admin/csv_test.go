@@ -103,6 +103,8 @@ func TestErrorsDoNotAmplify(t *testing.T) {
 	}{
 		{"GiantCSVField", request{method: "POST", path: "/api/v1/contacts/import", contentType: "text/csv",
 			body: contactsHeader + "SEN-2,jira," + strings.Repeat("x", giant) + ",a@acme.test,A,technical,\n"}, 400, "", 1, 1, 4 << 20},
+		{"CSVOverTheLimit", request{method: "POST", path: "/api/v1/contacts/import", contentType: "text/csv",
+			body: contactsHeader + strings.Repeat(strings.Repeat("x", 1023)+"\n", 33<<10)}, 413, "", 0, 0, 256 << 20},
 		{"TenThousandBadLines", request{method: "POST", path: "/api/v1/contacts/import", contentType: "text/csv", body: badLines.String()}, 400, "", 100, 10_000, 64 << 20},
 		{"MegabyteJSONValue", request{method: "POST", path: "/api/v1/licenses", body: `{"id":"` + mega + `","product":"jira","name":"N"}`}, 400, "id", 0, 0, 64 << 20},
 		{"MegabyteJSONFieldName", request{method: "POST", path: "/api/v1/licenses", body: `{"` + mega + `":1}`}, 400, strings.Repeat("x", 100) + "…", 0, 0, 64 << 20},
