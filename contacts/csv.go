@@ -1,8 +1,6 @@
 package contacts
 
 import (
-	"encoding/csv"
-	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -39,25 +37,28 @@ type Row struct {
 // LineError is a problem on one line of an import.
 type LineError = csvfile.LineError
 
-// ImportError lists every bad line of an import; nothing was applied.
+// ImportError lists the first bad lines of an import and counts them all;
+// nothing was applied.
 type ImportError = csvfile.Error
 
-// ReadCSV parses and checks a contacts CSV. Every problem is reported with
-// its line number in an *ImportError; rows are returned only when there is
-// none.
+// ReadCSV parses and checks a contacts CSV as it reads it. Problems are
+// reported with their line numbers in an *ImportError (the first hundred;
+// all are counted); rows are returned only when there is none. Any other
+// error is one of reading r.
 func ReadCSV(r io.Reader) ([]Row, error) {
 	var rows []Row
 	required := slices.DeleteFunc(slices.Clone(CSVHeader), func(c string) bool { return slices.Contains(csvOptional, c) })
-	problems := csvfile.Read(r, required, csvOptional, func(rec csvfile.Record) error {
+	problems, err := csvfile.Read(r, required, csvOptional, func(rec csvfile.Record) error {
 		row, err := parseRow(rec)
 		if err == nil {
 			rows = append(rows, row)
 		}
 		return err
 	})
-	for _, e := range checkRows(rows) {
-		problems.Add(e.Line, "%s", e.Message)
+	if err != nil {
+		return nil, err
 	}
+	checkRows(problems, rows)
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func parseRow(rec csvfile.Record) (Row, error) {
 
 // checkRows finds contradictions between lines: a license described two
 // ways, a membership listed twice, two mains for one role.
-func checkRows(rows []Row) []LineError {
+func checkRows(problems *ImportError, rows []Row) {
 	type license struct {
 		product, name string
 		line          int
@@ -121,7 +122,6 @@ func checkRows(rows []Row) []LineError {
 		name string
 		line int
 	}
-	var errs []LineError
 	productNames := make(map[string]productName)
 	licenses := make(map[string]license)
 	members := make(map[member]int)
@@ -131,45 +131,45 @@ func checkRows(rows []Row) []LineError {
 			if p, ok := productNames[r.Product]; !ok {
 				productNames[r.Product] = productName{r.ProductName, r.Line}
 			} else if p.name != r.ProductName {
-				errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("product %s is named %q here but %q on line %d",
-					r.Product, r.ProductName, p.name, p.line)})
+				problems.Add(r.Line, "product %s is named %q here but %q on line %d", r.Product, r.ProductName, p.name, p.line)
 			}
 		}
 		if l, ok := licenses[r.LicenseID]; !ok {
 			licenses[r.LicenseID] = license{r.Product, r.LicenseName, r.Line}
 		} else if l.product != r.Product || l.name != r.LicenseName {
-			errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("license %s is %s %q here but %s %q on line %d",
-				r.LicenseID, r.Product, r.LicenseName, l.product, l.name, l.line)})
+			problems.Add(r.Line, "license %s is %s %q here but %s %q on line %d",
+				r.LicenseID, r.Product, r.LicenseName, l.product, l.name, l.line)
 		}
 		if r.Email == "" {
 			continue
 		}
 		k := member{r.LicenseID, r.Email, r.Role}
 		if first, dup := members[k]; dup {
-			errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("%s is already listed as %s contact of %s on line %d", r.Email, r.Role, r.LicenseID, first)})
+			problems.Add(r.Line, "%s is already listed as %s contact of %s on line %d", r.Email, r.Role, r.LicenseID, first)
 		} else {
 			members[k] = r.Line
 		}
 		if r.Main {
 			k := role{r.LicenseID, r.Role}
 			if first, dup := mains[k]; dup {
-				errs = append(errs, LineError{Line: r.Line, Message: fmt.Sprintf("%s already has a main %s contact on line %d", r.LicenseID, r.Role, first)})
+				problems.Add(r.Line, "%s already has a main %s contact on line %d", r.LicenseID, r.Role, first)
 			} else {
 				mains[k] = r.Line
 			}
 		}
 	}
-	return errs
 }
 
-// CSVWriter writes the contacts CSV, header first.
+// CSVWriter writes the contacts CSV, header first, safe to open in a
+// spreadsheet: a cell that would read as a formula is escaped with a
+// leading ', which ReadCSV removes.
 type CSVWriter struct {
-	w      *csv.Writer
+	w      *csvfile.Writer
 	header bool
 }
 
 // NewCSVWriter returns a writer of the contacts CSV on w.
-func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csv.NewWriter(w)} }
+func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csvfile.NewWriter(w)} }
 
 // Write writes one row (and the header before the first).
 func (cw *CSVWriter) Write(r Row) error {
@@ -194,6 +194,5 @@ func (cw *CSVWriter) Flush() error {
 			return err
 		}
 	}
-	cw.w.Flush()
-	return cw.w.Error()
+	return cw.w.Flush()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/heraldhq/herald/internal/csvfile"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/fault"
 )
@@ -198,7 +199,7 @@ func (s *Store) Export(ctx context.Context, fn func(Row) error) error {
 // fault and is returned as it is.
 func lineFailure(line int, err error) error {
 	if f, ok := fault.As(err); ok {
-		return &ImportError{Lines: []LineError{{Line: line, Message: f.Error()}}}
+		return csvfile.Problem(line, "%v", f)
 	}
 	return err
 }

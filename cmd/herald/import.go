@@ -72,5 +72,8 @@ func badLines(env *Env, file string, err error) error {
 	for _, l := range ie.Lines {
 		fmt.Fprintf(env.stderr, "%s:%d: %s\n", file, l.Line, l.Message)
 	}
-	return fmt.Errorf("%s: %d bad line(s); nothing was imported", file, len(ie.Lines))
+	if more := ie.Unlisted(); more > 0 {
+		fmt.Fprintf(env.stderr, "%s: and %d more bad line(s)\n", file, more)
+	}
+	return fmt.Errorf("%s: %d bad line(s); nothing was imported", file, ie.BadLines)
 }

@@ -31,7 +31,7 @@ func TestInvoiceRemindQueuesTheReminders(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{
 		"HERALD_DATABASE_URL=" + migrated(t),
-		"HERALD_REDIS_URL=redis://" + redis.Addr(),
+		"HERALD_REDIS_URL=" + redis.URL(),
 		"HERALD_SMTP_URL=smtp://127.0.0.1:" + smtp.Port() + "?tls=none",
 	}
 	today := time.Now().UTC().Format("2006-01-02")

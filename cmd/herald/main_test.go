@@ -344,6 +344,15 @@ func TestCommandLine(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, "bad.csv:3: email") {
 			t.Errorf("import bad: exit %d, stderr:\n%s", code, errOut)
 		}
+		many := filepath.Join(dir, "many.csv")
+		if err := os.WriteFile(many, []byte(header+strings.Repeat("SEN-3,jira,Gamma,nope,X,technical,false\n", 150)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut = run(t, env, "import", many)
+		if code == 0 || strings.Count(errOut, "many.csv:") != 102 || !strings.Contains(errOut, "many.csv: and 50 more bad line(s)") ||
+			!strings.Contains(errOut, "150 bad line(s); nothing was imported") {
+			t.Errorf("import of 150 bad lines: exit %d, stderr:\n%s", code, errOut)
+		}
 		code, out, _ = run(t, env, "import", good)
 		if code != 0 || !strings.Contains(out, "1 rows unchanged") {
 			t.Errorf("import good again: exit %d, %q", code, out)

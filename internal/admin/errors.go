@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -16,7 +17,15 @@ import (
 type errorBody struct {
 	Error errorDetail          `json:"error"`
 	Lines []contacts.LineError `json:"lines,omitempty"`
+	// BadLines counts the bad lines of an import; Lines lists the first.
+	BadLines int `json:"bad_lines,omitempty"`
 }
+
+// maxErrorBody bounds every error answer. The messages quote at most a
+// little of what was sent and an import lists at most its first bad
+// lines, so an answer is a few KiB; this is the last guard, should a
+// message ever quote more.
+const maxErrorBody = 64 << 10
 
 type errorDetail struct {
 	Code    string `json:"code"`
@@ -68,9 +77,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &mbe):
 		writeJSONError(w, http.StatusRequestEntityTooLarge, errTooLarge.code, errTooLarge.message+": the limit is "+humanBytes(mbe.Limit), "")
 	case errors.As(err, &impErr):
-		writeJSON(w, http.StatusBadRequest, errorBody{
-			Error: errorDetail{Code: string(fault.KindInvalid), Message: impErr.Error()},
-			Lines: impErr.Lines,
+		writeErrorBody(w, http.StatusBadRequest, errorBody{
+			Error:    errorDetail{Code: string(fault.KindInvalid), Message: impErr.Error()},
+			Lines:    impErr.Lines,
+			BadLines: impErr.BadLines,
 		})
 	default:
 		if f, ok := fault.As(err); ok {
@@ -83,7 +93,37 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeJSONError(w http.ResponseWriter, status int, code, message, field string) {
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: message, Field: field}})
+	writeErrorBody(w, status, errorBody{Error: errorDetail{Code: code, Message: message, Field: field}})
+}
+
+// writeErrorBody writes every error answer, at most maxErrorBody bytes of
+// it: past that it drops lines, then shortens the message and field.
+func writeErrorBody(w http.ResponseWriter, status int, body errorBody) {
+	for shortened := false; ; {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(body); err != nil {
+			body = errorBody{Error: errorDetail{Code: body.Error.Code, Message: "the error could not be encoded"}}
+			continue
+		}
+		if buf.Len() <= maxErrorBody {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write(buf.Bytes()) // the client went away; nothing to tell it
+			return
+		}
+		switch {
+		case len(body.Lines) > 0:
+			body.Lines = body.Lines[:len(body.Lines)/2]
+		case !shortened:
+			body.Error.Message = fault.Shorten(body.Error.Message, fault.MaxEchoError)
+			body.Error.Field = fault.Shorten(body.Error.Field, fault.MaxEcho)
+			shortened = true
+		default:
+			body = errorBody{Error: errorDetail{Code: fault.Shorten(body.Error.Code, fault.MaxEcho), Message: "the error is too long to tell"}}
+		}
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -107,11 +147,12 @@ func (s *Server) noRoute(h http.Handler) http.Handler {
 		if allow := probe.header.Get("Allow"); allow != "" {
 			w.Header().Set("Allow", allow)
 		}
+		method, path := fault.Shorten(r.Method, fault.MaxEcho), fault.Shorten(r.URL.Path, fault.MaxEcho)
 		if probe.status == http.StatusMethodNotAllowed {
-			writeJSONError(w, probe.status, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+probe.header.Get("Allow"), "")
+			writeJSONError(w, probe.status, "method_not_allowed", method+" is not allowed on "+path+"; allowed: "+probe.header.Get("Allow"), "")
 			return
 		}
-		writeJSONError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path, "")
+		writeJSONError(w, http.StatusNotFound, "not_found", "no such route: "+method+" "+path, "")
 	})
 }
 

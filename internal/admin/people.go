@@ -2,8 +2,9 @@ package admin
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
@@ -54,16 +55,13 @@ func (s *Server) importContacts(w http.ResponseWriter, r *http.Request) error {
 	if err := requireMediaType(r, "text/csv"); err != nil {
 		return err
 	}
-	body, err := readBody(w, r, maxCSVBody)
+	// The file is read as it arrives, never whole: the reader bounds its
+	// fields and lines, and holds only the rows.
+	body := http.MaxBytesReader(w, r.Body, maxCSVBody)
+	rows, err := contacts.ReadCSV(body)
 	if err != nil {
-		return err
-	}
-	if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 {
-		return fault.Invalid("", "the CSV must be UTF-8 text without NUL characters")
-	}
-	rows, err := contacts.ReadCSV(bytes.NewReader(body))
-	if err != nil {
-		return err
+		drain(body)
+		return importReadError(err)
 	}
 	res, err := s.contacts.Import(r.Context(), rows)
 	if err != nil {
@@ -89,3 +87,21 @@ func (s *Server) exportContacts(w http.ResponseWriter, r *http.Request) error {
 	_, err := w.Write(buf.Bytes())
 	return err
 }
+
+// importReadError is a refused file as it is, or a body that could not be
+// read (the client broke off, or sent more than the limit).
+func importReadError(err error) error {
+	var (
+		ie  *contacts.ImportError
+		mbe *http.MaxBytesError
+	)
+	if errors.As(err, &ie) || errors.As(err, &mbe) {
+		return err
+	}
+	return fault.Invalid("", "reading the request body: %v", err)
+}
+
+// drain reads what is left of a body refused before its end (up to its
+// limit), so that a client still sending it reads the answer instead of a
+// connection reset.
+func drain(body io.Reader) { _, _ = io.Copy(io.Discard, body) }

@@ -149,6 +149,31 @@ func TestInvoices(t *testing.T) {
 				t.Errorf("import = %+v, %v", res, err)
 			}
 		})
+
+		t.Run("ImportReadsSemicolonsAndTabs", func(t *testing.T) {
+			b := setup(t, database)
+			b.license(t, "SEN-1", "UTC")
+			for _, tc := range []struct{ name, data, number string }{
+				{"Semicolon", "number;license_id;amount_minor;currency;due_date\r\nINV-1;SEN-1;125000;EUR;2026-12-15\r\n", "INV-1"},
+				{"Tab", "Number\tLicense_ID\tamount_minor\tcurrency\tdue_date\tstatus\nINV-2\tSEN-1\t125000\tEUR\t2026-12-15\topen\n", "INV-2"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					res, err := importCSV(b, tc.data)
+					if err != nil || res != (billing.ImportResult{Created: 1}) {
+						t.Fatalf("import = %+v, %v", res, err)
+					}
+					inv, err := b.Billing.Get(ctx, tc.number)
+					if err != nil || inv.AmountMinor != 125000 || inv.LicenseID != "SEN-1" || inv.DueDate != "2026-12-15" {
+						t.Errorf("invoice = %+v, %v", inv, err)
+					}
+				})
+			}
+			_, err := importCSV(b, "number;license;amount_minor;currency;due_date\nINV-3;SEN-1;1;EUR;2026-12-15\n")
+			var ie *contacts.ImportError
+			if !errors.As(err, &ie) || len(ie.Lines) != 1 || !strings.Contains(ie.Lines[0].Message, "the file seems to use ';' as separator") {
+				t.Errorf("import with a misspelt column = %v", err)
+			}
+		})
 	})
 }
 

@@ -29,20 +29,21 @@ type ImportResult struct {
 	Updated int `json:"updated"`
 }
 
-// ReadCSV parses and checks an invoices CSV; every bad line is reported, as
-// a *csvfile.Error, and then no row is returned. The status column may be
-// left out (open).
+// ReadCSV parses and checks an invoices CSV; bad lines are reported (the
+// first hundred, all counted) as a *csvfile.Error, and then no row is
+// returned. The status column may be left out (open). Any other error is
+// one of reading r.
 func ReadCSV(r io.Reader) ([]Row, error) {
 	var rows []Row
 	seen := map[string]int{}
-	problems := csvfile.Read(r, CSVHeader[:5], CSVHeader[5:], func(rec csvfile.Record) error {
+	problems, err := csvfile.Read(r, CSVHeader[:5], CSVHeader[5:], func(rec csvfile.Record) error {
 		row := Row{Line: rec.Line, Number: rec.Get("number"), Input: InvoiceInput{
 			LicenseID: rec.Get("license_id"), Currency: rec.Get("currency"), DueDate: rec.Get("due_date"), Status: Status(rec.Get("status")),
 		}}
 		if amount := rec.Get("amount_minor"); amount != "" {
 			n, err := strconv.ParseInt(amount, 10, 64)
 			if err != nil {
-				return fmt.Errorf("amount_minor: %q is not an integer in minor units", amount)
+				return fault.Invalid("amount_minor", "%q is not an integer in minor units", amount)
 			}
 			row.Input.AmountMinor = &n
 		}
@@ -53,12 +54,15 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 			return err
 		}
 		if first, dup := seen[row.Number]; dup {
-			return fmt.Errorf("invoice %s is already on line %d", row.Number, first)
+			return fault.Invalid("number", "invoice %s is already on line %d", row.Number, first)
 		}
 		seen[row.Number] = rec.Line
 		rows = append(rows, row)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
@@ -101,7 +105,7 @@ func (b *Billing) Import(ctx context.Context, rows []Row) (ImportResult, error) 
 			created, err := b.put(ctx, tx, r.Number, r.Input)
 			if err != nil {
 				if f, ok := fault.As(err); ok {
-					return &csvfile.Error{Lines: []csvfile.LineError{{Line: r.Line, Message: f.Error()}}}
+					return csvfile.Problem(r.Line, "%v", f)
 				}
 				return err
 			}

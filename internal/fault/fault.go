@@ -7,6 +7,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // Kind says what went wrong, independent of the transport.
@@ -50,9 +51,10 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Kind == e.Kind && (t.Field == "" || t.Field == e.Field)
 }
 
-// Invalid reports bad input in field.
+// Invalid reports bad input in field. Field and the values in args are
+// shortened (see Sprintf): a message quotes what was sent, never all of it.
 func Invalid(field, format string, args ...any) *Error {
-	return &Error{Kind: KindInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindInvalid, Field: Shorten(field, MaxEcho), Message: Sprintf(format, args...)}
 }
 
 // TooLarge reports a field whose value is over a size limit.
@@ -62,12 +64,67 @@ func TooLarge(field, format string, args ...any) *Error {
 
 // NotFound reports that the thing asked for does not exist.
 func NotFound(format string, args ...any) *Error {
-	return &Error{Kind: KindNotFound, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindNotFound, Message: Sprintf(format, args...)}
 }
 
 // Conflict reports a request that breaks a rule or collides with existing data.
 func Conflict(format string, args ...any) *Error {
-	return &Error{Kind: KindConflict, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindConflict, Message: Sprintf(format, args...)}
+}
+
+// How much of a value an error message echoes, in characters. A value is
+// quoted so that its sender finds it, and 100 characters do that; a
+// megabyte sent back, or a megabyte of escapes, amplifies the request into
+// the answer and the logs. An error's own text gets more room, since it is
+// a sentence that may quote a value.
+const (
+	MaxEcho      = 100
+	MaxEchoError = 300
+)
+
+// Sprintf formats as fmt.Sprintf does, with every text argument (a string
+// of any string type, a byte slice, a fmt.Stringer or an error) shortened
+// to MaxEcho characters (MaxEchoError for an error) first. A *Error is
+// passed as it is: it was shortened when it was made.
+func Sprintf(format string, args ...any) string {
+	short := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case *Error:
+			short[i] = v
+		case error:
+			short[i] = Shorten(v.Error(), MaxEchoError)
+		case fmt.Stringer:
+			short[i] = Shorten(v.String(), MaxEcho)
+		case []byte:
+			short[i] = Shorten(string(v), MaxEcho)
+		default:
+			// Named string types too (a Status, a Role): they hold what
+			// was sent as much as a string does.
+			if rv := reflect.ValueOf(a); rv.Kind() == reflect.String {
+				short[i] = Shorten(rv.String(), MaxEcho)
+			} else {
+				short[i] = a
+			}
+		}
+	}
+	return fmt.Sprintf(format, short...)
+}
+
+// Shorten returns s if it has at most max characters, else its first max
+// characters and an ellipsis. It cuts between runes, never inside one.
+func Shorten(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == max {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }
 
 // As returns the first *Error in err's chain, if any.
