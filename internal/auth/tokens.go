@@ -76,7 +76,7 @@ func (t *Tokens) Put(ctx context.Context, name, secret string) error {
 // List returns every token, oldest first.
 func (t *Tokens) List(ctx context.Context) ([]Token, error) {
 	var tokens []Token
-	if err := db.Select(ctx, t.db, &tokens, `SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY id`); err != nil {
+	if err := db.Select(ctx, t.db.Read, &tokens, `SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	return tokens, nil
@@ -97,7 +97,7 @@ func (t *Tokens) Revoke(ctx context.Context, name string) error {
 // Count returns how many tokens are stored.
 func (t *Tokens) Count(ctx context.Context) (int, error) {
 	var n int
-	if err := db.Get(ctx, t.db, &n, `SELECT COUNT(*) FROM api_tokens`); err != nil {
+	if err := db.Get(ctx, t.db.Read, &n, `SELECT COUNT(*) FROM api_tokens`); err != nil {
 		return 0, fmt.Errorf("count tokens: %w", err)
 	}
 	return n, nil
@@ -110,7 +110,7 @@ const lastUsedResolution = time.Minute
 // Verify returns the token whose secret is given, or fault.ErrNotFound.
 func (t *Tokens) Verify(ctx context.Context, secret string) (Token, error) {
 	var tok Token
-	err := db.Get(ctx, t.db, &tok, `SELECT id, name, created_at, last_used_at FROM api_tokens WHERE hash = ?`, hash(secret))
+	err := db.Get(ctx, t.db.Read, &tok, `SELECT id, name, created_at, last_used_at FROM api_tokens WHERE hash = ?`, hash(secret))
 	if db.IsNoRows(err) {
 		return Token{}, fault.NotFound("unknown token")
 	}
