@@ -90,13 +90,15 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	return d, nil
 }
 
-// Close closes the writer and the readers.
+// Close closes the readers, then the writer: the last connection to close
+// folds the WAL back into the database file, which takes one that may
+// write.
 func (db *DB) Close() error {
-	err := db.DB.Close()
+	var err error
 	if db.Read != db.DB {
-		err = errors.Join(err, db.Read.Close())
+		err = db.Read.Close()
 	}
-	return err
+	return errors.Join(err, db.DB.Close())
 }
 
 // PingContext checks that the database answers a read, through the
