@@ -75,7 +75,8 @@ type DKIM struct {
 type HTTP struct {
 	// Addr is the listen address of the admin API.
 	Addr string `yaml:"http_addr"`
-	// AdminToken, when set, is accepted as an API token (stored hashed at start).
+	// AdminToken, when set, is accepted as an API token while it is set:
+	// checked in memory, never stored.
 	AdminToken string `yaml:"admin_token"`
 	// ShutdownTimeout bounds how long in-flight requests may finish on stop.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`

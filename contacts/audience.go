@@ -66,7 +66,7 @@ func (s *Store) Recipients(ctx context.Context, emails []string, role Role, scop
 		return nil, err
 	}
 	var people []contactRow
-	if err := db.Select(ctx, s.db, &people, query, args...); err != nil {
+	if err := db.Select(ctx, s.db.Read, &people, query, args...); err != nil {
 		return nil, fmt.Errorf("load recipients: %w", err)
 	}
 	for _, p := range people {
@@ -94,7 +94,7 @@ func (s *Store) Recipients(ctx context.Context, emails []string, role Role, scop
 		Email string `db:"email"`
 		LicenseRef
 	}
-	if err := db.Select(ctx, s.db, &rows, query, args...); err != nil {
+	if err := db.Select(ctx, s.db.Read, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("load licenses of recipients: %w", err)
 	}
 	for _, r := range rows {
@@ -150,7 +150,7 @@ func (s *Store) InAudience(ctx context.Context, query string, args []any, emails
 		all = append(all, e)
 	}
 	var found []string
-	if err := db.Select(ctx, s.db, &found, q, all...); err != nil {
+	if err := db.Select(ctx, s.db.Read, &found, q, all...); err != nil {
 		return nil, fmt.Errorf("audience membership: %w", err)
 	}
 	for _, e := range found {
@@ -182,14 +182,14 @@ func (s *Store) CountAudience(ctx context.Context, query string, args []any, hon
 		Recipients int `db:"recipients"`
 		Skipped    int `db:"skipped"`
 	}
-	err := db.Get(ctx, s.db, &counts, `
+	err := db.Get(ctx, s.db.Read, &counts, `
 		SELECT COALESCE(SUM(CASE WHEN `+skip+` THEN 0 ELSE 1 END), 0) AS recipients,
 		       COALESCE(SUM(CASE WHEN `+skip+` THEN 1 ELSE 0 END), 0) AS skipped `+from, args...)
 	if err != nil {
 		return AudienceCount{}, fmt.Errorf("count audience: %w", err)
 	}
 	out := AudienceCount{Recipients: counts.Recipients, Skipped: counts.Skipped, Sample: []string{}}
-	if err := db.Select(ctx, s.db, &out.Sample, `SELECT a.email `+from+` WHERE NOT (`+skip+`) ORDER BY a.email LIMIT 20`, args...); err != nil {
+	if err := db.Select(ctx, s.db.Read, &out.Sample, `SELECT a.email `+from+` WHERE NOT (`+skip+`) ORDER BY a.email LIMIT 20`, args...); err != nil {
 		return AudienceCount{}, fmt.Errorf("sample audience: %w", err)
 	}
 	return out, nil

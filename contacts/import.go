@@ -166,7 +166,7 @@ func (s *Store) importMember(ctx context.Context, tx *sqlx.Tx, r Row) (contact, 
 // as rows that Import takes back unchanged: ordered by license, role, main
 // contact first.
 func (s *Store) Export(ctx context.Context, fn func(Row) error) error {
-	rows, err := s.db.QueryxContext(ctx, `
+	rows, err := s.db.Read.QueryxContext(ctx, `
 		SELECT l.id, l.product, l.name, COALESCE(m.email, ''), COALESCE(c.name, ''), COALESCE(m.role, ''), COALESCE(m.is_main, FALSE),
 			COALESCE(p.name, '')
 		FROM licenses l

@@ -48,7 +48,7 @@ const contactColumns = `c.email, c.name, c.locale, c.release_opt_out, c.suppress
 
 // GetContact returns a person with every role they hold.
 func (s *Store) GetContact(ctx context.Context, email string) (Contact, error) {
-	return s.getContact(ctx, s.db, email)
+	return s.getContact(ctx, s.db.Read, email)
 }
 
 func (s *Store) getContact(ctx context.Context, q sqlx.ExtContext, email string) (Contact, error) {
@@ -67,7 +67,7 @@ func (s *Store) ListContacts(ctx context.Context, f ContactFilter) (page.Page[Co
 		where += ` AND (c.email LIKE ? ESCAPE '\' OR LOWER(c.name) LIKE ? ESCAPE '\')`
 		args = append(args, like, like)
 	}
-	return peopleWithMemberships.list(ctx, s.db, "list contacts", f.Page, where, args...)
+	return peopleWithMemberships.list(ctx, s.db.Read, "list contacts", f.Page, where, args...)
 }
 
 // UpdateContact changes a person's name, locale or release opt-out.

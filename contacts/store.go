@@ -79,7 +79,7 @@ func (s *Store) CreateLicense(ctx context.Context, nl NewLicense) (License, erro
 
 // GetLicense returns one license with its contacts.
 func (s *Store) GetLicense(ctx context.Context, id string) (License, error) {
-	return s.getLicense(ctx, s.db, id)
+	return s.getLicense(ctx, s.db.Read, id)
 }
 
 func (s *Store) getLicense(ctx context.Context, q sqlx.ExtContext, id string) (License, error) {
@@ -106,7 +106,7 @@ func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (page.Page[Li
 			OR EXISTS (SELECT 1 FROM memberships m WHERE m.license_id = l.id AND m.email LIKE ? ESCAPE '\'))`
 		args = append(args, like, like, like, like)
 	}
-	return licensesWithContacts.list(ctx, s.db, "list licenses", f.Page, where, args...)
+	return licensesWithContacts.list(ctx, s.db.Read, "list licenses", f.Page, where, args...)
 }
 
 // licensesWithContacts reads licenses with their technical and billing

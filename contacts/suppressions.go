@@ -130,7 +130,7 @@ func (s *Store) Suppressions(ctx context.Context, f SuppressionFilter) (page.Pag
 		where += ` AND c.email = ?`
 		args = append(args, email)
 	}
-	rows, err := s.suppressions(ctx, s.db, where+` ORDER BY c.email LIMIT ?`, append(args, limit+1)...)
+	rows, err := s.suppressions(ctx, s.db.Read, where+` ORDER BY c.email LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return page.Page[SuppressionRecord]{}, fmt.Errorf("list suppressions: %w", err)
 	}

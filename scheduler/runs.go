@@ -44,7 +44,7 @@ type Status struct {
 
 func (r runs) statuses(ctx context.Context, jobs []Job, loc *time.Location, now time.Time) ([]Status, error) {
 	var last []Run
-	if err := db.Select(ctx, r.db, &last, `SELECT name, started_at, finished_at, result, error FROM job_runs`); err != nil {
+	if err := db.Select(ctx, r.db.Read, &last, `SELECT name, started_at, finished_at, result, error FROM job_runs`); err != nil {
 		return nil, fmt.Errorf("job runs: %w", err)
 	}
 	byName := map[string]Run{}

@@ -199,6 +199,7 @@ func New(deps Deps) (*Server, error) {
 // 405 under /api/v1 when no route matches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	secureHeaders(w.Header())
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	route := "unmatched" // a route pattern, never a raw path: bounded label values
 	defer func() {

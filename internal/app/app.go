@@ -127,12 +127,16 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		DB:       d,
 		Contacts: contacts.NewStore(d, opts.Now),
 		Ledger:   ledger.New(d, opts.Now),
-		Tokens:   auth.NewTokens(d, opts.Now),
+		Tokens:   auth.NewTokens(d, opts.Now, cfg.HTTP.AdminToken),
 		opts:     opts,
 		fatal:    make(chan error, 1),
 	}
 	a.Billing = billing.New(d, a.Ledger, opts.Now)
 	a.onClose("database", func(context.Context) error { return d.Close() })
+	// Checking a token notes its use; this writes the uses down, and the
+	// last ones at Close, before the database closes.
+	a.Tokens.Start(time.Minute, opts.Logger)
+	a.onClose("token uses", a.Tokens.Close)
 	return a, nil
 }
 

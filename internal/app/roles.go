@@ -10,7 +10,7 @@ import (
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/internal/admin"
-	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/relay"
@@ -273,18 +273,24 @@ func (a *App) checkRelay(sender mailer.Sender, r *relay.Relay) {
 	a.onClose("relay check", func(context.Context) error { cancel(); <-done; return nil })
 }
 
-// ensureToken makes sure the API can be reached: it stores the token of
-// HERALD_ADMIN_TOKEN, or on a first start with no token at all makes one and
-// prints it, once.
+// ensureToken makes sure the API can be reached. HERALD_ADMIN_TOKEN, when
+// set, is checked in memory and not stored. Without it, a first start with
+// no stored token makes one and prints it, once: the API would otherwise
+// answer 401 to everyone until someone ran "herald token create" by hand.
+// The token made is an ordinary stored one, which "herald token revoke"
+// ends.
 func (a *App) ensureToken(ctx context.Context) error {
-	if t := a.Config.HTTP.AdminToken; t != "" {
-		return a.Tokens.Put(ctx, auth.EnvTokenName, t)
+	if a.Config.HTTP.AdminToken != "" {
+		return nil
 	}
 	n, err := a.Tokens.Count(ctx)
 	if err != nil || n > 0 {
 		return err
 	}
 	secret, err := a.Tokens.Create(ctx, "initial")
+	if errors.Is(err, fault.ErrConflict) {
+		return nil // another process starting at the same time made it
+	}
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,9 @@ const From = "Vendor Updates <updates@vendor.test>"
 type Options struct {
 	// Database is where herald keeps its data (default SQLite).
 	Database dbtest.Database
+	// DatabaseURL, when set, is a database to open again instead of a
+	// fresh one: another herald's, to restart it.
+	DatabaseURL string
 	// Config changes the test's configuration before herald is built.
 	Config func(*config.Config)
 	// SMTP sets up the SMTP server (its failures on command) before
@@ -148,7 +151,10 @@ func Start(t testing.TB, opts Options) *Bundle {
 // quick retries, four SMTP connections to the test's server.
 func (b *Bundle) config(t testing.TB, opts Options) config.Config {
 	cfg := config.Default()
-	cfg.Database.URL = opts.Database.URL(t)
+	cfg.Database.URL = opts.DatabaseURL
+	if cfg.Database.URL == "" {
+		cfg.Database.URL = opts.Database.URL(t)
+	}
 	cfg.Queue.RedisURL = queuetest.URL()
 	cfg.Mail.SMTPURL = "smtp://127.0.0.1:" + b.SMTP.Port() + "?tls=none"
 	cfg.Mail.OutboxDir = t.TempDir()

@@ -3,15 +3,21 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/fault"
 )
+
+// adminToken stands for HERALD_ADMIN_TOKEN.
+const adminToken = "hrld_admin-token-from-the-environment"
 
 func TestTokens(t *testing.T) {
 	t.Parallel()
@@ -21,7 +27,15 @@ func TestTokens(t *testing.T) {
 		setup := func(t *testing.T) (*auth.Tokens, *db.DB, *time.Time) {
 			d := database.Open(t)
 			now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
-			return auth.NewTokens(d, func() time.Time { return now }), d, &now
+			return auth.NewTokens(d, func() time.Time { return now }, adminToken), d, &now
+		}
+		lastUsed := func(t *testing.T, tokens *auth.Tokens) *time.Time {
+			t.Helper()
+			list, err := tokens.List(ctx)
+			if err != nil || len(list) != 1 {
+				t.Fatalf("List = %+v, %v; want one token", list, err)
+			}
+			return list[0].LastUsedAt
 		}
 
 		t.Run("CreateVerifyRevoke", func(t *testing.T) {
@@ -42,9 +56,11 @@ func TestTokens(t *testing.T) {
 			if err != nil || tok.Name != "ci" {
 				t.Fatalf("Verify = %+v, %v", tok, err)
 			}
-			list, err := tokens.List(ctx)
-			if err != nil || len(list) != 1 || list[0].LastUsedAt == nil || !list[0].LastUsedAt.Equal(*now) {
-				t.Errorf("List after use = %+v, %v", list, err)
+			if err := tokens.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if at := lastUsed(t, tokens); at == nil || !at.Equal(*now) {
+				t.Errorf("last use after a flush = %v, want %v", at, *now)
 			}
 			if _, err := tokens.Create(ctx, "ci"); !errors.Is(err, fault.ErrConflict) {
 				t.Errorf("second ci token = %v, want conflict", err)
@@ -60,23 +76,101 @@ func TestTokens(t *testing.T) {
 			}
 		})
 
-		t.Run("PutReplacesTheEnvironmentToken", func(t *testing.T) {
-			tokens, _, _ := setup(t)
-			first, second := "first-secret-0123456789", "second-secret-0123456789"
-			if err := tokens.Put(ctx, auth.EnvTokenName, first); err != nil {
+		t.Run("VerifyOnlyReads", func(t *testing.T) {
+			tokens, d, now := setup(t)
+			secret, err := tokens.Create(ctx, "ci")
+			if err != nil {
 				t.Fatal(err)
 			}
-			if err := tokens.Put(ctx, auth.EnvTokenName, second); err != nil {
+			// Hold the writer, and the token's row, as a long import
+			// holds the writer: checking the token must not wait for it.
+			inTx, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			go func() {
+				done <- d.InTx(ctx, func(tx *sqlx.Tx) error {
+					if _, err := db.Exec(ctx, tx, `UPDATE api_tokens SET name = name WHERE name = 'ci'`); err != nil {
+						return err
+					}
+					close(inTx)
+					<-release
+					return nil
+				})
+			}()
+			select {
+			case <-inTx:
+			case err := <-done:
+				t.Fatalf("the write transaction ended early: %v", err)
+			}
+			verifyCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			tok, err := tokens.Verify(verifyCtx, secret)
+			waited := verifyCtx.Err()
+			cancel()
+			close(release)
+			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tokens.Verify(ctx, first); !errors.Is(err, fault.ErrNotFound) {
-				t.Errorf("the replaced token still works: %v", err)
+			if err != nil || tok.Name != "ci" || waited != nil {
+				t.Fatalf("Verify while the writer is held = %+v, %v (deadline: %v)", tok, err, waited)
 			}
-			if _, err := tokens.Verify(ctx, second); err != nil {
-				t.Errorf("the new token does not work: %v", err)
+			if at := lastUsed(t, tokens); at != nil {
+				t.Errorf("Verify wrote the last use (%v); it is for Flush to write", at)
 			}
-			if n, err := tokens.Count(ctx); err != nil || n != 1 {
-				t.Errorf("Count = %d, %v; want 1", n, err)
+
+			t.Run("CloseFlushes", func(t *testing.T) {
+				tokens.Start(time.Hour, slog.New(slog.DiscardHandler))
+				if err := tokens.Close(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if at := lastUsed(t, tokens); at == nil || !at.Equal(*now) {
+					t.Errorf("last use after Close = %v, want %v", at, *now)
+				}
+			})
+
+			t.Run("NeverMovesBack", func(t *testing.T) {
+				// Another process wrote a later use; this one flushes an
+				// earlier one.
+				other := auth.NewTokens(d, func() time.Time { return now.Add(time.Hour) }, "")
+				if _, err := other.Verify(ctx, secret); err != nil {
+					t.Fatal(err)
+				}
+				if err := other.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				*now = now.Add(30 * time.Minute)
+				if _, err := tokens.Verify(ctx, secret); err != nil {
+					t.Fatal(err)
+				}
+				if err := tokens.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if at, want := lastUsed(t, tokens), now.Add(30*time.Minute); at == nil || !at.Equal(want) {
+					t.Errorf("last use = %v, want the other process's %v", at, want)
+				}
+			})
+		})
+
+		t.Run("AdminTokenIsCheckedInMemory", func(t *testing.T) {
+			tokens, d, _ := setup(t)
+			tok, err := tokens.Verify(ctx, adminToken)
+			if err != nil || tok.Name != auth.EnvTokenName {
+				t.Fatalf("Verify(HERALD_ADMIN_TOKEN) = %+v, %v", tok, err)
+			}
+			if n, err := tokens.Count(ctx); err != nil || n != 0 {
+				t.Errorf("%d tokens stored (%v); the admin token must not be", n, err)
+			}
+			for _, wrong := range []string{adminToken[:len(adminToken)-1], adminToken + "x", ""} {
+				if _, err := tokens.Verify(ctx, wrong); !errors.Is(err, fault.ErrNotFound) {
+					t.Errorf("Verify(%q) = %v, want not found", wrong, err)
+				}
+			}
+			without := auth.NewTokens(d, time.Now, "")
+			if _, err := without.Verify(ctx, adminToken); !errors.Is(err, fault.ErrNotFound) {
+				t.Errorf("without the variable, Verify(the old admin token) = %v, want not found", err)
+			}
+			if _, err := without.Verify(ctx, ""); !errors.Is(err, fault.ErrNotFound) {
+				t.Errorf("without the variable, Verify(\"\") = %v, want not found", err)
+			}
+			if _, err := tokens.Create(ctx, auth.EnvTokenName); !errors.Is(err, fault.ErrInvalid) {
+				t.Errorf("Create(%s) = %v, want invalid: the name is the variable's", auth.EnvTokenName, err)
 			}
 		})
 

@@ -171,7 +171,7 @@ func (b *Billing) put(ctx context.Context, tx *sqlx.Tx, number string, in Invoic
 // Get returns an invoice.
 func (b *Billing) Get(ctx context.Context, number string) (Invoice, error) {
 	var inv Invoice
-	err := db.Get(ctx, b.db, &inv, `SELECT `+invoiceColumns+` FROM invoices WHERE number = ?`, number)
+	err := db.Get(ctx, b.db.Read, &inv, `SELECT `+invoiceColumns+` FROM invoices WHERE number = ?`, number)
 	if db.IsNoRows(err) {
 		return Invoice{}, fault.NotFound("invoice %s does not exist", number)
 	}
@@ -218,7 +218,7 @@ func (b *Billing) List(ctx context.Context, f Filter) (page.Page[Invoice], error
 	query += ` ORDER BY number LIMIT ?`
 	args = append(args, limit+1)
 	var list []Invoice
-	if err := db.Select(ctx, b.db, &list, query, args...); err != nil {
+	if err := db.Select(ctx, b.db.Read, &list, query, args...); err != nil {
 		return page.Page[Invoice]{}, fmt.Errorf("list invoices: %w", err)
 	}
 	for i := range list {
@@ -238,7 +238,7 @@ type InvoiceOfLicense struct {
 // reminder needs them just before it is sent.
 func (b *Billing) Lookup(ctx context.Context, number string) (InvoiceOfLicense, error) {
 	var row InvoiceOfLicense
-	err := db.Get(ctx, b.db, &row, `
+	err := db.Get(ctx, b.db.Read, &row, `
 		SELECT i.number, i.license_id, i.amount_minor, i.currency, i.due_date, i.status, i.created_at, i.updated_at,
 			l.name AS license_name, l.timezone AS license_timezone
 		FROM invoices i JOIN licenses l ON l.id = i.license_id WHERE i.number = ?`, number)

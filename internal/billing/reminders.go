@@ -61,7 +61,7 @@ func (b *Billing) Remind(ctx context.Context, cad Cadence, asOf string, announce
 		DueDate   string `db:"due_date"`
 		Timezone  string `db:"timezone"`
 	}
-	if err := db.Select(ctx, b.db, &open, `
+	if err := db.Select(ctx, b.db.Read, &open, `
 		SELECT i.number, i.license_id, i.due_date, l.timezone
 		FROM invoices i JOIN licenses l ON l.id = i.license_id
 		WHERE i.status = ? ORDER BY i.number`, Open); err != nil {

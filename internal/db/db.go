@@ -8,9 +8,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -34,8 +36,18 @@ const (
 // DB is a sqlx handle that knows its dialect. Queries are written once, with
 // ? placeholders, and run through Get, Select and Exec below, which rebind
 // them for the driver.
+//
+// The embedded handle is the writer: statements that change something, and
+// every transaction, go through it. Read is for plain reads outside a
+// transaction. On SQLite, which has one writer at a time, they are two
+// pools: the writer holds one connection, so that writers queue in Go, and
+// Read holds several query-only connections which, in WAL mode, read the
+// last committed state while a write transaction is open: a long import
+// does not hold up the requests that only read. On PostgreSQL, where the
+// server sorts readers from writers, Read is the writer's pool itself.
 type DB struct {
 	*sqlx.DB
+	Read    *sqlx.DB
 	Dialect Dialect
 }
 
@@ -45,21 +57,22 @@ type DB struct {
 func Open(ctx context.Context, rawURL string) (*DB, error) {
 	scheme, rest, _ := strings.Cut(rawURL, ":")
 	var (
-		db      *sqlx.DB
+		w, r    *sqlx.DB
 		dialect Dialect
 		err     error
 	)
 	switch scheme {
 	case "sqlite":
 		dialect = SQLite
-		db, err = openSQLite(rest)
+		w, r, err = openSQLite(rest)
 	case "postgres", "postgresql":
 		dialect = Postgres
-		db, err = sqlx.Open("pgx", rawURL)
+		w, err = sqlx.Open("pgx", rawURL)
 		if err == nil {
-			db.SetMaxOpenConns(20)
-			db.SetMaxIdleConns(10)
-			db.SetConnMaxIdleTime(5 * time.Minute)
+			w.SetMaxOpenConns(20)
+			w.SetMaxIdleConns(10)
+			w.SetConnMaxIdleTime(5 * time.Minute)
+			r = w
 		}
 	default:
 		return nil, fmt.Errorf("unsupported database scheme %q (use sqlite: or postgres:)", scheme)
@@ -69,51 +82,88 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, redact.Error(err, rawURL))
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to %s database: %w", dialect, redact.Error(err, rawURL))
+	d := &DB{DB: w, Read: r, Dialect: dialect}
+	// The writer first: its first connection turns WAL on, which the
+	// readers need and, being query-only, cannot do themselves.
+	for _, h := range []*sqlx.DB{w, r} {
+		if err := h.PingContext(ctx); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("connect to %s database: %w", dialect, redact.Error(err, rawURL))
+		}
 	}
-	return &DB{DB: db, Dialect: dialect}, nil
+	return d, nil
 }
 
-func openSQLite(path string) (*sqlx.DB, error) {
+// Close closes the readers, then the writer: the last connection to close
+// folds the WAL back into the database file, which takes one that may
+// write.
+func (db *DB) Close() error {
+	var err error
+	if db.Read != db.DB {
+		err = db.Read.Close()
+	}
+	return errors.Join(err, db.DB.Close())
+}
+
+// PingContext checks that the database answers a read, through the
+// readers: a readiness probe must not queue behind a long write on
+// SQLite's one writer connection.
+func (db *DB) PingContext(ctx context.Context) error {
+	var one int
+	return db.Read.GetContext(ctx, &one, `SELECT 1`)
+}
+
+// readers is how many connections read a SQLite database at once.
+var readers = max(4, runtime.NumCPU())
+
+func openSQLite(path string) (writer, reader *sqlx.DB, err error) {
 	path = strings.TrimPrefix(path, "//")
 	path, params, _ := strings.Cut(path, "?")
 	if path == "" {
-		return nil, errors.New("sqlite: needs a file path")
+		return nil, nil, errors.New("sqlite: needs a file path")
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	q, err := url.ParseQuery(params)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite parameters: %w", err)
+		return nil, nil, fmt.Errorf("sqlite parameters: %w", err)
 	}
-	// Foreign keys are a per-connection switch in SQLite, so they go in the
-	// DSN, which every pooled connection runs. _txlock=immediate takes the
-	// write lock at BEGIN: a deferred transaction that reads and then writes
-	// can fail with SQLITE_BUSY without ever waiting on the busy timeout.
+	// Pragmas are per connection in SQLite, so they go in the DSN, which
+	// every pooled connection runs. A reader waits on the busy timeout too:
+	// it can meet a lock for a moment while the WAL is checkpointed.
+	rq := maps.Clone(q)
+	rq.Add("_pragma", "busy_timeout(10000)")
+	rq.Add("_pragma", "query_only(1)")
+	// _txlock=immediate takes the write lock at BEGIN: a deferred
+	// transaction that reads and then writes can fail with SQLITE_BUSY
+	// without ever waiting on the busy timeout.
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	db, err := sqlx.Open("sqlite", path+"?"+q.Encode())
-	if err != nil {
-		return nil, err
+	if writer, err = sqlx.Open("sqlite", path+"?"+q.Encode()); err != nil {
+		return nil, nil, err
 	}
 	// SQLite has one writer at a time, and a writer that finds the lock
 	// taken sleeps in the busy handler for milliseconds at a time: with
 	// many goroutines writing, throughput collapses. One connection queues
 	// them in Go instead, where a waiter wakes the moment the lock is free.
-	// Statements are microseconds, so readers lose little.
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	return db, nil
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	if reader, err = sqlx.Open("sqlite", path+"?"+rq.Encode()); err != nil {
+		writer.Close()
+		return nil, nil, err
+	}
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	reader.SetConnMaxIdleTime(5 * time.Minute)
+	return writer, reader, nil
 }
 
 // InTx runs fn in a transaction and commits it if fn returns nil. A

@@ -91,7 +91,7 @@ func (a *Announcement) normalize() {
 
 // Get returns an announcement with its counts.
 func (l *Ledger) Get(ctx context.Context, id int64) (Announcement, error) {
-	return l.get(ctx, l.db, id)
+	return l.get(ctx, l.db.Read, id)
 }
 
 func (l *Ledger) get(ctx context.Context, q sqlx.ExtContext, id int64) (Announcement, error) {
@@ -145,14 +145,14 @@ func (l *Ledger) List(ctx context.Context, f Filter) (page.Page[Announcement], e
 	query += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
 	var list []Announcement
-	if err := db.Select(ctx, l.db, &list, query, args...); err != nil {
+	if err := db.Select(ctx, l.db.Read, &list, query, args...); err != nil {
 		return page.Page[Announcement]{}, fmt.Errorf("list announcements: %w", err)
 	}
 	for i := range list {
 		list[i].normalize()
 	}
 	p := page.OfID(list, limit, func(a Announcement) int64 { return a.ID })
-	if err := l.withCounts(ctx, l.db, p.Items); err != nil {
+	if err := l.withCounts(ctx, l.db.Read, p.Items); err != nil {
 		return page.Page[Announcement]{}, err
 	}
 	return p, nil
@@ -359,7 +359,7 @@ func checkStatus(s Status) error {
 // workers, which need what it is, not how far it got.
 func (l *Ledger) Lookup(ctx context.Context, id int64) (Announcement, error) {
 	var a Announcement
-	err := db.Get(ctx, l.db, &a, `SELECT `+announcementColumns+` FROM announcements WHERE id = ?`, id)
+	err := db.Get(ctx, l.db.Read, &a, `SELECT `+announcementColumns+` FROM announcements WHERE id = ?`, id)
 	if db.IsNoRows(err) {
 		return Announcement{}, fault.NotFound("announcement %d does not exist", id)
 	}
@@ -374,7 +374,7 @@ func (l *Ledger) Lookup(ctx context.Context, id int64) (Announcement, error) {
 // their counts: the reminders of one invoice.
 func (l *Ledger) ByRef(ctx context.Context, kind Kind, ref string) ([]Announcement, error) {
 	list := []Announcement{}
-	err := db.Select(ctx, l.db, &list, `SELECT `+announcementColumns+` FROM announcements
+	err := db.Select(ctx, l.db.Read, &list, `SELECT `+announcementColumns+` FROM announcements
 		WHERE kind = ? AND ref = ? ORDER BY id`, kind, ref)
 	if err != nil {
 		return nil, fmt.Errorf("announcements of %s %s: %w", kind, ref, err)
@@ -382,7 +382,7 @@ func (l *Ledger) ByRef(ctx context.Context, kind Kind, ref string) ([]Announceme
 	for i := range list {
 		list[i].normalize()
 	}
-	if err := l.withCounts(ctx, l.db, list); err != nil {
+	if err := l.withCounts(ctx, l.db.Read, list); err != nil {
 		return nil, err
 	}
 	return list, nil
@@ -395,7 +395,7 @@ func (l *Ledger) WaitSettled(ctx context.Context, id int64, timeout time.Duratio
 	deadline := time.Now().Add(timeout)
 	for {
 		var sending int
-		if err := db.Get(ctx, l.db, &sending, `SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND status = ?`, id, DeliverySending); err != nil {
+		if err := db.Get(ctx, l.db.Read, &sending, `SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND status = ?`, id, DeliverySending); err != nil {
 			return false, err
 		}
 		if sending == 0 {

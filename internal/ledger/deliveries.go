@@ -97,7 +97,7 @@ const deliveryColumns = `id, announcement_id, email, chunk, status, reason, atte
 // come, while its announcement is sending (not paused or cancelled).
 func (l *Ledger) Due(ctx context.Context, announcementID int64, chunk, limit int) ([]Delivery, error) {
 	var ds []Delivery
-	err := db.Select(ctx, l.db, &ds, `
+	err := db.Select(ctx, l.db.Read, &ds, `
 		SELECT `+deliveryColumns+` FROM deliveries
 		WHERE announcement_id = ? AND chunk = ? AND status = ? AND next_attempt_at <= ?
 		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
@@ -113,7 +113,7 @@ func (l *Ledger) Due(ctx context.Context, announcementID int64, chunk, limit int
 // is enqueued again when it is resumed.
 func (l *Ledger) NextAttempt(ctx context.Context, announcementID int64, chunk int) (time.Time, bool, error) {
 	var next []time.Time
-	err := db.Select(ctx, l.db, &next, `
+	err := db.Select(ctx, l.db.Read, &next, `
 		SELECT next_attempt_at FROM deliveries
 		WHERE announcement_id = ? AND chunk = ? AND status = ?
 		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
@@ -246,7 +246,7 @@ func (l *Ledger) Deliveries(ctx context.Context, announcementID int64, f Deliver
 	query += ` ORDER BY id LIMIT ?`
 	args = append(args, limit+1)
 	var ds []Delivery
-	if err := db.Select(ctx, l.db, &ds, query, args...); err != nil {
+	if err := db.Select(ctx, l.db.Read, &ds, query, args...); err != nil {
 		return page.Page[Delivery]{}, fmt.Errorf("list deliveries of %d: %w", announcementID, err)
 	}
 	for i := range ds {

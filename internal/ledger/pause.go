@@ -39,7 +39,7 @@ func (l *Ledger) PauseForRelay(ctx context.Context, id int64, reason string) (bo
 // PausedForRelay counts the announcements that wait for the relay to work.
 func (l *Ledger) PausedForRelay(ctx context.Context) (int, error) {
 	var n int
-	if err := db.Get(ctx, l.db, &n, `SELECT COUNT(*) FROM announcements WHERE status = ? AND paused_by = ?`, Paused, PausedByRelay); err != nil {
+	if err := db.Get(ctx, l.db.Read, &n, `SELECT COUNT(*) FROM announcements WHERE status = ? AND paused_by = ?`, Paused, PausedByRelay); err != nil {
 		return 0, fmt.Errorf("count announcements the relay paused: %w", err)
 	}
 	return n, nil

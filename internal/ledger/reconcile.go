@@ -71,7 +71,7 @@ func (l *Ledger) StartDue(ctx context.Context) (int64, error) {
 // ToResolve returns the announcements that are due and not yet fanned out.
 func (l *Ledger) ToResolve(ctx context.Context) ([]int64, error) {
 	var ids []int64
-	if err := db.Select(ctx, l.db, &ids, `SELECT id FROM announcements WHERE status = ? ORDER BY id`, Resolving); err != nil {
+	if err := db.Select(ctx, l.db.Read, &ids, `SELECT id FROM announcements WHERE status = ? ORDER BY id`, Resolving); err != nil {
 		return nil, fmt.Errorf("list resolving announcements: %w", err)
 	}
 	return ids, nil
@@ -83,7 +83,7 @@ func (l *Ledger) ToResolve(ctx context.Context) ([]int64, error) {
 // send). It returns how many deliveries it deleted.
 func (l *Ledger) Prune(ctx context.Context, before time.Time) (int64, error) {
 	var ids []int64
-	if err := db.Select(ctx, l.db, &ids, `
+	if err := db.Select(ctx, l.db.Read, &ids, `
 		SELECT id FROM announcements WHERE status IN (?, ?) AND finished_at < ? AND archived_counts IS NULL`,
 		Done, Cancelled, before.UTC()); err != nil {
 		return 0, fmt.Errorf("old announcements: %w", err)
@@ -132,7 +132,7 @@ func (l *Ledger) Prune(ctx context.Context, before time.Time) (int64, error) {
 // crash between commit and enqueue) or never made.
 func (l *Ledger) Overdue(ctx context.Context, grace time.Duration) ([]ChunkRef, error) {
 	var refs []ChunkRef
-	err := db.Select(ctx, l.db, &refs, `
+	err := db.Select(ctx, l.db.Read, &refs, `
 		SELECT DISTINCT d.announcement_id, d.chunk FROM deliveries d
 		JOIN announcements a ON a.id = d.announcement_id
 		WHERE d.status = ? AND d.next_attempt_at <= ? AND a.status = ?

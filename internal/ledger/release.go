@@ -144,7 +144,7 @@ func (l *Ledger) Releases(ctx context.Context, product string, req page.Request)
 	query += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
 	var rels []Release
-	if err := db.Select(ctx, l.db, &rels, query, args...); err != nil {
+	if err := db.Select(ctx, l.db.Read, &rels, query, args...); err != nil {
 		return page.Page[Release]{}, fmt.Errorf("list releases: %w", err)
 	}
 	for i := range rels {
