@@ -212,6 +212,9 @@ func (b *Billing) List(ctx context.Context, f Filter) (page.Page[Invoice], error
 		args = append(args, f.Status)
 	}
 	if f.LicenseID != "" {
+		if err := contacts.ValidateLicenseID("license_id", f.LicenseID); err != nil {
+			return page.Page[Invoice]{}, err
+		}
 		query += ` AND license_id = ?`
 		args = append(args, f.LicenseID)
 	}
