@@ -26,6 +26,9 @@ var queryOf = map[string][]string{
 	"POST /api/v1/templates/{name}/preview":         {"locale"},
 }
 
+// maxQueryName bounds the parameter names an error repeats.
+const maxQueryName = 64
+
 // checkQuery refuses a query string that does not parse, names a parameter
 // outside accepted, or names one more than once. Errors name the parameter
 // as the field, as errors about a parameter's value do.
@@ -45,6 +48,11 @@ func checkQuery(r *url.URL, accepted []string) error {
 	}
 	slices.Sort(names) // the first bad one by name, the same on every try
 	for _, name := range names {
+		if len(name) > maxQueryName {
+			// No parameter is named like that; echoing the name would
+			// return whatever the client sent.
+			return fault.Invalid("", "a query parameter name is longer than %d characters; %s", maxQueryName, acceptedList(accepted))
+		}
 		if !slices.Contains(accepted, name) {
 			return fault.Invalid(name, "unknown query parameter; %s", acceptedList(accepted))
 		}

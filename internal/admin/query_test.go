@@ -159,6 +159,7 @@ func TestQueryValidation(t *testing.T) {
 			{"UnknownOnARouteWithout", "GET", "/api/v1/relay?verbose=1", "verbose"},
 			{"UnknownOnDelete", "DELETE", "/api/v1/licenses/SEN-1234/contacts/bob@acme.test?role=technical&force=1", "force"},
 			{"Repeated", "GET", "/api/v1/invoices?status=open&status=paid", "status"},
+			{"HugeName", "GET", "/api/v1/contacts?" + strings.Repeat("q", 100_000) + "=1", ""},
 			{"Malformed", "GET", "/api/v1/contacts?q=%zz", ""},
 			{"NotANumber", "GET", "/api/v1/contacts?limit=ten", "limit"},
 			{"HugeNumber", "GET", "/api/v1/contacts?limit=99999999999999999999", "limit"},
@@ -178,6 +179,9 @@ func TestQueryValidation(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				res := b.mustDo(t, http.StatusBadRequest, request{method: tc.method, path: tc.path})
+				if len(res.body) > 1024 {
+					t.Errorf("a %d-byte answer repeats the request: %.200s…", len(res.body), res.body)
+				}
 				if code, field := res.apiError(t); code != "invalid" || field != tc.field {
 					t.Errorf("error %q field %q, want invalid %q: %.300s", code, field, tc.field, res.body)
 				}
