@@ -32,11 +32,11 @@ const maxQueryName = 64
 // checkQuery refuses a query string that does not parse, names a parameter
 // outside accepted, or names one more than once. Errors name the parameter
 // as the field, as errors about a parameter's value do.
-func checkQuery(r *url.URL, accepted []string) error {
-	if r.RawQuery == "" {
+func checkQuery(u *url.URL, accepted []string) error {
+	if u.RawQuery == "" {
 		return nil
 	}
-	values, err := url.ParseQuery(r.RawQuery)
+	values, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
 		// url.Values drops what it cannot parse; a dropped filter would
 		// widen the answer, so a malformed query is refused whole.
