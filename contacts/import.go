@@ -135,6 +135,9 @@ func (s *Store) importLicense(ctx context.Context, tx *sqlx.Tx, r Row) (change, 
 
 // importMember makes sure r's person holds r's role, as main if r says so.
 func (s *Store) importMember(ctx context.Context, tx *sqlx.Tx, r Row) (contact, membership change, err error) {
+	if r.Email, err = s.storedEmail(ctx, tx, "email", r.Email); err != nil {
+		return unchanged, unchanged, err
+	}
 	var existing []membershipRow
 	err = db.Select(ctx, tx, &existing, `
 		SELECT m.license_id, m.email, c.name, m.role, m.is_main

@@ -95,6 +95,11 @@ const (
 
 // addMember inserts a membership; the license must be locked by the caller.
 func (s *Store) addMember(ctx context.Context, tx *sqlx.Tx, licenseID string, m NewMember, now time.Time) (contactChange change, err error) {
+	// A person stored before addresses were stored in one form keeps
+	// their row, rather than gaining a second one for the same mailbox.
+	if m.Email, err = s.storedEmail(ctx, tx, "email", m.Email); err != nil {
+		return unchanged, err
+	}
 	contactChange, err = s.upsertContact(ctx, tx, m.Email, m.Name, now)
 	if err != nil {
 		return unchanged, err
@@ -147,7 +152,7 @@ func (s *Store) upsertContact(ctx context.Context, tx *sqlx.Tx, email, name stri
 // membership finds the role email holds on licenseID. With an empty role it
 // finds the only role they hold there, or asks for one.
 func (s *Store) membership(ctx context.Context, tx *sqlx.Tx, licenseID, email string, role Role) (membershipRow, error) {
-	email, err := NormalizeEmail("email", email)
+	email, err := s.storedEmail(ctx, tx, "email", email)
 	if err != nil {
 		return membershipRow{}, err
 	}

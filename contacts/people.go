@@ -52,7 +52,7 @@ func (s *Store) GetContact(ctx context.Context, email string) (Contact, error) {
 }
 
 func (s *Store) getContact(ctx context.Context, q sqlx.ExtContext, email string) (Contact, error) {
-	email, err := NormalizeEmail("email", email)
+	email, err := s.storedEmail(ctx, q, "email", email)
 	if err != nil {
 		return Contact{}, err
 	}
@@ -63,6 +63,9 @@ func (s *Store) getContact(ctx context.Context, q sqlx.ExtContext, email string)
 func (s *Store) ListContacts(ctx context.Context, f ContactFilter) (page.Page[Contact], error) {
 	where, args := `TRUE`, []any{}
 	if f.Q != "" {
+		if err := checkSearch("q", f.Q); err != nil {
+			return page.Page[Contact]{}, err
+		}
 		like := db.LikePattern(f.Q)
 		where += ` AND (c.email LIKE ? ESCAPE '\' OR LOWER(c.name) LIKE ? ESCAPE '\')`
 		args = append(args, like, like)
@@ -75,7 +78,7 @@ func (s *Store) UpdateContact(ctx context.Context, email string, p ContactPatch)
 	if err := p.normalize(); err != nil {
 		return Contact{}, err
 	}
-	email, err := NormalizeEmail("email", email)
+	email, err := s.storedEmail(ctx, s.db, "email", email)
 	if err != nil {
 		return Contact{}, err
 	}

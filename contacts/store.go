@@ -90,8 +90,12 @@ func (s *Store) getLicense(ctx context.Context, q sqlx.ExtContext, id string) (L
 func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (page.Page[License], error) {
 	where, args := `TRUE`, []any{}
 	if f.Product != "" {
+		product, err := NormalizeProduct("product", f.Product)
+		if err != nil {
+			return page.Page[License]{}, err
+		}
 		where += ` AND l.product = ?`
-		args = append(args, f.Product)
+		args = append(args, product)
 	}
 	if f.Status != "" {
 		if _, err := ParseStatus("status", string(f.Status)); err != nil {
@@ -101,6 +105,9 @@ func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (page.Page[Li
 		args = append(args, f.Status)
 	}
 	if f.Q != "" {
+		if err := checkSearch("q", f.Q); err != nil {
+			return page.Page[License]{}, err
+		}
 		like := db.LikePattern(f.Q)
 		where += ` AND (LOWER(l.id) LIKE ? ESCAPE '\' OR LOWER(l.name) LIKE ? ESCAPE '\' OR l.product LIKE ? ESCAPE '\'
 			OR EXISTS (SELECT 1 FROM memberships m WHERE m.license_id = l.id AND m.email LIKE ? ESCAPE '\'))`

@@ -85,7 +85,7 @@ func (r suppressionRow) record() SuppressionRecord {
 // address that is suppressed already changes nothing (the first cause is
 // kept), nor does suppressing one that is no contact.
 func (s *Store) Suppress(ctx context.Context, email string, why Suppression) error {
-	email, err := NormalizeEmail("email", email)
+	email, err := s.storedEmail(ctx, s.db, "email", email)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Store) Suppressions(ctx context.Context, f SuppressionFilter) (page.Pag
 	}
 	where, args := `c.suppressed_at IS NOT NULL AND c.email > ?`, []any{after}
 	if f.Email != "" {
-		email, err := NormalizeEmail("email", f.Email)
+		email, err := s.storedEmail(ctx, s.db, "email", f.Email)
 		if err != nil {
 			return page.Page[SuppressionRecord]{}, err
 		}
@@ -157,7 +157,7 @@ func (s *Store) suppressions(ctx context.Context, q sqlx.ExtContext, where strin
 // as "token:ci" or "cli:ann"). It returns the suppression as lifted, or a
 // not-found error when the address is not suppressed.
 func (s *Store) Unsuppress(ctx context.Context, email, by string) (SuppressionRecord, error) {
-	email, err := NormalizeEmail("email", email)
+	email, err := s.storedEmail(ctx, s.db, "email", email)
 	if err != nil {
 		return SuppressionRecord{}, err
 	}

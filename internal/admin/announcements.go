@@ -108,7 +108,10 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.ledger.Deliveries(r.Context(), id, ledger.DeliveryFilter{Status: ledger.DeliveryStatus(r.URL.Query().Get("status")), Page: req})
+	q := r.URL.Query()
+	p, err := s.ledger.Deliveries(r.Context(), id, ledger.DeliveryFilter{
+		Status: ledger.DeliveryStatus(q.Get("status")), Email: q.Get("email"), Page: req,
+	})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ func TestInvoicesAndJobs(t *testing.T) {
 				{"UnknownCurrency", "/api/v1/invoices/INV-1", `{"license_id":"SEN-1234","amount_minor":5,"currency":"ABC","due_date":"2026-12-15"}`, "currency"},
 				{"UnknownLicense", "/api/v1/invoices/INV-1", `{"license_id":"SEN-9","amount_minor":5,"currency":"EUR","due_date":"2026-12-15"}`, "license_id"},
 				{"BadDate", "/api/v1/invoices/INV-1", `{"license_id":"SEN-1234","amount_minor":5,"currency":"EUR","due_date":"15.12.2026"}`, "due_date"},
+				{"DueBeforeTheBounds", "/api/v1/invoices/INV-1", `{"license_id":"SEN-1234","amount_minor":5,"currency":"EUR","due_date":"1989-12-31"}`, "due_date"},
+				{"DueAfterTheBounds", "/api/v1/invoices/INV-1", `{"license_id":"SEN-1234","amount_minor":5,"currency":"EUR","due_date":"2201-01-01"}`, "due_date"},
+				{"DueInYearOne", "/api/v1/invoices/INV-1", `{"license_id":"SEN-1234","amount_minor":5,"currency":"EUR","due_date":"0001-01-01"}`, "due_date"},
 				{"CRLFInNumber", "/api/v1/invoices/INV-1%0D%0ABcc:x", `{"license_id":"SEN-1234","amount_minor":5,"currency":"EUR","due_date":"2026-12-15"}`, "number"},
 				{"UnknownField", "/api/v1/invoices/INV-1", `{"license_id":"SEN-1234","amount_minor":5,"currency":"EUR","due_date":"2026-12-15","vat":1}`, "vat"},
 			} {
@@ -43,6 +46,18 @@ func TestInvoicesAndJobs(t *testing.T) {
 					}
 					b.mustDo(t, http.StatusNotFound, request{method: "GET", path: "/api/v1/invoices/INV-1"})
 				})
+			}
+		})
+
+		t.Run("DueDatesOnTheBounds", func(t *testing.T) {
+			for number, due := range map[string]string{"INV-FIRST": "1990-01-01", "INV-LAST": "2200-12-31"} {
+				res := b.mustDo(t, http.StatusCreated, request{method: "PUT", path: "/api/v1/invoices/" + number,
+					body: `{"license_id":"SEN-1234","amount_minor":5,"currency":"EUR","due_date":"` + due + `"}`}).json(t)
+				if res["due_date"] != due {
+					t.Errorf("%s: %v", number, res)
+				}
+				b.mustDo(t, http.StatusOK, request{method: "PUT", path: "/api/v1/invoices/" + number,
+					body: `{"license_id":"SEN-1234","amount_minor":5,"currency":"EUR","due_date":"` + due + `","status":"void"}`})
 			}
 		})
 

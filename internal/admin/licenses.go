@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/page"
 )
 
@@ -138,6 +139,11 @@ func pageRequest(r *http.Request) (page.Request, error) {
 	limit, err := queryInt(r, "limit")
 	if err != nil {
 		return page.Request{}, err
+	}
+	if limit == 0 && r.URL.Query().Get("limit") != "" {
+		// Zero is how page.Request says "the default"; asked for, it is
+		// out of range like any other.
+		return page.Request{}, fault.Invalid("limit", "must be between 1 and %d", page.MaxSize)
 	}
 	return page.Request{Limit: limit, After: r.URL.Query().Get("after")}, nil
 }

@@ -80,6 +80,38 @@ func TestOpenAPI(t *testing.T) {
 		}
 	})
 
+	// The query parameters a route accepts (queryOf) are those documented:
+	// the server refuses every other, so an undocumented one would be a
+	// parameter nobody can use.
+	t.Run("QueryParametersAreDocumented", func(t *testing.T) {
+		doc := loadOpenAPI(t)
+		for _, rt := range routes {
+			item := doc.Paths.Find(rt.pattern)
+			if item == nil || item.GetOperation(rt.method) == nil {
+				continue // EveryRouteIsDocumented says so
+			}
+			var documented []string
+			for _, params := range []openapi3.Parameters{item.Parameters, item.GetOperation(rt.method).Parameters} {
+				for _, p := range params {
+					if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
+						documented = append(documented, p.Value.Name)
+					}
+				}
+			}
+			accepted := slices.Clone(queryOf[rt.method+" "+rt.pattern])
+			slices.Sort(documented)
+			slices.Sort(accepted)
+			if !slices.Equal(documented, accepted) {
+				t.Errorf("%s %s: documents query parameters %v, accepts %v", rt.method, rt.pattern, documented, accepted)
+			}
+		}
+		for key := range queryOf {
+			if !slices.ContainsFunc(routes, func(rt route) bool { return rt.method+" "+rt.pattern == key }) {
+				t.Errorf("queryOf names %q, which is not in the route table", key)
+			}
+		}
+	})
+
 	t.Run("EveryOperationIsRouted", func(t *testing.T) {
 		doc := loadOpenAPI(t)
 		for _, path := range doc.Paths.InMatchingOrder() {

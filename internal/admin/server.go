@@ -179,7 +179,7 @@ func New(deps Deps) (*Server, error) {
 		pageTimeout = DefaultPageTimeout
 	}
 	for _, rt := range routes {
-		h := s.handler(rt.handle)
+		h := s.handler(rt)
 		if !rt.public {
 			h = s.authenticate(h)
 		}
@@ -229,10 +229,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(sw, r)
 }
 
-// handler adapts a handler that returns an error.
-func (s *Server) handler(fn func(s *Server, w http.ResponseWriter, r *http.Request) error) http.Handler {
+// handler adapts a route's handler, which returns an error. Under /api/ it
+// refuses first the query parameters the route does not take (queryOf);
+// the public pages outside it ignore them, as links in mail pick up
+// tracking parameters on the way.
+func (s *Server) handler(rt route) http.Handler {
+	accepted, strict := queryOf[rt.method+" "+rt.pattern], strings.HasPrefix(rt.pattern, "/api/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(s, w, r); err != nil {
+		if strict {
+			if err := checkQuery(r.URL, accepted); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if err := rt.handle(s, w, r); err != nil {
 			s.writeError(w, r, err)
 		}
 	})

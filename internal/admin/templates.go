@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/templates"
 )
@@ -25,7 +26,15 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, data, true); err != nil {
 		return err
 	}
-	msg, err := s.renderer.Render(name, r.URL.Query().Get("locale"), data)
+	locale := r.URL.Query().Get("locale")
+	if locale != "" {
+		// An unknown locale falls back to the default, as it does for a
+		// contact; one that is not a language tag at all is a mistake.
+		if _, err := contacts.NormalizeLocale("locale", locale); err != nil {
+			return err
+		}
+	}
+	msg, err := s.renderer.Render(name, locale, data)
 	if errors.Is(err, templates.ErrUnknown) {
 		return fault.NotFound("there is no template called %q", name)
 	}

@@ -101,11 +101,8 @@ func (in *InvoiceInput) normalize() error {
 		return fault.Invalid("currency", "%q is not an ISO 4217 currency code such as EUR or USD", in.Currency)
 	}
 	in.Currency = code
-	if in.DueDate == "" {
-		return fault.Invalid("due_date", "is required (YYYY-MM-DD)")
-	}
-	if _, err := time.Parse(DateLayout, in.DueDate); err != nil {
-		return fault.Invalid("due_date", "%q is not a date (YYYY-MM-DD)", in.DueDate)
+	if err := checkDueDate("due_date", in.DueDate); err != nil {
+		return err
 	}
 	if in.Status == "" {
 		in.Status = Open
@@ -212,6 +209,9 @@ func (b *Billing) List(ctx context.Context, f Filter) (page.Page[Invoice], error
 		args = append(args, f.Status)
 	}
 	if f.LicenseID != "" {
+		if err := contacts.ValidateLicenseID("license_id", f.LicenseID); err != nil {
+			return page.Page[Invoice]{}, err
+		}
 		query += ` AND license_id = ?`
 		args = append(args, f.LicenseID)
 	}
@@ -258,6 +258,9 @@ func (inv InvoiceOfLicense) DaysPastDue(now time.Time) int {
 	if err != nil {
 		loc = time.UTC
 	}
-	days, _ := daysBetween(inv.DueDate, now.In(loc).Format(DateLayout))
-	return days
+	due, err := dayOf(inv.DueDate)
+	if err != nil {
+		return 0 // checked on the way in
+	}
+	return int(civilDay(now.In(loc).Date()) - due)
 }

@@ -94,6 +94,9 @@ func TestInvoices(t *testing.T) {
 				{"UnknownLicense", "INV-1", "license_id", func(in *billing.InvoiceInput) { in.LicenseID = "SEN-404" }},
 				{"BadDate", "INV-1", "due_date", func(in *billing.InvoiceInput) { in.DueDate = "2026-02-30" }},
 				{"DateWithTime", "INV-1", "due_date", func(in *billing.InvoiceInput) { in.DueDate = "2026-12-15T00:00:00Z" }},
+				{"DueBeforeTheBounds", "INV-1", "due_date", func(in *billing.InvoiceInput) { in.DueDate = "1989-12-31" }},
+				{"DueAfterTheBounds", "INV-1", "due_date", func(in *billing.InvoiceInput) { in.DueDate = "2201-01-01" }},
+				{"DueInYearOne", "INV-1", "due_date", func(in *billing.InvoiceInput) { in.DueDate = "0001-01-01" }},
 				{"BadStatus", "INV-1", "status", func(in *billing.InvoiceInput) { in.Status = "late" }},
 				{"CRLFInNumber", "INV-1\r\nBcc: x", "number", func(*billing.InvoiceInput) {}},
 				{"EmptyNumber", "", "number", func(*billing.InvoiceInput) {}},
@@ -113,6 +116,29 @@ func TestInvoices(t *testing.T) {
 			}
 			if _, err := b.Billing.Get(ctx, "INV-404"); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("Get unknown = %v", err)
+			}
+		})
+
+		t.Run("DueDatesWithinTheBounds", func(t *testing.T) {
+			b := setup(t, database)
+			b.license(t, "SEN-1", "UTC")
+			b.invoice(t, "INV-FIRST", "SEN-1", billing.EarliestDueDate)
+			b.invoice(t, "INV-LAST", "SEN-1", billing.LatestDueDate)
+			_, err := importCSV(b, "number,license_id,amount_minor,currency,due_date\n"+
+				"INV-1,SEN-1,100,EUR,1990-01-01\n"+
+				"INV-2,SEN-1,100,EUR,1989-12-31\n"+
+				"INV-3,SEN-1,100,EUR,2200-12-31\n"+
+				"INV-4,SEN-1,100,EUR,2201-01-01\n")
+			var ie *contacts.ImportError
+			if !errors.As(err, &ie) {
+				t.Fatalf("import = %v", err)
+			}
+			var bad []string
+			for _, l := range ie.Lines {
+				bad = append(bad, fmt.Sprintf("%d %s", l.Line, l.Message))
+			}
+			if len(bad) != 2 || !strings.HasPrefix(bad[0], "3 due_date: ") || !strings.HasPrefix(bad[1], "5 due_date: ") {
+				t.Errorf("bad lines: %q", bad)
 			}
 		})
 
@@ -331,4 +357,54 @@ func TestReminderCadence(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestDaysPastDue: days are counted on the calendar of the license's
+// timezone, across DST changes, leap days and centuries, and never
+// saturate (an invoice due 0001-01-01, stored before due dates were
+// bounded, is 739,950 days overdue, not the 106,751 of a time.Duration).
+func TestDaysPastDue(t *testing.T) {
+	t.Parallel()
+
+	at := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name, zone, due string
+		now             time.Time
+		want            int
+	}{
+		{"DueToday", "UTC", "2026-12-01", at("2026-12-01T09:00:00Z"), 0},
+		{"LastSecondOfTheDueDay", "UTC", "2026-12-01", at("2026-12-01T23:59:59Z"), 0},
+		{"AWeekBefore", "UTC", "2026-12-08", at("2026-12-01T09:00:00Z"), -7},
+		// 2026-03-29 has 23 hours in Berlin: half an hour after its end is
+		// the next day, though less than 24 hours after its start.
+		{"AfterSpringForward", "Europe/Berlin", "2026-03-29", at("2026-03-29T22:30:00Z"), 1},
+		{"BeforeSpringForwardEnds", "Europe/Berlin", "2026-03-30", at("2026-03-29T21:59:00Z"), -1},
+		// 2026-10-25 has 25 hours in Berlin: its last second is still it.
+		{"LastSecondOfFallBack", "Europe/Berlin", "2026-10-25", at("2026-10-25T22:59:59Z"), 0},
+		{"AfterFallBack", "Europe/Berlin", "2026-10-25", at("2026-10-25T23:00:00Z"), 1},
+		{"NewYorkSpringForward", "America/New_York", "2026-03-08", at("2026-03-09T03:59:00Z"), 0},
+		{"AheadOfUTC", "Pacific/Kiritimati", "2026-12-01", at("2026-11-30T10:00:00Z"), 0},
+		{"BehindUTC", "Pacific/Pago_Pago", "2026-12-01", at("2026-12-01T10:59:00Z"), -1},
+		{"AcrossTheYear", "Asia/Tokyo", "2026-12-31", at("2026-12-31T15:00:00Z"), 1},
+		{"LeapDay", "UTC", "2028-02-28", at("2028-03-01T00:00:00Z"), 2},
+		{"CenturyWithoutLeapDay", "UTC", "2100-02-28", at("2100-03-01T00:00:00Z"), 1},
+		{"EarliestDueDate", "UTC", billing.EarliestDueDate, at("2026-12-01T09:00:00Z"), 13483},
+		{"LatestDueDate", "UTC", billing.LatestDueDate, at("2026-12-01T09:00:00Z"), -63582},
+		{"FarPast", "UTC", "0001-01-01", at("2026-12-01T09:00:00Z"), 739950},
+		{"FarFuture", "UTC", "9999-12-31", at("2026-12-01T09:00:00Z"), -2912108},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := billing.InvoiceOfLicense{Invoice: billing.Invoice{DueDate: tc.due}, LicenseTimezone: tc.zone}
+			if got := inv.DaysPastDue(tc.now); got != tc.want {
+				t.Errorf("due %s, now %s in %s: %d days past due, want %d", tc.due, tc.now.Format(time.RFC3339), tc.zone, got, tc.want)
+			}
+		})
+	}
 }

@@ -109,16 +109,3 @@ func latestStep(sorted []int, days int) (int, bool) {
 	}
 	return sorted[i-1], true
 }
-
-// daysBetween returns to - from in whole days, both YYYY-MM-DD.
-func daysBetween(from, to string) (int, error) {
-	f, err := time.Parse(DateLayout, from)
-	if err != nil {
-		return 0, err
-	}
-	t, err := time.Parse(DateLayout, to)
-	if err != nil {
-		return 0, err
-	}
-	return int(t.Sub(f).Hours() / 24), nil
-}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/page"
@@ -216,10 +217,14 @@ func (l *Ledger) settle(ctx context.Context, c Claim, set string, args ...any) e
 	return nil
 }
 
-// DeliveryFilter selects the deliveries of an announcement.
+// DeliveryFilter selects the deliveries of an announcement; empty fields
+// select everything.
 type DeliveryFilter struct {
 	Status DeliveryStatus
-	Page   page.Request
+	// Email selects the delivery to one address, matched as contacts are
+	// looked up (contacts.LookupEmail): exactly, with A-Z lowered.
+	Email string
+	Page  page.Request
 }
 
 // Deliveries lists the deliveries of an announcement in the order they were
@@ -242,6 +247,18 @@ func (l *Ledger) Deliveries(ctx context.Context, announcementID int64, f Deliver
 		}
 		query += ` AND status = ?`
 		args = append(args, f.Status)
+	}
+	if f.Email != "" {
+		forms, err := contacts.LookupEmail("email", f.Email)
+		if err != nil {
+			return page.Page[Delivery]{}, err
+		}
+		in, inArgs, err := db.In(` AND email IN (?)`, forms)
+		if err != nil {
+			return page.Page[Delivery]{}, err
+		}
+		query += in
+		args = append(args, inArgs...)
 	}
 	query += ` ORDER BY id LIMIT ?`
 	args = append(args, limit+1)

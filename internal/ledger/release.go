@@ -138,8 +138,11 @@ func (l *Ledger) Releases(ctx context.Context, product string, req page.Request)
 		args = append(args, afterID)
 	}
 	if product != "" {
+		if product, err = contacts.NormalizeProduct("product", product); err != nil {
+			return page.Page[Release]{}, err
+		}
 		query += ` AND product = ?`
-		args = append(args, strings.ToLower(product))
+		args = append(args, product)
 	}
 	query += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)

@@ -18,6 +18,10 @@ const (
 	MaxSize     = 500
 )
 
+// maxCursorLen bounds a cursor: it encodes one key (an id, a license id, an
+// address of at most 254 bytes), so anything longer was not made here.
+const maxCursorLen = 1024
+
 // Request asks for up to Limit items after the cursor After.
 type Request struct {
 	Limit int    // 0 means DefaultSize
@@ -42,6 +46,9 @@ func (p Request) Decode() (limit int, after string, err error) {
 		return 0, "", fault.Invalid("limit", "must be between 1 and %d", MaxSize)
 	}
 	if p.After != "" {
+		if len(p.After) > maxCursorLen {
+			return 0, "", fault.Invalid("after", "is not a cursor returned by this list")
+		}
 		key, err := base64.RawURLEncoding.DecodeString(p.After)
 		if err != nil || len(key) == 0 || !utf8.Valid(key) || bytes.IndexByte(key, 0) >= 0 {
 			return 0, "", fault.Invalid("after", "is not a cursor returned by this list")
