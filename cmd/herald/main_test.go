@@ -99,7 +99,14 @@ var servingLine = regexp.MustCompile(`msg="herald is serving" addr=(\S+)`)
 // environment) and waits until it listens.
 func serve(t *testing.T, dir string, env ...string) *process {
 	t.Helper()
-	cmd := exec.Command(herald(t), "serve")
+	return start(t, dir, "serve", servingLine, env...)
+}
+
+// start starts "herald role" in dir with only env set and waits until it
+// logs listening, a line whose first group is the address.
+func start(t *testing.T, dir, role string, listening *regexp.Regexp, env ...string) *process {
+	t.Helper()
+	cmd := exec.Command(herald(t), role)
 	cmd.Dir = dir
 	cmd.Env = env
 	p := &process{cmd: cmd, stdout: &syncBuffer{}, log: &syncBuffer{}, done: make(chan error, 1)}
@@ -117,7 +124,7 @@ func serve(t *testing.T, dir string, env ...string) *process {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			fmt.Fprintln(log, sc.Text())
-			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case addr <- m[1]:
 				default: // only the first one counts; keep draining stderr
@@ -131,9 +138,9 @@ func serve(t *testing.T, dir string, env ...string) *process {
 	case p.addr = <-addr:
 		return p
 	case err := <-p.done:
-		t.Fatalf("herald serve exited before listening: %v\n%s", err, log.String())
+		t.Fatalf("herald %s exited before listening: %v\n%s", role, err, log.String())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("herald serve did not listen within 30s:\n%s", log.String())
+		t.Fatalf("herald %s did not listen within 30s:\n%s", role, log.String())
 	}
 	return nil
 }

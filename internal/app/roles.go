@@ -59,7 +59,7 @@ func (a *App) Start(ctx context.Context, r Roles) error {
 		}
 	}
 	if a.Config.HTTP.MetricsAddr != "" {
-		return a.StartMetrics()
+		return a.StartMetrics(ctx)
 	}
 	return nil
 }
@@ -166,7 +166,7 @@ func (a *App) API(ctx context.Context) (http.Handler, error) {
 		Tester:      tester,
 		Unsubscribe: m.unsubscribe,
 		Relay:       r,
-		Checks:      []admin.Check{{Name: "database", Check: a.DB.PingContext}, {Name: "redis", Check: q.Ping}},
+		Checks:      a.readiness(q),
 		Logger:      a.Logger,
 		PageTimeout: a.opts.PageTimeout,
 	})
@@ -201,19 +201,25 @@ func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// StartMetrics serves /metrics and /healthz on HERALD_METRICS_ADDR, for
-// processes without the API.
-func (a *App) StartMetrics() error {
+// StartMetrics serves /metrics, /healthz and /readyz on
+// HERALD_METRICS_ADDR, for processes without the API.
+func (a *App) StartMetrics(ctx context.Context) error {
+	q, err := a.OpenQueue(ctx)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", a.Config.HTTP.MetricsAddr)
 	if err != nil {
 		return fmt.Errorf("HERALD_METRICS_ADDR: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", a.Metrics.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, `{"status":"ok"}`) })
-	a.serve("metrics", ln, mux, 0)
+	a.serve("metrics", ln, admin.Probes(a.Metrics, a.readiness(q), a.Logger), 0)
 	a.Logger.Info("metrics are served", "addr", ln.Addr().String())
 	return nil
+}
+
+// readiness is what /readyz checks: the database and Redis.
+func (a *App) readiness(q *queue.Queue) []admin.Check {
+	return []admin.Check{{Name: "database", Check: a.DB.PingContext}, {Name: "redis", Check: q.Ping}}
 }
 
 // serve serves h on ln until Close, which lets requests in flight finish.

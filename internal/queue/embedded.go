@@ -21,6 +21,7 @@ type Embedded struct {
 	password string
 	stop     chan struct{}
 	done     sync.WaitGroup
+	closed   sync.Once
 }
 
 // clockTick is how often the embedded Redis's clock is moved on.
@@ -65,9 +66,11 @@ func (e *Embedded) URL() string { return "redis://:" + e.password + "@" + e.mr.A
 // FlushAll empties it, as a Redis FLUSHALL would (for tests).
 func (e *Embedded) FlushAll() { e.mr.FlushAll() }
 
-// Close stops it.
+// Close stops it; closing it again does nothing.
 func (e *Embedded) Close() {
-	close(e.stop)
-	e.done.Wait()
-	e.mr.Close()
+	e.closed.Do(func() {
+		close(e.stop)
+		e.done.Wait()
+		e.mr.Close()
+	})
 }
