@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/redact"
 	"github.com/heraldhq/herald/internal/queue"
 )
 
@@ -85,12 +86,12 @@ func (r FeedsResult) String() string {
 func (p *FeedPoller) Poll(ctx context.Context) (FeedsResult, error) {
 	res := FeedsResult{Feeds: []FeedResult{}}
 	for _, f := range p.Feeds {
-		fr := FeedResult{Product: f.Product, URL: f.URL}
+		fr := FeedResult{Product: f.Product, URL: redact.URL(f.URL)}
 		made, refused, err := p.poll(ctx, f)
 		fr.Refused = refused
 		if err != nil {
 			fr.Error = err.Error()
-			p.Logger.Warn("release feed failed; it is tried again on the next poll", "product", f.Product, "url", f.URL, "err", err)
+			p.Logger.Warn("release feed failed; it is tried again on the next poll", "product", f.Product, "url", redact.URL(f.URL), "err", redact.Error(err, f.URL))
 		}
 		res.AnnouncementsCreated += len(made)
 		for _, a := range made {
@@ -111,7 +112,7 @@ func (p *FeedPoller) poll(ctx context.Context, f Feed) ([]ledger.Announcement, [
 	for _, r := range rec.Refused {
 		// An entry herald cannot announce must not stop the feed: it
 		// stays recorded as seen, and the next versions go on.
-		p.Logger.Warn("release feed entry skipped", "product", f.Product, "url", f.URL, "version", r.Version, "err", r.Err)
+		p.Logger.Warn("release feed entry skipped", "product", f.Product, "url", redact.URL(f.URL), "version", r.Version, "err", r.Err)
 		refused = append(refused, RefusedEntry{Version: r.Version, Error: r.Err.Error()})
 	}
 	return rec.Announced, refused, err

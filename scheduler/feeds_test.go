@@ -210,3 +210,31 @@ func TestReleaseFeedEntryOverTheLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestReleaseFeedPasswordsStayOut polls a feed whose URL holds a password:
+// the result that the API and the job log show names the feed without it.
+func TestReleaseFeedPasswordsStayOut(t *testing.T) {
+	t.Parallel()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	t.Cleanup(down.Close)
+	withPassword := strings.Replace(down.URL, "http://", "http://feeds:s3cr3t-feed-pass@", 1) + "/jira.atom"
+	b := setup(t, dbtest.SQLite, func(c *config.Config) {
+		c.Feeds.ReleaseFeeds = config.ReleaseFeeds{{Product: "jira", URL: withPassword}}
+	})
+	res, err := b.Jobs.Feeds.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := res.Feeds[0]
+	if fr.Error == "" {
+		t.Fatalf("a feed answering 500 gave no error: %+v", fr)
+	}
+	if strings.Contains(fr.URL+fr.Error+res.String(), "s3cr3t-feed-pass") {
+		t.Errorf("the result shows the feed's password: %+v", fr)
+	}
+	if !strings.Contains(fr.URL, "feeds:") || !strings.Contains(fr.URL, "/jira.atom") {
+		t.Errorf("result URL %q, want the feed named, its password masked", fr.URL)
+	}
+}
