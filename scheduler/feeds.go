@@ -18,8 +18,8 @@ import (
 
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
-	"github.com/heraldhq/herald/internal/redact"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/redact"
 )
 
 // Feed is a product's release feed (Atom, RSS or JSON Feed).
