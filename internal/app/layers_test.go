@@ -21,7 +21,7 @@ var layers = []struct {
 		"internal/redact", "internal/keys"}},
 	{"domain", []string{"contacts", "internal/ledger", "internal/billing", "internal/auth", "templates", "internal/kinds"}},
 	{"adapters", []string{"worker", "scheduler", "internal/admin", "internal/app", "cmd/herald"}},
-	{"test helpers", []string{"internal/dbtest", "internal/queuetest", "internal/smtptest", "internal/apptest", "internal/pagetest"}},
+	{"test helpers", []string{"internal/dbtest", "internal/queuetest", "internal/smtptest", "internal/apptest", "internal/pagetest", "internal/browsertest"}},
 }
 
 const module = "github.com/heraldhq/herald/"
