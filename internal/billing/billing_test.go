@@ -34,7 +34,7 @@ func setup(t *testing.T, database dbtest.Database) *testBundle {
 
 func (b *testBundle) license(t *testing.T, id, tz string) {
 	t.Helper()
-	if _, err := b.Contacts.CreateLicense(context.Background(), contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Timezone: tz,
+	if _, err := b.Contacts.CreateLicense(context.Background(), contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Timezone: tz,
 		Contacts: []contacts.NewMember{
 			{Email: "main@" + strings.ToLower(id) + ".test", Role: contacts.Billing},
 			{Email: "other@" + strings.ToLower(id) + ".test", Role: contacts.Billing},
