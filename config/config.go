@@ -44,6 +44,7 @@ type Config struct {
 	Billing   Billing   `yaml:",inline"`
 	Feeds     Feeds     `yaml:",inline"`
 	Lists     Lists     `yaml:",inline"`
+	Contacts  Contacts  `yaml:",inline"`
 	DKIM      DKIM      `yaml:",inline"`
 	Log       Log       `yaml:",inline"`
 }
@@ -258,6 +259,7 @@ func (c Config) Validate() error {
 		c.Scheduler.validate(),
 		c.Billing.validate(),
 		c.Lists.validate(),
+		c.Contacts.validate(),
 		c.DKIM.validate(),
 		c.Feeds.validate(),
 		c.Log.validate(),
