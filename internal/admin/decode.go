@@ -32,8 +32,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 	if err := requireMediaType(r, "application/json"); err != nil {
 		return err
 	}
-	if bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) {
-		return fault.Invalid("", "text must not contain NUL characters")
+	if field, why, found := badText(body); found {
+		return fault.Invalid(field, "%s", why)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
