@@ -147,27 +147,33 @@ func TestReleaseUsesTheProductName(t *testing.T) {
 
 		for _, tc := range []struct {
 			name, body string
+			// title is the release's title, in the API and as the
+			// announcement's subject.
+			title string
 			// product is what the HTML part calls the product.
 			product string
 			// want is what each recipient's subject and text say.
 			want map[string][2]string
 		}{
-			{"DefaultTitle", `{"product":"jira","version":"9.4.1"}`, "Jira Software 9.4.1", map[string][2]string{
+			{"DefaultTitle", `{"product":"jira","version":"9.4.1"}`, "Jira Software 9.4.1", "Jira Software 9.4.1", map[string][2]string{
 				"ann@acme.test": {"Jira Software 9.4.1 is available", "\nJira Software 9.4.1 has been released."},
 				"bob@acme.test": {"Jira Software 9.4.1 ist verfügbar", "\nJira Software 9.4.1 ist erschienen."},
 			}},
-			{"OwnTitle", `{"product":"jira","version":"9.5.0","title":"Jira 9.5"}`, "(Jira Software 9.5.0)", map[string][2]string{
+			{"OwnTitle", `{"product":"jira","version":"9.5.0","title":"Jira 9.5"}`, "Jira 9.5", "(Jira Software 9.5.0)", map[string][2]string{
 				"ann@acme.test": {"Jira 9.5 is available", "\nJira 9.5 (Jira Software 9.5.0) has been released."},
 				"bob@acme.test": {"Jira 9.5 ist verfügbar", "\nJira 9.5 (Jira Software 9.5.0) ist erschienen."},
 			}},
-			{"NoNameFallsBackToTheKey", `{"product":"confluence","version":"8.0"}`, "confluence 8.0", map[string][2]string{
+			{"NoNameFallsBackToTheKey", `{"product":"confluence","version":"8.0"}`, "confluence 8.0", "confluence 8.0", map[string][2]string{
 				"dee@beta.test": {"confluence 8.0 is available", "\nconfluence 8.0 has been released."},
 			}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := len(b.SMTP.Messages())
 				res := b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/releases", body: tc.body}).json(t)
-				b.WaitDone(t, int64(res["announcement_id"].(float64)))
+				a := b.WaitDone(t, int64(res["announcement_id"].(float64)))
+				if title := res["release"].(map[string]any)["title"]; title != tc.title || a.Subject != tc.title {
+					t.Errorf("release title %q, announcement subject %q; want %q in both", title, a.Subject, tc.title)
+				}
 				got := map[string][2]string{}
 				for _, m := range b.SMTP.Messages()[before:] {
 					subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))

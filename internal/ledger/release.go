@@ -57,9 +57,6 @@ func (nr *NewRelease) normalize() error {
 	if nr.Title, err = contacts.NormalizeName("title", nr.Title, false); err != nil {
 		return err
 	}
-	if nr.Title == "" {
-		nr.Title = nr.Product + " " + nr.Version
-	}
 	nr.Notes = strings.TrimSpace(nr.Notes)
 	if !utf8.ValidString(nr.Notes) || strings.ContainsRune(nr.Notes, 0) {
 		return fault.Invalid("notes", "must be UTF-8 text without NUL characters")
@@ -104,6 +101,19 @@ func (l *Ledger) CreateRelease(ctx context.Context, nr NewRelease, announce func
 
 // createRelease is CreateRelease in tx, for a checked release.
 func (l *Ledger) createRelease(ctx context.Context, tx *sqlx.Tx, nr NewRelease, announce func(NewRelease) NewAnnouncement) (Release, Announcement, bool, error) {
+	if nr.Title == "" {
+		// Untitled, a release is called by its product's display name
+		// ("Jira Software 9.4.1"), or its key when it has none.
+		name := nr.Product
+		var named []string
+		if err := db.Select(ctx, tx, &named, `SELECT name FROM products WHERE key = ?`, nr.Product); err != nil {
+			return Release{}, Announcement{}, false, fmt.Errorf("read the product's name: %w", err)
+		}
+		if len(named) == 1 && named[0] != "" {
+			name = named[0]
+		}
+		nr.Title = name + " " + nr.Version
+	}
 	a, created, err := l.Create(ctx, tx, announce(nr))
 	if err != nil {
 		return Release{}, Announcement{}, false, err
