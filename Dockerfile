@@ -11,8 +11,14 @@ COPY go.mod go.sum ./
 RUN go mod download
 
 COPY . .
+# .git is not sent to the build (.dockerignore), so the revision that
+# "herald --version" and herald_build_info show is passed in:
+#   docker build --build-arg HERALD_REVISION=$(git rev-parse HEAD) .
+ARG HERALD_REVISION=""
 RUN --mount=type=cache,target=/cache/go-build \
-    GOCACHE=/cache/go-build CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/herald ./cmd/herald \
+    GOCACHE=/cache/go-build CGO_ENABLED=0 go build -trimpath \
+      -ldflags="-s -w -X github.com/heraldhq/herald/internal/buildinfo.revision=${HERALD_REVISION}" \
+      -o /out/herald ./cmd/herald \
  && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot

@@ -22,13 +22,24 @@ type Info struct {
 	GoVersion string
 }
 
+// revision is the VCS revision given at link time, for builds from a
+// source tree without its history (a container image build):
+//
+//	go build -ldflags "-X github.com/heraldhq/herald/internal/buildinfo.revision=$(git rev-parse HEAD)"
+//
+// What the toolchain recorded itself wins.
+var revision string
+
 // Read returns what the toolchain recorded in the running binary.
 func Read() Info {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return Info{Version: "(devel)", GoVersion: runtime.Version()}
+	info := Info{Version: "(devel)", GoVersion: runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		info = From(bi)
 	}
-	return From(bi)
+	if info.Revision == "" {
+		info.Revision = revision
+	}
+	return info
 }
 
 // From reads bi.

@@ -2,6 +2,7 @@ package buildinfo
 
 import (
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -30,5 +31,20 @@ func TestString(t *testing.T) {
 		if got := From(&tc.info).String(); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestRevisionGivenAtLinkTime: a build without VCS information (a
+// container image, built without .git) shows the revision passed with
+// -ldflags -X.
+func TestRevisionGivenAtLinkTime(t *testing.T) {
+	if bi, ok := debug.ReadBuildInfo(); ok && From(bi).Revision != "" {
+		t.Skip("this test binary carries VCS information")
+	}
+	old := revision
+	t.Cleanup(func() { revision = old })
+	revision = "0123abcd"
+	if got := Read(); got.Revision != "0123abcd" || !strings.Contains(got.String(), "(revision 0123abcd)") {
+		t.Errorf("Read() = %+v, %q; want the revision given at link time", got, got.String())
 	}
 }
