@@ -220,7 +220,7 @@ func TestImportSeparators(t *testing.T) {
 		if err := json.Unmarshal(res.body, &body); err != nil {
 			t.Fatal(err)
 		}
-		if len(body.Lines) != 1 || body.Lines[0].Line != 1 || !strings.Contains(body.Lines[0].Message, "the file seems to use ';' as separator") {
+		if len(body.Lines) != 1 || body.Lines[0].Line != 1 || !strings.Contains(body.Lines[0].Message, `unknown column "licence_name" in a header separated by ';'`) {
 			t.Errorf("answer: %s", res.body)
 		}
 		if after := b.snapshot(t); after != before {

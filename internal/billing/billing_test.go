@@ -196,7 +196,7 @@ func TestInvoices(t *testing.T) {
 			}
 			_, err := importCSV(b, "number;license;amount_minor;currency;due_date\nINV-3;SEN-1;1;EUR;2026-12-15\n")
 			var ie *contacts.ImportError
-			if !errors.As(err, &ie) || len(ie.Lines) != 1 || !strings.Contains(ie.Lines[0].Message, "the file seems to use ';' as separator") {
+			if !errors.As(err, &ie) || len(ie.Lines) != 1 || !strings.Contains(ie.Lines[0].Message, `unknown column "license" in a header separated by ';'`) {
 				t.Errorf("import with a misspelt column = %v", err)
 			}
 		})

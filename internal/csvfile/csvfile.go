@@ -105,7 +105,19 @@ func Read(r io.Reader, columns, optional []string, record func(Record) error) (*
 // header checks the header and returns its column names and their places.
 func header(problems *Error, cells, columns, all []string) ([]string, map[string]int, bool) {
 	hdr := strings.Join(all, ",")
-	hint := separatorHint(cells)
+	if len(cells) == 1 && strings.HasPrefix(columnName(cells[0]), "sep=") {
+		problems.Add(1, "the first line %q is a spreadsheet's note of the separator, not the header; remove it: herald tells the separator from the header %s", cells[0], hdr)
+		return nil, nil, false
+	}
+	if sep, parts, ok := misspeltHeader(cells, all); ok {
+		// Read with another separator, a header of one cell is known
+		// names but one or more misspelt ones: name those.
+		for _, p := range parts {
+			problems.Add(1, "unknown column %q in a header separated by "+sepName(sep)+
+				" (herald reads ',', ';' or tab, and tells which from a header of known column names); the header is %s", p, hdr)
+		}
+		return nil, nil, false
+	}
 	names := make([]string, len(cells))
 	cols := make(map[string]int, len(cells))
 	for i, cell := range cells {
@@ -113,14 +125,14 @@ func header(problems *Error, cells, columns, all []string) ([]string, map[string
 		names[i] = name
 		switch _, dup := cols[name]; {
 		case !slices.Contains(all, name):
-			problems.Add(1, "unknown column %q; the header is %s%s", name, hdr, hint)
+			problems.Add(1, "unknown column %q; the header is %s", name, hdr)
 		case dup:
 			problems.Add(1, "column %q appears twice", name)
 		}
 		cols[name] = i
 	}
 	for _, c := range columns {
-		if _, ok := cols[c]; !ok && hint == "" {
+		if _, ok := cols[c]; !ok {
 			problems.Add(1, "missing column %q; the header is %s", c, hdr)
 		}
 	}

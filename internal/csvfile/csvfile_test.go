@@ -136,10 +136,12 @@ func TestSeparator(t *testing.T) {
 	}
 
 	// A header that is not known columns on any separator is read with
-	// commas, and the hint names the separator it seems to use.
+	// commas; the problem names the misspelt column and the separator the
+	// header seems to use.
 	for _, tc := range []struct{ name, data, hint string }{
-		{"SemicolonTypo", "a;bb\n1;2\n", "seems to use ';' as separator"},
-		{"TabTypo", "a\tbb\n1\t2\n", "seems to use tab as separator"},
+		{"SemicolonTypo", "a;bb\n1;2\n", `unknown column "bb" in a header separated by ';'`},
+		{"TabTypo", "a\tbb\n1\t2\n", `unknown column "bb" in a header separated by tab`},
+		{"SpreadsheetSeparatorLine", "sep=;\na;b\n1;2\n", `the first line "sep=;" is a spreadsheet's note of the separator`},
 		{"KnownColumnsOneMissing", "a;c\n1;2\n", `missing column "b"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,18 +55,30 @@ func columnName(cell string) string {
 	return strings.ToLower(strings.TrimSpace(cell))
 }
 
-// separatorHint says which separator a one-column header seems to use,
-// when it is not one that separator recognises (a column name misspelt).
-func separatorHint(names []string) string {
-	if len(names) != 1 {
-		return ""
+// misspeltHeader tells a header that uses ';' or a tab but was read with
+// commas, because a column name in it is misspelt: a single cell that
+// splits on the separator into names of which at least one is known. It
+// returns the separator and the names that are not known.
+func misspeltHeader(cells, known []string) (rune, []string, bool) {
+	if len(cells) != 1 {
+		return 0, nil, false
 	}
 	for _, sep := range separators {
-		if strings.ContainsRune(names[0], sep) {
-			return "; the file seems to use " + sepName(sep) + " as separator: herald reads ',', ';' or tab, and tells which from a header of known column names"
+		parts := strings.Split(cells[0], string(sep))
+		if len(parts) < 2 {
+			continue
+		}
+		var unknown []string
+		for _, p := range parts {
+			if !slices.Contains(known, columnName(p)) {
+				unknown = append(unknown, columnName(p))
+			}
+		}
+		if len(unknown) < len(parts) {
+			return sep, unknown, true
 		}
 	}
-	return ""
+	return 0, nil, false
 }
 
 func sepName(sep rune) string {
