@@ -73,10 +73,21 @@ func NormalizeName(field, s string, required bool) (string, error) {
 	if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
 		return "", fault.Invalid(field, "must not contain control characters")
 	}
+	if strings.ContainsFunc(s, bidiControl) {
+		return "", fault.Invalid(field, "must not contain bidirectional embedding, override or isolate characters")
+	}
 	if utf8.RuneCountInString(s) > maxNameLen {
 		return "", fault.Invalid(field, "is longer than %d characters", maxNameLen)
 	}
 	return s, nil
+}
+
+// bidiControl reports the characters that reorder the text around them
+// (U+202A–U+202E, U+2066–U+2069): in a name they would make a subject or
+// a page read other than it is ("Trojan Source"). The plain marks LRM and
+// RLM, which right-to-left names may need, are allowed.
+func bidiControl(r rune) bool {
+	return r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
 }
 
 // ParseRole checks a role name.

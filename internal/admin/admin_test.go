@@ -356,6 +356,8 @@ func TestBadInput(t *testing.T) {
 			{"NULInNestedName", request{method: "POST", path: "/api/v1/licenses", body: `{"id":"SEN-9","product":"jira","name":"N","contacts":[{"email":"eve@acme.test","role":"technical"},{"email":"x@acme.test","name":"\u0000","role":"billing"}]}`}, 400, "invalid", "contacts[1].name"},
 			{"NotUTF8InName", request{method: "POST", path: "/api/v1/licenses", body: "{\"id\":\"SEN-9\",\"product\":\"jira\",\"name\":\"bad\xff\xfeutf\"}"}, 400, "invalid", "name"},
 			{"CRLFInLicenseName", request{method: "POST", path: "/api/v1/licenses", body: `{"id":"SEN-9","product":"jira","name":"N\r\nBcc: x@evil.test"}`}, 400, "invalid", "name"},
+			{"BidiOverrideInName", request{method: "POST", path: "/api/v1/licenses/SEN-1234/contacts", body: `{"email":"eve@acme.test","name":"Eve \u202egnp.exe","role":"billing"}`}, 400, "invalid", "name"},
+			{"BidiOverrideInProductName", request{method: "PUT", path: "/api/v1/products/jira", body: `{"name":"Jira \u2067Software"}`}, 400, "invalid", "name"},
 			{"CRLFInContactName", request{method: "POST", path: "/api/v1/licenses/SEN-1234/contacts", body: `{"email":"eve@acme.test","name":"Eve\r\nBcc: x@evil.test","role":"billing"}`}, 400, "invalid", "name"},
 			{"CRLFInEmail", request{method: "POST", path: "/api/v1/licenses/SEN-1234/contacts", body: `{"email":"eve@acme.test\r\nBcc: x@evil.test","role":"billing"}`}, 400, "invalid", "email"},
 			{"CRLFInPatch", request{method: "PATCH", path: "/api/v1/contacts/ann@acme.test", body: `{"name":"Ann\nX-Evil: 1"}`}, 400, "invalid", "name"},
