@@ -108,9 +108,12 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
+	email, err := filterEmail(r)
+	if err != nil {
+		return err
+	}
 	p, err := s.ledger.Deliveries(r.Context(), id, ledger.DeliveryFilter{
-		Status: ledger.DeliveryStatus(q.Get("status")), Email: q.Get("email"), Page: req,
+		Status: ledger.DeliveryStatus(r.URL.Query().Get("status")), Email: email, Page: req,
 	})
 	if err != nil {
 		return err

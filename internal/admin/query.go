@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -69,4 +70,14 @@ func acceptedList(accepted []string) string {
 		return "this route takes no query parameters"
 	}
 	return "this route takes " + strings.Join(accepted, ", ")
+}
+
+// filterEmail is the ?email= filter of a list: absent, no filter; present,
+// an address, never empty (which would read as "everyone").
+func filterEmail(r *http.Request) (string, error) {
+	q := r.URL.Query()
+	if q.Has("email") && strings.TrimSpace(q.Get("email")) == "" {
+		return "", fault.Invalid("email", "is empty; leave the parameter out to list everyone")
+	}
+	return q.Get("email"), nil
 }

@@ -173,6 +173,8 @@ func TestQueryValidation(t *testing.T) {
 			{"BadReleaseProduct", "GET", "/api/v1/releases?product=" + strings.Repeat("j", 65), "product"},
 			{"BadLicenseID", "GET", "/api/v1/invoices?license_id=SEN%201234", "license_id"},
 			{"BadDeliveryEmail", "GET", deliveries + "?email=ann(at)acme.test", "email"},
+			{"EmptyDeliveryEmail", "GET", deliveries + "?email=", "email"},
+			{"EmptySuppressionEmail", "GET", "/api/v1/suppressions?email=%20", "email"},
 			{"BadSuppressionEmail", "GET", "/api/v1/suppressions?email=" + strings.Repeat("a", 300), "email"},
 			{"BadLocale", "POST", "/api/v1/templates/" + template + "/preview?locale=not_a_locale!", "locale"},
 			{"BadRole", "DELETE", "/api/v1/licenses/SEN-1234/contacts/bob@acme.test?role=boss", "role"},

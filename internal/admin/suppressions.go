@@ -11,7 +11,11 @@ func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	p, err := s.contacts.Suppressions(r.Context(), contacts.SuppressionFilter{Email: r.URL.Query().Get("email"), Page: req})
+	email, err := filterEmail(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.contacts.Suppressions(r.Context(), contacts.SuppressionFilter{Email: email, Page: req})
 	if err != nil {
 		return err
 	}
