@@ -109,6 +109,10 @@ func waitFor(ctx context.Context, env *Env, led *ledger.Ledger, id int64, w Wait
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline:
+			if a.Status == ledger.Resolving || a.Status == ledger.Scheduled {
+				return fmt.Errorf("stopped waiting for announcement %d after %s (--timeout), still %s; it goes on without this command",
+					id, w.Timeout, a.Status)
+			}
 			return fmt.Errorf("stopped waiting for announcement %d after %s (--timeout), %d of %d deliveries done; it goes on without this command",
 				id, w.Timeout, done, c.Recipients)
 		case <-tick.C:

@@ -161,7 +161,7 @@ func readFailure(problems *Error, lr *limitReader, err error, names []string) (*
 		}
 		problems.Add(tl.line, "column %s is longer than %d KiB; the file was read no further", column, MaxField>>10)
 	case errors.As(err, &tl):
-		problems.Add(tl.line, "is longer than %d KiB; the file was read no further", MaxLine>>10)
+		problems.Add(tl.line, "the line is longer than %d KiB; the file was read no further", MaxLine>>10)
 	default:
 		return nil, fmt.Errorf("read the CSV: %w", err)
 	}

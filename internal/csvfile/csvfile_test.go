@@ -180,7 +180,7 @@ func TestBounds(t *testing.T) {
 		{"GiantHeader", strings.NewReader(strings.Repeat("a", giant)),
 			csvfile.LineError{Line: 1, Message: "column 1 is longer than 8 KiB; the file was read no further"}},
 		{"MillionCommas", io.MultiReader(strings.NewReader("a,b\n"), strings.NewReader(strings.Repeat(",", 1<<20))),
-			csvfile.LineError{Line: 2, Message: "is longer than 64 KiB; the file was read no further"}},
+			csvfile.LineError{Line: 2, Message: "the line is longer than 64 KiB; the file was read no further"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &countingReader{r: tc.data}
