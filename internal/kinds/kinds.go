@@ -118,6 +118,7 @@ func New(deps Deps) (*Registry, error) {
 		&releaseKind{store: deps.Contacts, lists: links, replyTo: deps.Lists.ReplyToRelease},
 		broadcast,
 		reminders,
+		&contactChangeKind{store: deps.Contacts, accountURL: links.account()},
 	} {
 		r.byName[k.Name()] = k
 		r.names = append(r.names, k.Name())

@@ -27,7 +27,7 @@ func TestRegistry(t *testing.T) {
 
 	t.Run("KnowsEveryKind", func(t *testing.T) {
 		reg := newRegistry(t)
-		if diff := cmp.Diff([]ledger.Kind{kinds.Broadcast, kinds.InvoiceReminder, kinds.Release}, reg.Names()); diff != "" {
+		if diff := cmp.Diff([]ledger.Kind{kinds.Broadcast, kinds.ContactChange, kinds.InvoiceReminder, kinds.Release}, reg.Names()); diff != "" {
 			t.Errorf("names (-want +got):\n%s", diff)
 		}
 		var templates []string
@@ -38,7 +38,7 @@ func TestRegistry(t *testing.T) {
 			}
 		}
 		slices.Sort(templates)
-		if diff := cmp.Diff([]string{"broadcast", "invoice_due", "invoice_overdue", "invoice_upcoming", "release"}, templates); diff != "" {
+		if diff := cmp.Diff([]string{"broadcast", "contact_change", "invoice_due", "invoice_overdue", "invoice_upcoming", "release"}, templates); diff != "" {
 			t.Errorf("templates (-want +got):\n%s", diff)
 		}
 	})

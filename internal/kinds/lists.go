@@ -35,3 +35,12 @@ func (l *lists) unsubscribe(email string) (link string, headers [][2]string) {
 		{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
 	}
 }
+
+// account is the contacts portal's address, where a contact manages who
+// receives a license's mail; empty without a public URL.
+func (l *lists) account() string {
+	if l.publicURL == "" {
+		return ""
+	}
+	return l.publicURL + "/account"
+}
