@@ -188,14 +188,15 @@ type LicenseRef struct {
 }
 
 // skipAnnouncement is why a release notice or broadcast is not sent to a
-// person after all: they changed since the fan-out.
-func skipAnnouncement(rec contacts.Recipient, found bool) string {
+// person after all: they changed since the fan-out (optedOut: out of this
+// kind of mail).
+func skipAnnouncement(rec contacts.Recipient, found, optedOut bool) string {
 	switch {
 	case !found:
 		return "contact deleted"
 	case rec.Suppressed:
 		return "suppressed"
-	case rec.ReleaseOptOut:
+	case optedOut:
 		return "opted out"
 	}
 	return ""

@@ -73,8 +73,29 @@ func TestRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if aud := a.Audience(); !aud.HonourOptOut || !slices.Contains(aud.Args, any("jira")) {
-			t.Errorf("release audience %+v, want opt-outs honoured for jira", aud)
+		if aud := a.Audience(); aud.OptOut != ledger.ReleaseOptOut || !slices.Contains(aud.Args, any("jira")) {
+			t.Errorf("release audience %+v, want the release opt-out honoured for jira", aud)
+		}
+	})
+
+	t.Run("EachKindHonoursItsOwnOptOut", func(t *testing.T) {
+		reg := newRegistry(t)
+		for _, tc := range []struct {
+			kind     ledger.Kind
+			audience string
+			want     ledger.OptOut
+		}{
+			{kinds.Release, `{"product":"jira"}`, ledger.ReleaseOptOut},
+			{kinds.Broadcast, `{}`, ledger.BroadcastOptOut},
+			{kinds.ContactChange, `{"emails":["ann@acme.test"]}`, ledger.NoOptOut},
+		} {
+			a, err := reg.Open(ledger.Announcement{Kind: tc.kind, Params: ledger.JSON(`{}`), Audience: ledger.JSON(tc.audience)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.Audience().OptOut; got != tc.want {
+				t.Errorf("%s honours %q, want %q", tc.kind, got, tc.want)
+			}
 		}
 	})
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/templates"
 )
 
@@ -99,7 +100,7 @@ type releaseAnnouncement struct {
 
 func (r *releaseAnnouncement) Audience() ledger.Audience {
 	query, args := contacts.ReleaseAudienceQuery(r.audience.Product)
-	return ledger.Audience{Query: query, Args: args, HonourOptOut: true}
+	return ledger.Audience{Query: query, Args: args, OptOut: ledger.ReleaseOptOut}
 }
 
 func (r *releaseAnnouncement) Batch(ctx context.Context, emails []string) (Batch, error) {
@@ -135,7 +136,7 @@ func (b *releaseBatch) Check(context.Context) (string, error) { return "", nil }
 
 func (b *releaseBatch) Compose(email string) (Draft, string) {
 	rec, found := b.people[email]
-	if skip := skipAnnouncement(rec, found); skip != "" {
+	if skip := skipAnnouncement(rec, found, rec.ReleaseOptOut); skip != "" {
 		return Draft{}, skip
 	}
 	if len(rec.Licenses) == 0 {
@@ -145,7 +146,7 @@ func (b *releaseBatch) Compose(email string) (Draft, string) {
 	for i, l := range rec.Licenses {
 		licenses[i] = LicenseRef{ID: l.ID, Name: l.Name}
 	}
-	link, headers := b.kind.lists.unsubscribe(rec.Email)
+	link, headers := b.kind.lists.unsubscribe(rec.Email, unsubscribe.CategoryReleases)
 	return Draft{
 		Template: releaseTemplate,
 		Locale:   rec.Locale,

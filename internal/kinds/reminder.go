@@ -180,7 +180,7 @@ func (r *reminderAnnouncement) Audience() ledger.Audience {
 	query, args := contacts.BillingAudienceQuery(r.audience.LicenseID, r.audience.MainOnly)
 	// Invoice reminders are transactional: opting out of release notices
 	// does not silence them.
-	return ledger.Audience{Query: query, Args: args, HonourOptOut: false}
+	return ledger.Audience{Query: query, Args: args, OptOut: ledger.NoOptOut}
 }
 
 func (r *reminderAnnouncement) Batch(ctx context.Context, emails []string) (Batch, error) {
