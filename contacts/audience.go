@@ -37,8 +37,8 @@ type Scope struct {
 // Recipient is what a message needs to know of the person it goes to, as
 // they are now.
 type Recipient struct {
-	Email         string
-	Name          string
+	Email           string
+	Name            string
 	Locale          string
 	ReleaseOptOut   bool
 	BroadcastOptOut bool

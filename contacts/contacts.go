@@ -74,8 +74,8 @@ type Member struct {
 
 // Contact is a person, keyed by lower-cased email address.
 type Contact struct {
-	Email         string
-	Name          string
+	Email  string
+	Name   string
 	Locale string
 	// ReleaseOptOut and BroadcastOptOut say that the person left release
 	// notices, or broadcasts: each is opted out of on its own.
