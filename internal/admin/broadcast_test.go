@@ -369,6 +369,25 @@ func TestUnsubscribe(t *testing.T) {
 			}
 		})
 
+		t.Run("NoticesAndRemindersSayWhereToManageWhoReceivesThem", func(t *testing.T) {
+			line := "Manage who receives these emails: " + b.Config.Lists.PublicURL + "/account"
+			var seen int
+			for _, m := range b.SMTP.Messages() {
+				subject := m.Header.Get("Subject")
+				if !strings.Contains(subject, "jira") && !strings.Contains(subject, "INV-1") {
+					continue
+				}
+				seen++
+				plain, html := m.MustParts(t)
+				if !strings.Contains(plain, line) || !strings.Contains(stripTags(html), line) {
+					t.Errorf("%q to %s lacks %q:\n%s", subject, m.To[0], line, plain)
+				}
+			}
+			if seen < 3 {
+				t.Errorf("%d release notices and reminders, want at least 3", seen)
+			}
+		})
+
 		// Release notices and broadcasts are left one at a time: each
 		// link leaves the kind of mail it came with.
 		t.Run("EachLinkLeavesItsOwnKindOfMail", func(t *testing.T) {

@@ -111,6 +111,7 @@ func New(deps Deps) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
+	reminders.accountURL = links.account()
 	broadcast := &broadcastKind{store: deps.Contacts, lists: links, replyTo: deps.Lists.ReplyToBroadcast,
 		listID: "herald announcements <announcements." + domain + ">"}
 	r := &Registry{byName: map[ledger.Kind]Kind{}, broadcast: broadcast}

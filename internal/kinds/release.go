@@ -59,6 +59,9 @@ type ReleaseData struct {
 	Licenses  []LicenseRef `json:"licenses"`
 	// UnsubscribeURL is the recipient's one-click unsubscribe link.
 	UnsubscribeURL string `json:"unsubscribe_url"`
+	// AccountURL is the contacts portal, where contacts manage who
+	// receives their licenses' mail; empty without a public URL.
+	AccountURL string `json:"account_url"`
 }
 
 type releaseKind struct {
@@ -80,6 +83,7 @@ func (k *releaseKind) Templates() []templates.Spec {
 			},
 			Licenses:       []LicenseRef{{ID: "SEN-1234", Name: "Acme Corp"}, {ID: "SEN-5678", Name: "Acme Labs"}},
 			UnsubscribeURL: "https://herald.example.com/unsubscribe/sample-token",
+			AccountURL:     "https://herald.example.com/account",
 		}
 	}}}
 }
@@ -158,6 +162,7 @@ func (b *releaseBatch) Compose(email string) (Draft, string) {
 			Release:        b.release,
 			Licenses:       licenses,
 			UnsubscribeURL: link,
+			AccountURL:     b.kind.lists.account(),
 		},
 	}, ""
 }
