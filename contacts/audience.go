@@ -37,11 +37,12 @@ type Scope struct {
 // Recipient is what a message needs to know of the person it goes to, as
 // they are now.
 type Recipient struct {
-	Email         string
-	Name          string
-	Locale        string
-	ReleaseOptOut bool
-	Suppressed    bool
+	Email           string
+	Name            string
+	Locale          string
+	ReleaseOptOut   bool
+	BroadcastOptOut bool
+	Suppressed      bool
 	// Licenses are the licenses in scope on which the person holds the
 	// role asked for.
 	Licenses []LicenseRef
@@ -70,7 +71,7 @@ func (s *Store) Recipients(ctx context.Context, emails []string, role Role, scop
 		return nil, fmt.Errorf("load recipients: %w", err)
 	}
 	for _, p := range people {
-		out[p.Email] = Recipient{Email: p.Email, Name: p.Name, Locale: p.Locale, ReleaseOptOut: p.ReleaseOptOut, Suppressed: p.SuppressedAt.Valid}
+		out[p.Email] = Recipient{Email: p.Email, Name: p.Name, Locale: p.Locale, ReleaseOptOut: p.ReleaseOptOut, BroadcastOptOut: p.BroadcastOptOut, Suppressed: p.SuppressedAt.Valid}
 	}
 	if scope == (Scope{}) {
 		return out, nil // no licenses to name (broadcasts)

@@ -74,10 +74,13 @@ type Member struct {
 
 // Contact is a person, keyed by lower-cased email address.
 type Contact struct {
-	Email         string
-	Name          string
-	Locale        string
-	ReleaseOptOut bool
+	Email  string
+	Name   string
+	Locale string
+	// ReleaseOptOut and BroadcastOptOut say that the person left release
+	// notices, or broadcasts: each is opted out of on its own.
+	ReleaseOptOut   bool
+	BroadcastOptOut bool
 	// Suppression is why mail to the address is suppressed; nil when it
 	// is not.
 	Suppression *SuppressionRecord
@@ -123,9 +126,10 @@ type LicensePatch struct {
 
 // ContactPatch changes the fields that are not nil.
 type ContactPatch struct {
-	Name          *string
-	Locale        *string
-	ReleaseOptOut *bool
+	Name            *string
+	Locale          *string
+	ReleaseOptOut   *bool
+	BroadcastOptOut *bool
 }
 
 // LicenseFilter selects licenses; empty fields select everything.

@@ -18,6 +18,7 @@ type contactRow struct {
 	Name             string       `db:"name"`
 	Locale           string       `db:"locale"`
 	ReleaseOptOut    bool         `db:"release_opt_out"`
+	BroadcastOptOut  bool         `db:"broadcast_opt_out"`
 	SuppressedAt     sql.NullTime `db:"suppressed_at"`
 	SuppressedReason string       `db:"suppressed_reason"`
 	CreatedAt        time.Time    `db:"created_at"`
@@ -46,7 +47,7 @@ type membershipRow struct {
 	CreatedAt time.Time `db:"created_at"`
 }
 
-const contactColumns = `c.email, c.name, c.locale, c.release_opt_out, c.suppressed_at, c.suppressed_reason, c.created_at, c.updated_at`
+const contactColumns = `c.email, c.name, c.locale, c.release_opt_out, c.broadcast_opt_out, c.suppressed_at, c.suppressed_reason, c.created_at, c.updated_at`
 
 // GetContact returns a person with every role they hold.
 func (s *Store) GetContact(ctx context.Context, email string) (Contact, error) {
@@ -75,7 +76,7 @@ func (s *Store) ListContacts(ctx context.Context, f ContactFilter) (page.Page[Co
 	return peopleWithMemberships.list(ctx, s.db.Read, "list contacts", f.Page, where, args...)
 }
 
-// UpdateContact changes a person's name, locale or release opt-out.
+// UpdateContact changes a person's name, locale or opt-outs.
 func (s *Store) UpdateContact(ctx context.Context, email string, p ContactPatch) (Contact, error) {
 	if err := p.normalize(); err != nil {
 		return Contact{}, err
@@ -89,9 +90,10 @@ func (s *Store) UpdateContact(ctx context.Context, email string, p ContactPatch)
 		res, err := db.Exec(ctx, tx, `
 			UPDATE contacts SET
 				name = COALESCE(?, name), locale = COALESCE(?, locale),
-				release_opt_out = COALESCE(?, release_opt_out), updated_at = ?
+				release_opt_out = COALESCE(?, release_opt_out), broadcast_opt_out = COALESCE(?, broadcast_opt_out),
+				updated_at = ?
 			WHERE email = ?`,
-			p.Name, p.Locale, p.ReleaseOptOut, s.timestamp(), email)
+			p.Name, p.Locale, p.ReleaseOptOut, p.BroadcastOptOut, s.timestamp(), email)
 		if err != nil {
 			return err
 		}
@@ -113,7 +115,7 @@ var peopleWithMemberships = family[personRow, Contact, membershipRow]{
 	keyColumn: `c.email`,
 	parent: func(r personRow) Contact {
 		c := Contact{
-			Email: r.Email, Name: r.Name, Locale: r.Locale, ReleaseOptOut: r.ReleaseOptOut,
+			Email: r.Email, Name: r.Name, Locale: r.Locale, ReleaseOptOut: r.ReleaseOptOut, BroadcastOptOut: r.BroadcastOptOut,
 			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 			Memberships: []Membership{},
 		}

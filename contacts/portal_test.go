@@ -28,7 +28,9 @@ func newPortal(t *testing.T, database dbtest.Database) *portalBundle {
 	t.Helper()
 	ctx := context.Background()
 	store, _ := newStore(t, database)
-	tech := func(email string) contacts.NewMember { return contacts.NewMember{Email: email, Role: contacts.Technical} }
+	tech := func(email string) contacts.NewMember {
+		return contacts.NewMember{Email: email, Role: contacts.Technical}
+	}
 	for _, nl := range []contacts.NewLicense{
 		{ID: "SEN-1", Product: "jira", Name: "Acme", Contacts: []contacts.NewMember{
 			tech("ann@acme.test"), tech("bob@acme.test"), tech("dee@acme.test"), tech("cy@other.test"), tech("pat@gmail.com"),
@@ -64,10 +66,14 @@ func checkOutcome(t *testing.T, err error, want outcome) {
 }
 
 var (
-	ok          = outcome{}
-	notYours    = outcome{contacts.ErrNotFound, "you are not a contact of a license"}
-	mustSignIn  = func(email string) outcome { return outcome{contacts.ErrForbidden, email + " must sign in and make themselves main"} }
-	onlySelf    = func(email string) outcome { return outcome{contacts.ErrForbidden, "only " + email + " can remove themselves"} }
+	ok         = outcome{}
+	notYours   = outcome{contacts.ErrNotFound, "you are not a contact of a license"}
+	mustSignIn = func(email string) outcome {
+		return outcome{contacts.ErrForbidden, email + " must sign in and make themselves main"}
+	}
+	onlySelf = func(email string) outcome {
+		return outcome{contacts.ErrForbidden, "only " + email + " can remove themselves"}
+	}
 	lastContact = outcome{contacts.ErrConflict, "is the only"}
 )
 

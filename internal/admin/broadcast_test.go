@@ -126,13 +126,23 @@ func TestBroadcasts(t *testing.T) {
 				return nil
 			}
 			defer func() { b.SMTP.Rcpt = nil }()
-			before := b.SMTP.PerRecipient()["b@acme.test"]
+			// Leaving the license, b is told so; that is not the broadcast.
+			advisories := func() int {
+				n := 0
+				for _, m := range b.SMTP.Messages() {
+					if m.To[0] == "b@acme.test" && m.Header.Get("Subject") == "Advisory" {
+						n++
+					}
+				}
+				return n
+			}
+			before := advisories()
 			a := b.WaitDone(t, b.broadcast(t, `{"subject":"Advisory","body":"Update.",`+jira+`}`))
 			d, err := b.Ledger.Deliveries(context.Background(), a.ID, ledger.DeliveryFilter{Status: ledger.DeliverySkipped})
 			if err != nil || len(d.Items) != 1 || d.Items[0].Email != "b@acme.test" || d.Items[0].Reason != "no longer in the audience" {
 				t.Errorf("skipped: %+v, %v", d.Items, err)
 			}
-			if got := b.SMTP.PerRecipient()["b@acme.test"]; got != before {
+			if got := advisories(); got != before {
 				t.Errorf("b got the broadcast after leaving its audience")
 			}
 		})
@@ -356,6 +366,82 @@ func TestUnsubscribe(t *testing.T) {
 			b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/contacts/pat@acme.test", body: `{"release_opt_out":false}`})
 			if c, _ := b.Contacts.GetContact(ctx, "pat@acme.test"); c.ReleaseOptOut {
 				t.Error("PATCH did not take the opt-out back")
+			}
+		})
+
+		t.Run("NoticesAndRemindersSayWhereToManageWhoReceivesThem", func(t *testing.T) {
+			line := "Manage who receives these emails: " + b.Config.Lists.PublicURL + "/account"
+			var seen int
+			for _, m := range b.SMTP.Messages() {
+				subject := m.Header.Get("Subject")
+				if !strings.Contains(subject, "jira") && !strings.Contains(subject, "INV-1") {
+					continue
+				}
+				seen++
+				plain, html := m.MustParts(t)
+				if !strings.Contains(plain, line) || !strings.Contains(stripTags(html), line) {
+					t.Errorf("%q to %s lacks %q:\n%s", subject, m.To[0], line, plain)
+				}
+			}
+			if seen < 3 {
+				t.Errorf("%d release notices and reminders, want at least 3", seen)
+			}
+		})
+
+		// Release notices and broadcasts are left one at a time: each
+		// link leaves the kind of mail it came with.
+		t.Run("EachLinkLeavesItsOwnKindOfMail", func(t *testing.T) {
+			optOuts := func(email string) [2]bool {
+				t.Helper()
+				v := b.mustDo(t, http.StatusOK, request{method: "GET", path: "/api/v1/contacts/" + email}).json(t)
+				return [2]bool{v["release_opt_out"] == true, v["broadcast_opt_out"] == true}
+			}
+			skipped := func(id int64) map[string]string {
+				t.Helper()
+				d, err := b.Ledger.Deliveries(ctx, id, ledger.DeliveryFilter{Status: ledger.DeliverySkipped})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]string{}
+				for _, item := range d.Items {
+					out[item.Email] = item.Reason
+				}
+				return out
+			}
+			before := len(b.SMTP.Messages())
+			id := b.WaitDone(t, b.broadcast(t, `{"subject":"Maintenance","body":"Tonight.","audience":{"roles":["technical"]}}`)).ID
+			var link string
+			for _, m := range b.SMTP.Messages()[before:] {
+				if m.To[0] == "kim@acme.test" {
+					link = unsubscribeURL(t, m)
+				}
+			}
+			if link == "" || skipped(id)["pat@acme.test"] != "" {
+				t.Fatalf("kim's broadcast link %q; skipped %v (pat left release notices only)", link, skipped(id))
+			}
+			if st := oneClick(t, link); st != http.StatusOK {
+				t.Fatalf("one-click: %d", st)
+			}
+			if got := optOuts("kim@acme.test"); got != [2]bool{false, true} {
+				t.Fatalf("kim's opt-outs (release, broadcast) = %v, want out of broadcasts only", got)
+			}
+			_ = json.Unmarshal(b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/releases", body: `{"product":"jira","version":"3.0"}`}).body, &rel)
+			b.WaitDone(t, rel.AnnouncementID)
+			if got := skipped(rel.AnnouncementID); got["kim@acme.test"] != "" {
+				t.Errorf("the release skipped kim, who left broadcasts only: %v", got)
+			}
+			next := b.WaitDone(t, b.broadcast(t, `{"subject":"Maintenance again","body":"Tonight.","audience":{"roles":["technical"]}}`)).ID
+			if got := skipped(next); got["kim@acme.test"] != "opted out" {
+				t.Errorf("the next broadcast reached kim: skipped %v", got)
+			}
+
+			// A link sent before the two were told apart leaves both.
+			b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/contacts/pat@acme.test", body: `{"release_opt_out":false,"broadcast_opt_out":false}`})
+			if st := oneClick(t, b.URL+"/unsubscribe/"+unsubscribeToken(t, b.Bundle, "pat@acme.test")); st != http.StatusOK {
+				t.Fatalf("one-click: %d", st)
+			}
+			if got := optOuts("pat@acme.test"); got != [2]bool{true, true} {
+				t.Errorf("pat's opt-outs after an old link = %v, want both", got)
 			}
 		})
 	})

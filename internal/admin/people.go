@@ -34,15 +34,16 @@ func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Name          *string `json:"name"`
-		Locale        *string `json:"locale"`
-		ReleaseOptOut *bool   `json:"release_opt_out"`
+		Name            *string `json:"name"`
+		Locale          *string `json:"locale"`
+		ReleaseOptOut   *bool   `json:"release_opt_out"`
+		BroadcastOptOut *bool   `json:"broadcast_opt_out"`
 	}
 	if err := decodeJSON(w, r, &req, false); err != nil {
 		return err
 	}
 	c, err := s.contacts.UpdateContact(r.Context(), r.PathValue("email"), contacts.ContactPatch{
-		Name: req.Name, Locale: req.Locale, ReleaseOptOut: req.ReleaseOptOut,
+		Name: req.Name, Locale: req.Locale, ReleaseOptOut: req.ReleaseOptOut, BroadcastOptOut: req.BroadcastOptOut,
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,8 @@ import (
 var queryOf = map[string][]string{
 	"GET /api/v1/licenses":                          {"limit", "after", "product", "status", "q"},
 	"DELETE /api/v1/licenses/{id}/contacts/{email}": {"role"},
+	"GET /api/v1/licenses/{id}/audit":               {"limit", "after", "email", "via"},
+	"GET /api/v1/audit":                             {"limit", "after", "license_id", "email", "via"},
 	"GET /api/v1/contacts":                          {"limit", "after", "q"},
 	"GET /api/v1/suppressions":                      {"limit", "after", "email"},
 	"GET /api/v1/releases":                          {"limit", "after", "product"},

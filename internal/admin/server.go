@@ -112,6 +112,8 @@ var routes = []route{
 	{"POST", "/api/v1/licenses/{id}/contacts", false, (*Server).addContact},
 	{"POST", "/api/v1/licenses/{id}/contacts/{email}/promote", false, (*Server).promoteContact},
 	{"DELETE", "/api/v1/licenses/{id}/contacts/{email}", false, (*Server).removeContact},
+	{"GET", "/api/v1/licenses/{id}/audit", false, (*Server).licenseAudit},
+	{"GET", "/api/v1/audit", false, (*Server).listAudit},
 
 	{"GET", "/api/v1/contacts", false, (*Server).listContacts},
 	{"GET", "/api/v1/contacts/export", false, (*Server).exportContacts},

@@ -39,31 +39,43 @@ func (s *Server) writeUnsubscribePage(w http.ResponseWriter, status int, v unsub
 	return unsubscribePage.Execute(w, v)
 }
 
+// optOutOf is what a link of each category opts out of: a release
+// notice's link out of release notices, a broadcast's out of broadcasts,
+// and a link sent before the two were told apart out of both.
+var optOutOf = func() map[string]contacts.ContactPatch {
+	yes := true
+	return map[string]contacts.ContactPatch{
+		unsubscribe.CategoryReleases:      {ReleaseOptOut: &yes},
+		unsubscribe.CategoryBroadcasts:    {BroadcastOptOut: &yes},
+		unsubscribe.CategoryAnnouncements: {ReleaseOptOut: &yes, BroadcastOptOut: &yes},
+	}
+}()
+
 // unsubscribeForm shows what the link does and a button to confirm: a GET
 // must change nothing, as mail scanners follow links.
 func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) error {
-	email, _, err := s.unsubscribe.Check(r.PathValue("token"))
-	if err != nil {
+	email, category, err := s.unsubscribe.Check(r.PathValue("token"))
+	if _, known := optOutOf[category]; err != nil || !known {
 		text := s.unsubscribeText(r, "")
 		return s.writeUnsubscribePage(w, http.StatusNotFound, unsubscribeView{Title: text.TitleInvalid, Text: text})
 	}
-	text := s.unsubscribeText(r, email)
+	text := s.unsubscribeText(r, email).about(category)
 	return s.writeUnsubscribePage(w, http.StatusOK, unsubscribeView{Title: text.TitleAsk, Email: email, Text: text})
 }
 
 // unsubscribeNow opts the contact out (RFC 8058 one-click, or the button).
 func (s *Server) unsubscribeNow(w http.ResponseWriter, r *http.Request) error {
 	email, category, err := s.unsubscribe.Check(r.PathValue("token"))
-	if err != nil || category != unsubscribe.CategoryAnnouncements {
+	patch, known := optOutOf[category]
+	if err != nil || !known {
 		text := s.unsubscribeText(r, "")
 		return s.writeUnsubscribePage(w, http.StatusNotFound, unsubscribeView{Title: text.TitleInvalid, Text: text})
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096) // the one-click body is one short field
 	_ = r.ParseForm()
-	text := s.unsubscribeText(r, email)
+	text := s.unsubscribeText(r, email).about(category)
 	done := unsubscribeView{Title: text.TitleDone, Email: email, Done: true, Text: text}
-	optOut := true
-	_, err = s.contacts.UpdateContact(r.Context(), email, contacts.ContactPatch{ReleaseOptOut: &optOut})
+	_, err = s.contacts.UpdateContact(r.Context(), email, patch)
 	if errors.Is(err, fault.ErrNotFound) {
 		// The contact was deleted: there is nothing left to send them.
 		return s.writeUnsubscribePage(w, http.StatusOK, done)

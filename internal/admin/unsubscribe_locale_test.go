@@ -58,11 +58,11 @@ func TestUnsubscribePageSpeaksTheContactsLanguage(t *testing.T) {
 			want                               []string
 		}{
 			{"GermanContactAsked", "GET", links["uwe@acme.test"], "en", 200, []string{`<html lang="de">`, "<title>Abmelden</title>",
-				"Keine Versionshinweise und Ankündigungen mehr an <strong>uwe@acme.test</strong> senden?", `<button type="submit">Abmelden</button>`}},
+				"Keine Versionshinweise mehr an <strong>uwe@acme.test</strong> senden?", `<button type="submit">Abmelden</button>`}},
 			{"EnglishContactAsked", "GET", links["ann@acme.test"], "de", 200, []string{`<html lang="en">`, "<title>Unsubscribe</title>",
-				"Stop sending release notices and announcements to <strong>ann@acme.test</strong>?"}},
+				"Stop sending release notices to <strong>ann@acme.test</strong>?"}},
 			{"GermanContactDone", "POST", links["uwe@acme.test"], "en", 200, []string{`<html lang="de">`, "<h1>Abgemeldet</h1>",
-				"uwe@acme.test erhält keine Versionshinweise und Ankündigungen mehr."}},
+				"uwe@acme.test erhält keine Versionshinweise mehr."}},
 			{"ForgedLinkInTheBrowsersLanguage", "GET", b.URL + "/unsubscribe/forged.token", "de-CH, en;q=0.5", 404, []string{`<html lang="de">`, "Dieser Abmeldelink ist ungültig."}},
 			{"ForgedLinkInEnglishByDefault", "GET", b.URL + "/unsubscribe/forged.token", "ja", 404, []string{`<html lang="en">`, "This unsubscribe link is not valid."}},
 		} {

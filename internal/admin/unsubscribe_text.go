@@ -1,7 +1,11 @@
 package admin
 
 import (
+	"fmt"
+
 	"golang.org/x/text/language"
+
+	"github.com/heraldhq/herald/internal/unsubscribe"
 )
 
 // unsubscribeText is the wording of the unsubscribe page in one language.
@@ -14,6 +18,21 @@ type unsubscribeText struct {
 	AskBefore, AskAfter               string
 	DoneBefore, DoneAfter             string
 	Button, Invalid                   string
+	// Mail names the mail of each unsubscribe category, for the %s in
+	// AskBefore and DoneAfter.
+	Mail map[string]string
+}
+
+// about is the wording for a link of category: the sentences name the
+// mail it leaves.
+func (t unsubscribeText) about(category string) unsubscribeText {
+	mail, ok := t.Mail[category]
+	if !ok {
+		mail = t.Mail[unsubscribe.CategoryAnnouncements]
+	}
+	t.AskBefore = fmt.Sprintf(t.AskBefore, mail)
+	t.DoneAfter = fmt.Sprintf(t.DoneAfter, mail)
+	return t
 }
 
 // unsubscribeTexts are the languages the page speaks; the first is the
@@ -22,22 +41,32 @@ var unsubscribeTexts = []unsubscribeText{
 	{
 		Lang:     "en",
 		TitleAsk: "Unsubscribe", TitleDone: "Unsubscribed", TitleInvalid: "Link not valid",
-		AskBefore:  "Stop sending release notices and announcements to ",
+		AskBefore:  "Stop sending %s to ",
 		AskAfter:   "? Invoices and other messages about your licenses will still reach you.",
 		DoneBefore: "",
-		DoneAfter:  " will no longer receive release notices and announcements. Invoices and other messages about your licenses still reach you.",
+		DoneAfter:  " will no longer receive %s. Invoices and other messages about your licenses still reach you.",
 		Button:     "Unsubscribe",
 		Invalid:    "This unsubscribe link is not valid. Please use the link in the message you received.",
+		Mail: map[string]string{
+			unsubscribe.CategoryReleases:      "release notices",
+			unsubscribe.CategoryBroadcasts:    "announcements",
+			unsubscribe.CategoryAnnouncements: "release notices and announcements",
+		},
 	},
 	{
 		Lang:     "de",
 		TitleAsk: "Abmelden", TitleDone: "Abgemeldet", TitleInvalid: "Link ungültig",
-		AskBefore:  "Keine Versionshinweise und Ankündigungen mehr an ",
+		AskBefore:  "Keine %s mehr an ",
 		AskAfter:   " senden? Rechnungen und andere Nachrichten zu Ihren Lizenzen erhalten Sie weiterhin.",
 		DoneBefore: "",
-		DoneAfter:  " erhält keine Versionshinweise und Ankündigungen mehr. Rechnungen und andere Nachrichten zu Ihren Lizenzen erhalten Sie weiterhin.",
+		DoneAfter:  " erhält keine %s mehr. Rechnungen und andere Nachrichten zu Ihren Lizenzen erhalten Sie weiterhin.",
 		Button:     "Abmelden",
 		Invalid:    "Dieser Abmeldelink ist ungültig. Bitte verwenden Sie den Link aus der Nachricht, die Sie erhalten haben.",
+		Mail: map[string]string{
+			unsubscribe.CategoryReleases:      "Versionshinweise",
+			unsubscribe.CategoryBroadcasts:    "Ankündigungen",
+			unsubscribe.CategoryAnnouncements: "Versionshinweise und Ankündigungen",
+		},
 	},
 }
 

@@ -30,6 +30,7 @@ type contactView struct {
 	Name             string           `json:"name"`
 	Locale           string           `json:"locale"`
 	ReleaseOptOut    bool             `json:"release_opt_out"`
+	BroadcastOptOut  bool             `json:"broadcast_opt_out"`
 	Suppressed       bool             `json:"suppressed"`
 	SuppressedReason string           `json:"suppressed_reason,omitempty"`
 	Suppression      *suppressionView `json:"suppression,omitempty"`
@@ -85,7 +86,7 @@ func memberViews(ms []contacts.Member) []memberView {
 
 func newContactView(c contacts.Contact) contactView {
 	v := contactView{
-		Email: c.Email, Name: c.Name, Locale: c.Locale, ReleaseOptOut: c.ReleaseOptOut,
+		Email: c.Email, Name: c.Name, Locale: c.Locale, ReleaseOptOut: c.ReleaseOptOut, BroadcastOptOut: c.BroadcastOptOut,
 		Memberships: make([]membershipView, len(c.Memberships)),
 		CreatedAt:   c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}

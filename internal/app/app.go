@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/metrics"
@@ -132,6 +133,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		fatal:    make(chan error, 1),
 	}
 	a.Billing = billing.New(d, a.Ledger, opts.Now)
+	// Every change to a license's contacts stores its notices with it, and
+	// starts sending them once committed.
+	a.Contacts.SetNotifier(&kinds.ContactNotices{Ledger: a.Ledger, Start: a.startAnnouncement})
 	a.onClose("database", func(context.Context) error { return d.Close() })
 	// Checking a token notes its use; this writes the uses down, and the
 	// last ones at Close, before the database closes.

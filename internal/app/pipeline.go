@@ -192,6 +192,18 @@ func (a *App) StartFanout(ctx context.Context, id int64) bool {
 	return true
 }
 
+// startAnnouncement enqueues the fan-out of an announcement made due by a
+// request or command: on this process's queue when a role opened it (the
+// API's queue is its workers'), else as StartFanout does for the command
+// line. What cannot be enqueued now, the reconciler enqueues later.
+func (a *App) startAnnouncement(ctx context.Context, id int64) {
+	if a.queue != nil {
+		a.queue.TryEnqueue(ctx, queue.NewFanoutTask(id), a.Logger)
+		return
+	}
+	a.StartFanout(ctx, id)
+}
+
 // OpenTester returns what sends broadcasts to staff as tests: the API's
 // POST /broadcasts/test and "herald broadcast test" both send through it.
 func (a *App) OpenTester(ctx context.Context) (*worker.Tester, error) {

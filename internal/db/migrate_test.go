@@ -95,3 +95,56 @@ func TestSuppressionsMigration(t *testing.T) {
 		}
 	})
 }
+
+// TestOptOutSplitMigration takes contacts from one opt-out to two: a
+// contact who had opted out of release notices and announcements stays
+// out of both, and one who had not stays in both. Down keeps the first.
+func TestOptOutSplitMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		d, err := db.Open(ctx, database.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		migrations := migrator(t, d)
+		if _, err := migrations.UpTo(ctx, 10); err != nil {
+			t.Fatalf("migrate to 10: %v", err)
+		}
+		at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+		for _, c := range []struct {
+			email  string
+			optOut bool
+		}{{"ann@acme.test", true}, {"bob@acme.test", false}} {
+			if _, err := db.Exec(ctx, d, `INSERT INTO contacts (email, release_opt_out, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+				c.email, c.optOut, at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := migrations.UpTo(ctx, 11); err != nil {
+			t.Fatalf("migrate to 11: %v", err)
+		}
+		type row struct {
+			Email     string `db:"email"`
+			Release   bool   `db:"release_opt_out"`
+			Broadcast bool   `db:"broadcast_opt_out"`
+		}
+		var got []row
+		if err := db.Select(ctx, d, &got, `SELECT email, release_opt_out, broadcast_opt_out FROM contacts ORDER BY email`); err != nil {
+			t.Fatal(err)
+		}
+		want := []row{{"ann@acme.test", true, true}, {"bob@acme.test", false, false}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("opt-outs (-want +got):\n%s", diff)
+		}
+		if _, err := migrations.DownTo(ctx, 10); err != nil {
+			t.Fatalf("migrate down to 10: %v", err)
+		}
+		var out int
+		if err := db.Get(ctx, d, &out, `SELECT COUNT(*) FROM contacts WHERE release_opt_out`); err != nil || out != 1 {
+			t.Errorf("opted out after migrating down: %d, %v; want ann still", out, err)
+		}
+	})
+}

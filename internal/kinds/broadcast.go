@@ -13,6 +13,7 @@ import (
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/markdown"
+	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/templates"
 )
 
@@ -177,7 +178,7 @@ func (k *broadcastKind) Open(a ledger.Announcement) (Announcement, error) {
 
 // draft is the broadcast to one person.
 func (k *broadcastKind) draft(p BroadcastParams, rec contacts.Recipient) Draft {
-	link, headers := k.lists.unsubscribe(rec.Email)
+	link, headers := k.lists.unsubscribe(rec.Email, unsubscribe.CategoryBroadcasts)
 	h := [][2]string{{"Precedence", "bulk"}, {"List-Id", k.listID}}
 	return Draft{
 		Template: broadcastTemplate,
@@ -208,7 +209,7 @@ type broadcastAnnouncement struct {
 
 func (b *broadcastAnnouncement) Audience() ledger.Audience {
 	query, args := b.audience.Query()
-	return ledger.Audience{Query: query, Args: args, HonourOptOut: true}
+	return ledger.Audience{Query: query, Args: args, OptOut: ledger.BroadcastOptOut}
 }
 
 // Batch loads the people and checks that the audience still selects them:
@@ -238,7 +239,7 @@ func (b *broadcastBatch) Check(context.Context) (string, error) { return "", nil
 
 func (b *broadcastBatch) Compose(email string) (Draft, string) {
 	rec, found := b.people[email]
-	if skip := skipAnnouncement(rec, found); skip != "" {
+	if skip := skipAnnouncement(rec, found, rec.BroadcastOptOut); skip != "" {
 		return Draft{}, skip
 	}
 	if !b.inAudience[email] {

@@ -111,6 +111,7 @@ func New(deps Deps) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
+	reminders.accountURL = links.account()
 	broadcast := &broadcastKind{store: deps.Contacts, lists: links, replyTo: deps.Lists.ReplyToBroadcast,
 		listID: "herald announcements <announcements." + domain + ">"}
 	r := &Registry{byName: map[ledger.Kind]Kind{}, broadcast: broadcast}
@@ -118,6 +119,7 @@ func New(deps Deps) (*Registry, error) {
 		&releaseKind{store: deps.Contacts, lists: links, replyTo: deps.Lists.ReplyToRelease},
 		broadcast,
 		reminders,
+		&contactChangeKind{store: deps.Contacts, accountURL: links.account()},
 	} {
 		r.byName[k.Name()] = k
 		r.names = append(r.names, k.Name())
@@ -187,14 +189,15 @@ type LicenseRef struct {
 }
 
 // skipAnnouncement is why a release notice or broadcast is not sent to a
-// person after all: they changed since the fan-out.
-func skipAnnouncement(rec contacts.Recipient, found bool) string {
+// person after all: they changed since the fan-out (optedOut: out of this
+// kind of mail).
+func skipAnnouncement(rec contacts.Recipient, found, optedOut bool) string {
 	switch {
 	case !found:
 		return "contact deleted"
 	case rec.Suppressed:
 		return "suppressed"
-	case rec.ReleaseOptOut:
+	case optedOut:
 		return "opted out"
 	}
 	return ""

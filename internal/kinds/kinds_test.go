@@ -27,7 +27,7 @@ func TestRegistry(t *testing.T) {
 
 	t.Run("KnowsEveryKind", func(t *testing.T) {
 		reg := newRegistry(t)
-		if diff := cmp.Diff([]ledger.Kind{kinds.Broadcast, kinds.InvoiceReminder, kinds.Release}, reg.Names()); diff != "" {
+		if diff := cmp.Diff([]ledger.Kind{kinds.Broadcast, kinds.ContactChange, kinds.InvoiceReminder, kinds.Release}, reg.Names()); diff != "" {
 			t.Errorf("names (-want +got):\n%s", diff)
 		}
 		var templates []string
@@ -38,7 +38,7 @@ func TestRegistry(t *testing.T) {
 			}
 		}
 		slices.Sort(templates)
-		if diff := cmp.Diff([]string{"broadcast", "invoice_due", "invoice_overdue", "invoice_upcoming", "release"}, templates); diff != "" {
+		if diff := cmp.Diff([]string{"broadcast", "contact_change", "invoice_due", "invoice_overdue", "invoice_upcoming", "release"}, templates); diff != "" {
 			t.Errorf("templates (-want +got):\n%s", diff)
 		}
 	})
@@ -73,8 +73,29 @@ func TestRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if aud := a.Audience(); !aud.HonourOptOut || !slices.Contains(aud.Args, any("jira")) {
-			t.Errorf("release audience %+v, want opt-outs honoured for jira", aud)
+		if aud := a.Audience(); aud.OptOut != ledger.ReleaseOptOut || !slices.Contains(aud.Args, any("jira")) {
+			t.Errorf("release audience %+v, want the release opt-out honoured for jira", aud)
+		}
+	})
+
+	t.Run("EachKindHonoursItsOwnOptOut", func(t *testing.T) {
+		reg := newRegistry(t)
+		for _, tc := range []struct {
+			kind     ledger.Kind
+			audience string
+			want     ledger.OptOut
+		}{
+			{kinds.Release, `{"product":"jira"}`, ledger.ReleaseOptOut},
+			{kinds.Broadcast, `{}`, ledger.BroadcastOptOut},
+			{kinds.ContactChange, `{"emails":["ann@acme.test"]}`, ledger.NoOptOut},
+		} {
+			a, err := reg.Open(ledger.Announcement{Kind: tc.kind, Params: ledger.JSON(`{}`), Audience: ledger.JSON(tc.audience)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.Audience().OptOut; got != tc.want {
+				t.Errorf("%s honours %q, want %q", tc.kind, got, tc.want)
+			}
 		}
 	})
 

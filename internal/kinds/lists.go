@@ -17,13 +17,13 @@ type lists struct {
 	mailto string
 }
 
-// unsubscribe returns the unsubscribe link of email, for the message's
+// unsubscribe returns the unsubscribe link of email from category, for the message's
 // text, and its List-Unsubscribe and List-Unsubscribe-Post headers.
-func (l *lists) unsubscribe(email string) (link string, headers [][2]string) {
+func (l *lists) unsubscribe(email, category string) (link string, headers [][2]string) {
 	if l.tokens == nil {
 		return "", nil
 	}
-	token := l.tokens.Make(email, unsubscribe.CategoryAnnouncements)
+	token := l.tokens.Make(email, category)
 	link = l.publicURL + "/unsubscribe/" + token
 	value := "<" + link + ">"
 	if l.mailto != "" {
@@ -34,4 +34,13 @@ func (l *lists) unsubscribe(email string) (link string, headers [][2]string) {
 		{"List-Unsubscribe", value},
 		{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
 	}
+}
+
+// account is the contacts portal's address, where a contact manages who
+// receives a license's mail; empty without a public URL.
+func (l *lists) account() string {
+	if l.publicURL == "" {
+		return ""
+	}
+	return l.publicURL + "/account"
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/templates"
 )
 
@@ -58,6 +59,9 @@ type ReleaseData struct {
 	Licenses  []LicenseRef `json:"licenses"`
 	// UnsubscribeURL is the recipient's one-click unsubscribe link.
 	UnsubscribeURL string `json:"unsubscribe_url"`
+	// AccountURL is the contacts portal, where contacts manage who
+	// receives their licenses' mail; empty without a public URL.
+	AccountURL string `json:"account_url"`
 }
 
 type releaseKind struct {
@@ -79,6 +83,7 @@ func (k *releaseKind) Templates() []templates.Spec {
 			},
 			Licenses:       []LicenseRef{{ID: "SEN-1234", Name: "Acme Corp"}, {ID: "SEN-5678", Name: "Acme Labs"}},
 			UnsubscribeURL: "https://herald.example.com/unsubscribe/sample-token",
+			AccountURL:     "https://herald.example.com/account",
 		}
 	}}}
 }
@@ -99,7 +104,7 @@ type releaseAnnouncement struct {
 
 func (r *releaseAnnouncement) Audience() ledger.Audience {
 	query, args := contacts.ReleaseAudienceQuery(r.audience.Product)
-	return ledger.Audience{Query: query, Args: args, HonourOptOut: true}
+	return ledger.Audience{Query: query, Args: args, OptOut: ledger.ReleaseOptOut}
 }
 
 func (r *releaseAnnouncement) Batch(ctx context.Context, emails []string) (Batch, error) {
@@ -135,7 +140,7 @@ func (b *releaseBatch) Check(context.Context) (string, error) { return "", nil }
 
 func (b *releaseBatch) Compose(email string) (Draft, string) {
 	rec, found := b.people[email]
-	if skip := skipAnnouncement(rec, found); skip != "" {
+	if skip := skipAnnouncement(rec, found, rec.ReleaseOptOut); skip != "" {
 		return Draft{}, skip
 	}
 	if len(rec.Licenses) == 0 {
@@ -145,7 +150,7 @@ func (b *releaseBatch) Compose(email string) (Draft, string) {
 	for i, l := range rec.Licenses {
 		licenses[i] = LicenseRef{ID: l.ID, Name: l.Name}
 	}
-	link, headers := b.kind.lists.unsubscribe(rec.Email)
+	link, headers := b.kind.lists.unsubscribe(rec.Email, unsubscribe.CategoryReleases)
 	return Draft{
 		Template: releaseTemplate,
 		Locale:   rec.Locale,
@@ -157,6 +162,7 @@ func (b *releaseBatch) Compose(email string) (Draft, string) {
 			Release:        b.release,
 			Licenses:       licenses,
 			UnsubscribeURL: link,
+			AccountURL:     b.kind.lists.account(),
 		},
 	}, ""
 }

@@ -110,6 +110,9 @@ type InvoiceReminderData struct {
 	Days int `json:"days"`
 	// PaymentURL is where to pay, when herald is configured with one.
 	PaymentURL string `json:"payment_url"`
+	// AccountURL is the contacts portal, where contacts manage who
+	// receives the license's mail; empty without a public URL.
+	AccountURL string `json:"account_url"`
 }
 
 // PaymentURLData is what HERALD_PAYMENT_URL_TEMPLATE is executed on.
@@ -123,6 +126,7 @@ type reminderKind struct {
 	store      *contacts.Store
 	paymentURL *template.Template
 	replyTo    string
+	accountURL string
 	now        func() time.Time
 }
 
@@ -149,6 +153,7 @@ func (k *reminderKind) Templates() []templates.Spec {
 				Invoice:    InvoiceInfo{Number: "INV-2026-0042", Amount: "€1,250.00", AmountMinor: 125000, Currency: "EUR", DueDate: "2026-12-15"},
 				Days:       days,
 				PaymentURL: "https://billing.example.com/pay/INV-2026-0042",
+				AccountURL: "https://herald.example.com/account",
 			}
 		}
 	}
@@ -180,7 +185,7 @@ func (r *reminderAnnouncement) Audience() ledger.Audience {
 	query, args := contacts.BillingAudienceQuery(r.audience.LicenseID, r.audience.MainOnly)
 	// Invoice reminders are transactional: opting out of release notices
 	// does not silence them.
-	return ledger.Audience{Query: query, Args: args, HonourOptOut: false}
+	return ledger.Audience{Query: query, Args: args, OptOut: ledger.NoOptOut}
 }
 
 func (r *reminderAnnouncement) Batch(ctx context.Context, emails []string) (Batch, error) {
@@ -255,6 +260,7 @@ func (b *reminderBatch) Compose(email string) (Draft, string) {
 			},
 			Days:       days,
 			PaymentURL: b.kind.payURL(PaymentURLData{Invoice: inv.Invoice, License: license}),
+			AccountURL: b.kind.accountURL,
 		},
 	}, ""
 }

@@ -15,12 +15,35 @@ import (
 
 // Audience is a query for the recipients of an announcement: it returns
 // one row per address, with the column email. Suppressed addresses are
-// always skipped; opted-out ones when HonourOptOut is set (release notices
-// and broadcasts, not invoice reminders).
+// always skipped; opted-out ones when OptOut names an opt-out (release
+// notices and broadcasts each their own; invoice reminders and other
+// transactional mail none).
 type Audience struct {
-	Query        string
-	Args         []any
-	HonourOptOut bool
+	Query  string
+	Args   []any
+	OptOut OptOut
+}
+
+// OptOut is a kind of mail a contact can leave: the column of contacts that
+// says they did.
+type OptOut string
+
+const (
+	// NoOptOut is transactional mail, which reaches everyone who is not
+	// suppressed.
+	NoOptOut        OptOut = ""
+	ReleaseOptOut   OptOut = "release_opt_out"
+	BroadcastOptOut OptOut = "broadcast_opt_out"
+)
+
+// column is the SQL that is true for an opted-out contact c: only the
+// known columns, never text from elsewhere.
+func (o OptOut) column() string {
+	switch o {
+	case ReleaseOptOut, BroadcastOptOut:
+		return "c." + string(o)
+	}
+	return "FALSE"
 }
 
 // Resolve turns a due announcement's audience into deliveries with one
@@ -41,10 +64,7 @@ func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			optOut := "FALSE"
-			if aud.HonourOptOut {
-				optOut = "c.release_opt_out"
-			}
+			optOut := aud.OptOut.column()
 			// WHERE TRUE: SQLite needs a WHERE before ON CONFLICT in an
 			// INSERT … SELECT to parse the statement.
 			query := `

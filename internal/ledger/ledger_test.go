@@ -112,7 +112,11 @@ func claimedLedger(t *testing.T, database dbtest.Database) (*ledger.Ledger, *tes
 // jiraAudience is every technical contact of an active jira license.
 func jiraAudience(honourOptOut bool) ledger.Audience {
 	q, args := contacts.ReleaseAudienceQuery("jira")
-	return ledger.Audience{Query: q, Args: args, HonourOptOut: honourOptOut}
+	optOut := ledger.NoOptOut
+	if honourOptOut {
+		optOut = ledger.ReleaseOptOut
+	}
+	return ledger.Audience{Query: q, Args: args, OptOut: optOut}
 }
 
 func newAnnouncement(key string, sendAt time.Time) ledger.NewAnnouncement {

@@ -22,9 +22,15 @@ import (
 	"github.com/heraldhq/herald/internal/keys"
 )
 
-// CategoryAnnouncements is the mail a contact can leave: release notices
-// and broadcasts. Invoice reminders are transactional and have no link.
-const CategoryAnnouncements = "announcements"
+// The categories of mail a contact can leave, each on its own: release
+// notices and broadcasts. Invoice reminders and contact-change notices are
+// transactional and have no link. CategoryAnnouncements is both, as links
+// sent before they were told apart still say.
+const (
+	CategoryReleases      = "releases"
+	CategoryBroadcasts    = "broadcasts"
+	CategoryAnnouncements = "announcements"
+)
 
 // ErrInvalid is returned for a token that was not made with this secret.
 var ErrInvalid = errors.New("invalid unsubscribe token")
