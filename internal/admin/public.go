@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"context"
-	"net/http"
 	"strings"
 	"time"
 
@@ -26,6 +24,7 @@ var publicPages = map[string]bool{
 // that carries a token in its path adds its prefix here.
 var tokenPaths = []string{
 	"/unsubscribe/",
+	"/account/sign-in/", // a sign-in link
 }
 
 // loggedPath is path as the logs may show it.
@@ -36,21 +35,4 @@ func loggedPath(path string) string {
 		}
 	}
 	return path
-}
-
-// withDeadline bounds the whole of each request to h: reading the body,
-// the work (through the context) and writing the answer.
-func withDeadline(d time.Duration, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		deadline := time.Now().Add(d)
-		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(deadline)
-		_ = rc.SetWriteDeadline(deadline)
-		// The server sets the read deadline anew for the next request on
-		// the connection, but not the write deadline.
-		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
-		ctx, cancel := context.WithDeadline(r.Context(), deadline)
-		defer cancel()
-		h.ServeHTTP(w, r.WithContext(ctx))
-	})
 }

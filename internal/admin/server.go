@@ -22,6 +22,7 @@ import (
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/internal/unsubscribe"
+	"github.com/heraldhq/herald/internal/web"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
 	"github.com/heraldhq/herald/worker"
@@ -184,7 +185,7 @@ func New(deps Deps) (*Server, error) {
 			h = s.authenticate(h)
 		}
 		if publicPages[rt.pattern] {
-			h = withDeadline(pageTimeout, h)
+			h = web.WithDeadline(pageTimeout, h)
 		}
 		s.mux.Handle(rt.method+" "+rt.pattern, h)
 	}
