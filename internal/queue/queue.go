@@ -173,10 +173,10 @@ func (q *Queue) NewServer(cfg ServerConfig) *asynq.Server {
 		DelayedTaskCheckInterval: cfg.PollInterval,
 		Queues:                   map[string]int{q.UrgentName(): 2, q.name: 1},
 		// A sign-in mail must not wait behind a release to thousands.
-		StrictPriority: true,
-		ShutdownTimeout:          cfg.ShutdownTimeout,
-		Logger:                   slogAdapter{cfg.Logger.With("component", "asynq")},
-		LogLevel:                 asynq.WarnLevel,
+		StrictPriority:  true,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          slogAdapter{cfg.Logger.With("component", "asynq")},
+		LogLevel:        asynq.WarnLevel,
 		// Sends are retried per delivery by the worker; a failed task is a
 		// database or Redis error, worth trying again soon.
 		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {

@@ -72,11 +72,12 @@ type Flash struct {
 	Kind, Text string
 }
 
-// View is what a page's template is executed on: the layout's fields, and
-// the page's own in Page.
+// View is what a page's template is executed on: the layout's fields, the
+// page's own in Page, and the wording of the reader's language in T.
 type View struct {
 	Layout Layout
 	Page   any
+	T      any
 }
 
 // Pages are page templates, each executed inside the layout.
