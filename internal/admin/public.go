@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/internal/redact"
+	"github.com/heraldhq/herald/internal/web"
 )
 
 // DefaultPageTimeout bounds a whole request, body included, to a page that
@@ -35,4 +37,29 @@ func loggedPath(path string) string {
 		}
 	}
 	return path
+}
+
+// pagePrefixes are the patterns of the pages served by Deps.Pages.
+var pagePrefixes = []string{"/account", "/account/", web.AssetsPrefix}
+
+// public reports whether path is one the internet may reach: the
+// unsubscribe links, the contacts portal and its assets, and /healthz for
+// the load balancer in front (it says nothing but "ok").
+func public(path string) bool {
+	return path == "/healthz" || path == "/account" || strings.HasPrefix(path, "/account/") ||
+		strings.HasPrefix(path, "/unsubscribe/") || strings.HasPrefix(path, web.AssetsPrefix)
+}
+
+// Public returns the handler of HERALD_PUBLIC_ADDR: the public paths,
+// served as the API's listener serves them, and a plain 404 for every
+// other path, the API's included, which says nothing of what is there.
+func (s *Server) Public() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if public(r.URL.Path) {
+			s.ServeHTTP(w, r)
+			return
+		}
+		web.SecureHeaders(w.Header())
+		http.Error(w, "404 page not found", http.StatusNotFound)
+	})
 }

@@ -87,6 +87,9 @@ type Deps struct {
 	// PageTimeout bounds whole requests to public pages (default
 	// DefaultPageTimeout); tests shorten it.
 	PageTimeout time.Duration
+	// Pages, if set, serves the pages under /account and their assets
+	// (the contacts portal).
+	Pages http.Handler
 }
 
 // route is one entry of the API; the table below is the single list of
@@ -188,6 +191,12 @@ func New(deps Deps) (*Server, error) {
 			h = web.WithDeadline(pageTimeout, h)
 		}
 		s.mux.Handle(rt.method+" "+rt.pattern, h)
+	}
+	if deps.Pages != nil {
+		pages := web.WithDeadline(pageTimeout, deps.Pages)
+		for _, prefix := range pagePrefixes {
+			s.mux.Handle(prefix, pages)
+		}
 	}
 	var err error
 	if s.openAPIDoc, err = openAPIFor(deps.Kinds.Names()); err != nil {
