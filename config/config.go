@@ -44,6 +44,7 @@ type Config struct {
 	Billing   Billing   `yaml:",inline"`
 	Feeds     Feeds     `yaml:",inline"`
 	Lists     Lists     `yaml:",inline"`
+	Contacts  Contacts  `yaml:",inline"`
 	DKIM      DKIM      `yaml:",inline"`
 	Portal    Portal    `yaml:",inline"`
 	Log       Log       `yaml:",inline"`
@@ -275,6 +276,7 @@ func (c Config) Validate() error {
 		c.Scheduler.validate(),
 		c.Billing.validate(),
 		c.Lists.validate(),
+		c.Contacts.validate(),
 		c.DKIM.validate(),
 		c.Feeds.validate(),
 		c.Portal.validate(),

@@ -281,3 +281,41 @@ func TestURLSettingsNeverShowTheirPassword(t *testing.T) {
 		})
 	}
 }
+
+func TestPublicEmailDomains(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw string
+		want      []string
+		problem   string
+	}{
+		{"List", " corp-mail.example, Other.Example ,", []string{"corp-mail.example", "Other.Example"}, ""},
+		{"Empty", "", nil, ""},
+		{"NotADomain", "corp-mail.example,localhost", nil, "HERALD_PUBLIC_EMAIL_DOMAINS: entry 2"},
+		{"AnAddress", "ann@gmail.com", nil, "HERALD_PUBLIC_EMAIL_DOMAINS: entry 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Load("", func(name string) (string, bool) {
+				if name == "HERALD_PUBLIC_EMAIL_DOMAINS" {
+					return tc.raw, true
+				}
+				return "", false
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.Validate()
+			if tc.problem != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.problem) {
+					t.Fatalf("Validate() = %v, want a problem with %s", err, tc.problem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, []string(cfg.Contacts.PublicEmailDomains)); diff != "" {
+				t.Errorf("domains (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

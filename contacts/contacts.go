@@ -16,6 +16,9 @@ var (
 	ErrNotFound = fault.ErrNotFound
 	ErrConflict = fault.ErrConflict
 	ErrInvalid  = fault.ErrInvalid
+	// ErrForbidden is a change the portal's rules do not let its maker
+	// make; the message says why.
+	ErrForbidden = fault.ErrForbidden
 )
 
 // Role is what a contact does for a license.
@@ -64,6 +67,9 @@ type Member struct {
 	Email string
 	Name  string
 	Main  bool
+	// AddedAt is when the person was given the role: billing contacts
+	// see a license's invoices from then on.
+	AddedAt time.Time
 }
 
 // Contact is a person, keyed by lower-cased email address.

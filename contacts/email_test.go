@@ -131,7 +131,7 @@ func TestEarlierAddressesStayReachable(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		store, bundle := newStore(t, database)
 		ctx := context.Background()
-		if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
+		if _, err := store.CreateLicense(ctx, staff, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
 			Contacts: []contacts.NewMember{{Email: "ann@acme.test", Role: contacts.Technical}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +162,7 @@ func TestEarlierAddressesStayReachable(t *testing.T) {
 			if rec, err := store.Unsuppress(ctx, email, "test"); err != nil || rec.Email != email {
 				t.Errorf("Unsuppress(%q) = %+v, %v", email, rec, err)
 			}
-			if _, err := store.Promote(ctx, "SEN-1", email, contacts.Billing); err != nil {
+			if _, err := store.Promote(ctx, staff, "SEN-1", email, contacts.Billing); err != nil {
 				t.Errorf("Promote(%q) = %v", email, err)
 			}
 		}
@@ -176,7 +176,7 @@ func TestEarlierAddressesStayReachable(t *testing.T) {
 		if c, err := store.GetContact(ctx, "ANN@xn--bcher-kva.test"); err != nil || c.Email != "ann@bücher.test" {
 			t.Errorf("GetContact(A-label spelling) = %q, %v", c.Email, err)
 		}
-		if _, err := store.AddMember(ctx, "SEN-1", contacts.NewMember{Email: "ann@BÜCHER.test", Role: contacts.Technical}); err != nil {
+		if _, err := store.AddMember(ctx, staff, "SEN-1", contacts.NewMember{Email: "ann@BÜCHER.test", Role: contacts.Technical}); err != nil {
 			t.Fatal(err)
 		}
 		var rows []string

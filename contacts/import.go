@@ -34,7 +34,9 @@ type ImportResult struct {
 // licenses created or renamed, people created or renamed, memberships
 // created, and a row with main=true promotes its contact. A row never demotes: a role
 // changes main only by promoting another contact.
-func (s *Store) Import(ctx context.Context, rows []Row) (ImportResult, error) {
+//
+// Every membership change is audited as made by by.
+func (s *Store) Import(ctx context.Context, by Actor, rows []Row) (ImportResult, error) {
 	// Apply license by license in id order, so that concurrent imports
 	// take the licenses' row locks in the same order and cannot deadlock.
 	// Within a license, mains first (as CreateLicense does), then file order.
@@ -47,7 +49,8 @@ func (s *Store) Import(ctx context.Context, rows []Row) (ImportResult, error) {
 	})
 
 	var res ImportResult
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, by, func(tx *sqlx.Tx, cs *changeSet) error {
+		res = ImportResult{} // a retried transaction counts again
 		if err := s.importProductNames(ctx, tx, rows, &res); err != nil {
 			return err
 		}
@@ -60,12 +63,15 @@ func (s *Store) Import(ctx context.Context, rows []Row) (ImportResult, error) {
 				if err != nil {
 					return lineFailure(r.Line, err)
 				}
+				if c == created {
+					cs.created[r.LicenseID] = true
+				}
 				rowChanged = c != unchanged
 				res.LicensesCreated += boolCount(c == created)
 				res.LicensesUpdated += boolCount(c == updated)
 			}
 			if r.Email != "" {
-				contact, membership, err := s.importMember(ctx, tx, r)
+				contact, membership, err := s.importMember(ctx, tx, cs, r)
 				if err != nil {
 					return lineFailure(r.Line, err)
 				}
@@ -134,7 +140,7 @@ func (s *Store) importLicense(ctx context.Context, tx *sqlx.Tx, r Row) (change, 
 }
 
 // importMember makes sure r's person holds r's role, as main if r says so.
-func (s *Store) importMember(ctx context.Context, tx *sqlx.Tx, r Row) (contact, membership change, err error) {
+func (s *Store) importMember(ctx context.Context, tx *sqlx.Tx, cs *changeSet, r Row) (contact, membership change, err error) {
 	if r.Email, err = s.storedEmail(ctx, tx, "email", r.Email); err != nil {
 		return unchanged, unchanged, err
 	}
@@ -147,14 +153,14 @@ func (s *Store) importMember(ctx context.Context, tx *sqlx.Tx, r Row) (contact, 
 		return unchanged, unchanged, err
 	}
 	if len(existing) == 0 {
-		contact, err = s.addMember(ctx, tx, r.LicenseID, NewMember{Email: r.Email, Name: r.Name, Role: r.Role, Main: r.Main}, s.timestamp())
+		contact, err = s.addMember(ctx, tx, cs, r.LicenseID, NewMember{Email: r.Email, Name: r.Name, Role: r.Role, Main: r.Main}, s.timestamp(), renamePeople)
 		return contact, created, err
 	}
-	if contact, err = s.upsertContact(ctx, tx, r.Email, r.Name, s.timestamp()); err != nil {
+	if contact, err = s.upsertContact(ctx, tx, r.Email, r.Name, s.timestamp(), renamePeople); err != nil {
 		return unchanged, unchanged, err
 	}
 	if r.Main {
-		promoted, err := s.promote(ctx, tx, existing[0])
+		promoted, err := s.promote(ctx, tx, cs, existing[0])
 		if err != nil {
 			return unchanged, unchanged, err
 		}

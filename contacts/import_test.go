@@ -41,7 +41,7 @@ func importCSV(t *testing.T, store *contacts.Store, data string) (contacts.Impor
 	if err != nil {
 		return contacts.ImportResult{}, err
 	}
-	return store.Import(context.Background(), rows)
+	return store.Import(context.Background(), staff, rows)
 }
 
 func TestImport(t *testing.T) {
@@ -63,7 +63,7 @@ func TestImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]contacts.Member{{Email: "cy@beta.test", Name: "Cy", Main: true}, {Email: "ann@acme.test", Name: "Ann"}}, l.Technical); diff != "" {
+			if diff := cmp.Diff([]contacts.Member{{Email: "cy@beta.test", Name: "Cy", Main: true}, {Email: "ann@acme.test", Name: "Ann"}}, l.Technical, ignoreAddedAt); diff != "" {
 				t.Errorf("SEN-2 technical (-want +got):\n%s", diff)
 			}
 			if l.Name != "Beta, Inc." || l.Product != "confluence" {
@@ -116,7 +116,7 @@ SEN-1,jira,Acme Corporation,bob@acme.test,Robert,technical,true
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]contacts.Member{{Email: "bob@acme.test", Name: "Robert", Main: true}, {Email: "ann@acme.test", Name: "Ann"}}, l.Technical); diff != "" {
+			if diff := cmp.Diff([]contacts.Member{{Email: "bob@acme.test", Name: "Robert", Main: true}, {Email: "ann@acme.test", Name: "Ann"}}, l.Technical, ignoreAddedAt); diff != "" {
 				t.Errorf("technical (-want +got):\n%s", diff)
 			}
 			if l.Name != "Acme Corporation" {

@@ -42,6 +42,8 @@ type membershipRow struct {
 	Product   string `db:"product"`
 	Role      Role   `db:"role"`
 	Main      bool   `db:"is_main"`
+	// CreatedAt is when the role was given; read with licenses only.
+	CreatedAt time.Time `db:"created_at"`
 }
 
 const contactColumns = `c.email, c.name, c.locale, c.release_opt_out, c.suppressed_at, c.suppressed_reason, c.created_at, c.updated_at`

@@ -16,6 +16,8 @@ import (
 type Store struct {
 	db  *db.DB
 	now func() time.Time
+	// notifier hears of every audited change; nil tells nobody.
+	notifier Notifier
 }
 
 // NewStore returns a Store on d. now is the clock (time.Now in production).
@@ -40,13 +42,14 @@ type licenseRow struct {
 
 const licenseColumns = `l.id, l.product, l.name, l.status, l.timezone, l.created_at, l.updated_at`
 
-// CreateLicense creates a license and its first contacts in one transaction.
-func (s *Store) CreateLicense(ctx context.Context, nl NewLicense) (License, error) {
+// CreateLicense creates a license and its first contacts in one
+// transaction. The contacts are audited as added by by; nobody is told.
+func (s *Store) CreateLicense(ctx context.Context, by Actor, nl NewLicense) (License, error) {
 	if err := nl.normalize(); err != nil {
 		return License{}, err
 	}
 	now := s.timestamp()
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, by, func(tx *sqlx.Tx, cs *changeSet) error {
 		_, err := db.Exec(ctx, tx, `
 			INSERT INTO licenses (id, product, name, status, timezone, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -57,6 +60,7 @@ func (s *Store) CreateLicense(ctx context.Context, nl NewLicense) (License, erro
 		if err != nil {
 			return err
 		}
+		cs.created[nl.ID] = true
 		// Mains first, so that a contact marked main is not first demoted
 		// by the "first contact becomes main" rule and then promoted.
 		for _, main := range []bool{true, false} {
@@ -64,7 +68,7 @@ func (s *Store) CreateLicense(ctx context.Context, nl NewLicense) (License, erro
 				if m.Main != main {
 					continue
 				}
-				if _, err := s.addMember(ctx, tx, nl.ID, m, now); err != nil {
+				if _, err := s.addMember(ctx, tx, cs, nl.ID, m, now, renamePeople); err != nil {
 					return fault.WithPrefix(fmt.Sprintf("contacts[%d]", i), err)
 				}
 			}
@@ -130,13 +134,13 @@ var licensesWithContacts = family[licenseRow, License, membershipRow]{
 	},
 	key: func(l License) string { return l.ID },
 	children: `
-		SELECT m.license_id, m.email, c.name, m.role, m.is_main
+		SELECT m.license_id, m.email, c.name, m.role, m.is_main, m.created_at
 		FROM memberships m JOIN contacts c ON c.email = m.email
 		WHERE m.license_id IN (?)
 		ORDER BY m.license_id, m.role, m.is_main DESC, m.created_at, m.email`,
 	parentOf: func(m membershipRow) string { return m.LicenseID },
 	adopt: func(l *License, m membershipRow) {
-		member := Member{Email: m.Email, Name: m.Name, Main: m.Main}
+		member := Member{Email: m.Email, Name: m.Name, Main: m.Main, AddedAt: m.CreatedAt.UTC()}
 		if m.Role == Billing {
 			l.Billing = append(l.Billing, member)
 		} else {
@@ -174,16 +178,32 @@ func (s *Store) UpdateLicense(ctx context.Context, id string, p LicensePatch) (L
 }
 
 // DeleteLicense deletes a license and its memberships; the people stay.
-func (s *Store) DeleteLicense(ctx context.Context, id string) error {
-	res, err := db.Exec(ctx, s.db, `DELETE FROM licenses WHERE id = ?`, id)
-	if db.IsForeignKeyViolation(err) {
-		return fault.Conflict("license %s has invoices and cannot be deleted; set its status to cancelled instead", id)
-	}
+// Each membership is audited as removed by by.
+func (s *Store) DeleteLicense(ctx context.Context, by Actor, id string) error {
+	err := s.write(ctx, by, func(tx *sqlx.Tx, cs *changeSet) error {
+		var members []membershipRow
+		err := db.Select(ctx, tx, &members, `
+			SELECT license_id, email, role, is_main FROM memberships WHERE license_id = ? ORDER BY role, email`, id)
+		if err != nil {
+			return err
+		}
+		res, err := db.Exec(ctx, tx, `DELETE FROM licenses WHERE id = ?`, id)
+		if db.IsForeignKeyViolation(err) {
+			return fault.Conflict("license %s has invoices and cannot be deleted; set its status to cancelled instead", id)
+		}
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fault.NotFound("license %s does not exist", id)
+		}
+		for _, m := range members {
+			cs.add(AuditEntry{LicenseID: id, Action: Removed, Email: m.Email, Role: m.Role})
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("delete license %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fault.NotFound("license %s does not exist", id)
 	}
 	return nil
 }

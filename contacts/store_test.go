@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/db"
@@ -64,7 +65,7 @@ func TestMainContactRules(t *testing.T) {
 		setup := func(t *testing.T, members ...contacts.NewMember) (*contacts.Store, contacts.License) {
 			t.Helper()
 			store, _ := newStore(t, database)
-			l, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme Corp", Contacts: members})
+			l, err := store.CreateLicense(ctx, staff, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme Corp", Contacts: members})
 			if err != nil {
 				t.Fatalf("CreateLicense: %v", err)
 			}
@@ -81,7 +82,7 @@ func TestMainContactRules(t *testing.T) {
 			store, l := setup(t)
 			for _, m := range []contacts.NewMember{tech("a@acme.test"), tech("b@acme.test"), billing("c@acme.test")} {
 				var err error
-				if l, err = store.AddMember(ctx, "SEN-1", m); err != nil {
+				if l, err = store.AddMember(ctx, staff, "SEN-1", m); err != nil {
 					t.Fatalf("AddMember %s: %v", m.Email, err)
 				}
 			}
@@ -93,7 +94,7 @@ func TestMainContactRules(t *testing.T) {
 
 		t.Run("AddingWithMainPromotesAndDemotesThePrevious", func(t *testing.T) {
 			store, _ := setup(t, tech("a@acme.test"))
-			l, err := store.AddMember(ctx, "SEN-1", contacts.NewMember{Email: "b@acme.test", Role: contacts.Technical, Main: true})
+			l, err := store.AddMember(ctx, staff, "SEN-1", contacts.NewMember{Email: "b@acme.test", Role: contacts.Technical, Main: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,20 +112,20 @@ func TestMainContactRules(t *testing.T) {
 
 		t.Run("PromoteSwapsMain", func(t *testing.T) {
 			store, _ := setup(t, tech("a@acme.test"), tech("b@acme.test"))
-			l, err := store.Promote(ctx, "SEN-1", "B@acme.test", contacts.Technical)
+			l, err := store.Promote(ctx, staff, "SEN-1", "B@acme.test", contacts.Technical)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff([]contacts.Member{
 				{Email: "b@acme.test", Main: true}, {Email: "a@acme.test", Main: false},
-			}, l.Technical); diff != "" {
+			}, l.Technical, ignoreAddedAt); diff != "" {
 				t.Errorf("technical contacts (-want +got):\n%s", diff)
 			}
 		})
 
 		t.Run("PromoteTheMainChangesNothing", func(t *testing.T) {
 			store, _ := setup(t, tech("a@acme.test"), tech("b@acme.test"))
-			l, err := store.Promote(ctx, "SEN-1", "a@acme.test", contacts.Technical)
+			l, err := store.Promote(ctx, staff, "SEN-1", "a@acme.test", contacts.Technical)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +136,7 @@ func TestMainContactRules(t *testing.T) {
 
 		t.Run("RemoveAnOrdinaryContact", func(t *testing.T) {
 			store, _ := setup(t, tech("a@acme.test"), tech("b@acme.test"))
-			l, err := store.RemoveMember(ctx, "SEN-1", "b@acme.test", contacts.Technical)
+			l, err := store.RemoveMember(ctx, staff, "SEN-1", "b@acme.test", contacts.Technical)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,7 +159,7 @@ func TestMainContactRules(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				store, before := setup(t, tc.members...)
-				_, err := store.RemoveMember(ctx, "SEN-1", tc.remove, tc.role)
+				_, err := store.RemoveMember(ctx, staff, "SEN-1", tc.remove, tc.role)
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("RemoveMember = %v, want %v", err, tc.want)
 				}
@@ -177,10 +178,10 @@ func TestMainContactRules(t *testing.T) {
 
 		t.Run("RemoveMainAfterPromotingAnother", func(t *testing.T) {
 			store, _ := setup(t, tech("a@acme.test"), tech("b@acme.test"))
-			if _, err := store.Promote(ctx, "SEN-1", "b@acme.test", contacts.Technical); err != nil {
+			if _, err := store.Promote(ctx, staff, "SEN-1", "b@acme.test", contacts.Technical); err != nil {
 				t.Fatal(err)
 			}
-			l, err := store.RemoveMember(ctx, "SEN-1", "a@acme.test", contacts.Technical)
+			l, err := store.RemoveMember(ctx, staff, "SEN-1", "a@acme.test", contacts.Technical)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,7 +197,7 @@ func TestMainContactRules(t *testing.T) {
 				t.Errorf("mains (-want +got):\n%s", diff)
 			}
 			// Promoting in one role leaves the other alone.
-			l, err := store.Promote(ctx, "SEN-1", "b@acme.test", contacts.Billing)
+			l, err := store.Promote(ctx, staff, "SEN-1", "b@acme.test", contacts.Billing)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,7 +206,7 @@ func TestMainContactRules(t *testing.T) {
 				t.Errorf("mains after promote (-want +got):\n%s", diff)
 			}
 			// Without a role, a person with both roles is ambiguous.
-			if _, err := store.RemoveMember(ctx, "SEN-1", "a@acme.test", ""); !errors.Is(err, fault.Invalid("role", "")) {
+			if _, err := store.RemoveMember(ctx, staff, "SEN-1", "a@acme.test", ""); !errors.Is(err, fault.Invalid("role", "")) {
 				t.Errorf("RemoveMember without role = %v, want invalid role", err)
 			}
 			c, err := store.GetContact(ctx, "a@acme.test")
@@ -222,7 +223,7 @@ func TestMainContactRules(t *testing.T) {
 
 		t.Run("RoleIsInferredWhenThePersonHoldsOne", func(t *testing.T) {
 			store, _ := setup(t, billing("a@acme.test"), billing("b@acme.test"))
-			l, err := store.Promote(ctx, "SEN-1", "b@acme.test", "")
+			l, err := store.Promote(ctx, staff, "SEN-1", "b@acme.test", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +235,7 @@ func TestMainContactRules(t *testing.T) {
 		t.Run("SamePersonOnManyLicenses", func(t *testing.T) {
 			store, _ := setup(t, tech("a@acme.test"))
 			for _, id := range []string{"SEN-2", "SEN-3"} {
-				_, err := store.CreateLicense(ctx, contacts.NewLicense{ID: id, Product: "confluence", Name: "Acme " + id,
+				_, err := store.CreateLicense(ctx, staff, contacts.NewLicense{ID: id, Product: "confluence", Name: "Acme " + id,
 					Contacts: []contacts.NewMember{tech("x@acme.test"), tech("a@acme.test")}})
 				if err != nil {
 					t.Fatal(err)
@@ -252,7 +253,7 @@ func TestMainContactRules(t *testing.T) {
 				t.Errorf("memberships (-want +got):\n%s", diff)
 			}
 			// Promoting on one license does not touch the others.
-			if _, err := store.Promote(ctx, "SEN-2", "a@acme.test", contacts.Technical); err != nil {
+			if _, err := store.Promote(ctx, staff, "SEN-2", "a@acme.test", contacts.Technical); err != nil {
 				t.Fatal(err)
 			}
 			l3, err := store.GetLicense(ctx, "SEN-3")
@@ -266,7 +267,7 @@ func TestMainContactRules(t *testing.T) {
 
 		t.Run("AddingTheSameRoleTwiceIsConflict", func(t *testing.T) {
 			store, _ := setup(t, tech("a@acme.test"))
-			_, err := store.AddMember(ctx, "SEN-1", tech("A@Acme.test"))
+			_, err := store.AddMember(ctx, staff, "SEN-1", tech("A@Acme.test"))
 			if !errors.Is(err, contacts.ErrConflict) {
 				t.Fatalf("AddMember = %v, want conflict", err)
 			}
@@ -276,7 +277,7 @@ func TestMainContactRules(t *testing.T) {
 			// The partial unique index holds even when code goes around the Store.
 			_, bundle := newStore(t, database)
 			store := contacts.NewStore(bundle.db, time.Now)
-			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
+			if _, err := store.CreateLicense(ctx, staff, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
 				Contacts: []contacts.NewMember{tech("a@acme.test"), tech("b@acme.test")}}); err != nil {
 				t.Fatal(err)
 			}
@@ -295,7 +296,7 @@ func TestLicenses(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		t.Run("CreateNormalizesAndReadsBack", func(t *testing.T) {
 			store, bundle := newStore(t, database)
-			got, err := store.CreateLicense(ctx, contacts.NewLicense{
+			got, err := store.CreateLicense(ctx, staff, contacts.NewLicense{
 				ID: "SEN-1234", Product: " Jira ", Name: " Acme Corp ", Timezone: "Europe/Berlin",
 				Contacts: []contacts.NewMember{{Email: "Ann@Acme.TEST", Name: "Ann", Role: contacts.Technical}},
 			})
@@ -304,7 +305,7 @@ func TestLicenses(t *testing.T) {
 			}
 			want := contacts.License{
 				ID: "SEN-1234", Product: "jira", Name: "Acme Corp", Status: contacts.Active, Timezone: "Europe/Berlin",
-				Technical: []contacts.Member{{Email: "ann@acme.test", Name: "Ann", Main: true}},
+				Technical: []contacts.Member{{Email: "ann@acme.test", Name: "Ann", Main: true, AddedAt: bundle.now}},
 				Billing:   []contacts.Member{},
 				CreatedAt: bundle.now, UpdatedAt: bundle.now,
 			}
@@ -323,10 +324,10 @@ func TestLicenses(t *testing.T) {
 		t.Run("DuplicateIDIsConflict", func(t *testing.T) {
 			store, _ := newStore(t, database)
 			nl := contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme"}
-			if _, err := store.CreateLicense(ctx, nl); err != nil {
+			if _, err := store.CreateLicense(ctx, staff, nl); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := store.CreateLicense(ctx, nl); !errors.Is(err, contacts.ErrConflict) {
+			if _, err := store.CreateLicense(ctx, staff, nl); !errors.Is(err, contacts.ErrConflict) {
 				t.Fatalf("second CreateLicense = %v, want conflict", err)
 			}
 		})
@@ -358,7 +359,7 @@ func TestLicenses(t *testing.T) {
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					store, _ := newStore(t, database)
-					_, err := store.CreateLicense(ctx, tc.nl)
+					_, err := store.CreateLicense(ctx, staff, tc.nl)
 					f, ok := fault.As(err)
 					if !ok || f.Kind != fault.KindInvalid || f.Field != tc.field {
 						t.Fatalf("CreateLicense = %v, want invalid %s", err, tc.field)
@@ -376,7 +377,7 @@ func TestLicenses(t *testing.T) {
 
 		t.Run("UpdateChangesOnlyWhatIsGiven", func(t *testing.T) {
 			store, bundle := newStore(t, database)
-			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme"}); err != nil {
+			if _, err := store.CreateLicense(ctx, staff, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme"}); err != nil {
 				t.Fatal(err)
 			}
 			bundle.now = bundle.now.Add(time.Hour)
@@ -399,11 +400,11 @@ func TestLicenses(t *testing.T) {
 
 		t.Run("DeleteKeepsThePeople", func(t *testing.T) {
 			store, _ := newStore(t, database)
-			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
+			if _, err := store.CreateLicense(ctx, staff, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
 				Contacts: []contacts.NewMember{{Email: "a@acme.test", Role: contacts.Technical}}}); err != nil {
 				t.Fatal(err)
 			}
-			if err := store.DeleteLicense(ctx, "SEN-1"); err != nil {
+			if err := store.DeleteLicense(ctx, staff, "SEN-1"); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := store.GetLicense(ctx, "SEN-1"); !errors.Is(err, contacts.ErrNotFound) {
@@ -416,7 +417,7 @@ func TestLicenses(t *testing.T) {
 			if len(c.Memberships) != 0 {
 				t.Errorf("memberships after delete: %+v", c.Memberships)
 			}
-			if err := store.DeleteLicense(ctx, "SEN-1"); !errors.Is(err, contacts.ErrNotFound) {
+			if err := store.DeleteLicense(ctx, staff, "SEN-1"); !errors.Is(err, contacts.ErrNotFound) {
 				t.Errorf("second delete = %v, want not found", err)
 			}
 		})
@@ -429,7 +430,7 @@ func TestLicenses(t *testing.T) {
 				{ID: "A-3", Product: "confluence", Name: "Gamma"},
 				{ID: "A-4", Product: "jira", Name: "Delta"},
 			} {
-				if _, err := store.CreateLicense(ctx, nl); err != nil {
+				if _, err := store.CreateLicense(ctx, staff, nl); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -494,7 +495,7 @@ func TestContacts(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		t.Run("UpdateAndList", func(t *testing.T) {
 			store, _ := newStore(t, database)
-			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
+			if _, err := store.CreateLicense(ctx, staff, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
 				Contacts: []contacts.NewMember{{Email: "ann@acme.test", Name: "Ann", Role: contacts.Technical}, {Email: "bob@acme.test", Name: "Bob", Role: contacts.Billing}}}); err != nil {
 				t.Fatal(err)
 			}
@@ -524,18 +525,18 @@ func TestContacts(t *testing.T) {
 
 		t.Run("AddingAKnownPersonWithANewNameRenamesThem", func(t *testing.T) {
 			store, _ := newStore(t, database)
-			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
+			if _, err := store.CreateLicense(ctx, staff, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme",
 				Contacts: []contacts.NewMember{{Email: "ann@acme.test", Name: "Ann", Role: contacts.Technical}}}); err != nil {
 				t.Fatal(err)
 			}
-			l, err := store.AddMember(ctx, "SEN-1", contacts.NewMember{Email: "ann@acme.test", Role: contacts.Billing})
+			l, err := store.AddMember(ctx, staff, "SEN-1", contacts.NewMember{Email: "ann@acme.test", Role: contacts.Billing})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if l.Billing[0].Name != "Ann" {
 				t.Errorf("an empty name renamed Ann to %q", l.Billing[0].Name)
 			}
-			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-2", Product: "jira", Name: "Acme 2",
+			if _, err := store.CreateLicense(ctx, staff, contacts.NewLicense{ID: "SEN-2", Product: "jira", Name: "Acme 2",
 				Contacts: []contacts.NewMember{{Email: "ann@acme.test", Name: "Ann Smith", Role: contacts.Technical}}}); err != nil {
 				t.Fatal(err)
 			}
@@ -549,3 +550,9 @@ func TestContacts(t *testing.T) {
 		})
 	})
 }
+
+// ignoreAddedAt compares members by who they are and their role.
+var ignoreAddedAt = cmpopts.IgnoreFields(contacts.Member{}, "AddedAt")
+
+// staff is who the tests make changes as, unless they test who.
+var staff = contacts.Actor{Via: contacts.ViaAPI, Name: "test"}

@@ -70,7 +70,7 @@ func TestSuppressions(t *testing.T) {
 			for i, e := range emails {
 				members[i] = contacts.NewMember{Email: e, Role: contacts.Technical}
 			}
-			if _, err := store.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme", Contacts: members}); err != nil {
+			if _, err := store.CreateLicense(ctx, staff, contacts.NewLicense{ID: "SEN-1", Product: "jira", Name: "Acme", Contacts: members}); err != nil {
 				t.Fatal(err)
 			}
 			return store, b

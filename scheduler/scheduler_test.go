@@ -65,7 +65,7 @@ func TestTwoSchedulersRemindOnce(t *testing.T) {
 		const invoices = 100
 		for i := range invoices {
 			id := fmt.Sprintf("SEN-%03d", i)
-			if _, err := b.Contacts.CreateLicense(ctx, contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Contacts: []contacts.NewMember{
+			if _, err := b.Contacts.CreateLicense(ctx, contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Contacts: []contacts.NewMember{
 				{Email: fmt.Sprintf("main%03d@customer.test", i), Role: contacts.Billing},
 				{Email: fmt.Sprintf("other%03d@customer.test", i), Role: contacts.Billing},
 			}}); err != nil {

@@ -57,7 +57,7 @@ func BenchmarkPipeline(b *testing.B) {
 			rows[j] = contacts.Row{Line: j + 2, LicenseID: fmt.Sprintf("L-%d", j/10), Product: "jira", LicenseName: fmt.Sprintf("Customer %d", j/10),
 				Email: fmt.Sprintf("person%06d@customer.test", j), Name: fmt.Sprintf("Person %d", j), Role: contacts.Technical}
 		}
-		if _, err := h.Contacts.Import(ctx, rows); err != nil {
+		if _, err := h.Contacts.Import(ctx, contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, rows); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

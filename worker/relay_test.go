@@ -35,7 +35,7 @@ func technicalContacts(t *testing.T, b *apptest.Bundle, n int) {
 		rows[i] = contacts.Row{Line: i + 2, LicenseID: fmt.Sprintf("L-%d", i/10), Product: "jira", LicenseName: "Customer",
 			Email: fmt.Sprintf("p%05d@acme.test", i), Role: contacts.Technical}
 	}
-	if _, err := b.Contacts.Import(context.Background(), rows); err != nil {
+	if _, err := b.Contacts.Import(context.Background(), contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, rows); err != nil {
 		t.Fatal(err)
 	}
 }

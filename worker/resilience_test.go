@@ -34,7 +34,7 @@ func TestRedisFlushMidFanoutLosesNothing(t *testing.T) {
 			rows[i] = contacts.Row{Line: i + 2, LicenseID: fmt.Sprintf("L-%d", i%50), Product: "jira", LicenseName: "Customer",
 				Email: fmt.Sprintf("p%04d@acme.test", i), Role: contacts.Technical}
 		}
-		if _, err := b.Contacts.Import(ctx, rows); err != nil {
+		if _, err := b.Contacts.Import(ctx, contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, rows); err != nil {
 			t.Fatal(err)
 		}
 

@@ -20,7 +20,7 @@ type ImportCmd struct {
 
 func (c *ImportCmd) Run(ctx context.Context, env *Env) error {
 	return importFile(ctx, env, c.File, contacts.ReadCSV, func(ctx context.Context, a *app.App, rows []contacts.Row) (string, error) {
-		res, err := a.Contacts.Import(ctx, rows)
+		res, err := a.Contacts.Import(ctx, contacts.Actor{Via: contacts.ViaCSV, Name: cliActor()}, rows)
 		return fmt.Sprintf("licenses %d created, %d updated; contacts %d created, %d updated; memberships %d created, %d updated; %d products named; %d rows unchanged",
 			res.LicensesCreated, res.LicensesUpdated, res.ContactsCreated, res.ContactsUpdated,
 			res.MembershipsCreated, res.MembershipsUpdated, res.ProductsNamed, res.Unchanged), err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
 )
 
@@ -33,6 +34,19 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 // tokenKey is the context key of the authenticated token's name.
 type tokenKey struct{}
+
+// changedBy is who makes an authenticated request that changes contacts,
+// for the audit log: the API, and the name of the request's token.
+func changedBy(ctx context.Context) contacts.Actor {
+	name, _ := ctx.Value(tokenKey{}).(string)
+	return contacts.Actor{Via: contacts.ViaAPI, Name: name}
+}
+
+// importedBy is who imports a contacts CSV through the API: the import,
+// and the request's token as actor names it.
+func importedBy(ctx context.Context) contacts.Actor {
+	return contacts.Actor{Via: contacts.ViaCSV, Name: actor(ctx)}
+}
 
 // actor names who makes an authenticated request, for the records that
 // keep who changed what: "token:" and the name of its token.

@@ -116,7 +116,7 @@ func TestBroadcasts(t *testing.T) {
 				fail := false
 				once.Do(func() {
 					fail = true
-					if _, err := b.Contacts.RemoveMember(context.Background(), "J-1", "b@acme.test", contacts.Technical); err != nil {
+					if _, err := b.Contacts.RemoveMember(context.Background(), contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, "J-1", "b@acme.test", contacts.Technical); err != nil {
 						t.Error(err)
 					}
 				})
@@ -376,7 +376,7 @@ func TestCancelStopsABroadcastInFlight(t *testing.T) {
 	for i := range rows {
 		rows[i] = contacts.Row{Line: i + 2, LicenseID: fmt.Sprintf("L-%d", i/50), Product: "jira", LicenseName: "Customer", Email: fmt.Sprintf("p%04d@customer.test", i), Role: contacts.Technical}
 	}
-	if _, err := b.Contacts.Import(ctx, rows); err != nil {
+	if _, err := b.Contacts.Import(ctx, contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, rows); err != nil {
 		t.Fatal(err)
 	}
 	b.startWorkers(t)

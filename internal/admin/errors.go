@@ -35,10 +35,11 @@ type errorDetail struct {
 
 // statusOf is the one map from domain error kinds to HTTP.
 var statusOf = map[fault.Kind]int{
-	fault.KindInvalid:  http.StatusBadRequest,
-	fault.KindNotFound: http.StatusNotFound,
-	fault.KindConflict: http.StatusConflict,
-	fault.KindTooLarge: http.StatusRequestEntityTooLarge,
+	fault.KindInvalid:   http.StatusBadRequest,
+	fault.KindNotFound:  http.StatusNotFound,
+	fault.KindConflict:  http.StatusConflict,
+	fault.KindTooLarge:  http.StatusRequestEntityTooLarge,
+	fault.KindForbidden: http.StatusForbidden,
 }
 
 // httpError is an error of the HTTP layer itself (auth, media type, size).

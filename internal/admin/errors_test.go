@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/fault"
 )
 
 // TestErrorBodyIsBounded checks the last guard: whatever an error holds,
@@ -42,5 +43,29 @@ func TestErrorBodyIsBounded(t *testing.T) {
 				t.Errorf("code %q, message %.80q, %d lines of %d", got.Error.Code, got.Error.Message, len(got.Lines), got.BadLines)
 			}
 		})
+	}
+}
+
+// TestEveryFaultKindHasAStatus keeps the one map complete: a kind without
+// a status would answer 0, which net/http turns into a panic.
+func TestEveryFaultKindHasAStatus(t *testing.T) {
+	t.Parallel()
+	for kind, want := range map[fault.Kind]int{
+		fault.KindInvalid:   http.StatusBadRequest,
+		fault.KindNotFound:  http.StatusNotFound,
+		fault.KindConflict:  http.StatusConflict,
+		fault.KindTooLarge:  http.StatusRequestEntityTooLarge,
+		fault.KindForbidden: http.StatusForbidden,
+	} {
+		rec := httptest.NewRecorder()
+		s := &Server{}
+		s.writeError(rec, httptest.NewRequest(http.MethodGet, "/api/v1/x", nil), &fault.Error{Kind: kind, Message: "why"})
+		var got errorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != want || got.Error.Code != string(kind) || got.Error.Message != "why" {
+			t.Errorf("%s: status %d, body %+v; want %d", kind, rec.Code, got, want)
+		}
 	}
 }

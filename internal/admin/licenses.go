@@ -35,7 +35,7 @@ func (s *Server) createLicense(w http.ResponseWriter, r *http.Request) error {
 	for _, m := range req.Contacts {
 		nl.Contacts = append(nl.Contacts, m.member())
 	}
-	l, err := s.contacts.CreateLicense(r.Context(), nl)
+	l, err := s.contacts.CreateLicense(r.Context(), changedBy(r.Context()), nl)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Server) updateLicense(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteLicense(w http.ResponseWriter, r *http.Request) error {
-	if err := s.contacts.DeleteLicense(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.contacts.DeleteLicense(r.Context(), changedBy(r.Context()), r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -102,7 +102,7 @@ func (s *Server) addContact(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req, false); err != nil {
 		return err
 	}
-	l, err := s.contacts.AddMember(r.Context(), r.PathValue("id"), req.member())
+	l, err := s.contacts.AddMember(r.Context(), changedBy(r.Context()), r.PathValue("id"), req.member())
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (s *Server) promoteContact(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req, true); err != nil {
 		return err
 	}
-	l, err := s.contacts.Promote(r.Context(), r.PathValue("id"), r.PathValue("email"), contacts.Role(req.Role))
+	l, err := s.contacts.Promote(r.Context(), changedBy(r.Context()), r.PathValue("id"), r.PathValue("email"), contacts.Role(req.Role))
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (s *Server) promoteContact(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) removeContact(w http.ResponseWriter, r *http.Request) error {
 	role := contacts.Role(r.URL.Query().Get("role"))
-	l, err := s.contacts.RemoveMember(r.Context(), r.PathValue("id"), r.PathValue("email"), role)
+	l, err := s.contacts.RemoveMember(r.Context(), changedBy(r.Context()), r.PathValue("id"), r.PathValue("email"), role)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func (s *Server) importContacts(w http.ResponseWriter, r *http.Request) error {
 		drain(body)
 		return importReadError(err)
 	}
-	res, err := s.contacts.Import(r.Context(), rows)
+	res, err := s.contacts.Import(r.Context(), importedBy(r.Context()), rows)
 	if err != nil {
 		return err
 	}

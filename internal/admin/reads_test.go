@@ -124,7 +124,7 @@ func BenchmarkGetDuringImport(b *testing.B) {
 	const rows = 100_000
 	bundle := &testBundle{apptest.Start(b, apptest.Options{Database: dbtest.Any(), API: true})}
 	ctx := context.Background()
-	if _, err := bundle.Contacts.CreateLicense(ctx, contacts.NewLicense{ID: "SEN-BASE", Product: "jira", Name: "Base",
+	if _, err := bundle.Contacts.CreateLicense(ctx, contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, contacts.NewLicense{ID: "SEN-BASE", Product: "jira", Name: "Base",
 		Contacts: []contacts.NewMember{{Email: "base@acme.test", Role: contacts.Technical}}}); err != nil {
 		b.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // License creates a license named "Customer ID" with members.
 func (b *Bundle) License(t testing.TB, id, product string, status contacts.Status, members ...contacts.NewMember) {
 	t.Helper()
-	if _, err := b.Contacts.CreateLicense(context.Background(), contacts.NewLicense{
+	if _, err := b.Contacts.CreateLicense(context.Background(), contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, contacts.NewLicense{
 		ID: id, Product: product, Name: "Customer " + id, Status: status, Contacts: members,
 	}); err != nil {
 		t.Fatal(err)

@@ -227,6 +227,24 @@ func (b *Billing) List(ctx context.Context, f Filter) (page.Page[Invoice], error
 	return page.Of(list, limit, func(inv Invoice) string { return inv.Number }), nil
 }
 
+// InvoicesSince returns the invoices of a license made on or after the day
+// of since (in UTC), newest due date first: what a billing contact added on
+// that day may see of the license's billing, and no more of its history.
+func (b *Billing) InvoicesSince(ctx context.Context, licenseID string, since time.Time) ([]Invoice, error) {
+	y, m, d := since.UTC().Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	list := []Invoice{}
+	err := db.Select(ctx, b.db.Read, &list, `SELECT `+invoiceColumns+` FROM invoices
+		WHERE license_id = ? AND created_at >= ? ORDER BY due_date DESC, number`, licenseID, day)
+	if err != nil {
+		return nil, fmt.Errorf("invoices of %s since %s: %w", licenseID, day.Format(DateLayout), err)
+	}
+	for i := range list {
+		list[i].normalize()
+	}
+	return list, nil
+}
+
 // InvoiceOfLicense is an invoice with what a reminder needs of its license.
 type InvoiceOfLicense struct {
 	Invoice

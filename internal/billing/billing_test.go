@@ -34,7 +34,7 @@ func setup(t *testing.T, database dbtest.Database) *testBundle {
 
 func (b *testBundle) license(t *testing.T, id, tz string) {
 	t.Helper()
-	if _, err := b.Contacts.CreateLicense(context.Background(), contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Timezone: tz,
+	if _, err := b.Contacts.CreateLicense(context.Background(), contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, contacts.NewLicense{ID: id, Product: "jira", Name: "Customer " + id, Timezone: tz,
 		Contacts: []contacts.NewMember{
 			{Email: "main@" + strings.ToLower(id) + ".test", Role: contacts.Billing},
 			{Email: "other@" + strings.ToLower(id) + ".test", Role: contacts.Billing},
@@ -407,4 +407,37 @@ func TestDaysPastDue(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestInvoicesSince(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
+		b.license(t, "SEN-1", "UTC")
+		b.license(t, "SEN-2", "UTC")
+		b.invoice(t, "INV-OLD", "SEN-1", "2026-12-20")
+		b.Clock.Set(time.Date(2026, 12, 5, 23, 0, 0, 0, time.UTC))
+		b.invoice(t, "INV-SAME-DAY", "SEN-1", "2026-12-30")
+		b.Clock.Set(time.Date(2026, 12, 9, 8, 0, 0, 0, time.UTC))
+		b.invoice(t, "INV-NEW", "SEN-1", "2027-01-10")
+		b.invoice(t, "INV-OTHER", "SEN-2", "2027-01-10")
+
+		// Added on 5 December at noon: the invoices of that day on.
+		got, err := b.Billing.InvoicesSince(ctx, "SEN-1", time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var numbers []string
+		for _, inv := range got {
+			numbers = append(numbers, inv.Number)
+		}
+		if diff := cmp.Diff([]string{"INV-NEW", "INV-SAME-DAY"}, numbers); diff != "" {
+			t.Errorf("invoices (-want +got):\n%s", diff)
+		}
+		none, err := b.Billing.InvoicesSince(ctx, "SEN-404", time.Time{})
+		if err != nil || none == nil || len(none) != 0 {
+			t.Errorf("InvoicesSince(SEN-404) = %v, %v; want an empty list", none, err)
+		}
+	})
 }

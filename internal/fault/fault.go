@@ -20,14 +20,19 @@ const (
 	// KindTooLarge is input over a size limit, such as release notes over
 	// 64 KiB: the API answers 413.
 	KindTooLarge Kind = "too_large"
+	// KindForbidden is a change the rules do not let this person make,
+	// such as a customer making a colleague of another company the main
+	// contact: the API answers 403.
+	KindForbidden Kind = "forbidden"
 )
 
 // Sentinels for errors.Is: errors.Is(err, fault.ErrNotFound) holds for any
 // *Error of that kind anywhere in err's chain.
 var (
-	ErrInvalid  = &Error{Kind: KindInvalid, Message: "invalid input"}
-	ErrNotFound = &Error{Kind: KindNotFound, Message: "not found"}
-	ErrConflict = &Error{Kind: KindConflict, Message: "conflict"}
+	ErrInvalid   = &Error{Kind: KindInvalid, Message: "invalid input"}
+	ErrNotFound  = &Error{Kind: KindNotFound, Message: "not found"}
+	ErrConflict  = &Error{Kind: KindConflict, Message: "conflict"}
+	ErrForbidden = &Error{Kind: KindForbidden, Message: "forbidden"}
 )
 
 // Error is a domain error with a message for the user and, for invalid input,
@@ -65,6 +70,12 @@ func TooLarge(field, format string, args ...any) *Error {
 // NotFound reports that the thing asked for does not exist.
 func NotFound(format string, args ...any) *Error {
 	return &Error{Kind: KindNotFound, Message: Sprintf(format, args...)}
+}
+
+// Forbidden reports a change that the rules do not let its maker make;
+// the message says why, in words the person can act on.
+func Forbidden(format string, args ...any) *Error {
+	return &Error{Kind: KindForbidden, Message: Sprintf(format, args...)}
 }
 
 // Conflict reports a request that breaks a rule or collides with existing data.

@@ -160,7 +160,7 @@ func TestResolve(t *testing.T) {
 				}
 			}
 			// Someone who joins after the fan-out does not get this one.
-			if _, err := b.contacts.AddMember(ctx, "SEN-1", contacts.NewMember{Email: "d@acme.test", Role: contacts.Technical}); err != nil {
+			if _, err := b.contacts.AddMember(ctx, contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, "SEN-1", contacts.NewMember{Email: "d@acme.test", Role: contacts.Technical}); err != nil {
 				t.Fatalf("AddMember: %v", err)
 			}
 

@@ -75,7 +75,7 @@ func (b *testBundle) license(t *testing.T, id string, emails ...string) {
 	for i, e := range emails {
 		members[i] = contacts.NewMember{Email: e, Role: contacts.Technical}
 	}
-	_, err := b.contacts.CreateLicense(context.Background(), contacts.NewLicense{ID: id, Product: "jira", Name: "Acme", Contacts: members})
+	_, err := b.contacts.CreateLicense(context.Background(), contacts.Actor{Via: contacts.ViaAPI, Name: "test"}, contacts.NewLicense{ID: id, Product: "jira", Name: "Acme", Contacts: members})
 	if err != nil {
 		t.Fatalf("CreateLicense %s: %v", id, err)
 	}
