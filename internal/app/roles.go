@@ -209,6 +209,8 @@ func (a *App) openPortal(ctx context.Context, q *queue.Queue) (*portal.Portal, e
 	}
 	return portal.New(portal.Deps{
 		Store:          a.Contacts,
+		Rules:          a.Contacts.Portal(a.Config.Contacts.PublicEmailDomains),
+		Invoices:       a.Billing,
 		Ledger:         a.Ledger,
 		Queue:          q,
 		Sessions:       a.Sessions(),

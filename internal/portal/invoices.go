@@ -16,7 +16,7 @@ func (p *Portal) invoices(v *visit, l contacts.License) ([]invoiceView, error) {
 	var since time.Time
 	for _, m := range l.Billing {
 		if m.Email == v.me() {
-			since = memberSince(m)
+			since = m.AddedAt
 		}
 	}
 	list, err := p.Invoices.InvoicesSince(v.ctx(), l.ID, since)
@@ -34,6 +34,3 @@ func (p *Portal) invoices(v *visit, l contacts.License) ([]invoiceView, error) {
 	}
 	return out, nil
 }
-
-// memberSince is when a membership was made.
-func memberSince(contacts.Member) time.Time { return time.Time{} }

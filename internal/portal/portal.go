@@ -81,9 +81,6 @@ const (
 
 // New returns the portal.
 func New(deps Deps) (*Portal, error) {
-	if deps.Rules == nil {
-		deps.Rules = storeRules{deps.Store}
-	}
 	pages, err := web.ParsePages(pagesFS, template.FuncMap{
 		"printf": fmt.Sprintf,
 	}, pageSignIn, pageSent, pageLink, pageAccount, pagePreferences, pageError)
@@ -186,7 +183,7 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case fault.KindTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case "forbidden":
+	case fault.KindForbidden:
 		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
