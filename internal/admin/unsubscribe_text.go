@@ -14,6 +14,8 @@ type unsubscribeText struct {
 	AskBefore, AskAfter               string
 	DoneBefore, DoneAfter             string
 	Button, Invalid                   string
+	// Manage links to the portal's preferences.
+	Manage string
 }
 
 // unsubscribeTexts are the languages the page speaks; the first is the
@@ -28,6 +30,7 @@ var unsubscribeTexts = []unsubscribeText{
 		DoneAfter:  " will no longer receive release notices and announcements. Invoices and other messages about your licenses still reach you.",
 		Button:     "Unsubscribe",
 		Invalid:    "This unsubscribe link is not valid. Please use the link in the message you received.",
+		Manage:     "Choose which mail you receive",
 	},
 	{
 		Lang:     "de",
@@ -38,6 +41,7 @@ var unsubscribeTexts = []unsubscribeText{
 		DoneAfter:  " erhält keine Versionshinweise und Ankündigungen mehr. Rechnungen und andere Nachrichten zu Ihren Lizenzen erhalten Sie weiterhin.",
 		Button:     "Abmelden",
 		Invalid:    "Dieser Abmeldelink ist ungültig. Bitte verwenden Sie den Link aus der Nachricht, die Sie erhalten haben.",
+		Manage:     "Wählen, welche Nachrichten Sie erhalten",
 	},
 }
 
