@@ -234,3 +234,39 @@ func cloneWith(v url.Values, key, value string) url.Values {
 	out.Set(key, value)
 	return out
 }
+
+func TestPreferences(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.SQLite)
+	bill := b.browser(t)
+	b.signIn(t, bill, "bill@acme.test")
+	p := bill.get("/account/preferences")
+	for _, want := range []string{`<label for="name">Name</label>`, `<label for="language">Language</label>`, `<label for="releases">Release notices</label>`,
+		"they cannot be turned off while you are one"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("preferences lack %q", want)
+		}
+	}
+	p = bill.submit("/account/preferences", "/account/preferences", url.Values{"name": {"Bill Payer"}, "language": {"de"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", p.status, p.body)
+	}
+	c, err := b.Contacts.GetContact(context.Background(), "bill@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "Bill Payer" || c.Locale != "de" || !c.ReleaseOptOut {
+		t.Errorf("saved %+v", c)
+	}
+	if p := bill.get("/account/preferences"); !strings.Contains(p.body, `<html lang="de">`) || !strings.Contains(p.body, "Ihre Einstellungen sind gespeichert.") {
+		t.Errorf("the page does not speak the language chosen:\n%s", p.body)
+	}
+	// The unsubscribe page's link comes here, and without a session it
+	// leads to the sign-in, in the browser's language.
+	stranger := b.browser(t)
+	req, _ := http.NewRequest("GET", b.PublicURL+"/account/sign-in", nil)
+	req.Header.Set("Accept-Language", "de-AT, en;q=0.5")
+	if p := stranger.do(req); !strings.Contains(p.body, "Anmeldelink senden") {
+		t.Errorf("sign-in page for a German browser:\n%s", p.body)
+	}
+}

@@ -49,6 +49,22 @@ func TestPublicListener(t *testing.T) {
 			t.Errorf("GET %s%s: %d, want %d", tc.base, tc.path, got, tc.want)
 		}
 	}
+	// A page sends its Origin with its forms: under no-referrer, browsers
+	// send "Origin: null", which the form check refuses.
+	res, err := http.Get(b.PublicURL + "/account/sign-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for header, want := range map[string]string{
+		"Referrer-Policy":         "same-origin",
+		"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		"Cache-Control":           "no-store",
+	} {
+		if got := res.Header.Get(header); got != want {
+			t.Errorf("%s: %q, want %q", header, got, want)
+		}
+	}
 	if _, ct := get(b.PublicURL, "/assets/herald.css", false); !strings.HasPrefix(ct, "text/css") {
 		t.Errorf("herald.css served as %q", ct)
 	}

@@ -21,7 +21,7 @@ type Text struct {
 	LinkTitle, LinkText, LinkButton                           string
 	LinkInvalidTitle, LinkInvalidText, AskNew                 string
 	SignedOut, SessionEnded, LeftAll                          string
-	AccountTitle, AccountIntro, NoLicenses                    string
+	AccountTitle, AccountIntro, NoLicenses, NoContacts        string
 	LicenseID, Product, Status, Main, You                     string
 	StatusName                                                map[contacts.Status]string
 	RoleHeading, RoleOption, RoleContacts, RoleMain           map[contacts.Role]string
@@ -67,6 +67,7 @@ var english = &Text{
 	AccountTitle: "My licenses",
 	AccountIntro: "These are the licenses you are a contact of. Open one to see and change who receives its mail.",
 	NoLicenses:   "You are not a contact of any license.",
+	NoContacts:   "No one yet.",
 	LicenseID:    "License", Product: "Product", Status: "Status", Main: "main", You: "you",
 	StatusName:   map[contacts.Status]string{contacts.Active: "active", contacts.Expired: "expired", contacts.Cancelled: "cancelled"},
 	RoleHeading:  map[contacts.Role]string{contacts.Technical: "Technical contacts", contacts.Billing: "Billing contacts"},
@@ -125,6 +126,7 @@ var german = &Text{
 	AccountTitle: "Meine Lizenzen",
 	AccountIntro: "Das sind die Lizenzen, deren Kontakt Sie sind. Öffnen Sie eine, um zu sehen und zu ändern, wer ihre Nachrichten erhält.",
 	NoLicenses:   "Sie sind kein Kontakt einer Lizenz.",
+	NoContacts:   "Noch niemand.",
 	LicenseID:    "Lizenz", Product: "Produkt", Status: "Status", Main: "Haupt", You: "Sie",
 	StatusName:   map[contacts.Status]string{contacts.Active: "aktiv", contacts.Expired: "abgelaufen", contacts.Cancelled: "gekündigt"},
 	RoleHeading:  map[contacts.Role]string{contacts.Technical: "Technische Kontakte", contacts.Billing: "Rechnungskontakte"},

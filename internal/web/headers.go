@@ -15,9 +15,13 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // SecureHeaders sets the headers every page carries: no content sniffing,
 // no Referer to other sites (a sign-in link's page holds its token in the
 // address), the policy above, and no caching of what is personal.
+//
+// The Referrer-Policy is same-origin, not no-referrer: under no-referrer
+// browsers send "Origin: null" with a form's POST, and the check that a
+// form comes from herald's own pages could not tell them from a forgery.
 func SecureHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("Cache-Control", "no-store")
 }
