@@ -76,8 +76,15 @@ func TestAccount(t *testing.T) {
 			if p := br.submit("/account", "/account/licenses/ACME-1/promote", url.Values{"email": {"bob@acme.test"}, "role": {"technical"}}); p.status != http.StatusSeeOther {
 				t.Fatalf("promote: %d\n%s", p.status, p.body)
 			}
-			if p := br.submit("/account", "/account/licenses/ACME-1/remove", url.Values{"email": {"ann@acme.test"}, "role": {"technical"}}); p.status != http.StatusSeeOther {
-				t.Fatalf("remove: %d\n%s", p.status, p.body)
+			// Ann removes herself from her last license: she is signed out.
+			if p := br.submit("/account", "/account/licenses/ACME-1/remove", url.Values{"email": {"ann@acme.test"}, "role": {"technical"}}); p.status != http.StatusSeeOther || p.location() != "/account/sign-in" {
+				t.Fatalf("remove: %d to %q\n%s", p.status, p.location(), p.body)
+			}
+			if p := br.get("/account/sign-in"); !strings.Contains(p.body, "You are no longer a contact of any license, so you were signed out.") {
+				t.Errorf("no word of the sign-out:\n%s", p.body)
+			}
+			if p := br.get("/account"); p.status != http.StatusSeeOther {
+				t.Errorf("/account after leaving every license: %d", p.status)
 			}
 			if diff := cmp.Diff([]string{"technical:bob@acme.test*", "billing:bill@acme.test*"}, b.members(t, "ACME-1")); diff != "" {
 				t.Errorf("members (-want +got):\n%s", diff)
