@@ -46,7 +46,16 @@ type Config struct {
 	Lists     Lists     `yaml:",inline"`
 	Contacts  Contacts  `yaml:",inline"`
 	DKIM      DKIM      `yaml:",inline"`
+	Portal    Portal    `yaml:",inline"`
 	Log       Log       `yaml:",inline"`
+}
+
+// Portal configures the contacts portal at /account.
+type Portal struct {
+	// SignInTTL is how long a sign-in link may be used.
+	SignInTTL time.Duration `yaml:"signin_ttl"`
+	// SessionIdleTimeout ends a session that made no request for this long.
+	SessionIdleTimeout time.Duration `yaml:"session_idle_timeout"`
 }
 
 // Lists configures what bulk mail carries so that recipients can leave it
@@ -84,6 +93,13 @@ type HTTP struct {
 	// MetricsAddr, if set, serves /metrics and /healthz on a listener of
 	// its own: for worker and scheduler processes, which have no API.
 	MetricsAddr string `yaml:"metrics_addr"`
+	// PublicAddr, if set, serves only what the internet may reach (the
+	// contacts portal, unsubscribe links) on a listener of its own, and
+	// Addr keeps the API. Empty serves everything on Addr.
+	PublicAddr string `yaml:"public_addr"`
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client, for the per-client limits of public pages.
+	TrustedProxies CIDRs `yaml:"trusted_proxies"`
 }
 
 // Database says where the contacts store and the ledger live.
@@ -209,6 +225,7 @@ func Default() Config {
 		Billing: Billing{ReminderOffsets: []int{-7, 0, 7, 14}},
 		Feeds:   Feeds{MaxBytes: 10 << 20, Timeout: time.Minute},
 		Lists:   Lists{PublicURL: defaultPublicURL("127.0.0.1:8080")},
+		Portal:  Portal{SignInTTL: 15 * time.Minute, SessionIdleTimeout: time.Hour},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -262,6 +279,7 @@ func (c Config) Validate() error {
 		c.Contacts.validate(),
 		c.DKIM.validate(),
 		c.Feeds.validate(),
+		c.Portal.validate(),
 		c.Log.validate(),
 	)...)
 }
@@ -290,6 +308,12 @@ func (h HTTP) validate() problems {
 	}
 	if _, _, err := net.SplitHostPort(h.MetricsAddr); h.MetricsAddr != "" && err != nil {
 		p.add("METRICS_ADDR", "%q is not host:port", h.MetricsAddr)
+	}
+	if _, _, err := net.SplitHostPort(h.PublicAddr); h.PublicAddr != "" && err != nil {
+		p.add("PUBLIC_ADDR", "%q is not host:port", h.PublicAddr)
+	}
+	if h.PublicAddr != "" && h.PublicAddr == h.Addr {
+		p.add("PUBLIC_ADDR", "is HERALD_HTTP_ADDR too; give the public pages an address of their own, or leave it unset")
 	}
 	if h.AdminToken != "" && len(h.AdminToken) < 16 {
 		p.add("ADMIN_TOKEN", "must be at least 16 characters")
@@ -434,6 +458,17 @@ func (f Feeds) validate() problems {
 		p.add("FEED_TIMEOUT", "must be positive")
 	}
 	return p
+}
+
+func (p Portal) validate() problems {
+	var ps problems
+	if p.SignInTTL < time.Minute || p.SignInTTL > 24*time.Hour {
+		ps.add("SIGNIN_TTL", "must be between 1m and 24h")
+	}
+	if p.SessionIdleTimeout < time.Minute {
+		ps.add("SESSION_IDLE_TIMEOUT", "must be at least 1m")
+	}
+	return ps
 }
 
 func (l Log) validate() problems {

@@ -134,6 +134,10 @@ func TestValidateMessages(t *testing.T) {
 		{"Lists", map[string]string{"HERALD_PUBLIC_URL": "herald.example.com"}, `HERALD_PUBLIC_URL: "herald.example.com" is not an http(s) URL such as https://herald.example.com`},
 		{"DKIM", map[string]string{"HERALD_DKIM_DOMAIN": "example.com", "HERALD_DKIM_SELECTOR": "s1"}, "HERALD_DKIM_KEY_FILE: is required with HERALD_DKIM_DOMAIN and HERALD_DKIM_SELECTOR"},
 		{"Log", map[string]string{"HERALD_LOG_FORMAT": "xml"}, `HERALD_LOG_FORMAT: "xml" is not text or json`},
+		{"PublicAddr", map[string]string{"HERALD_PUBLIC_ADDR": "8443"}, `HERALD_PUBLIC_ADDR: "8443" is not host:port`},
+		{"PublicAddrIsTheAPIs", map[string]string{"HERALD_PUBLIC_ADDR": "127.0.0.1:8080"}, "HERALD_PUBLIC_ADDR: is HERALD_HTTP_ADDR too; give the public pages an address of their own, or leave it unset"},
+		{"SignInTTL", map[string]string{"HERALD_SIGNIN_TTL": "30s"}, "HERALD_SIGNIN_TTL: must be between 1m and 24h"},
+		{"SessionIdleTimeout", map[string]string{"HERALD_SESSION_IDLE_TIMEOUT": "10s"}, "HERALD_SESSION_IDLE_TIMEOUT: must be at least 1m"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -315,6 +319,42 @@ func TestPublicEmailDomains(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, []string(cfg.Contacts.PublicEmailDomains)); diff != "" {
 				t.Errorf("domains (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, raw string
+		want      []string
+		err       string
+	}{
+		{"Empty", "", nil, ""},
+		{"Networks", "10.0.0.0/8, fd00::/8", []string{"10.0.0.0/8", "fd00::/8"}, ""},
+		{"BareAddress", "192.0.2.7", []string{"192.0.2.7/32"}, ""},
+		{"HostBitsMasked", "10.1.2.3/8", []string{"10.0.0.0/8"}, ""},
+		{"NotANetwork", "10.0.0.0/8,proxy.internal", nil, `HERALD_TRUSTED_PROXIES: "proxy.internal" is not a network such as 10.0.0.0/8 or an address`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := config.Load("", env(map[string]string{"HERALD_TRUSTED_PROXIES": tc.raw}))
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("Load = %v, want %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range cfg.HTTP.TrustedProxies {
+				got = append(got, p.String())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}

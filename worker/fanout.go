@@ -44,8 +44,13 @@ func (h *Fanout) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	urgent := h.Kinds.Urgent(a.Kind)
 	for _, c := range chunks {
-		if err := h.Queue.Enqueue(ctx, queue.NewSendTask(a.ID, c, time.Time{})); err != nil {
+		task := queue.NewSendTask(a.ID, c, time.Time{})
+		if urgent {
+			task = task.Urgent()
+		}
+		if err := h.Queue.Enqueue(ctx, task); err != nil {
 			return err
 		}
 	}

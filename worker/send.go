@@ -116,7 +116,11 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if waiting {
-		return h.deps.Queue.Enqueue(ctx, queue.NewSendTask(a.ID, p.Chunk, next))
+		task := queue.NewSendTask(a.ID, p.Chunk, next)
+		if h.deps.Kinds.Urgent(a.Kind) {
+			task = task.Urgent()
+		}
+		return h.deps.Queue.Enqueue(ctx, task)
 	}
 	if done, err := h.deps.Ledger.FinishIfDone(ctx, a.ID); err != nil {
 		return err

@@ -1,12 +1,12 @@
 package admin
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/internal/redact"
+	"github.com/heraldhq/herald/internal/web"
 )
 
 // DefaultPageTimeout bounds a whole request, body included, to a page that
@@ -26,6 +26,7 @@ var publicPages = map[string]bool{
 // that carries a token in its path adds its prefix here.
 var tokenPaths = []string{
 	"/unsubscribe/",
+	"/account/sign-in/", // a sign-in link
 }
 
 // loggedPath is path as the logs may show it.
@@ -38,19 +39,27 @@ func loggedPath(path string) string {
 	return path
 }
 
-// withDeadline bounds the whole of each request to h: reading the body,
-// the work (through the context) and writing the answer.
-func withDeadline(d time.Duration, h http.Handler) http.Handler {
+// pagePrefixes are the patterns of the pages served by Deps.Pages.
+var pagePrefixes = []string{"/account", "/account/", web.AssetsPrefix}
+
+// public reports whether path is one the internet may reach: the
+// unsubscribe links, the contacts portal and its assets, and /healthz for
+// the load balancer in front (it says nothing but "ok").
+func public(path string) bool {
+	return path == "/healthz" || path == "/account" || strings.HasPrefix(path, "/account/") ||
+		strings.HasPrefix(path, "/unsubscribe/") || strings.HasPrefix(path, web.AssetsPrefix)
+}
+
+// Public returns the handler of HERALD_PUBLIC_ADDR: the public paths,
+// served as the API's listener serves them, and a plain 404 for every
+// other path, the API's included, which says nothing of what is there.
+func (s *Server) Public() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		deadline := time.Now().Add(d)
-		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(deadline)
-		_ = rc.SetWriteDeadline(deadline)
-		// The server sets the read deadline anew for the next request on
-		// the connection, but not the write deadline.
-		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
-		ctx, cancel := context.WithDeadline(r.Context(), deadline)
-		defer cancel()
-		h.ServeHTTP(w, r.WithContext(ctx))
+		if public(r.URL.Path) {
+			s.ServeHTTP(w, r)
+			return
+		}
+		web.SecureHeaders(w.Header())
+		http.Error(w, "404 page not found", http.StatusNotFound)
 	})
 }

@@ -213,3 +213,20 @@ func BenchmarkSlowClientCutOff(b *testing.B) {
 	}
 	b.ReportMetric(float64(held)/float64(b.N)/float64(limit), "held/limit")
 }
+
+// TestUnsubscribedPageLinksToPreferences checks that a person who left
+// release notices finds where to choose again.
+func TestUnsubscribedPageLinksToPreferences(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.SQLite)
+	b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: `{"id":"SEN-1","product":"jira","name":"Acme","contacts":[{"email":"pat@acme.test","name":"Pat","role":"technical"}]}`})
+	res, err := http.DefaultClient.Do(mustRequest(t, "POST", b.URL+"/unsubscribe/"+unsubscribeToken(t, b.Bundle, "pat@acme.test"), "List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `<a href="/account/preferences">Choose which mail you receive</a>`) {
+		t.Errorf("%d, no link to the preferences:\n%s", res.StatusCode, body)
+	}
+}

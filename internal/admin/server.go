@@ -22,6 +22,7 @@ import (
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/internal/unsubscribe"
+	"github.com/heraldhq/herald/internal/web"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/templates"
 	"github.com/heraldhq/herald/worker"
@@ -86,6 +87,9 @@ type Deps struct {
 	// PageTimeout bounds whole requests to public pages (default
 	// DefaultPageTimeout); tests shorten it.
 	PageTimeout time.Duration
+	// Pages, if set, serves the pages under /account and their assets
+	// (the contacts portal).
+	Pages http.Handler
 }
 
 // route is one entry of the API; the table below is the single list of
@@ -186,9 +190,15 @@ func New(deps Deps) (*Server, error) {
 			h = s.authenticate(h)
 		}
 		if publicPages[rt.pattern] {
-			h = withDeadline(pageTimeout, h)
+			h = web.WithDeadline(pageTimeout, h)
 		}
 		s.mux.Handle(rt.method+" "+rt.pattern, h)
+	}
+	if deps.Pages != nil {
+		pages := web.WithDeadline(pageTimeout, deps.Pages)
+		for _, prefix := range pagePrefixes {
+			s.mux.Handle(prefix, pages)
+		}
 	}
 	var err error
 	if s.openAPIDoc, err = openAPIFor(deps.Kinds.Names()); err != nil {

@@ -18,6 +18,7 @@ button{font-size:1rem;padding:.6rem 1.2rem;background:#0052cc;color:#fff;border:
 </head><body>
 <h1>{{.Title}}</h1>
 {{if .Done}}<p>{{.Text.DoneBefore}}{{.Email}}{{.Text.DoneAfter}}</p>
+<p><a href="/account/preferences">{{.Text.Manage}}</a></p>
 {{else if .Email}}<p>{{.Text.AskBefore}}<strong>{{.Email}}</strong>{{.Text.AskAfter}}</p>
 <form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{.Text.Button}}</button></form>
 {{else}}<p>{{.Text.Invalid}}</p>{{end}}

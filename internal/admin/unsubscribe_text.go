@@ -21,6 +21,8 @@ type unsubscribeText struct {
 	// Mail names the mail of each unsubscribe category, for the %s in
 	// AskBefore and DoneAfter.
 	Mail map[string]string
+	// Manage links to the portal's preferences.
+	Manage string
 }
 
 // about is the wording for a link of category: the sentences name the
@@ -52,6 +54,7 @@ var unsubscribeTexts = []unsubscribeText{
 			unsubscribe.CategoryBroadcasts:    "announcements",
 			unsubscribe.CategoryAnnouncements: "release notices and announcements",
 		},
+		Manage: "Choose which mail you receive",
 	},
 	{
 		Lang:     "de",
@@ -67,6 +70,7 @@ var unsubscribeTexts = []unsubscribeText{
 			unsubscribe.CategoryBroadcasts:    "Ankündigungen",
 			unsubscribe.CategoryAnnouncements: "Versionshinweise und Ankündigungen",
 		},
+		Manage: "Wählen, welche Nachrichten Sie erhalten",
 	},
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/db"
@@ -26,6 +27,7 @@ import (
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/relay"
+	"github.com/heraldhq/herald/internal/web"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/worker"
 )
@@ -81,6 +83,8 @@ type App struct {
 	runner   *scheduler.Runner
 	relay    *relay.Relay
 	breaker  *worker.Breaker
+	api      *admin.Server
+	sessions *web.Sessions
 
 	stops []stop
 	fatal chan error

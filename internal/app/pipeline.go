@@ -77,6 +77,7 @@ func (a *App) openMessages(ctx context.Context) (*messages, error) {
 	m.kinds, err = kinds.New(kinds.Deps{
 		Contacts: a.Contacts, Billing: a.Billing, Unsubscribe: m.unsubscribe, Lists: cfg.Lists,
 		PaymentURL: cfg.Billing.PaymentURLTemplate, From: cfg.Mail.From, Now: a.Now,
+		SignInLinks: a.Sessions(), SignInTTL: cfg.Portal.SignInTTL,
 	})
 	if err != nil {
 		return nil, err

@@ -11,9 +11,13 @@ import (
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/keys"
 	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/portal"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/relay"
+	"github.com/heraldhq/herald/internal/unsubscribe"
+	"github.com/heraldhq/herald/internal/web"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/worker"
 )
@@ -134,8 +138,8 @@ func (a *App) StartScheduler(ctx context.Context) error {
 	return nil
 }
 
-// API returns the admin API's handler.
-func (a *App) API(ctx context.Context) (http.Handler, error) {
+// API returns the admin API's handler, built once.
+func (a *App) API(ctx context.Context) (*admin.Server, error) {
 	q, err := a.OpenQueue(ctx)
 	if err != nil {
 		return nil, err
@@ -156,6 +160,13 @@ func (a *App) API(ctx context.Context) (http.Handler, error) {
 	if err := a.ensureToken(ctx); err != nil {
 		return nil, err
 	}
+	if a.api != nil {
+		return a.api, nil
+	}
+	pages, err := a.openPortal(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	r := a.openRelay(q)
 	if a.breaker == nil {
 		a.checkRelay(tester.Sender, r) // the workers' breaker checks it where they run
@@ -169,15 +180,51 @@ func (a *App) API(ctx context.Context) (http.Handler, error) {
 		Checks:      a.readiness(q),
 		Logger:      a.Logger,
 		PageTimeout: a.opts.PageTimeout,
+		Pages:       pages,
 	})
 	if err != nil {
 		return nil, err
 	}
+	a.api = api
 	return api, nil
 }
 
-// StartAPI serves the admin API on HERALD_HTTP_ADDR and returns the address
-// it listens on.
+// Sessions returns the portal's sessions and sign-in links.
+func (a *App) Sessions() *web.Sessions {
+	if a.sessions == nil {
+		a.sessions = web.NewSessions(a.DB, web.RealmPortal, a.Config.Portal.SignInTTL, a.Config.Portal.SessionIdleTimeout, a.Now)
+	}
+	return a.sessions
+}
+
+// openPortal builds the contacts portal's pages.
+func (a *App) openPortal(ctx context.Context, q *queue.Queue) (*portal.Portal, error) {
+	secret, err := unsubscribe.Secret(ctx, a.DB, a.Config.Lists.Secret)
+	if err != nil {
+		return nil, err
+	}
+	formKey, err := keys.Derive(secret, keys.FormToken)
+	if err != nil {
+		return nil, err
+	}
+	return portal.New(portal.Deps{
+		Store:          a.Contacts,
+		Rules:          a.Contacts.Portal(a.Config.Contacts.PublicEmailDomains),
+		Invoices:       a.Billing,
+		Ledger:         a.Ledger,
+		Queue:          q,
+		Sessions:       a.Sessions(),
+		Forms:          web.NewForms(formKey, a.Config.Lists.PublicURL),
+		Limiter:        web.NewLimiter(q.Redis(), q.Name()),
+		TrustedProxies: a.Config.HTTP.TrustedProxies,
+		LinkTTL:        a.Config.Portal.SignInTTL,
+		Logger:         a.Logger.With("component", "portal"),
+	})
+}
+
+// StartAPI serves the admin API on HERALD_HTTP_ADDR, and the public pages
+// on HERALD_PUBLIC_ADDR when it is set, and returns the address of the
+// API.
 func (a *App) StartAPI(ctx context.Context) (net.Addr, error) {
 	ln, err := net.Listen("tcp", a.Config.HTTP.Addr)
 	if err != nil {
@@ -187,7 +234,34 @@ func (a *App) StartAPI(ctx context.Context) (net.Addr, error) {
 		ln.Close()
 		return nil, err
 	}
+	if addr := a.Config.HTTP.PublicAddr; addr != "" {
+		pln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("HERALD_PUBLIC_ADDR: %w", err)
+		}
+		if err := a.ServePublic(ctx, pln); err != nil {
+			pln.Close()
+			return nil, err
+		}
+	}
 	return ln.Addr(), nil
+}
+
+// ServePublic serves on ln only what the internet may reach (the contacts
+// portal, unsubscribe links), which Close closes.
+func (a *App) ServePublic(ctx context.Context, ln net.Listener) error {
+	api, err := a.API(ctx)
+	if err != nil {
+		return err
+	}
+	// A public page is small: its whole request gets the page timeout.
+	timeout := a.opts.PageTimeout
+	if timeout <= 0 {
+		timeout = admin.DefaultPageTimeout
+	}
+	a.serve("public pages", ln, api.Public(), timeout)
+	a.Logger.Info("herald serves the public pages", "addr", ln.Addr().String())
+	return nil
 }
 
 // ServeAPI serves the admin API on ln, which Close closes.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,8 +44,10 @@ type Options struct {
 	// SMTP sets up the SMTP server (its failures on command) before
 	// anything is sent.
 	SMTP func(*smtptest.Server)
-	// Workers starts the workers; API serves the admin API.
-	Workers, API bool
+	// Workers starts the workers; API serves the admin API; Public also
+	// serves the public pages on a listener of their own
+	// (HERALD_PUBLIC_ADDR), at PublicURL.
+	Workers, API, Public bool
 	// Breaker tunes the workers' relay breaker.
 	Breaker worker.BreakerConfig
 	// HeaderTimeout and PageTimeout shorten the HTTP server's limits.
@@ -67,6 +70,8 @@ type Bundle struct {
 	// URL is the base of the API, and Token an admin token for it, when
 	// the API is served.
 	URL, Token string
+	// PublicURL is the base of the public listener, when it is served.
+	PublicURL string
 }
 
 // Start builds herald for t and starts what opts asks for; it is stopped
@@ -89,6 +94,14 @@ func Start(t testing.TB, opts Options) *Bundle {
 		}
 		b.URL = "http://" + ln.Addr().String()
 		b.Token = "hrld_test_" + rand.Text()
+	}
+	var pln net.Listener
+	if opts.Public {
+		var err error
+		if pln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		b.PublicURL = "http://" + pln.Addr().String()
 	}
 	cfg := b.config(t, opts)
 	if opts.Config != nil {
@@ -144,6 +157,11 @@ func Start(t testing.TB, opts Options) *Bundle {
 			t.Fatal(err)
 		}
 	}
+	if opts.Public {
+		if err := a.ServePublic(ctx, pln); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return b
 }
 
@@ -168,6 +186,10 @@ func (b *Bundle) config(t testing.TB, opts Options) config.Config {
 	if opts.API {
 		cfg.HTTP.AdminToken = b.Token
 		cfg.Lists.PublicURL = b.URL
+	}
+	if b.PublicURL != "" {
+		cfg.HTTP.PublicAddr = strings.TrimPrefix(b.PublicURL, "http://")
+		cfg.Lists.PublicURL = b.PublicURL
 	}
 	return cfg
 }

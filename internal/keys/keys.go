@@ -22,10 +22,13 @@ const (
 	// UnsubscribeNonce derives the nonce of an unsubscribe link from its
 	// payload.
 	UnsubscribeNonce Purpose = "herald unsubscribe link nonce v2"
+	// FormToken makes the tokens that the forms of herald's pages carry
+	// against cross-site requests.
+	FormToken Purpose = "herald form token v1"
 )
 
 // Purposes are every purpose, for tests.
-var Purposes = []Purpose{UnsubscribeSeal, UnsubscribeNonce}
+var Purposes = []Purpose{UnsubscribeSeal, UnsubscribeNonce, FormToken}
 
 // Size is the length of every key: 256 bits.
 const Size = 32

@@ -85,7 +85,11 @@ type Deps struct {
 	PaymentURL string
 	// From is the sender; its domain names the List-Id.
 	From string
-	Now  func() time.Time
+	// SignInLinks makes the tokens of the portal's sign-in links, valid
+	// for SignInTTL; nil where no sign-in mail is composed (the API).
+	SignInLinks SignInLinks
+	SignInTTL   time.Duration
+	Now         func() time.Time
 }
 
 // Registry is every kind herald sends, keyed by kind.
@@ -120,6 +124,7 @@ func New(deps Deps) (*Registry, error) {
 		broadcast,
 		reminders,
 		&contactChangeKind{store: deps.Contacts, accountURL: links.account()},
+		&signInKind{store: deps.Contacts, links: deps.SignInLinks, publicURL: links.publicURL, ttl: deps.SignInTTL},
 	} {
 		r.byName[k.Name()] = k
 		r.names = append(r.names, k.Name())
@@ -139,6 +144,13 @@ func (r *Registry) Open(a ledger.Announcement) (Announcement, error) {
 		return nil, fmt.Errorf("announcement %d (%s): %w", a.ID, a.Kind, err)
 	}
 	return open, nil
+}
+
+// Urgent reports whether a person waits for mail of kind (a sign-in
+// link): its tasks go on the queue that is worked before the bulk one.
+func (r *Registry) Urgent(kind ledger.Kind) bool {
+	u, ok := r.byName[kind].(interface{ Urgent() bool })
+	return ok && u.Urgent()
 }
 
 // Names lists the kinds, sorted.

@@ -83,6 +83,10 @@ func newRedis(rawURL string) (redis.UniversalClient, error) {
 // Name is the asynq queue's name.
 func (q *Queue) Name() string { return q.name }
 
+// UrgentName is the asynq queue of the tasks a person waits for (a
+// sign-in link): workers take its tasks before any of the bulk queue's.
+func (q *Queue) UrgentName() string { return q.name + ":urgent" }
+
 // Redis is the underlying connection, shared by asynq's client, servers and
 // inspector, and used for the scheduler's leases.
 func (q *Queue) Redis() redis.UniversalClient { return q.redis }
@@ -98,18 +102,22 @@ func (q *Queue) Embedded() *Embedded { return q.embedded }
 // deleted and the task enqueued anew, so that the reconciler can always
 // bring work back.
 func (q *Queue) Enqueue(ctx context.Context, t Task) error {
-	_, err := q.client.EnqueueContext(ctx, t.Task, asynq.Queue(q.name))
+	name := q.name
+	if t.urgent {
+		name = q.UrgentName()
+	}
+	_, err := q.client.EnqueueContext(ctx, t.Task, asynq.Queue(name))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		id := t.ID
 		insp := asynq.NewInspectorFromRedisClient(q.redis)
-		info, ierr := insp.GetTaskInfo(q.name, id)
+		info, ierr := insp.GetTaskInfo(name, id)
 		if ierr != nil || (info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted) {
 			return nil // live: the same work is queued, scheduled, running or retrying
 		}
-		if derr := insp.DeleteTask(q.name, id); derr != nil && !errors.Is(derr, asynq.ErrTaskNotFound) {
+		if derr := insp.DeleteTask(name, id); derr != nil && !errors.Is(derr, asynq.ErrTaskNotFound) {
 			return fmt.Errorf("enqueue %s: remove the dead task %s: %w", t.Type(), id, derr)
 		}
-		_, err = q.client.EnqueueContext(ctx, t.Task, asynq.Queue(q.name))
+		_, err = q.client.EnqueueContext(ctx, t.Task, asynq.Queue(name))
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
 			return nil // someone else enqueued it meanwhile
 		}
@@ -163,10 +171,12 @@ func (q *Queue) NewServer(cfg ServerConfig) *asynq.Server {
 		Concurrency:              cfg.Concurrency,
 		TaskCheckInterval:        cfg.PollInterval,
 		DelayedTaskCheckInterval: cfg.PollInterval,
-		Queues:                   map[string]int{q.name: 1},
-		ShutdownTimeout:          cfg.ShutdownTimeout,
-		Logger:                   slogAdapter{cfg.Logger.With("component", "asynq")},
-		LogLevel:                 asynq.WarnLevel,
+		Queues:                   map[string]int{q.UrgentName(): 2, q.name: 1},
+		// A sign-in mail must not wait behind a release to thousands.
+		StrictPriority:  true,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          slogAdapter{cfg.Logger.With("component", "asynq")},
+		LogLevel:        asynq.WarnLevel,
 		// Sends are retried per delivery by the worker; a failed task is a
 		// database or Redis error, worth trying again soon.
 		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {

@@ -33,7 +33,14 @@ type SendPayload struct {
 // Task is an asynq task with the id it is enqueued under.
 type Task struct {
 	*asynq.Task
-	ID string
+	ID     string
+	urgent bool
+}
+
+// Urgent returns t to be enqueued on the urgent queue.
+func (t Task) Urgent() Task {
+	t.urgent = true
+	return t
 }
 
 // NewFanoutTask returns the fan-out of an announcement. Its id is
@@ -41,7 +48,7 @@ type Task struct {
 func NewFanoutTask(announcement int64) Task {
 	payload, _ := json.Marshal(FanoutPayload{Announcement: announcement}) // cannot fail
 	id := fmt.Sprintf("fanout:%d", announcement)
-	return Task{asynq.NewTask(TypeFanout, payload, asynq.TaskID(id), asynq.MaxRetry(25), asynq.Timeout(10*time.Minute)), id}
+	return Task{Task: asynq.NewTask(TypeFanout, payload, asynq.TaskID(id), asynq.MaxRetry(25), asynq.Timeout(10*time.Minute)), ID: id}
 }
 
 // NewSendTask returns the sending of one chunk, to run at at (now when zero
@@ -56,7 +63,7 @@ func NewSendTask(announcement int64, chunk int, at time.Time) Task {
 		id += fmt.Sprintf("@%d", at.Unix())
 		opts = append(opts, asynq.ProcessAt(at))
 	}
-	return Task{asynq.NewTask(TypeSend, payload, append(opts, asynq.TaskID(id))...), id}
+	return Task{Task: asynq.NewTask(TypeSend, payload, append(opts, asynq.TaskID(id))...), ID: id}
 }
 
 // DecodeFanout reads a TypeFanout payload.
