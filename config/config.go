@@ -449,6 +449,12 @@ func (d DKIM) validate() problems {
 func (f Feeds) validate() problems {
 	var p problems
 	for i, feed := range f.ReleaseFeeds {
+		// Named by its product: the redacted URL would still show the
+		// user name, part of which may be the password.
+		if err := oneAt(feed.URL); err != nil {
+			p.add("RELEASE_FEEDS", "feed %d (%s): %v", i+1, feed.Product, err)
+			continue
+		}
 		if err := feed.validate(); err != nil {
 			p.add("RELEASE_FEEDS", "feed %d (%s): %v", i+1, redact.URL(feed.URL), redact.Error(err, feed.URL))
 		}
@@ -496,6 +502,9 @@ func validateDatabaseURL(raw string) error {
 			return errors.New("sqlite: needs a file path, as in sqlite:./herald.db")
 		}
 	case "postgres", "postgresql":
+		if err := oneAt(raw); err != nil {
+			return err
+		}
 		if _, err := url.Parse(raw); err != nil {
 			return notAURL(raw)
 		}
@@ -510,6 +519,9 @@ func validateURL(raw string, schemes ...string) error {
 	if raw == "" {
 		return nil
 	}
+	if err := oneAt(raw); err != nil {
+		return err
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return notAURL(raw)
@@ -518,6 +530,38 @@ func validateURL(raw string, schemes ...string) error {
 		return fmt.Errorf("unsupported scheme %q (use %s://)", u.Scheme, strings.Join(schemes, "://, "))
 	}
 	return nil
+}
+
+// oneAt refuses a URL whose authority holds more than one '@', an
+// unescaped '@' in the user name or password. Parsers disagree on where
+// such user information ends: Go's URL parser (and redact) at the last '@',
+// pgx at the first, which then takes the rest of the password for the host
+// and prints it in its errors. The message quotes nothing of the user
+// information.
+func oneAt(raw string) error {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	authority, _, _ = strings.Cut(authority, "?")
+	authority, _, _ = strings.Cut(authority, "#")
+	userinfo, _, ok := cutLast(authority, "@")
+	if !ok || !strings.Contains(userinfo, "@") {
+		return nil
+	}
+	if user, _, ok := strings.Cut(userinfo, ":"); ok && !strings.Contains(user, "@") {
+		return errors.New("the password holds an '@'; write it as %40")
+	}
+	return errors.New("the user name holds an '@'; write it as %40")
+}
+
+// cutLast is strings.Cut at the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }
 
 // notAURL says that raw does not parse, without the parser's message: it

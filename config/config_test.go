@@ -152,6 +152,55 @@ func TestValidateMessages(t *testing.T) {
 	}
 }
 
+// TestURLWithAnAtInItsUserInformation: a URL setting whose user name or
+// password holds an unescaped '@' is refused with a message that says how
+// to write it and shows nothing of either; parsers disagree on where such
+// user information ends, and one of them prints the rest as a host name.
+func TestURLWithAnAtInItsUserInformation(t *testing.T) {
+	t.Parallel()
+	const (
+		inPassword = "the password holds an '@'; write it as %40"
+		inUser     = "the user name holds an '@'; write it as %40"
+	)
+	for _, tc := range []struct{ name, setting, value, want string }{
+		{"Database", "HERALD_DATABASE_URL", "postgres://user:S3C@RETpw@127.0.0.1:1/db", "HERALD_DATABASE_URL: " + inPassword},
+		{"DatabasePostgresql", "HERALD_DATABASE_URL", "postgresql://user:S3C@RETpw@db/herald?sslmode=require", "HERALD_DATABASE_URL: " + inPassword},
+		{"Redis", "HERALD_REDIS_URL", "redis://:S3C@RETpw@cache:6379/0", "HERALD_REDIS_URL: " + inPassword},
+		{"RedisTwoAts", "HERALD_REDIS_URL", "rediss://:S3C@RE@Tpw@cache", "HERALD_REDIS_URL: " + inPassword},
+		{"SMTP", "HERALD_SMTP_URL", "smtp://apikey:S3C@RETpw@relay:587?tls=starttls", "HERALD_SMTP_URL: " + inPassword},
+		{"SMTPUserName", "HERALD_SMTP_URL", "smtp://postmaster@S3CRET.example:RETpw@relay:587", "HERALD_SMTP_URL: " + inUser},
+		{"SMTPUserNameOnly", "HERALD_SMTP_URL", "smtp://postmaster@S3CRET.example@relay:587", "HERALD_SMTP_URL: " + inUser},
+		{"Feed", "HERALD_RELEASE_FEEDS", "jira=https://bot:S3C@RETpw@feeds.example.com/jira.atom", "HERALD_RELEASE_FEEDS: feed 1 (jira): " + inPassword},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := config.Load("", env(map[string]string{tc.setting: tc.value}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.Validate()
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("%s=%s: Validate = %v, want %s", tc.setting, tc.value, err, tc.want)
+			}
+		})
+	}
+
+	// Encoded, and '@' outside the authority, are fine.
+	for setting, value := range map[string]string{
+		"HERALD_DATABASE_URL":  "postgres://user:S3C%40RETpw@db:5432/herald",
+		"HERALD_SMTP_URL":      "smtp://postmaster%40mg.example:pw@relay:587",
+		"HERALD_RELEASE_FEEDS": "npm=https://registry.example.com/@scope/pkg.atom?by=ann@example.com",
+	} {
+		cfg, err := config.Load("", env(map[string]string{setting: value}))
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err != nil {
+			t.Errorf("%s=%s: Validate = %v, want nil", setting, value, err)
+		}
+	}
+}
+
 // TestValidateReportsEveryProblemInOrder checks that one bad value does not
 // hide the next, and that problems keep their order across parts of Config.
 func TestValidateReportsEveryProblemInOrder(t *testing.T) {

@@ -72,9 +72,12 @@ func UnknownVariables(environ []string) []string {
 	return w
 }
 
-// closest returns the known name nearest to name, or "" when none is near
-// enough to be what was meant: within a third of the name's length after
-// the prefix, and at least two edits.
+// closest returns the known names that name probably meant, or "" when
+// none is near enough. A known name within a third of the name's length
+// after the prefix, and at least two edits, wins (a typo); failing that,
+// the known names whose words begin or end with the name's words (split at
+// '_'), the closest first: HERALD_REDIS is HERALD_REDIS_URL, HERALD_TOKEN
+// is HERALD_ADMIN_TOKEN.
 func closest(name string, known []string) string {
 	word := strings.TrimPrefix(name, EnvPrefix)
 	best, bestDist := "", max(2, len(word)/3)+1
@@ -83,7 +86,36 @@ func closest(name string, known []string) string {
 			best, bestDist = k, d
 		}
 	}
-	return best
+	if best != "" {
+		return best
+	}
+	var found []string
+	for _, k := range known {
+		if startsOrEndsWithWords(strings.TrimPrefix(k, EnvPrefix), word) {
+			found = append(found, k)
+		}
+	}
+	slices.SortStableFunc(found, func(a, b string) int {
+		return editDistance(word, strings.TrimPrefix(a, EnvPrefix)) - editDistance(word, strings.TrimPrefix(b, EnvPrefix))
+	})
+	switch len(found) {
+	case 0:
+		return ""
+	case 1:
+		return found[0]
+	default:
+		return strings.Join(found[:len(found)-1], ", ") + " or " + found[len(found)-1]
+	}
+}
+
+// startsOrEndsWithWords reports whether the '_'-separated words of known
+// begin or end with all the words of name (and known has more of them).
+func startsOrEndsWithWords(known, name string) bool {
+	kw, nw := strings.Split(known, "_"), strings.Split(name, "_")
+	if len(nw) >= len(kw) || slices.Contains(nw, "") {
+		return false
+	}
+	return slices.Equal(kw[:len(nw)], nw) || slices.Equal(kw[len(kw)-len(nw):], nw)
 }
 
 // editDistance is the optimal string alignment distance of a and b: the

@@ -109,3 +109,36 @@ func TestUnknownVariables(t *testing.T) {
 		t.Errorf("UnknownVariables (-want +got):\n%s", diff)
 	}
 }
+
+// TestUnknownVariableSuggestions: a name that is a typo of a setting gets
+// that setting; a name that is the beginning or the end of one or more
+// settings, in whole words, gets those, the closest first.
+func TestUnknownVariableSuggestions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, want string }{
+		{"HERALD_REDIS", "HERALD_REDIS_URL"},
+		{"HERALD_TOKEN", "HERALD_ADMIN_TOKEN"},
+		{"HERALD_DKIM_KEY", "HERALD_DKIM_KEY_FILE"},
+		{"HERALD_KEY_FILE", "HERALD_DKIM_KEY_FILE"},
+		{"HERALD_DKIM", "HERALD_DKIM_DOMAIN, HERALD_DKIM_SELECTOR or HERALD_DKIM_KEY_FILE"},
+		{"HERALD_SMTP", "HERALD_SMTP_URL, HERALD_SMTP_RATE or HERALD_SMTP_CONNECTIONS"},
+		// A typo wins over a word that starts other names.
+		{"HERALD_SECRETS", "HERALD_SECRET"},
+		{"HERALD_REDIS_ULR", "HERALD_REDIS_URL"},
+		// Whole words only, and a name must add a word.
+		{"HERALD_RED", ""},
+		{"HERALD_OKEN", ""},
+		{"HERALD_SOMETHING_ELSE_ENTIRELY", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := []string{tc.name + ": unknown setting"}
+			if tc.want != "" {
+				want[0] += "; did you mean " + tc.want + "?"
+			}
+			got := config.UnknownVariables([]string{tc.name + "=x"})
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("UnknownVariables (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -127,7 +127,7 @@ func normalizeDomain(domain string) (string, error) {
 	}
 	ascii, err := idna.Lookup.ToASCII(domain)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a domain name (%v)", domain, err)
+		return "", fmt.Errorf("%q is not a domain name (%s)", domain, badLabel(domain))
 	}
 	// The lookup profile leaves lengths and empty labels alone (and turns
 	// a bare "xn--" into an empty label): check the result as DNS would.
@@ -140,12 +140,32 @@ func normalizeDomain(domain string) (string, error) {
 			return "", fmt.Errorf("%q is not a domain name (each part between dots has 1 to %d characters)", domain, maxLabelLen)
 		}
 	}
-	if net.ParseIP(ascii) != nil || strings.Trim(labels[len(labels)-1], "0123456789") == "" {
-		// No top-level domain is all digits (RFC 3696), so this refuses
-		// 127.0.0.1 and its shorter spellings (127.1) alike.
+	if net.ParseIP(ascii) != nil || !slices.ContainsFunc(labels, notDigits) {
+		// Refuses 127.0.0.1 and its shorter spellings (127.1) alike.
 		return "", fmt.Errorf("an IP address is not accepted as the domain; give the domain name")
 	}
+	if !notDigits(labels[len(labels)-1]) {
+		// No top-level domain is all digits (RFC 3696).
+		return "", fmt.Errorf("the domain's last label cannot be all digits")
+	}
 	return ascii, nil
+}
+
+func notDigits(label string) bool { return strings.Trim(label, "0123456789") != "" }
+
+// badLabel names the label of domain that IDNA refuses, as it was given.
+// The error of idna quotes the label after decoding it, and the decoding
+// of a malformed A-label (xn--abc) is control characters, not what the
+// person typed.
+func badLabel(domain string) string {
+	for label := range strings.SplitSeq(domain, ".") {
+		if _, err := idna.Lookup.ToASCII(label); err != nil {
+			return fmt.Sprintf("the label %q is not valid", label)
+		}
+	}
+	// A rule across labels, such as the bidi rule of a domain with a
+	// right-to-left label.
+	return "IDNA's rules refuse it"
 }
 
 // lowerASCII lowers the letters A-Z and nothing else.

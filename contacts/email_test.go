@@ -69,7 +69,14 @@ func TestNormalizeEmail(t *testing.T) {
 			{"IPv6Literal", "ann@[IPv6:::1]", "not an email address"},
 			{"BareIP", "ann@127.0.0.1", "IP address"},
 			{"ShortIP", "ann@127.1", "IP address"},
-			{"NumericTLD", "ann@acme.123", "IP address"},
+			{"NumericTLD", "ann@acme.123", "the domain's last label cannot be all digits"},
+			{"NumericLabels", "ann@1.2.3.4.5", "IP address"},
+			// The label as typed, not its decoding (control characters).
+			{"BadALabel", "x@xn--abc.com", `"xn--abc.com" is not a domain name (the label "xn--abc" is not valid)`},
+			{"BadALabelInside", "ann@mail.xn--zz.test", `(the label "xn--zz" is not valid)`},
+			{"BadULabel", "ann@mail.-bücher-.test", `(the label "-bücher-" is not valid)`},
+			// Each label is fine alone; together they break the bidi rule.
+			{"AcrossLabels", "ann@\u05d0.1a.test", "IDNA's rules refuse it"},
 			{"TooLong", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + ".test", "longer than"},
 			{"TooLongAsPunycode", "a@" + strings.Repeat("ä.", 80) + "test", "longer than"}, // 246 bytes as typed; the domain is 644 as A-labels
 		} {

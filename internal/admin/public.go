@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -29,14 +30,31 @@ var tokenPaths = []string{
 	"/account/sign-in/", // a sign-in link
 }
 
-// loggedPath is path as the logs may show it.
-func loggedPath(path string) string {
-	for _, p := range tokenPaths {
-		if strings.HasPrefix(path, p) {
-			return p + redact.Mask
+// loggedPath is p as the logs may show it. The log shows the path as
+// requested, before the router cleans it and redirects, so the match is on
+// the cleaned path and on any segment: //unsubscribe/TOKEN,
+// /x/../unsubscribe/TOKEN and /x/unsubscribe/TOKEN carry the token too.
+func loggedPath(p string) string {
+	segments := strings.Split(path.Clean("/"+p), "/")
+	for _, prefix := range tokenPaths {
+		words := strings.Split(strings.Trim(prefix, "/"), "/")
+		// The prefix followed by at least one segment, the token.
+		for i := 0; i+len(words) < len(segments); i++ {
+			if equalFold(segments[i:i+len(words)], words) {
+				return strings.Join(segments[:i+len(words)], "/") + "/" + redact.Mask
+			}
 		}
 	}
-	return path
+	return p
+}
+
+func equalFold(a, b []string) bool {
+	for i := range a {
+		if !strings.EqualFold(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // pagePrefixes are the patterns of the pages served by Deps.Pages.

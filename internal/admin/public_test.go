@@ -60,27 +60,53 @@ func TestRequestLogHidesTokensInPaths(t *testing.T) {
 	b := &testBundle{apptest.Start(t, apptest.Options{API: true, Log: &log})}
 	b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: `{"id":"SEN-1","product":"jira","name":"Acme","contacts":[{"email":"pat@acme.test","name":"Pat","role":"technical"}]}`})
 	token := unsubscribeToken(t, b.Bundle, "pat@acme.test")
-	for _, tc := range []struct{ method, token string }{
-		{"GET", token},
-		{"POST", token},
-		{"GET", "not-a-token-but-still-hidden"},
+	// The log shows the path as requested, before the router cleans it and
+	// redirects: each spelling of a token path is hidden.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	want, requests := map[string]int{}, 0
+	for _, tc := range []struct{ name, method, path, logged string }{
+		{"Get", "GET", "/unsubscribe/" + token, "/unsubscribe/xxxxx"},
+		{"Post", "POST", "/unsubscribe/" + token, "/unsubscribe/xxxxx"},
+		{"NotAToken", "GET", "/unsubscribe/not-a-token-but-still-hidden", "/unsubscribe/xxxxx"},
+		{"DoubleSlash", "GET", "//unsubscribe/" + token, "/unsubscribe/xxxxx"},
+		{"DoubleSlashInside", "GET", "/unsubscribe//" + token, "/unsubscribe/xxxxx"},
+		{"DotDot", "GET", "/x/../unsubscribe/" + token, "/unsubscribe/xxxxx"},
+		{"Dot", "GET", "/./unsubscribe/" + token, "/unsubscribe/xxxxx"},
+		{"Encoded", "GET", "/%75nsubscribe/" + token, "/unsubscribe/xxxxx"},
+		{"UpperCase", "GET", "/UNSUBSCRIBE/" + token, "/UNSUBSCRIBE/xxxxx"},
+		{"Deeper", "GET", "/x/unsubscribe/" + token + "/y", "/x/unsubscribe/xxxxx"},
 	} {
-		res, err := http.DefaultClient.Do(mustRequest(t, tc.method, b.URL+"/unsubscribe/"+tc.token, "List-Unsubscribe=One-Click"))
+		res, err := client.Do(mustRequest(t, tc.method, b.URL+tc.path, "List-Unsubscribe=One-Click"))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", tc.name, err)
 		}
 		res.Body.Close()
+		want["path="+tc.logged+" "]++
+		requests++
 	}
 	// The request line is logged once the answer is written, which the
-	// client may read first.
-	apptest.WaitFor(t, 10*time.Second, "three unsubscribe requests in the debug log", func() bool {
-		return strings.Count(log.String(), `path=/unsubscribe/xxxxx`) == 3
+	// client may read first. One more: the license above.
+	apptest.WaitFor(t, 10*time.Second, "every request in the debug log", func() bool {
+		return strings.Count(log.String(), "msg=request ") == requests+1
 	})
+	for line, n := range want {
+		if got := strings.Count(log.String(), line); got != n {
+			t.Errorf("the log shows %q %d times, want %d", line, got, n)
+		}
+	}
 	for _, secret := range []string{token, "not-a-token"} {
 		if strings.Contains(log.String(), secret) {
 			t.Errorf("the log shows the token %s:\n%s", secret, log.String())
 		}
 	}
+	if t.Failed() {
+		return
+	}
+	// Paths with no token are logged as they are.
+	b.mustDo(t, http.StatusOK, request{method: "GET", path: "/healthz"})
+	apptest.WaitFor(t, 10*time.Second, "the health check in the debug log", func() bool {
+		return strings.Contains(log.String(), "path=/healthz ")
+	})
 }
 
 func mustRequest(t *testing.T, method, url, form string) *http.Request {

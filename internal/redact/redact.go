@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Mask stands in for a secret.
@@ -25,7 +27,11 @@ func URL(raw string) string {
 
 // Error returns err with every form of the secrets in raw (the URL err was
 // about) replaced, for drivers whose errors quote the URL they were given.
-// errors.Is and errors.As see err unchanged.
+// A secret is replaced where it stands on its own, not inside a longer
+// word: a short password must not scramble the host names, ports and
+// words of the server's answer around it (WRONG in WRONGPASS, 1 in
+// 127.0.0.1), and these never hold it. errors.Is and errors.As see err
+// unchanged.
 func Error(err error, raw string) error {
 	if err == nil {
 		return nil
@@ -37,7 +43,7 @@ func Error(err error, raw string) error {
 	}
 	for _, s := range secrets {
 		for _, form := range forms(s) {
-			msg = strings.ReplaceAll(msg, form, Mask)
+			msg = replaceWords(msg, form)
 		}
 	}
 	if msg == err.Error() {
@@ -110,9 +116,19 @@ func secretKey(key string) bool {
 }
 
 // forms are the ways a secret as written in a URL may appear in a message:
-// as written, and decoded by the parser that quotes it.
+// as written, decoded by the parser that quotes it, and, for a password
+// with an unescaped '@', each piece of it: a parser that splits the user
+// information at the first '@' takes the rest of the password for the host
+// and names it in its errors ("lookup RETpw@db: no such host").
 func forms(s string) []string {
 	out := []string{s}
+	if strings.Contains(s, "@") {
+		for piece := range strings.SplitSeq(s, "@") {
+			if piece != "" {
+				out = append(out, piece)
+			}
+		}
+	}
 	if d, err := url.PathUnescape(s); err == nil && d != s {
 		out = append(out, d)
 	}
@@ -123,4 +139,80 @@ func forms(s string) []string {
 		out = append(out, e)
 	}
 	return out
+}
+
+// replaceWords returns msg with each occurrence of secret that is not part
+// of a longer word replaced by Mask. An occurrence is part of a longer word
+// when an edge of it that is a letter or digit touches another letter or
+// digit, or a '.', '-' or '_' between it and one (a host name, an address,
+// "username-password"). An edge that is not a letter or digit joins no
+// word, so that side is not checked.
+func replaceWords(msg, secret string) string {
+	if secret == "" {
+		return msg
+	}
+	var b strings.Builder
+	rest := msg
+	for {
+		i := strings.Index(rest, secret)
+		if i < 0 {
+			break
+		}
+		end := i + len(secret)
+		if joinsBefore(rest[:i], secret) || joinsAfter(rest[end:], secret) {
+			// Not this one; an occurrence may still start inside it.
+			_, size := utf8.DecodeRuneInString(rest[i:])
+			b.WriteString(rest[:i+size])
+			rest = rest[i+size:]
+			continue
+		}
+		b.WriteString(rest[:i])
+		b.WriteString(Mask)
+		rest = rest[end:]
+	}
+	if b.Len() == 0 {
+		return msg
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// joinsBefore reports whether secret, found right after before, continues
+// a word that before ends with.
+func joinsBefore(before, secret string) bool {
+	first, _ := utf8.DecodeRuneInString(secret)
+	if !wordRune(first) {
+		return false
+	}
+	r, size := utf8.DecodeLastRuneInString(before)
+	if wordRune(r) {
+		return true
+	}
+	if strings.ContainsRune(".-_", r) {
+		r, _ = utf8.DecodeLastRuneInString(before[:len(before)-size])
+		return wordRune(r)
+	}
+	return false
+}
+
+// joinsAfter reports whether secret, found right before after, continues
+// into a word that after starts with.
+func joinsAfter(after, secret string) bool {
+	last, _ := utf8.DecodeLastRuneInString(secret)
+	if !wordRune(last) {
+		return false
+	}
+	r, size := utf8.DecodeRuneInString(after)
+	if wordRune(r) {
+		return true
+	}
+	if strings.ContainsRune(".-_", r) {
+		r, _ = utf8.DecodeRuneInString(after[size:])
+		return wordRune(r)
+	}
+	return false
+}
+
+func wordRune(r rune) bool {
+	return r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r))
 }
