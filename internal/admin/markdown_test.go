@@ -17,6 +17,15 @@ func repeat(unit string, n int) string {
 	return strings.Repeat(unit, n/len(unit)+1)[:n]
 }
 
+// staircase is a list nested n deep, each item two columns further in.
+func staircase(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(strings.Repeat("  ", i) + "- a\n")
+	}
+	return b.String()
+}
+
 // TestHostileMarkdown sends release notes and broadcast bodies that would
 // stall goldmark, or are over the size limit, through every request that
 // takes them: each is refused naming the field, and nothing is stored or
@@ -43,7 +52,11 @@ func TestHostileMarkdown(t *testing.T) {
 			{"ShortcutReferencesOnManyLines", repeat("[a]\n", limit), http.StatusBadRequest, "invalid"},
 			{"NestedQuotes", repeat(">", limit), http.StatusBadRequest, "invalid"},
 			{"NestedLists", repeat("1. ", 1<<10), http.StatusBadRequest, "invalid"},
-			{"DeeplyIndentedList", "Changes:\n\n" + strings.Repeat(" ", 200) + "- a\n", http.StatusBadRequest, "invalid"},
+			{"DeeplyIndentedList", staircase(101), http.StatusBadRequest, "invalid"},
+			// 2,000 columns over 2,000 one-word rows: 40 MB of HTML.
+			{"WideTable", strings.Repeat("|a", 2000) + "|\n" + strings.Repeat("|-", 2000) + "|\n" + strings.Repeat("x\n", 2000), http.StatusBadRequest, "invalid"},
+			// A 40 KB link destination repeated by 6,000 "[a]": 240 MB.
+			{"RepeatedReferenceDefinition", "[a]: https://example.com/" + strings.Repeat("x", 40000) + "\n\n" + strings.Repeat(strings.Repeat("[a] ", 100)+"\n\n", 60), http.StatusBadRequest, "invalid"},
 		}
 		endpoints := []struct {
 			name, path, field string
@@ -92,6 +105,17 @@ func TestHostileMarkdown(t *testing.T) {
 				notes.WriteString(fmt.Sprintf("- **Fixed** [JRA-%d](https://jira.example.com/browse/JRA-%d)", i, i) + ": boards no longer freeze with `500` issues\n")
 			}
 			body, err := json.Marshal(map[string]any{"product": "jira", "version": "9.4.2", "notes": notes.String()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/releases", body: string(body)})
+		})
+
+		t.Run("CodeAtTheLimitIsAccepted", func(t *testing.T) {
+			// Code holds underscores, stars and brackets by the thousand;
+			// goldmark parses no emphasis or links in it.
+			notes := "## Migration\n\n```python\n" + repeat("def get_user_profile_1(self, *args, **kwargs): return self._cache_lookup(user_id=args[0], default_value=None)\n", limit-100) + "\n```\n"
+			body, err := json.Marshal(map[string]any{"product": "jira", "version": "9.4.3", "notes": notes})
 			if err != nil {
 				t.Fatal(err)
 			}

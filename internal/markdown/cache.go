@@ -32,7 +32,8 @@ type entry struct {
 	size int
 }
 
-// NewCache returns a cache holding at most maxBytes of Markdown and HTML.
+// NewCache returns a cache holding at most maxBytes of Markdown and HTML. A
+// text larger than that with its HTML is rendered for each caller.
 func NewCache(maxBytes int) *Cache {
 	return &Cache{maxBytes: maxBytes, entries: map[[sha256.Size]byte]*list.Element{}, lru: list.New()}
 }
@@ -68,9 +69,15 @@ func (c *Cache) Render(src string) (string, error) {
 		c.remove(el)
 		return e.html, e.err
 	}
-	e.size = len(src) + len(e.html)
-	c.bytes += e.size
-	for c.bytes > c.maxBytes && c.lru.Len() > 1 {
+	size := len(src) + len(e.html)
+	if size > c.maxBytes {
+		// Kept, it would push out every other text and still be over.
+		c.remove(el)
+		return e.html, e.err
+	}
+	e.size = size
+	c.bytes += size
+	for c.bytes > c.maxBytes {
 		c.remove(c.lru.Back())
 	}
 	return e.html, e.err

@@ -42,7 +42,48 @@ var hostile = []struct {
 	{"NestedOrderedLists", fill("1. ", MaxBytes), "lists and quotes"},
 	{"NestedOrderedListsWithParentheses", fill("1) ", MaxBytes), "lists and quotes"},
 	{"QuotesAndLists", fill("> > - 1. ", MaxBytes), "lists and quotes"},
-	{"DeeplyIndentedList", strings.Repeat(" ", 200) + "- a\n", "indented"},
+	{"DeeplyIndentedList", staircase(101), "indented"},
+	// Every short row is padded to the header's 2,000 columns: 40 MB of
+	// HTML from 12 KB.
+	{"WideTableOfShortRows", wideTable(2000, 2000), "a table of 2000 columns and 2001 rows"},
+	{"WideTableAtTheLimit", wideTable(2000, 30000)[:MaxBytes], "columns"},
+	{"WideTableInAQuote", "> " + wideTable(1000, 200), "a table of 1000 columns"},
+	{"WideTableInAListItem", "- " + strings.ReplaceAll(wideTable(1000, 200), "\n", "\n  "), "a table of 1000 columns"},
+	{"WideTableAfterAHeading", "|a|\n|-|\n# b\n" + wideTable(1000, 200), "columns"},
+	{"ManyTables", strings.Repeat(wideTable(100, 100)+"\n", 10), "columns"},
+	{"EscapedPipesInCodeInCells", "|a|\n|-|\n" + fill("|`\\|`|\n", MaxBytes-8), "escaped pipes"},
+	// Text Check must not take for code, though it looks like some.
+	{"FenceInAListItemThenText", "- a\n\n  ```\n\n" + fill("*a_", 32<<10) + "\n", "emphasis"},
+	{"FenceClosedThenFenceLikeLine", "- a\n# b\n  ```\n\nx\n```\n" + fill("*a_", 32<<10) + "\n", "emphasis"},
+	{"FenceInAnHTMLComment", "<!--\n\n```\n\n-->\n\n" + fill("*a_", 32<<10) + "\n\n```\n", "emphasis"},
+	{"FenceInAnHTMLBlock", "<div>\n```\n\n" + fill("*a_", 32<<10) + "\n", "emphasis"},
+	{"FenceAfterACarriageReturn", "a\r```\n" + fill("*a_", 32<<10) + "\n", "emphasis"},
+	{"IndentedTextInAListItem", "- a\n\n    " + fill("*a_", 32<<10) + "\n", "emphasis"},
+	{"IndentedTextAfterAParagraph", "a\n    " + fill("*a_", 32<<10) + "\n", "emphasis"},
+	{"IndentedLinesInAList", "- a\n\n" + fill("    *a_*a_*a_\n", 32<<10), "emphasis"},
+	// One long definition repeated by every "[a]": 240 MB of HTML.
+	{"LongReferenceDefinitionUsedOften", "[a]: https://example.com/" + strings.Repeat("x", 40000) + "\n\n" + strings.Repeat(strings.Repeat("[a] ", 100)+"\n\n", 60), "definition of 40"},
+	{"LongReferenceTitleOnTheNextLine", "[a]: /u\n'" + strings.Repeat("x", 40000) + "'\n\n" + strings.Repeat(strings.Repeat("[a] ", 100)+"\n\n", 60), "definition"},
+	{"ReferenceDestinationOnTheNextLine", "[a]:\nhttps://example.com/" + strings.Repeat("x", 40000) + "\n\n" + strings.Repeat(strings.Repeat("[a] ", 100)+"\n\n", 60), "definition"},
+}
+
+// staircase is a list nested n deep, each item two columns further in.
+func staircase(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(strings.Repeat("  ", i) + "- a\n")
+	}
+	return b.String()
+}
+
+// wideTable is a table of cols columns and rows rows of one short cell.
+func wideTable(cols, rows int) string {
+	return strings.Repeat("|a", cols) + "|\n" + strings.Repeat("|-", cols) + "|\n" + strings.Repeat("x\n", rows)
+}
+
+// fullTable is a table of cols columns and rows full rows.
+func fullTable(cols, rows int) string {
+	return strings.Repeat("| Head ", cols) + "|\n" + strings.Repeat("|:---:", cols) + "|\n" + strings.Repeat(strings.Repeat("| 1.2 ", cols)+"|\n", rows)
 }
 
 func TestCheck(t *testing.T) {
@@ -70,6 +111,14 @@ func TestCheck(t *testing.T) {
 			{"NestedLists", "- a\n  - b\n    - c\n      - d\n        - e\n          1. f\n"},
 			{"NestedQuotes", "> a\n> > b\n> > > c\n> > > - d\n"},
 			{"Table", "| a | b |\n| --- | --- |\n| `x_y` | **z** |\n"},
+			{"TableOf50ColumnsAnd150Rows", fullTable(50, 150)},
+			{"TableOf8ColumnsAnd1200Rows", fullTable(8, 1200)},
+			{"TableOf8ColumnsWithEscapedPipes", "| a | b | c | d | e | f | g | h |\n|---|---|---|---|---|---|---|---|\n" + strings.Repeat("| x | `a \\| b` | y | z | 1 | 2 | 3 | 4 |\n", 600)},
+			{"TablesAtTheLimit", fill(fullTable(10, 30)+"\n", MaxBytes)},
+			{"FencedPython", "Example:\n\n```python\n" + fill("def get_user_profile_1(self, *args, **kwargs): return self._cache_lookup(user_id=args[0], default_value=None)\n", 62<<10) + "```\n"},
+			{"IndentedCode", "Example:\n\n" + fill("    result_1 = some_module.do_the_thing(arg_one, arg_two, *rest, **options)[0]\n", 63<<10)},
+			{"ChangelogOfLinks", fill("* [JRA-1234](https://jira.example/JRA-1234) `user_profile_cache` **fixed**\n", 63<<10)},
+			{"FenceAfterAList", "- a\n- b\n\n## Code\n\n~~~\n" + fill("x = a[0]*b_c[1] ", 60<<10) + "\n~~~\n"},
 			{"CodeBlock", "```go\nfunc main() { fmt.Println(a[0], *p, x_y) }\n```\n"},
 			{"SnakeCaseIdentifiers", fill("set `max_open_files` and `log_level_default` ", 32<<10)},
 			{"Empty", ""},

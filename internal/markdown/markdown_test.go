@@ -29,6 +29,24 @@ func TestValidate(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("TooMuchHTMLIsInvalid", func(t *testing.T) {
+		// Check accepts it, and it is under MaxHTML: refused only under
+		// a lower limit.
+		src := repeatedReference(1900)
+		if err := Validate("notes", src); err != nil {
+			t.Fatalf("Validate = %v", err)
+		}
+		f, ok := fault.As(validate("notes", src, 1<<20))
+		if !ok || f.Kind != fault.KindInvalid || f.Field != "notes" || !strings.Contains(f.Error(), "more than 1 MiB of HTML") {
+			t.Fatalf("validate = %v, want invalid notes, more than 1 MiB of HTML", f)
+		}
+	})
+}
+
+// repeatedReference is a reference definition of 1 KB used n times: about
+// n KB of HTML.
+func repeatedReference(n int) string {
+	return "[a]: https://example.com/" + strings.Repeat("x", 1000) + "\n\n" + strings.Repeat(strings.Repeat("[a] ", 100)+"\n\n", n/100)
 }
 
 func TestRender(t *testing.T) {
@@ -63,6 +81,20 @@ func TestRender(t *testing.T) {
 			t.Errorf("HTML = %.80q…, want the text escaped", html)
 		}
 	})
+
+	t.Run("ShowsTextOfTooMuchHTMLAsPlainText", func(t *testing.T) {
+		src := repeatedReference(1900)
+		if html, err := render(src, 4<<20); err != nil || len(html) < 1<<20 {
+			t.Fatalf("render under 4 MiB = %d bytes, %v; want the HTML", len(html), err)
+		}
+		html, err := render(src, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(html, `<div style="white-space:pre-wrap">[a]: https://`) || len(html) > 2*len(src) {
+			t.Errorf("HTML = %.80q… (%d bytes), want the text escaped", html, len(html))
+		}
+	})
 }
 
 func TestCache(t *testing.T) {
@@ -90,6 +122,25 @@ func TestCache(t *testing.T) {
 		}
 		if n := c.Renders(); n != 2 {
 			t.Errorf("Renders after another text = %d, want 2", n)
+		}
+	})
+
+	t.Run("DoesNotKeepATextLargerThanItself", func(t *testing.T) {
+		small, large := fill("a ", 1<<10), fill("b ", 20<<10)
+		cache := NewCache(10 << 10)
+		renders := func(texts ...string) int64 {
+			for _, s := range texts {
+				if _, err := cache.Render(s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return cache.Renders()
+		}
+		if n := renders(small, large, large); n != 3 {
+			t.Errorf("Renders = %d, want 3: the large text each time", n)
+		}
+		if n := renders(small); n != 3 {
+			t.Errorf("Renders = %d, want 3: the small text stays", n)
 		}
 	})
 
