@@ -50,7 +50,7 @@ func TestFAQStory(t *testing.T) {
 		s.run(browsertest.Click("button", "Sign in"))
 		s.see("h1", "My licenses")
 		s.run(chromedp.WaitVisible(chromedp.CSS(`details#license-ACME-1[open]`)))
-		s.see("span", "ann@acme.test is the only technical contact and cannot be removed")
+		s.see("span", "ann@acme.test is the only technical contact and cannot be removed: add another technical contact first.")
 
 		s.step("Ann adds Bob, of her own company, as a technical contact")
 		s.add("bob@acme.test", "Bob")
@@ -59,16 +59,19 @@ func TestFAQStory(t *testing.T) {
 		s.step("Ann makes Bob the main technical contact with ↑")
 		s.run(browsertest.Click("button", "Make bob@acme.test the main technical contact"))
 		s.see("p", "bob@acme.test is now the main technical contact of ACME-1.")
+		s.see("span", "Only bob@acme.test can remove themselves, as the main technical contact.")
 
 		s.step("Ann adds Pat, whose address is at a public mail provider: no ↑ for Pat, and the page says why")
 		s.add("pat@gmail.com", "Pat")
 		s.see("p", "pat@gmail.com was added to the technical contacts of ACME-1.")
-		s.see("span", "pat@gmail.com must sign in and make themselves main")
+		s.see("span", "pat@gmail.com must sign in and make themselves main: only an address of the main technical contact's own company domain can be made main by someone else.")
 		s.absent("button", "Make pat@gmail.com the main technical contact")
 
 		s.step("Ann removes herself with × and, a contact of no license any more, is signed out")
 		s.run(browsertest.Click("button", "Remove ann@acme.test from technical contacts"))
 		s.see("p", "You are no longer a contact of any license, so you were signed out.")
+
+		s.step("Ann's session is over: /account asks her to sign in again")
 		s.run(chromedp.Navigate(s.b.PublicURL + "/account"))
 		s.see("h1", "Sign in")
 
