@@ -81,7 +81,9 @@ func New(t testing.TB) context.Context {
 // returns the path.
 func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	// Quality 100 is chromedp's way of asking for PNG: anything less is
+	// JPEG, which a file named .png would then lie about.
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

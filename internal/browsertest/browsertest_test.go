@@ -1,6 +1,7 @@
 package browsertest_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -48,7 +49,7 @@ func TestFindsControlsByTheirNames(t *testing.T) {
 	}
 	if path := browsertest.Screenshot(t, ctx, "form"); path == "" {
 		t.Error("no screenshot")
-	} else if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-		t.Errorf("screenshot %s: %v", path, err)
+	} else if b, err := os.ReadFile(path); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Errorf("screenshot %s is no PNG (starts % x): %v", path, b[:min(len(b), 8)], err)
 	}
 }

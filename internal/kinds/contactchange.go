@@ -107,6 +107,11 @@ type contactChangeKind struct {
 
 func (k *contactChangeKind) Name() ledger.Kind { return ContactChange }
 
+// Urgent puts notices ahead of bulk sends: a contact added or removed
+// should hear of it while the change is fresh, not after a release
+// notice to every customer.
+func (k *contactChangeKind) Urgent() bool { return true }
+
 func (k *contactChangeKind) Templates() []templates.Spec {
 	return []templates.Spec{{Name: contactChangeTemplate, Sample: func() any {
 		return &ContactChangeData{

@@ -43,10 +43,10 @@ func TestRegistry(t *testing.T) {
 		}
 	})
 
-	t.Run("OnlySignInIsUrgent", func(t *testing.T) {
+	t.Run("OnlySignInAndContactChangeAreUrgent", func(t *testing.T) {
 		reg := newRegistry(t)
 		for _, k := range reg.Names() {
-			if got, want := reg.Urgent(k), k == kinds.SignIn; got != want {
+			if got, want := reg.Urgent(k), k == kinds.SignIn || k == kinds.ContactChange; got != want {
 				t.Errorf("Urgent(%s) = %v, want %v", k, got, want)
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
@@ -132,7 +134,7 @@ func (p *Portal) licenseView(v *visit, l contacts.License, csrf string) (license
 						mv.Promote.Label, mv.Promote.Text = t.MakeMeMain[role], true
 					}
 				} else {
-					mv.Why = append(mv.Why, reason(err))
+					mv.Why = append(mv.Why, sentence(reason(err)))
 				}
 			}
 			if err := p.Rules.CanRemove(l, me, m.Email, role); err == nil {
@@ -140,7 +142,7 @@ func (p *Portal) licenseView(v *visit, l contacts.License, csrf string) (license
 			} else if m.Main || mv.Me {
 				// Why a non-main contact cannot be removed is the rule
 				// about the last contact, which the main one's line says.
-				mv.Why = append(mv.Why, reason(err))
+				mv.Why = append(mv.Why, sentence(reason(err)))
 			}
 			if role == contacts.Billing && mv.Me {
 				lv.Billing = true
@@ -166,6 +168,21 @@ func reason(err error) string {
 		return e.Message
 	}
 	return err.Error()
+}
+
+// sentence shows a rule's reason, which the domain words to follow a
+// field's name or an HTTP status, as a sentence standing on its own line:
+// a capital (unless it starts with an address, which keeps its case) and
+// a full stop.
+func sentence(s string) string {
+	first, _, _ := strings.Cut(s, " ")
+	if r, size := utf8.DecodeRuneInString(s); !strings.Contains(first, "@") && unicode.IsLower(r) {
+		s = string(unicode.ToUpper(r)) + s[size:]
+	}
+	if s != "" && !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 // fieldMessage is a field's error as a person reads it: the field's label,
@@ -252,7 +269,7 @@ func (p *Portal) refused(v *visit, id string, err error, form *addForm) error {
 	if status == http.StatusInternalServerError || status == http.StatusNotFound {
 		return err
 	}
-	v.flash = &web.Flash{Kind: "error", Text: reason(err)}
+	v.flash = &web.Flash{Kind: "error", Text: sentence(reason(err))}
 	return p.showAccount(v, status, id, form)
 }
 

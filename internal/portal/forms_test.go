@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -249,10 +250,41 @@ func TestPreferences(t *testing.T) {
 	b.signIn(t, bill, "bill@acme.test")
 	p := bill.get("/account/preferences")
 	for _, want := range []string{`<label for="name">Name</label>`, `<label for="language">Language</label>`, `<label for="releases">Release notices</label>`,
-		"they cannot be turned off while you are one"} {
+		`<label for="broadcasts">Announcements</label>`, "they cannot be turned off while you are one"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("preferences lack %q", want)
 		}
+	}
+	// Release notices and broadcasts are two switches: each one saved
+	// leaves the other as chosen, and the page shows what was saved.
+	for _, tc := range []struct {
+		name                       string
+		form                       url.Values
+		releasesOff, broadcastsOff bool
+	}{
+		{"OnlyBroadcasts", url.Values{"name": {"Bill"}, "language": {"en"}, "broadcasts": {"on"}}, true, false},
+		{"OnlyReleases", url.Values{"name": {"Bill"}, "language": {"en"}, "releases": {"on"}}, false, true},
+		{"Both", url.Values{"name": {"Bill"}, "language": {"en"}, "releases": {"on"}, "broadcasts": {"on"}}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if p := bill.submit("/account/preferences", "/account/preferences", tc.form); p.status != http.StatusSeeOther {
+				t.Fatalf("save: %d\n%s", p.status, p.body)
+			}
+			c, err := b.Contacts.GetContact(context.Background(), "bill@acme.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ReleaseOptOut != tc.releasesOff || c.BroadcastOptOut != tc.broadcastsOff {
+				t.Errorf("release_opt_out %v, broadcast_opt_out %v; want %v, %v", c.ReleaseOptOut, c.BroadcastOptOut, tc.releasesOff, tc.broadcastsOff)
+			}
+			page := bill.get("/account/preferences").body
+			for id, off := range map[string]bool{"releases": tc.releasesOff, "broadcasts": tc.broadcastsOff} {
+				checked := regexp.MustCompile(`id="` + id + `"[^>]* checked`).MatchString(page)
+				if checked == off {
+					t.Errorf("%s box checked %v after saving opt-out %v", id, checked, off)
+				}
+			}
+		})
 	}
 	p = bill.submit("/account/preferences", "/account/preferences", url.Values{"name": {"Bill Payer"}, "language": {"de"}})
 	if p.status != http.StatusSeeOther {
@@ -262,7 +294,7 @@ func TestPreferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Name != "Bill Payer" || c.Locale != "de" || !c.ReleaseOptOut {
+	if c.Name != "Bill Payer" || c.Locale != "de" || !c.ReleaseOptOut || !c.BroadcastOptOut {
 		t.Errorf("saved %+v", c)
 	}
 	if p := bill.get("/account/preferences"); !strings.Contains(p.body, `<html lang="de">`) || !strings.Contains(p.body, "Ihre Einstellungen sind gespeichert.") {

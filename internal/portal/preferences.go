@@ -8,13 +8,11 @@ import (
 
 // preferencesView is /account/preferences.
 type preferencesView struct {
-	CSRF      string
-	Name      string
-	Languages []option
-	Releases  bool
-	// Broadcasts is shown when the store keeps it apart from releases.
-	Broadcasts     bool
-	ShowBroadcasts bool
+	CSRF       string
+	Name       string
+	Languages  []option
+	Releases   bool
+	Broadcasts bool
 	// BillingContact says why invoice reminders cannot be turned off.
 	BillingContact bool
 	Errors         map[string]string
@@ -36,8 +34,7 @@ func (p *Portal) preferences(v *visit) error {
 }
 
 func (p *Portal) preferencesView(v *visit, c contacts.Contact) preferencesView {
-	view := preferencesView{CSRF: p.csrf(v), Name: c.Name, Releases: !c.ReleaseOptOut, Errors: map[string]string{}}
-	view.Broadcasts, view.ShowBroadcasts = broadcasts(c)
+	view := preferencesView{CSRF: p.csrf(v), Name: c.Name, Releases: !c.ReleaseOptOut, Broadcasts: !c.BroadcastOptOut, Errors: map[string]string{}}
 	lang := textFor(c.Locale).Lang
 	for _, l := range languages {
 		l.Selected = l.Value == lang
@@ -72,9 +69,10 @@ func (p *Portal) savePreferences(v *visit) error {
 		view.Errors["language"] = v.t.LanguageLabel + ": " + v.t.InvalidTitle
 		return p.render(v, http.StatusBadRequest, pagePreferences, v.t.PrefsTitle, "preferences", view)
 	}
-	optOut := !releases
-	patch := contacts.ContactPatch{Name: &name, Locale: &locale, ReleaseOptOut: &optOut}
-	setBroadcasts(&patch, casts)
+	// Release notices and broadcasts are left apart: a person may want
+	// the product's versions without the vendor's other news.
+	releasesOff, castsOff := !releases, !casts
+	patch := contacts.ContactPatch{Name: &name, Locale: &locale, ReleaseOptOut: &releasesOff, BroadcastOptOut: &castsOff}
 	if _, err := p.Store.UpdateContact(v.ctx(), v.me(), patch); err != nil {
 		if statusOf(err) != http.StatusBadRequest {
 			return err
@@ -85,11 +83,3 @@ func (p *Portal) savePreferences(v *visit) error {
 	p.setFlash(v, flash{Key: flashSaved})
 	return seeOther(v, "/account/preferences")
 }
-
-// broadcasts says whether c receives broadcasts, and whether the store
-// keeps that apart from release notices.
-func broadcasts(c contacts.Contact) (receives, apart bool) { return !c.ReleaseOptOut, false }
-
-// setBroadcasts sets the broadcast opt-out in a patch, where the store
-// keeps one.
-func setBroadcasts(*contacts.ContactPatch, bool) {}
