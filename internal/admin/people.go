@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/ledger"
 )
 
 func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
@@ -106,3 +108,70 @@ func importReadError(err error) error {
 // limit), so that a client still sending it reads the answer instead of a
 // connection reset.
 func drain(body io.Reader) { _, _ = io.Copy(io.Discard, body) }
+
+// personDeliveryView is one delivery of a person's history: what was sent
+// (the announcement), what became of it, and why.
+type personDeliveryView struct {
+	ID             int64      `json:"id"`
+	AnnouncementID int64      `json:"announcement_id"`
+	Kind           string     `json:"kind"`
+	Subject        string     `json:"subject"`
+	Email          string     `json:"email"`
+	Status         string     `json:"status"`
+	Attempts       int        `json:"attempts"`
+	LastError      string     `json:"last_error"`
+	Reason         string     `json:"reason"`
+	CreatedAt      time.Time  `json:"created_at"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at"`
+	SentAt         *time.Time `json:"sent_at"`
+	FinishedAt     *time.Time `json:"finished_at"`
+}
+
+func newPersonDeliveryView(d ledger.PersonDelivery) personDeliveryView {
+	v := personDeliveryView{
+		ID: d.ID, AnnouncementID: d.AnnouncementID, Kind: string(d.Kind), Subject: d.Subject,
+		Email: d.Email, Status: string(d.Status), Attempts: d.Attempts, LastError: d.LastError,
+		Reason: d.Reason, CreatedAt: d.CreatedAt, SentAt: d.SentAt,
+	}
+	switch d.Status {
+	case ledger.DeliveryPending:
+		v.NextAttemptAt = &d.NextAttemptAt
+	case ledger.DeliverySent, ledger.DeliveryFailed, ledger.DeliverySkipped, ledger.DeliveryCancelled:
+		// A settled delivery is not written again: its last change is
+		// when it ended.
+		v.FinishedAt = &d.UpdatedAt
+	}
+	return v
+}
+
+// contactDeliveries lists a person's deliveries across every announcement,
+// newest first. A person is known while they are a contact or while the
+// ledger holds a delivery to them (a contact removed since still has a
+// history); anyone else is a 404, as GET /api/v1/contacts/{email} is.
+func (s *Server) contactDeliveries(w http.ResponseWriter, r *http.Request) error {
+	req, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	email := r.PathValue("email")
+	f := ledger.PersonFilter{Email: email, Status: ledger.DeliveryStatus(r.URL.Query().Get("status")), Page: req}
+	p, err := s.ledger.PersonDeliveries(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if len(p.Items) == 0 && req.After == "" {
+		if _, err := s.contacts.GetContact(r.Context(), email); errors.Is(err, fault.ErrNotFound) {
+			known, err := s.ledger.HasDeliveries(r.Context(), email)
+			if err != nil {
+				return err
+			}
+			if !known {
+				return fault.NotFound("%s is no contact and was never sent anything", email)
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, newListView(p, newPersonDeliveryView))
+	return nil
+}

@@ -21,6 +21,7 @@ var queryOf = map[string][]string{
 	"GET /api/v1/licenses/{id}/audit":               {"limit", "after", "email", "via"},
 	"GET /api/v1/audit":                             {"limit", "after", "license_id", "email", "via"},
 	"GET /api/v1/contacts":                          {"limit", "after", "q"},
+	"GET /api/v1/contacts/{email}/deliveries":       {"limit", "after", "status"},
 	"GET /api/v1/suppressions":                      {"limit", "after", "email"},
 	"GET /api/v1/releases":                          {"limit", "after", "product"},
 	"GET /api/v1/products":                          {"limit", "after"},

@@ -124,6 +124,7 @@ var routes = []route{
 	{"POST", "/api/v1/contacts/import", false, (*Server).importContacts},
 	{"GET", "/api/v1/contacts/{email}", false, (*Server).getContact},
 	{"PATCH", "/api/v1/contacts/{email}", false, (*Server).updateContact},
+	{"GET", "/api/v1/contacts/{email}/deliveries", false, (*Server).contactDeliveries},
 
 	{"GET", "/api/v1/products", false, (*Server).listProducts},
 	{"GET", "/api/v1/products/{key}", false, (*Server).getProduct},
