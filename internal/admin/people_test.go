@@ -89,7 +89,7 @@ func TestContactDeliveries(t *testing.T) {
 			want := []row{
 				{ids[2], "broadcast", "Security advisory", "failed"},
 				{ids[1], "broadcast", "Maintenance", "skipped"},
-				{ids[0], "release", "", "sent"}, // a release notice's template writes its subject
+				{ids[0], "release", "Jira 9.4", "sent"},
 			}
 			if diff := cmp.Diff(want, rows); diff != "" {
 				t.Errorf("history (-want +got):\n%s", diff)
