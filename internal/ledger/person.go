@@ -56,25 +56,10 @@ func (l *Ledger) PersonDeliveries(ctx context.Context, f PersonFilter) (page.Pag
 	if err != nil {
 		return page.Page[PersonDelivery]{}, err
 	}
-	query, args, err := db.In(`
-		SELECT d.id, d.announcement_id, d.email, d.chunk, d.status, d.reason, d.attempts, d.next_attempt_at,
-			d.last_error, d.message_id, d.sent_at, d.created_at, d.updated_at,
-			a.kind, a.subject, a.finished_at
-		FROM deliveries d JOIN announcements a ON a.id = d.announcement_id
-		WHERE d.email IN (?)`, forms)
+	query, args, err := personQuery(forms, f.Status, beforeID, limit)
 	if err != nil {
 		return page.Page[PersonDelivery]{}, err
 	}
-	if beforeID != 0 {
-		query += ` AND d.id < ?`
-		args = append(args, beforeID)
-	}
-	if f.Status != "" {
-		query += ` AND d.status = ?`
-		args = append(args, f.Status)
-	}
-	query += ` ORDER BY d.id DESC LIMIT ?`
-	args = append(args, limit+1)
 	var ds []PersonDelivery
 	if err := db.Select(ctx, l.db.Read, &ds, query, args...); err != nil {
 		return page.Page[PersonDelivery]{}, fmt.Errorf("list deliveries to %s: %w", f.Email, err)
@@ -85,6 +70,32 @@ func (l *Ledger) PersonDeliveries(ctx context.Context, f PersonFilter) (page.Pag
 		d.SentAt, d.Finished = utcPtr(d.SentAt), utcPtr(d.Finished)
 	}
 	return page.OfID(ds, limit, func(d PersonDelivery) int64 { return d.ID }), nil
+}
+
+// personQuery selects the deliveries to any of forms (the forms one
+// address may be stored in) older than beforeID (0: the newest), newest
+// first, limit+1 of them.
+func personQuery(forms []string, status DeliveryStatus, beforeID int64, limit int) (string, []any, error) {
+	query, args, err := db.In(`
+		SELECT d.id, d.announcement_id, d.email, d.chunk, d.status, d.reason, d.attempts, d.next_attempt_at,
+			d.last_error, d.message_id, d.sent_at, d.created_at, d.updated_at,
+			a.kind, a.subject, a.finished_at
+		FROM deliveries d JOIN announcements a ON a.id = d.announcement_id
+		WHERE d.email IN (?)`, forms)
+	if err != nil {
+		return "", nil, err
+	}
+	if beforeID != 0 {
+		query += ` AND d.id < ?`
+		args = append(args, beforeID)
+	}
+	if status != "" {
+		query += ` AND d.status = ?`
+		args = append(args, status)
+	}
+	query += ` ORDER BY d.id DESC LIMIT ?`
+	args = append(args, limit+1)
+	return query, args, nil
 }
 
 // HasDeliveries says whether any delivery was made to email, in any of the
