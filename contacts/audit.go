@@ -37,6 +37,19 @@ type Actor struct {
 
 func (a Actor) String() string { return string(a.Via) + ":" + a.Name }
 
+// liftedBy is how a suppression names who lifted it, as it did before the
+// audit log kept actors: "token:NAME" for the API, "cli:USER" for the
+// command line.
+func (a Actor) liftedBy() string {
+	switch a.Via {
+	case ViaAPI:
+		return "token:" + a.Name
+	case ViaCLI:
+		return "cli:" + a.Name
+	}
+	return a.String()
+}
+
 // person is the address of the contact who made a change through the
 // portal, and empty for staff: a person is not told of their own changes.
 func (a Actor) person() string {
@@ -64,7 +77,20 @@ const (
 	Promoted Action = "promoted"
 )
 
-// AuditEntry is one change to a license's contacts.
+// Actions on no membership: they name no license and no role.
+const (
+	// TokenCreated and TokenRevoked name the API token in TokenName.
+	TokenCreated Action = "token_created"
+	TokenRevoked Action = "token_revoked"
+	// SuppressionLifted names the address whose suppression was lifted.
+	SuppressionLifted Action = "suppression_lifted"
+	// Erased names the person erased only by the hash that replaced their
+	// address (see Erase): the log must not keep what was erased.
+	Erased Action = "erased"
+)
+
+// AuditEntry is one change to a license's contacts, or to who may use the
+// API (tokens), or to whom herald may mail (suppressions, erasures).
 type AuditEntry struct {
 	ID        int64
 	LicenseID string
@@ -76,8 +102,10 @@ type AuditEntry struct {
 	// main) replaced.
 	Main         bool
 	PreviousMain string
-	By           Actor
-	At           time.Time
+	// TokenName is the API token an entry on a token is about.
+	TokenName string
+	By        Actor
+	At        time.Time
 }
 
 // AuditFilter selects audit entries; empty fields select everything.
@@ -163,12 +191,9 @@ func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, cs *changeSet) ([]func(c
 	now := s.timestamp()
 	for _, e := range cs.entries {
 		e.By, e.At = cs.by, now
-		err := db.Get(ctx, tx, &e.ID, `
-			INSERT INTO audit_log (license_id, action, email, role, is_main, previous_main, via, actor, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			e.LicenseID, e.Action, e.Email, e.Role, e.Main, e.PreviousMain, e.By.Via, e.By.Name, e.At)
-		if err != nil {
-			return nil, fmt.Errorf("audit %s %s on %s: %w", e.Action, e.Email, e.LicenseID, err)
+		var err error
+		if e.ID, err = WriteAudit(ctx, tx, e); err != nil {
+			return nil, err
 		}
 		if s.notifier == nil || cs.created[e.LicenseID] {
 			continue
@@ -189,6 +214,24 @@ func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, cs *changeSet) ([]func(c
 		}
 	}
 	return after, nil
+}
+
+// WriteAudit writes one entry to the audit log in q (the transaction of
+// the change it records) and returns its id. It is how changes outside
+// this package (API tokens) are audited alongside those to contacts.
+func WriteAudit(ctx context.Context, q sqlx.ExtContext, e AuditEntry) (int64, error) {
+	if err := e.By.check(); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := db.Get(ctx, q, &id, `
+		INSERT INTO audit_log (license_id, action, email, role, is_main, previous_main, via, actor, created_at, token_name)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.LicenseID, e.Action, e.Email, e.Role, e.Main, e.PreviousMain, e.By.Via, e.By.Name, e.At.UTC().Truncate(time.Microsecond), e.TokenName)
+	if err != nil {
+		return 0, fmt.Errorf("audit %s %s%s on %q: %w", e.Action, e.Email, e.TokenName, e.LicenseID, err)
+	}
+	return id, nil
 }
 
 // notice says who hears of e: the person changed, the main contacts of
@@ -233,6 +276,7 @@ type auditRow struct {
 	Role         Role      `db:"role"`
 	Main         bool      `db:"is_main"`
 	PreviousMain string    `db:"previous_main"`
+	TokenName    string    `db:"token_name"`
 	Via          Via       `db:"via"`
 	Actor        string    `db:"actor"`
 	CreatedAt    time.Time `db:"created_at"`
@@ -241,7 +285,7 @@ type auditRow struct {
 func (r auditRow) entry() AuditEntry {
 	return AuditEntry{
 		ID: r.ID, LicenseID: r.LicenseID, Action: r.Action, Email: r.Email, Role: r.Role,
-		Main: r.Main, PreviousMain: r.PreviousMain, By: Actor{Via: r.Via, Name: r.Actor}, At: r.CreatedAt.UTC(),
+		Main: r.Main, PreviousMain: r.PreviousMain, TokenName: r.TokenName, By: Actor{Via: r.Via, Name: r.Actor}, At: r.CreatedAt.UTC(),
 	}
 }
 
@@ -251,7 +295,7 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (page.Page[AuditEn
 	if err != nil {
 		return page.Page[AuditEntry]{}, err
 	}
-	query := `SELECT id, license_id, action, email, role, is_main, previous_main, via, actor, created_at FROM audit_log WHERE TRUE`
+	query := `SELECT id, license_id, action, email, role, is_main, previous_main, token_name, via, actor, created_at FROM audit_log WHERE TRUE`
 	var args []any
 	if afterID != 0 {
 		query += ` AND id < ?`

@@ -166,7 +166,7 @@ func TestEarlierAddressesStayReachable(t *testing.T) {
 			if err := store.Suppress(ctx, email, contacts.Suppression{Reply: "550 no"}); err != nil {
 				t.Errorf("Suppress(%q) = %v", email, err)
 			}
-			if rec, err := store.Unsuppress(ctx, email, "test"); err != nil || rec.Email != email {
+			if rec, err := store.Unsuppress(ctx, email, contacts.Actor{Via: contacts.ViaAPI, Name: "test"}); err != nil || rec.Email != email {
 				t.Errorf("Unsuppress(%q) = %+v, %v", email, rec, err)
 			}
 			if _, err := store.Promote(ctx, staff, "SEN-1", email, contacts.Billing); err != nil {

@@ -153,17 +153,19 @@ func (s *Store) suppressions(ctx context.Context, q sqlx.ExtContext, where strin
 }
 
 // Unsuppress lifts the suppression of an address, so that later
-// announcements send to it again, and records when and by whom (by, such
-// as "token:ci" or "cli:ann"). It returns the suppression as lifted, or a
-// not-found error when the address is not suppressed.
-func (s *Store) Unsuppress(ctx context.Context, email, by string) (SuppressionRecord, error) {
+// announcements send to it again, and records when and by whom, in the
+// suppression (lifted_by, such as "token:ci" or "cli:ann") and in the audit
+// log. It returns the suppression as lifted, or a not-found error when the
+// address is not suppressed.
+func (s *Store) Unsuppress(ctx context.Context, email string, by Actor) (SuppressionRecord, error) {
 	email, err := s.storedEmail(ctx, s.db, "email", email)
 	if err != nil {
 		return SuppressionRecord{}, err
 	}
-	if by == "" {
+	if by.check() != nil {
 		return SuppressionRecord{}, fault.Invalid("by", "is required: who lifts the suppression")
 	}
+	liftedBy := by.liftedBy()
 	notSuppressed := fault.NotFound("%s is not suppressed", email)
 	var rec SuppressionRecord
 	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -187,9 +189,12 @@ func (s *Store) Unsuppress(ctx context.Context, email, by string) (SuppressionRe
 			return notSuppressed
 		}
 		rec = found[0]
-		rec.LiftedAt, rec.LiftedBy = &now, by
+		rec.LiftedAt, rec.LiftedBy = &now, liftedBy
+		if _, err := WriteAudit(ctx, tx, AuditEntry{Action: SuppressionLifted, Email: email, By: by, At: now}); err != nil {
+			return err
+		}
 		res, err = db.Exec(ctx, tx, `
-			UPDATE suppressions SET lifted_at = ?, lifted_by = ? WHERE email = ? AND lifted_at IS NULL`, now, by, email)
+			UPDATE suppressions SET lifted_at = ?, lifted_by = ? WHERE email = ? AND lifted_at IS NULL`, now, liftedBy, email)
 		if err != nil {
 			return err
 		}
@@ -198,7 +203,7 @@ func (s *Store) Unsuppress(ctx context.Context, email, by string) (SuppressionRe
 			// the lift all the same.
 			_, err = db.Exec(ctx, tx, `
 				INSERT INTO suppressions (email, reply, created_at, lifted_at, lifted_by) VALUES (?, ?, ?, ?, ?)`,
-				email, rec.Reply, rec.SuppressedAt, now, by)
+				email, rec.Reply, rec.SuppressedAt, now, liftedBy)
 		}
 		return err
 	})

@@ -174,7 +174,7 @@ func TestSuppressions(t *testing.T) {
 			suppressedAt := b.now
 			b.now = b.now.Add(time.Hour)
 
-			lifted, err := store.Unsuppress(ctx, "Ann@Acme.test", "token:ci")
+			lifted, err := store.Unsuppress(ctx, "Ann@Acme.test", contacts.Actor{Via: contacts.ViaAPI, Name: "ci"})
 			if err != nil {
 				t.Fatalf("Unsuppress: %v", err)
 			}
@@ -215,24 +215,25 @@ func TestSuppressions(t *testing.T) {
 			t.Parallel()
 			store, _ := setup(t, "ann@acme.test", "bob@acme.test", "cy@acme.test")
 			suppress(t, store, "cy@acme.test", gone)
-			if _, err := store.Unsuppress(ctx, "cy@acme.test", "cli:ops"); err != nil {
+			if _, err := store.Unsuppress(ctx, "cy@acme.test", ops); err != nil {
 				t.Fatal(err)
 			}
 			suppress(t, store, "bob@acme.test", gone)
 			for _, tt := range []struct {
-				name, email, by string
-				want            error
+				name, email string
+				by          contacts.Actor
+				want        error
 			}{
-				{"NotSuppressed", "ann@acme.test", "cli:ops", fault.ErrNotFound},
-				{"LiftedAlready", "cy@acme.test", "cli:ops", fault.ErrNotFound},
-				{"NoSuchContact", "nobody@acme.test", "cli:ops", fault.ErrNotFound},
-				{"NotAnAddress", "bob at acme", "cli:ops", &fault.Error{Kind: fault.KindInvalid, Field: "email"}},
-				{"NoOneLifts", "bob@acme.test", "", &fault.Error{Kind: fault.KindInvalid, Field: "by"}},
+				{"NotSuppressed", "ann@acme.test", ops, fault.ErrNotFound},
+				{"LiftedAlready", "cy@acme.test", ops, fault.ErrNotFound},
+				{"NoSuchContact", "nobody@acme.test", ops, fault.ErrNotFound},
+				{"NotAnAddress", "bob at acme", ops, &fault.Error{Kind: fault.KindInvalid, Field: "email"}},
+				{"NoOneLifts", "bob@acme.test", contacts.Actor{}, &fault.Error{Kind: fault.KindInvalid, Field: "by"}},
 			} {
 				t.Run(tt.name, func(t *testing.T) {
 					_, err := store.Unsuppress(ctx, tt.email, tt.by)
 					if !errors.Is(err, tt.want) {
-						t.Errorf("Unsuppress(%q, %q) = %v, want %v", tt.email, tt.by, err, tt.want)
+						t.Errorf("Unsuppress(%q, %v) = %v, want %v", tt.email, tt.by, err, tt.want)
 					}
 				})
 			}
@@ -250,7 +251,7 @@ func TestSuppressions(t *testing.T) {
 			for _, email := range []string{"e@acme.test", "a@acme.test", "b@acme.test", "d@acme.test", "c@acme.test"} {
 				suppress(t, store, email, gone)
 			}
-			if _, err := store.Unsuppress(ctx, "c@acme.test", "cli:ops"); err != nil {
+			if _, err := store.Unsuppress(ctx, "c@acme.test", ops); err != nil {
 				t.Fatal(err)
 			}
 			emails := func(rs []contacts.SuppressionRecord) []string {
@@ -319,7 +320,7 @@ func TestSuppressions(t *testing.T) {
 			}
 
 			b.now = b.now.Add(time.Minute)
-			lifted, err := store.Unsuppress(ctx, "ann@acme.test", "cli:ops")
+			lifted, err := store.Unsuppress(ctx, "ann@acme.test", ops)
 			if err != nil {
 				t.Fatalf("Unsuppress: %v", err)
 			}
@@ -362,7 +363,7 @@ func TestSuppressions(t *testing.T) {
 			results := make(chan error, n)
 			for i := range n {
 				lifts.Go(func() {
-					_, err := store.Unsuppress(ctx, "ann@acme.test", fmt.Sprintf("token:t%d", i))
+					_, err := store.Unsuppress(ctx, "ann@acme.test", contacts.Actor{Via: contacts.ViaAPI, Name: fmt.Sprintf("t%d", i)})
 					results <- err
 				})
 			}
@@ -386,3 +387,6 @@ func TestSuppressions(t *testing.T) {
 		})
 	})
 }
+
+// ops is who lifts suppressions from the command line in these tests.
+var ops = contacts.Actor{Via: contacts.ViaCLI, Name: "ops"}

@@ -287,10 +287,10 @@ func TestAuth(t *testing.T) {
 
 	none, wrong, revoked := "", "hrld_not-a-token", ""
 	var err error
-	if revoked, err = b.Tokens.Create(context.Background(), "old"); err != nil {
+	if revoked, err = b.Tokens.Create(context.Background(), "old", contacts.Actor{Via: contacts.ViaCLI, Name: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Tokens.Revoke(context.Background(), "old"); err != nil {
+	if err := b.Tokens.Revoke(context.Background(), "old", contacts.Actor{Via: contacts.ViaCLI, Name: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -7,7 +7,8 @@ import (
 	"github.com/heraldhq/herald/contacts"
 )
 
-// auditView is one entry of the audit log, as API.md shows it.
+// auditView is one entry of the audit log, as API.md shows it: a change
+// to a membership, a token, a suppression, or an erasure.
 type auditView struct {
 	ID           int64     `json:"id"`
 	LicenseID    string    `json:"license_id"`
@@ -16,6 +17,7 @@ type auditView struct {
 	Role         string    `json:"role"`
 	Main         bool      `json:"main"`
 	PreviousMain *string   `json:"previous_main"`
+	TokenName    string    `json:"token_name"`
 	Via          string    `json:"via"`
 	Actor        string    `json:"actor"`
 	At           time.Time `json:"at"`
@@ -24,7 +26,7 @@ type auditView struct {
 func newAuditView(e contacts.AuditEntry) auditView {
 	v := auditView{
 		ID: e.ID, LicenseID: e.LicenseID, Action: string(e.Action), Email: e.Email, Role: string(e.Role),
-		Main: e.Main, Via: string(e.By.Via), Actor: e.By.Name, At: e.At,
+		Main: e.Main, TokenName: e.TokenName, Via: string(e.By.Via), Actor: e.By.Name, At: e.At,
 	}
 	if e.PreviousMain != "" {
 		v.PreviousMain = &e.PreviousMain

@@ -175,3 +175,22 @@ func (s *Server) contactDeliveries(w http.ResponseWriter, r *http.Request) error
 	writeJSON(w, http.StatusOK, newListView(p, newPersonDeliveryView))
 	return nil
 }
+
+// eraseContact erases a person at their request (contacts.Erase): it
+// answers with the hash that replaced their address, which the audit log
+// and the deliveries now show, and what was changed. The log of this
+// server names who erased, never whom.
+func (s *Server) eraseContact(w http.ResponseWriter, r *http.Request) error {
+	by := changedBy(r.Context())
+	e, err := s.contacts.Erase(r.Context(), by, r.PathValue("email"), s.erasureKey)
+	if err != nil {
+		return err
+	}
+	s.logger.Info("person erased", "by", by, "hash", e.Hash)
+	writeJSON(w, http.StatusOK, struct {
+		Erased      string `json:"erased"`
+		Memberships int    `json:"memberships"`
+		Deliveries  int64  `json:"deliveries"`
+	}{e.Hash, e.Memberships, e.Deliveries})
+	return nil
+}

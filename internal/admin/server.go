@@ -59,6 +59,7 @@ type Server struct {
 	logger      *slog.Logger
 	mux         *http.ServeMux
 	openAPIDoc  []byte
+	erasureKey  []byte
 }
 
 // Deps are what the API serves from.
@@ -90,6 +91,8 @@ type Deps struct {
 	// Pages, if set, serves the pages under /account and their assets
 	// (the contacts portal).
 	Pages http.Handler
+	// ErasureKey hashes the addresses of people erased (keys.Erasure).
+	ErasureKey []byte
 }
 
 // route is one entry of the API; the table below is the single list of
@@ -124,6 +127,7 @@ var routes = []route{
 	{"POST", "/api/v1/contacts/import", false, (*Server).importContacts},
 	{"GET", "/api/v1/contacts/{email}", false, (*Server).getContact},
 	{"PATCH", "/api/v1/contacts/{email}", false, (*Server).updateContact},
+	{"DELETE", "/api/v1/contacts/{email}", false, (*Server).eraseContact},
 	{"GET", "/api/v1/contacts/{email}/deliveries", false, (*Server).contactDeliveries},
 
 	{"GET", "/api/v1/products", false, (*Server).listProducts},
@@ -179,6 +183,7 @@ func New(deps Deps) (*Server, error) {
 		tokens:      deps.Tokens,
 		checks:      deps.Checks,
 		logger:      deps.Logger,
+		erasureKey:  deps.ErasureKey,
 		mux:         http.NewServeMux(),
 	}
 	pageTimeout := deps.PageTimeout

@@ -27,7 +27,7 @@ func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) error 
 // contact from a license answers with what is left: the caller sees what it
 // undid, and who is recorded as having undone it.
 func (s *Server) liftSuppression(w http.ResponseWriter, r *http.Request) error {
-	by := actor(r.Context())
+	by := changedBy(r.Context())
 	lifted, err := s.contacts.Unsuppress(r.Context(), r.PathValue("email"), by)
 	if err != nil {
 		return err

@@ -177,7 +177,7 @@ func TestSuppressions(t *testing.T) {
 		})
 
 		t.Run("LiftRecordsTheToken", func(t *testing.T) {
-			secret, err := b.Tokens.Create(ctx, "ops")
+			secret, err := b.Tokens.Create(ctx, "ops", contacts.Actor{Via: contacts.ViaCLI, Name: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}

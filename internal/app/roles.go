@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/config"
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/keys"
@@ -167,6 +168,14 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	secret, err := unsubscribe.Secret(ctx, a.DB, a.Config.Lists.Secret)
+	if err != nil {
+		return nil, err
+	}
+	erasureKey, err := keys.Derive(secret, keys.Erasure)
+	if err != nil {
+		return nil, err
+	}
 	r := a.openRelay(q)
 	if a.breaker == nil {
 		a.checkRelay(tester.Sender, r) // the workers' breaker checks it where they run
@@ -181,6 +190,7 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 		Logger:      a.Logger,
 		PageTimeout: a.opts.PageTimeout,
 		Pages:       pages,
+		ErasureKey:  erasureKey,
 	})
 	if err != nil {
 		return nil, err
@@ -367,7 +377,7 @@ func (a *App) ensureToken(ctx context.Context) error {
 	if err != nil || n > 0 {
 		return err
 	}
-	secret, err := a.Tokens.Create(ctx, "initial")
+	secret, err := a.Tokens.Create(ctx, "initial", contacts.Actor{Via: contacts.ViaCLI, Name: "herald (first start)"})
 	if errors.Is(err, fault.ErrConflict) {
 		return nil // another process starting at the same time made it
 	}

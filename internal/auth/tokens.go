@@ -17,6 +17,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/fault"
 )
@@ -71,8 +74,9 @@ func NewTokens(d *db.DB, now func() time.Time, adminToken string) *Tokens {
 }
 
 // Create makes a token called name and returns its secret, which is not
-// stored and cannot be shown again.
-func (t *Tokens) Create(ctx context.Context, name string) (string, error) {
+// stored and cannot be shown again. The audit log records who made it (by),
+// in the same transaction.
+func (t *Tokens) Create(ctx context.Context, name string, by contacts.Actor) (string, error) {
 	if !namePattern.MatchString(name) {
 		return "", fault.Invalid("name", "%q is not a token name (letters, digits, '.', '_', '@' and '-', up to 64 characters)", name)
 	}
@@ -80,8 +84,14 @@ func (t *Tokens) Create(ctx context.Context, name string) (string, error) {
 		return "", fault.Invalid("name", "%s is the name of the token set by that variable; choose another name", name)
 	}
 	secret := Prefix + base64.RawURLEncoding.EncodeToString(randomBytes(32))
-	_, err := db.Exec(ctx, t.db, `INSERT INTO api_tokens (name, hash, created_at) VALUES (?, ?, ?)`,
-		name, hash(secret), t.now().UTC().Truncate(time.Microsecond))
+	now := t.now().UTC().Truncate(time.Microsecond)
+	err := t.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := db.Exec(ctx, tx, `INSERT INTO api_tokens (name, hash, created_at) VALUES (?, ?, ?)`, name, hash(secret), now); err != nil {
+			return err
+		}
+		_, err := contacts.WriteAudit(ctx, tx, contacts.AuditEntry{Action: contacts.TokenCreated, TokenName: name, By: by, At: now})
+		return err
+	})
 	if db.IsUniqueViolation(err) {
 		return "", fault.Conflict("a token named %s exists already; revoke it first or choose another name", name)
 	}
@@ -100,14 +110,27 @@ func (t *Tokens) List(ctx context.Context) ([]Token, error) {
 	return tokens, nil
 }
 
-// Revoke deletes the token called name.
-func (t *Tokens) Revoke(ctx context.Context, name string) error {
-	res, err := db.Exec(ctx, t.db, `DELETE FROM api_tokens WHERE name = ?`, name)
+// Revoke deletes the token called name, and records who did (by) in the
+// audit log.
+func (t *Tokens) Revoke(ctx context.Context, name string, by contacts.Actor) error {
+	err := t.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := db.Exec(ctx, tx, `DELETE FROM api_tokens WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fault.NotFound("there is no token named %s", name)
+		}
+		_, err = contacts.WriteAudit(ctx, tx, contacts.AuditEntry{
+			Action: contacts.TokenRevoked, TokenName: name, By: by, At: t.now().UTC().Truncate(time.Microsecond),
+		})
+		return err
+	})
+	if _, ok := fault.As(err); ok {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fault.NotFound("there is no token named %s", name)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
@@ -40,7 +41,7 @@ func TestTokens(t *testing.T) {
 
 		t.Run("CreateVerifyRevoke", func(t *testing.T) {
 			tokens, d, now := setup(t)
-			secret, err := tokens.Create(ctx, "ci")
+			secret, err := tokens.Create(ctx, "ci", cli)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,23 +63,23 @@ func TestTokens(t *testing.T) {
 			if at := lastUsed(t, tokens); at == nil || !at.Equal(*now) {
 				t.Errorf("last use after a flush = %v, want %v", at, *now)
 			}
-			if _, err := tokens.Create(ctx, "ci"); !errors.Is(err, fault.ErrConflict) {
+			if _, err := tokens.Create(ctx, "ci", cli); !errors.Is(err, fault.ErrConflict) {
 				t.Errorf("second ci token = %v, want conflict", err)
 			}
-			if err := tokens.Revoke(ctx, "ci"); err != nil {
+			if err := tokens.Revoke(ctx, "ci", cli); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := tokens.Verify(ctx, secret); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("Verify after revoke = %v, want not found", err)
 			}
-			if err := tokens.Revoke(ctx, "ci"); !errors.Is(err, fault.ErrNotFound) {
+			if err := tokens.Revoke(ctx, "ci", cli); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("second revoke = %v, want not found", err)
 			}
 		})
 
 		t.Run("VerifyOnlyReads", func(t *testing.T) {
 			tokens, d, now := setup(t)
-			secret, err := tokens.Create(ctx, "ci")
+			secret, err := tokens.Create(ctx, "ci", cli)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -169,16 +170,19 @@ func TestTokens(t *testing.T) {
 			if _, err := without.Verify(ctx, ""); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("without the variable, Verify(\"\") = %v, want not found", err)
 			}
-			if _, err := tokens.Create(ctx, auth.EnvTokenName); !errors.Is(err, fault.ErrInvalid) {
+			if _, err := tokens.Create(ctx, auth.EnvTokenName, cli); !errors.Is(err, fault.ErrInvalid) {
 				t.Errorf("Create(%s) = %v, want invalid: the name is the variable's", auth.EnvTokenName, err)
 			}
 		})
 
 		t.Run("BadName", func(t *testing.T) {
 			tokens, _, _ := setup(t)
-			if _, err := tokens.Create(ctx, "two words"); !errors.Is(err, fault.ErrInvalid) {
+			if _, err := tokens.Create(ctx, "two words", cli); !errors.Is(err, fault.ErrInvalid) {
 				t.Errorf("Create(two words) = %v, want invalid", err)
 			}
 		})
 	})
 }
+
+// cli is who makes and revokes tokens in these tests.
+var cli = contacts.Actor{Via: contacts.ViaCLI, Name: "ops"}

@@ -25,10 +25,13 @@ const (
 	// FormToken makes the tokens that the forms of herald's pages carry
 	// against cross-site requests.
 	FormToken Purpose = "herald form token v1"
+	// Erasure hashes the address of a person erased at their request, in
+	// what herald keeps of them (contacts.ErasedAddress).
+	Erasure Purpose = "herald erased address v1"
 )
 
 // Purposes are every purpose, for tests.
-var Purposes = []Purpose{UnsubscribeSeal, UnsubscribeNonce, FormToken}
+var Purposes = []Purpose{UnsubscribeSeal, UnsubscribeNonce, FormToken, Erasure}
 
 // Size is the length of every key: 256 bits.
 const Size = 32
