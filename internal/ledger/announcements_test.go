@@ -363,7 +363,7 @@ func TestRetryFailed(t *testing.T) {
 						}
 					}
 					for _, email := range tt.lift {
-						if _, err := b.contacts.Unsuppress(ctx, email, "cli:test"); err != nil {
+						if _, err := b.contacts.Unsuppress(ctx, email, contacts.Actor{Via: contacts.ViaCLI, Name: "test"}); err != nil {
 							t.Fatalf("Unsuppress: %v", err)
 						}
 					}
