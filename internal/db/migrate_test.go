@@ -148,3 +148,64 @@ func TestOptOutSplitMigration(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditLogWidened takes an audit log of membership changes to the one
+// that also records tokens, suppressions and erasures: every entry is kept
+// as it was, the new kinds of entry are taken, and migrating down keeps the
+// membership changes.
+func TestAuditLogWidened(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		d, err := db.Open(ctx, database.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		migrations := migrator(t, d)
+		if _, err := migrations.UpTo(ctx, 12); err != nil {
+			t.Fatalf("migrate to 12: %v", err)
+		}
+		at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+		insert := `INSERT INTO audit_log (license_id, action, email, role, is_main, previous_main, via, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		if _, err := db.Exec(ctx, d, insert, "SEN-1", "promoted", "bob@acme.test", "technical", true, "ann@acme.test", "portal", "ann@acme.test", at); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := migrations.UpTo(ctx, 14); err != nil {
+			t.Fatalf("migrate to 14: %v", err)
+		}
+		type row struct {
+			LicenseID    string `db:"license_id"`
+			Action       string `db:"action"`
+			Email        string `db:"email"`
+			Role         string `db:"role"`
+			Main         bool   `db:"is_main"`
+			PreviousMain string `db:"previous_main"`
+			Via          string `db:"via"`
+			Actor        string `db:"actor"`
+			TokenName    string `db:"token_name"`
+		}
+		var got []row
+		if err := db.Select(ctx, d, &got, `SELECT license_id, action, email, role, is_main, previous_main, via, actor, token_name FROM audit_log`); err != nil {
+			t.Fatal(err)
+		}
+		want := []row{{"SEN-1", "promoted", "bob@acme.test", "technical", true, "ann@acme.test", "portal", "ann@acme.test", ""}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("audit log after 14 (-want +got):\n%s", diff)
+		}
+		if _, err := db.Exec(ctx, d, `INSERT INTO audit_log (license_id, action, email, role, via, actor, created_at, token_name) VALUES ('', 'token_created', '', '', 'cli', 'ops', ?, 'ci')`, at); err != nil {
+			t.Errorf("a token's entry is refused: %v", err)
+		}
+		if _, err := db.Exec(ctx, d, `INSERT INTO audit_log (license_id, action, email, role, via, actor, created_at) VALUES ('', 'exploded', '', '', 'cli', 'ops', ?)`, at); err == nil {
+			t.Error("an unknown action is taken")
+		}
+		if _, err := migrations.DownTo(ctx, 12); err != nil {
+			t.Fatalf("migrate down to 12: %v", err)
+		}
+		var n int
+		if err := db.Get(ctx, d, &n, `SELECT COUNT(*) FROM audit_log WHERE action = 'promoted'`); err != nil || n != 1 {
+			t.Errorf("%d membership changes after migrating down (%v), want 1", n, err)
+		}
+	})
+}
