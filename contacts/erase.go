@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -75,7 +76,18 @@ func (s *Store) Erase(ctx context.Context, by Actor, email string, key []byte) (
 	var out Erasure
 	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		out = Erasure{Hash: ErasedAddress(key, email)}
-		if _, err := s.getContact(ctx, tx, email); err != nil {
+		// Someone removed from every license earlier is no contact any
+		// more, but their past deliveries still name them: they can be
+		// erased as long as herald keeps any trace of them.
+		if _, err := s.getContact(ctx, tx, email); errors.Is(err, fault.ErrNotFound) {
+			traced, err := s.traced(ctx, tx, email)
+			if err != nil {
+				return err
+			}
+			if !traced {
+				return fault.NotFound("herald keeps nothing of %s", email)
+			}
+		} else if err != nil {
 			return err
 		}
 		var ms []membershipRow
@@ -153,6 +165,27 @@ func (s *Store) Erase(ctx context.Context, by Actor, email string, key []byte) (
 		return Erasure{}, fmt.Errorf("erase %s: %w", email, err)
 	}
 	return out, nil
+}
+
+// traced says whether a delivery, a suppression or an audit entry names
+// email, in any form it may be stored in.
+func (s *Store) traced(ctx context.Context, tx *sqlx.Tx, email string) (bool, error) {
+	forms, err := LookupEmail("email", email)
+	if err != nil {
+		return false, err
+	}
+	query, args, err := db.In(`SELECT
+		EXISTS (SELECT 1 FROM deliveries WHERE email IN (?)) OR
+		EXISTS (SELECT 1 FROM suppressions WHERE email IN (?)) OR
+		EXISTS (SELECT 1 FROM audit_log WHERE email IN (?))`, forms, forms, forms)
+	if err != nil {
+		return false, err
+	}
+	var found bool
+	if err := db.Get(ctx, tx, &found, query, args...); err != nil {
+		return false, fmt.Errorf("look for traces of %s: %w", email, err)
+	}
+	return found, nil
 }
 
 // likeEscape escapes LIKE's wildcards, which an address may hold ('_').
