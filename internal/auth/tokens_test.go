@@ -10,6 +10,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/db"
@@ -74,6 +76,38 @@ func TestTokens(t *testing.T) {
 			}
 			if err := tokens.Revoke(ctx, "ci", cli); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("second revoke = %v, want not found", err)
+			}
+		})
+
+		t.Run("AuditsWhoMadeAndRevoked", func(t *testing.T) {
+			tokens, d, _ := setup(t)
+			if _, err := tokens.Create(ctx, "ci", cli); err != nil {
+				t.Fatal(err)
+			}
+			// Refused changes are not audited: they changed nothing.
+			if _, err := tokens.Create(ctx, "ci", cli); !errors.Is(err, fault.ErrConflict) {
+				t.Fatalf("second ci token = %v, want conflict", err)
+			}
+			if err := tokens.Revoke(ctx, "gone", cli); !errors.Is(err, fault.ErrNotFound) {
+				t.Fatalf("revoke of no token = %v, want not found", err)
+			}
+			if err := tokens.Revoke(ctx, "ci", contacts.Actor{Via: contacts.ViaAPI, Name: "ops-token"}); err != nil {
+				t.Fatal(err)
+			}
+			// A change without who makes it is refused whole.
+			if _, err := tokens.Create(ctx, "nobody", contacts.Actor{}); err == nil {
+				t.Error("a token made by nobody was taken")
+			}
+			var got []string
+			if err := db.Select(ctx, d, &got, `SELECT action || ' ' || token_name || ' by ' || via || ':' || actor FROM audit_log ORDER BY id`); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"token_created ci by cli:ops", "token_revoked ci by api:ops-token"}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("audit log (-want +got):\n%s", diff)
+			}
+			if list, err := tokens.List(ctx); err != nil || len(list) != 0 {
+				t.Errorf("tokens left: %+v, %v", list, err)
 			}
 		})
 
