@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/app"
 )
 
@@ -21,7 +22,7 @@ type ContactsUnsuppressCmd struct {
 
 func (c *ContactsUnsuppressCmd) Run(ctx context.Context, env *Env) error {
 	return env.withApp(ctx, func(a *app.App) error {
-		lifted, err := a.Contacts.Unsuppress(ctx, c.Email, cliActor())
+		lifted, err := a.Contacts.Unsuppress(ctx, c.Email, contacts.Actor{Via: contacts.ViaCLI, Name: cliUser()})
 		if err != nil {
 			return err
 		}
@@ -42,8 +43,20 @@ func (c *ContactsUnsuppressCmd) Run(ctx context.Context, env *Env) error {
 // what: "cli:" and the user's login name, or "cli" when the system does not
 // say.
 func cliActor() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return "cli:" + u.Username
+	if u := cliUser(); u != unknownUser {
+		return "cli:" + u
 	}
 	return "cli"
+}
+
+// unknownUser stands for the user running a command when the system does
+// not say, in the audit log, which needs a name.
+const unknownUser = "unknown"
+
+// cliUser is the login name of who runs a command, for the audit log.
+func cliUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return unknownUser
 }

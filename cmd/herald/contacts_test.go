@@ -47,13 +47,17 @@ func TestContactsUnsuppress(t *testing.T) {
 	if err != nil || c.Suppression != nil {
 		t.Errorf("ann after unsuppress: suppression %+v (%v), want none", c.Suppression, err)
 	}
-	wantBy := "cli"
+	wantBy := "cli:unknown"
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		wantBy = "cli:" + u.Username
 	}
 	var by string
 	if err := db.Get(ctx, d, &by, `SELECT lifted_by FROM suppressions WHERE email = ? AND lifted_at IS NOT NULL`, "ann@acme.test"); err != nil || by != wantBy {
 		t.Errorf("lifted_by = %q (%v), want %q", by, err, wantBy)
+	}
+	var audited string
+	if err := db.Get(ctx, d, &audited, `SELECT via || ':' || actor FROM audit_log WHERE action = 'suppression_lifted' AND email = ?`, "ann@acme.test"); err != nil || audited != wantBy {
+		t.Errorf("audit of the lift = %q (%v), want %q", audited, err, wantBy)
 	}
 
 	for _, tt := range []struct {

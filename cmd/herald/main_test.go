@@ -3,15 +3,18 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +22,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/internal/apptest"
+	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 )
 
@@ -318,7 +322,8 @@ func TestCommandLine(t *testing.T) {
 	})
 
 	t.Run("TokensAndImport", func(t *testing.T) {
-		env := []string{"HERALD_DATABASE_URL=" + migrated(t)}
+		url := migrated(t)
+		env := []string{"HERALD_DATABASE_URL=" + url}
 		code, secret, errOut := run(t, env, "token", "create", "billing-system")
 		if code != 0 || !tokenPattern.MatchString(secret) {
 			t.Fatalf("token create: exit %d, %q, %q", code, secret, errOut)
@@ -332,6 +337,21 @@ func TestCommandLine(t *testing.T) {
 		}
 		if code, _, _ := run(t, env, "token", "revoke", "billing-system"); code != 0 {
 			t.Errorf("revoke: exit %d", code)
+		}
+		// Both are in the audit log, as the user who ran them.
+		d, err := db.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var audited []string
+		err = db.Select(context.Background(), d, &audited, `SELECT action || ' ' || token_name || ' ' || via || ':' || actor FROM audit_log ORDER BY id`)
+		d.Close()
+		who := "unknown"
+		if u, err := user.Current(); err == nil && u.Username != "" {
+			who = u.Username
+		}
+		if want := []string{"token_created billing-system cli:" + who, "token_revoked billing-system cli:" + who}; err != nil || !slices.Equal(audited, want) {
+			t.Errorf("audit log %q (%v), want %q", audited, err, want)
 		}
 
 		dir := t.TempDir()
