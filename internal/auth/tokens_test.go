@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/google/go-cmp/cmp"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/auth"
