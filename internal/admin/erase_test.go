@@ -120,6 +120,31 @@ func TestEraseContact(t *testing.T) {
 			}
 		})
 
+		t.Run("RefusesBadAddresses", func(t *testing.T) {
+			snap := b.snapshot(t)
+			for _, tc := range []struct {
+				name, path string
+				status     int
+				field      string
+			}{
+				{"NotAnAddress", "/api/v1/contacts/not-an-address", http.StatusBadRequest, "email"},
+				// Earlier versions stored such addresses: looked up, not refused.
+				{"IPDomain", "/api/v1/contacts/root@127.0.0.1", http.StatusNotFound, ""},
+				{"Nobody", "/api/v1/contacts/nobody@acme.test", http.StatusNotFound, ""},
+				{"QueryParameter", "/api/v1/contacts/bob@acme.test?force=true", http.StatusBadRequest, "force"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					res := b.mustDo(t, tc.status, request{method: "DELETE", path: tc.path})
+					if _, field := res.apiError(t); field != tc.field {
+						t.Errorf("field %q, want %q: %s", field, tc.field, res.body)
+					}
+				})
+			}
+			if after := b.snapshot(t); after != snap {
+				t.Errorf("a refused erasure changed something")
+			}
+		})
+
 		t.Run("LeavesNoTrace", func(t *testing.T) {
 			res := b.mustDo(t, http.StatusOK, request{method: "DELETE", path: "/api/v1/contacts/Bob@acme.test"}).json(t)
 			hash, _ := res["erased"].(string)
