@@ -40,24 +40,22 @@ type Erasure struct {
 }
 
 // erasedText lists the text columns that may hold a person's address,
-// table by table, and where rows are the person's own (their key column),
-// which column that is. The address is replaced inside every one of them,
+// table by table, in the rows that outlive them. The address is replaced inside every one of them,
 // since replies and errors quote it ("550 <ann@acme.test>: no such user").
 var erasedText = []struct {
 	table   string
 	columns []string
 }{
 	{"deliveries", []string{"email", "last_error", "reason"}},
-	{"suppressions", []string{"email", "reply", "lifted_by"}},
 	{"audit_log", []string{"email", "previous_main", "actor"}},
 	{"announcements", []string{"params", "audience", "subject", "dedupe_key"}},
 }
 
-// Erase removes a person at their request: their memberships and their
-// contact row go, and their address is replaced by ErasedAddress(key, ...)
-// wherever herald keeps it (past deliveries, suppressions, the audit log,
-// the notices about them), so that an announcement's counts stay right and
-// the address cannot be read back. A person who is the main contact of a
+// Erase removes a person at their request: their memberships, contact row,
+// suppressions and portal sessions go, and their address is replaced by
+// ErasedAddress(key, ...) wherever else herald keeps it (past deliveries,
+// the audit log, the notices about them), so that an announcement's counts
+// stay right and the address cannot be read back. A person who is the main contact of a
 // role, or the last contact of one, is refused with a conflict naming the
 // licenses, and nothing changes: a license must not lose its contacts to
 // an erasure; staff fix the license first. The audit log records who erased
@@ -125,6 +123,12 @@ func (s *Store) Erase(ctx context.Context, by Actor, email string, key []byte) (
 			}
 		}
 		out.Memberships = len(ms)
+		// Their suppressions go with them (as the foreign key would have
+		// them go): they are about a mailbox herald no longer sends to,
+		// and their replies quote the address.
+		if _, err := db.Exec(ctx, tx, `DELETE FROM suppressions WHERE email = ?`, email); err != nil {
+			return err
+		}
 		if _, err := db.Exec(ctx, tx, `DELETE FROM contacts WHERE email = ?`, email); err != nil {
 			return err
 		}
