@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/config"
@@ -16,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/internal/portal"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/relay"
+	"github.com/heraldhq/herald/internal/staff"
 	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/internal/web"
 	"github.com/heraldhq/herald/scheduler"
@@ -377,4 +379,39 @@ func (a *App) ensureToken(ctx context.Context) error {
 	fmt.Fprintf(a.opts.Stdout, "herald: created the first admin API token; it is shown only this once:\n\n    %s\n\n"+
 		"Use it as \"Authorization: Bearer <token>\". \"herald token create NAME\" makes more.\n", secret)
 	return nil
+}
+
+// ConsoleSignInLink makes a single-use console sign-in link for a staff
+// member, at HERALD_HTTP_ADDR (the console is never on the public
+// listener).
+func (a *App) ConsoleSignInLink(ctx context.Context, email string) (string, error) {
+	m, err := a.Staff().Get(ctx, email)
+	if errors.Is(err, staff.ErrNotFound) {
+		return "", fault.NotFound("%s is not staff: add them with herald staff add", strings.ToLower(strings.TrimSpace(email)))
+	}
+	if err != nil {
+		return "", err
+	}
+	token, err := a.ConsoleSessions().CreateLink(ctx, m.Email)
+	if err != nil {
+		return "", err
+	}
+	return a.Config.HTTP.InternalURL() + "/console/sign-in/" + token, nil
+}
+
+// ConsoleSessions returns the staff console's sessions and sign-in links
+// (realm "console": a portal link or session never opens it).
+func (a *App) ConsoleSessions() *web.Sessions {
+	if a.consoleSessions == nil {
+		a.consoleSessions = web.NewSessions(a.DB, web.RealmConsole, a.Config.Portal.SignInTTL, a.Config.Portal.SessionIdleTimeout, a.Now)
+	}
+	return a.consoleSessions
+}
+
+// Staff returns the console's staff; new members get HERALD_TIMEZONE.
+func (a *App) Staff() *staff.Store {
+	if a.staff == nil {
+		a.staff = staff.NewStore(a.DB, a.ConsoleSessions(), a.Config.Scheduler.Timezone, a.Now)
+	}
+	return a.staff
 }
