@@ -129,7 +129,7 @@ func TestSessions(t *testing.T) {
 				t.Errorf("a link outlived EndAll: %v", err)
 			}
 		})
-	
+
 		// A portal link names a contact's address; were it good in the
 		// console, a contact who shares an address with staff (or a
 		// forwarded portal mail) would open the console.
@@ -150,5 +150,5 @@ func TestSessions(t *testing.T) {
 				t.Errorf("the console's EndAll ended a portal link, or the link broke: %v", err)
 			}
 		})
-})
+	})
 }
