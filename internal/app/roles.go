@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/internal/admin"
+	"github.com/heraldhq/herald/internal/console"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/keys"
 	"github.com/heraldhq/herald/internal/mailer"
@@ -169,6 +170,10 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	console, err := a.openConsole(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r := a.openRelay(q)
 	if a.breaker == nil {
 		a.checkRelay(tester.Sender, r) // the workers' breaker checks it where they run
@@ -183,6 +188,7 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 		Logger:      a.Logger,
 		PageTimeout: a.opts.PageTimeout,
 		Pages:       pages,
+		Console:     console,
 	})
 	if err != nil {
 		return nil, err
@@ -221,6 +227,26 @@ func (a *App) openPortal(ctx context.Context, q *queue.Queue) (*portal.Portal, e
 		TrustedProxies: a.Config.HTTP.TrustedProxies,
 		LinkTTL:        a.Config.Portal.SignInTTL,
 		Logger:         a.Logger.With("component", "portal"),
+	})
+}
+
+// openConsole builds the staff console's pages.
+func (a *App) openConsole(ctx context.Context) (*console.Console, error) {
+	secret, err := unsubscribe.Secret(ctx, a.DB, a.Config.Lists.Secret)
+	if err != nil {
+		return nil, err
+	}
+	formKey, err := keys.Derive(secret, keys.FormToken)
+	if err != nil {
+		return nil, err
+	}
+	return console.New(console.Deps{
+		Staff:    a.Staff(),
+		Contacts: a.Contacts,
+		Billing:  a.Billing,
+		Sessions: a.ConsoleSessions(),
+		Forms:    web.NewForms(formKey, a.Config.HTTP.InternalURL()),
+		Logger:   a.Logger.With("component", "console"),
 	})
 }
 
