@@ -170,7 +170,7 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	console, err := a.openConsole(ctx)
+	console, err := a.openConsole(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func (a *App) openPortal(ctx context.Context, q *queue.Queue) (*portal.Portal, e
 }
 
 // openConsole builds the staff console's pages.
-func (a *App) openConsole(ctx context.Context) (*console.Console, error) {
+func (a *App) openConsole(ctx context.Context, q *queue.Queue) (*console.Console, error) {
 	secret, err := unsubscribe.Secret(ctx, a.DB, a.Config.Lists.Secret)
 	if err != nil {
 		return nil, err
@@ -241,12 +241,17 @@ func (a *App) openConsole(ctx context.Context) (*console.Console, error) {
 		return nil, err
 	}
 	return console.New(console.Deps{
-		Staff:    a.Staff(),
-		Contacts: a.Contacts,
-		Billing:  a.Billing,
-		Sessions: a.ConsoleSessions(),
-		Forms:    web.NewForms(formKey, a.Config.HTTP.InternalURL()),
-		Logger:   a.Logger.With("component", "console"),
+		Staff:          a.Staff(),
+		Contacts:       a.Contacts,
+		Billing:        a.Billing,
+		Sessions:       a.ConsoleSessions(),
+		Forms:          web.NewForms(formKey, a.Config.HTTP.InternalURL()),
+		Ledger:         a.Ledger,
+		Queue:          q,
+		Limiter:        web.NewLimiter(q.Redis(), q.Name()),
+		TrustedProxies: a.Config.HTTP.TrustedProxies,
+		LinkTTL:        a.Config.Portal.SignInTTL,
+		Logger:         a.Logger.With("component", "console"),
 	})
 }
 

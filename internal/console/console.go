@@ -16,9 +16,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/staff"
 	"github.com/heraldhq/herald/internal/web"
 )
@@ -37,8 +40,24 @@ type Deps struct {
 	// Sessions are those of realm "console".
 	Sessions *web.Sessions
 	Forms    *web.Forms
-	Logger   *slog.Logger
+	// Ledger and Queue send the sign-in mail; Limiter bounds how many
+	// links an address and a client may ask for.
+	Ledger  *ledger.Ledger
+	Queue   *queue.Queue
+	Limiter *web.Limiter
+	// TrustedProxies name the client behind a proxy, for its limit.
+	TrustedProxies config.CIDRs
+	// LinkTTL is how long a sign-in link works (HERALD_SIGNIN_TTL).
+	LinkTTL time.Duration
+	Logger  *slog.Logger
 }
+
+// Limits of sign-in links, as the portal's: a stranger cannot flood a
+// staff member's mailbox.
+var (
+	linksPerAddress = web.Limit{N: 5, Per: time.Hour}
+	linksPerClient  = web.Limit{N: 20, Per: time.Hour}
+)
 
 // Console serves the console's pages.
 type Console struct {
@@ -71,6 +90,7 @@ func New(deps Deps) (*Console, error) {
 	}{
 		{"GET /console", staff.Viewer, (*Console).home},
 		{"GET /console/sign-in", "", (*Console).signInPage},
+		{"POST /console/sign-in", "", (*Console).signInRequest},
 		{"GET /console/sign-in/{token}", "", (*Console).linkPage},
 		{"POST /console/sign-in/{token}", "", (*Console).linkSignIn},
 		{"POST /console/sign-out", staff.Viewer, (*Console).signOut},

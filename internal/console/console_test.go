@@ -221,6 +221,7 @@ func TestForms(t *testing.T) {
 		{"Remove", lic + "/remove", url.Values{"email": {"tom@acme.test"}, "role": {"technical"}}, true},
 		{"Edit", lic, url.Values{"name": {"Forged"}, "status": {"cancelled"}, "timezone": {""}}, true},
 		{"SignOut", "/console/sign-out", url.Values{}, false},
+		{"AskLink", "/console/sign-in", url.Values{"email": {"ada@herald.test"}}, false},
 	}
 	before, _ := b.Contacts.GetLicense(ctx, "ACME-1")
 	editor := b.browser(t)

@@ -25,7 +25,12 @@ type testBundle struct {
 
 func setup(t *testing.T, database dbtest.Database) *testBundle {
 	t.Helper()
-	b := apptest.Start(t, apptest.Options{Database: database, API: true, Public: true})
+	return setupWith(t, apptest.Options{Database: database, API: true, Public: true})
+}
+
+func setupWith(t *testing.T, opts apptest.Options) *testBundle {
+	t.Helper()
+	b := apptest.Start(t, opts)
 	ctx := context.Background()
 	for email, role := range map[string]staff.Role{"ada@herald.test": staff.Admin, "eve@herald.test": staff.Editor, "vic@herald.test": staff.Viewer} {
 		if _, err := b.Staff().Add(ctx, email, role, "Europe/Berlin"); err != nil {

@@ -1,10 +1,15 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/kinds"
+	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/staff"
 	"github.com/heraldhq/herald/internal/web"
 )
@@ -96,12 +101,70 @@ func cut(s string) (string, string, bool) {
 	return "", "", false
 }
 
-// signInPage says how staff get a link: the link is the only way in.
+type signInView struct {
+	CSRF, Email, Error string
+	Sent               bool
+	Minutes            int
+}
+
+// signInPage asks for a staff member's address, to mail a link to.
 func (c *Console) signInPage(v *visit) error {
 	if v.signedIn {
 		return seeOther(v, "/console/licenses")
 	}
-	return c.render(v, http.StatusOK, pageSignIn, "Sign in to the console", "", nil)
+	return c.render(v, http.StatusOK, pageSignIn, "Sign in to the console", "", signInView{CSRF: c.csrf(v)})
+}
+
+// signInRequest mails a sign-in link to a staff member, and answers every
+// address alike (staff or not, over its limit or not), so that the page
+// tells no one who is staff.
+func (c *Console) signInRequest(v *visit) error {
+	if !c.checkForm(v) {
+		return nil
+	}
+	raw := v.r.PostFormValue("email")
+	email, err := contacts.NormalizeEmail("email", raw)
+	if err != nil {
+		e, _ := fault.As(err)
+		msg := "Enter an email address."
+		if e != nil {
+			msg = e.Message
+		}
+		return c.render(v, http.StatusBadRequest, pageSignIn, "Sign in to the console", "", signInView{CSRF: c.csrf(v), Email: raw, Error: msg})
+	}
+	client := web.ClientAddr(v.r, c.TrustedProxies)
+	allowed, err := c.Limiter.AllowAll(v.ctx(),
+		[]string{"console-signin:address:" + web.Hash(email), "console-signin:client:" + client.String()},
+		[]web.Limit{linksPerAddress, linksPerClient})
+	switch {
+	case err != nil:
+		// Without Redis nothing is counted: send nothing rather than
+		// let anyone send without limit.
+		c.Logger.Error("console sign-in link not sent: the limit cannot be checked", "err", err)
+	case !allowed:
+		c.Logger.Info("console sign-in link not sent: over the limit")
+	default:
+		if err := c.sendLink(v.ctx(), email); err != nil {
+			c.Logger.Error("console sign-in link not sent", "err", err)
+		}
+	}
+	return c.render(v, http.StatusOK, pageSignIn, "Check your mail", "", signInView{Sent: true, Email: email, Minutes: int(c.LinkTTL.Minutes())})
+}
+
+// sendLink announces the sign-in mail when email is staff; the link's
+// token is made when the mail is composed.
+func (c *Console) sendLink(ctx context.Context, email string) error {
+	if _, err := c.Staff.Get(ctx, email); errors.Is(err, staff.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	a, _, err := c.Ledger.Announce(ctx, kinds.StaffSignInAnnouncement(email, web.NewToken()))
+	if err != nil {
+		return err
+	}
+	c.Queue.TryEnqueue(ctx, queue.NewFanoutTask(a.ID).Urgent(), c.Logger)
+	return nil
 }
 
 type linkView struct {
