@@ -81,6 +81,16 @@ func TestBrowserFlow(t *testing.T) {
 	}
 	run(chromedp.EmulateViewport(390, 844))
 	shoot("license-phone")
+
+	// Ada, an admin, manages the staff.
+	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))
+	run(browsertest.Click("button", "Sign in"))
+	see("h1", "Licenses")
+	run(chromedp.Click(`//nav//a[text()="Staff"]`))
+	see("h1", "Staff")
+	run(browsertest.Fill("Email", "kai@herald.test"), browsertest.Click("button", "Add staff member"))
+	see(`p[@class="flash ok"]`, "Added kai@herald.test as a viewer.")
+	shoot("staff")
 	if os.Getenv(browsertest.ScreenshotsEnv) == "" {
 		t.Logf("set %s to keep the screenshots", browsertest.ScreenshotsEnv)
 	}

@@ -72,11 +72,12 @@ const (
 	pageLicenses = "pages/licenses.html"
 	pageLicense  = "pages/license.html"
 	pageError    = "pages/error.html"
+	pageStaff    = "pages/staff.html"
 )
 
 // New returns the console.
 func New(deps Deps) (*Console, error) {
-	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError)
+	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +101,10 @@ func New(deps Deps) (*Console, error) {
 		{"POST /console/licenses/{id}/contacts", staff.Editor, (*Console).addContact},
 		{"POST /console/licenses/{id}/promote", staff.Editor, (*Console).promote},
 		{"POST /console/licenses/{id}/remove", staff.Editor, (*Console).remove},
+		{"GET /console/staff", staff.Admin, (*Console).staffPage},
+		{"POST /console/staff", staff.Admin, (*Console).addStaff},
+		{"POST /console/staff/role", staff.Admin, (*Console).setStaffRole},
+		{"POST /console/staff/remove", staff.Admin, (*Console).removeStaff},
 		{"/console/", "", (*Console).notFound},
 	} {
 		c.mux.Handle(rt.pattern, c.handler(rt.need, rt.handle))
@@ -235,6 +240,9 @@ func (c *Console) render(v *visit, status int, name, title, current string, page
 	l := web.Layout{Lang: "en", Site: "herald console", Title: title, Skip: "Skip to content", NavLabel: "Console", Flash: c.takeFlash(v), Wide: true}
 	if v.signedIn {
 		l.Nav = []web.NavItem{{Href: "/console/licenses", Label: "Licenses", Current: current == "licenses"}}
+		if v.can(staff.Admin) {
+			l.Nav = append(l.Nav, web.NavItem{Href: "/console/staff", Label: "Staff", Current: current == "staff"})
+		}
 		l.Who = fmt.Sprintf("%s · %s", v.me.Email, v.me.Role)
 		l.SignOut = &web.Button{Action: "/console/sign-out", Label: "Sign out", CSRF: c.csrf(v)}
 	}

@@ -214,14 +214,17 @@ func TestForms(t *testing.T) {
 	forms := []struct {
 		name, path string
 		form       url.Values
-		viewer     bool // a viewer is refused it (sign-out is theirs)
+		need       string // the role a viewer is told it needs ("" for forms of everyone)
 	}{
-		{"Add", lic + "/contacts", url.Values{"email": {"kim@acme.test"}, "role": {"technical"}}, true},
-		{"Promote", lic + "/promote", url.Values{"email": {"tom@acme.test"}, "role": {"technical"}}, true},
-		{"Remove", lic + "/remove", url.Values{"email": {"tom@acme.test"}, "role": {"technical"}}, true},
-		{"Edit", lic, url.Values{"name": {"Forged"}, "status": {"cancelled"}, "timezone": {""}}, true},
-		{"SignOut", "/console/sign-out", url.Values{}, false},
-		{"AskLink", "/console/sign-in", url.Values{"email": {"ada@herald.test"}}, false},
+		{"Add", lic + "/contacts", url.Values{"email": {"kim@acme.test"}, "role": {"technical"}}, "editor"},
+		{"Promote", lic + "/promote", url.Values{"email": {"tom@acme.test"}, "role": {"technical"}}, "editor"},
+		{"Remove", lic + "/remove", url.Values{"email": {"tom@acme.test"}, "role": {"technical"}}, "editor"},
+		{"Edit", lic, url.Values{"name": {"Forged"}, "status": {"cancelled"}, "timezone": {""}}, "editor"},
+		{"StaffAdd", "/console/staff", url.Values{"email": {"mallory@evil.test"}, "role": {"admin"}}, "admin"},
+		{"StaffRole", "/console/staff/role", url.Values{"email": {"vic@herald.test"}, "role": {"admin"}}, "admin"},
+		{"StaffRemove", "/console/staff/remove", url.Values{"email": {"ada@herald.test"}}, "admin"},
+		{"SignOut", "/console/sign-out", url.Values{}, ""},
+		{"AskLink", "/console/sign-in", url.Values{"email": {"ada@herald.test"}}, ""},
 	}
 	before, _ := b.Contacts.GetLicense(ctx, "ACME-1")
 	editor := b.browser(t)
@@ -231,7 +234,18 @@ func TestForms(t *testing.T) {
 	foreign := b.browser(t)
 	b.signIn(t, foreign, "eve@herald.test")
 	foreign.origin = "https://evil.test"
+	// The admin's forms are tried with an admin's session: an editor's
+	// would be refused by role before the token is looked at.
+	admin := b.browser(t)
+	b.signIn(t, admin, "ada@herald.test")
+	adminForeign := b.browser(t)
+	b.signIn(t, adminForeign, "ada@herald.test")
+	adminForeign.origin = "https://evil.test"
 	for _, f := range forms {
+		editor, foreign := editor, foreign
+		if f.need == "admin" {
+			editor, foreign = admin, adminForeign
+		}
 		t.Run(f.name+"/ForgedToken", func(t *testing.T) {
 			form := url.Values{}
 			for k, v := range f.form {
@@ -247,10 +261,10 @@ func TestForms(t *testing.T) {
 				t.Errorf("%d, want 403", p.status)
 			}
 		})
-		if f.viewer {
+		if f.need != "" {
 			t.Run(f.name+"/Viewer", func(t *testing.T) {
 				p := viewer.submit(lic, f.path, f.form)
-				if p.status != http.StatusForbidden || !strings.Contains(p.body, "needs the editor role") {
+				if p.status != http.StatusForbidden || !strings.Contains(p.body, "needs the "+f.need+" role") {
 					t.Errorf("%d, want 403\n%s", p.status, p.body)
 				}
 			})
@@ -260,8 +274,80 @@ func TestForms(t *testing.T) {
 	if after.Name != before.Name || after.Status != before.Status || len(after.Technical) != len(before.Technical) || after.Technical[0] != before.Technical[0] {
 		t.Errorf("a refused form changed the license:\n%+v\n%+v", before, after)
 	}
+	list, _ := b.Staff().List(ctx)
+	if len(list) != 3 || list[0].Role != staff.Admin || list[2].Role != staff.Viewer {
+		t.Errorf("a refused form changed the staff: %+v", list)
+	}
+	// An editor is refused the admin's forms too.
+	editorAgain := b.browser(t)
+	b.signIn(t, editorAgain, "eve@herald.test")
+	for _, f := range forms[4:7] {
+		if p := editorAgain.submit(lic, f.path, f.form); p.status != http.StatusForbidden {
+			t.Errorf("editor %s: %d, want 403", f.name, p.status)
+		}
+	}
 	// The sessions are still good: refusals signed no one out.
 	if p := editor.get(lic); p.status != http.StatusOK {
 		t.Errorf("editor after the forged forms: %d", p.status)
+	}
+}
+
+// TestStaffPage manages the staff as an admin: add, change a role, remove,
+// and the last admin's guard, shown on the page.
+func TestStaffPage(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.SQLite)
+	ctx := context.Background()
+	admin := b.browser(t)
+	b.signIn(t, admin, "ada@herald.test")
+	editor := b.browser(t)
+	b.signIn(t, editor, "eve@herald.test")
+	if p := editor.get("/console/staff"); p.status != http.StatusForbidden {
+		t.Errorf("editor GET /console/staff: %d", p.status)
+	}
+	if p := admin.get("/console/licenses"); !strings.Contains(p.body, `href="/console/staff"`) {
+		t.Error("an admin's navigation has no Staff")
+	}
+	ok := func(what string, p page) {
+		t.Helper()
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/console/staff" {
+			t.Fatalf("%s: %d to %q\n%s", what, p.status, p.header.Get("Location"), p.body)
+		}
+	}
+	ok("add", admin.submit("/console/staff", "/console/staff", url.Values{"email": {"Kai@herald.test"}, "role": {"editor"}, "timezone": {"Asia/Tokyo"}}))
+	if m, err := b.Staff().Get(ctx, "kai@herald.test"); err != nil || m.Role != staff.Editor || m.Timezone != "Asia/Tokyo" {
+		t.Errorf("kai = %+v, %v", m, err)
+	}
+	ok("demote eve", admin.submit("/console/staff", "/console/staff/role", url.Values{"email": {"eve@herald.test"}, "role": {"viewer"}}))
+	if p := editor.get("/console/licenses"); p.status != http.StatusSeeOther {
+		t.Errorf("eve's session outlived her demotion: %d", p.status)
+	}
+	ok("remove kai", admin.submit("/console/staff", "/console/staff/remove", url.Values{"email": {"kai@herald.test"}}))
+	if _, err := b.Staff().Get(ctx, "kai@herald.test"); err == nil {
+		t.Error("kai is still staff")
+	}
+	for _, tt := range []struct {
+		name, path string
+		form       url.Values
+		status     int
+		says       string
+	}{
+		{"LastAdminRemoved", "/console/staff/remove", url.Values{"email": {"ada@herald.test"}}, http.StatusConflict, "the last admin"},
+		{"LastAdminDemoted", "/console/staff/role", url.Values{"email": {"ada@herald.test"}, "role": {"viewer"}}, http.StatusConflict, "the last admin"},
+		{"NotAnAddress", "/console/staff", url.Values{"email": {"kai"}, "role": {"viewer"}}, http.StatusBadRequest, "not an email address"},
+		{"BadRole", "/console/staff", url.Values{"email": {"kai@herald.test"}, "role": {"owner"}}, http.StatusBadRequest, "is not a role"},
+		{"BadZone", "/console/staff", url.Values{"email": {"kai@herald.test"}, "role": {"viewer"}, "timezone": {"Mars/Olympus"}}, http.StatusBadRequest, "Mars/Olympus"},
+		{"Twice", "/console/staff", url.Values{"email": {"vic@herald.test"}, "role": {"viewer"}}, http.StatusConflict, "staff already"},
+		{"Stranger", "/console/staff/remove", url.Values{"email": {"zed@herald.test"}}, http.StatusNotFound, "not staff"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := admin.submit("/console/staff", tt.path, tt.form)
+			if p.status != tt.status || !strings.Contains(p.body, tt.says) {
+				t.Errorf("%d, want %d saying %q\n%s", p.status, tt.status, tt.says, p.body)
+			}
+		})
+	}
+	if list, _ := b.Staff().List(ctx); len(list) != 3 || list[0].Email != "ada@herald.test" || list[0].Role != staff.Admin {
+		t.Errorf("staff after the refusals: %+v", list)
 	}
 }
