@@ -81,6 +81,9 @@ func TestBrowserFlow(t *testing.T) {
 	}
 	run(chromedp.EmulateViewport(390, 844))
 	shoot("license-phone")
+	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+"/console/import"))
+	see("h1", "Import contacts")
+	shoot("import")
 
 	// Ada, an admin, manages the staff.
 	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))

@@ -73,11 +73,12 @@ const (
 	pageLicense  = "pages/license.html"
 	pageError    = "pages/error.html"
 	pageStaff    = "pages/staff.html"
+	pageImport   = "pages/import.html"
 )
 
 // New returns the console.
 func New(deps Deps) (*Console, error) {
-	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff)
+	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageImport)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +102,9 @@ func New(deps Deps) (*Console, error) {
 		{"POST /console/licenses/{id}/contacts", staff.Editor, (*Console).addContact},
 		{"POST /console/licenses/{id}/promote", staff.Editor, (*Console).promote},
 		{"POST /console/licenses/{id}/remove", staff.Editor, (*Console).remove},
+		{"GET /console/licenses/export.csv", staff.Viewer, (*Console).exportCSV},
+		{"GET /console/import", staff.Editor, (*Console).importPage},
+		{"POST /console/import", staff.Editor, (*Console).importCSV},
 		{"GET /console/staff", staff.Admin, (*Console).staffPage},
 		{"POST /console/staff", staff.Admin, (*Console).addStaff},
 		{"POST /console/staff/role", staff.Admin, (*Console).setStaffRole},
@@ -138,7 +142,11 @@ func (v *visit) can(role staff.Role) bool { return v.signedIn && v.me.Role.AtLea
 func (c *Console) handler(need staff.Role, handle func(*Console, *visit) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			limit := int64(maxForm)
+			if r.Pattern == "POST /console/import" {
+				limit = maxCSV
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		v := &visit{w: w, r: r}
 		if err := c.readSession(v); err != nil {
@@ -240,6 +248,9 @@ func (c *Console) render(v *visit, status int, name, title, current string, page
 	l := web.Layout{Lang: "en", Site: "herald console", Title: title, Skip: "Skip to content", NavLabel: "Console", Flash: c.takeFlash(v), Wide: true}
 	if v.signedIn {
 		l.Nav = []web.NavItem{{Href: "/console/licenses", Label: "Licenses", Current: current == "licenses"}}
+		if v.can(staff.Editor) {
+			l.Nav = append(l.Nav, web.NavItem{Href: "/console/import", Label: "Import", Current: current == "import"})
+		}
 		if v.can(staff.Admin) {
 			l.Nav = append(l.Nav, web.NavItem{Href: "/console/staff", Label: "Staff", Current: current == "staff"})
 		}

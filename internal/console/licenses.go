@@ -30,6 +30,7 @@ type licensesView struct {
 	Next     string // the address of the next page, if any
 	First    string // the address of the first page, when not on it
 	Error    string
+	CanEdit  bool
 }
 
 type licenseRow struct {
@@ -67,7 +68,7 @@ func (c *Console) licenses(v *visit) error {
 		Q: strings.TrimSpace(q.Get("q")), Product: strings.TrimSpace(q.Get("product")),
 		Status: contacts.Status(q.Get("status")), Page: page.Request{Limit: pageSize, After: q.Get("after")},
 	}
-	view := licensesView{Q: f.Q}
+	view := licensesView{Q: f.Q, CanEdit: v.can(staff.Editor)}
 	status := http.StatusOK
 	list, err := c.Contacts.ListLicenses(v.ctx(), f)
 	if e, ok := fault.As(err); ok && e.Kind == fault.KindInvalid {
@@ -319,6 +320,16 @@ func (c *Console) memberForm(v *visit) (string, contacts.Role, error) {
 	}
 	email, err := contacts.NormalizeEmail("email", v.r.PostFormValue("email"))
 	return email, role, err
+}
+
+// refusalOn shows page again with the reason a change was refused.
+func (c *Console) refusalOn(v *visit, page, title string, view any, err error) error {
+	e, ok := fault.As(err)
+	if !ok {
+		return err
+	}
+	v.flash = &webFlash{Kind: "error", Text: e.Error()}
+	return c.render(v, statusOf(e), page, title, "", view)
 }
 
 // refusal shows the license again with why the store refused a change
