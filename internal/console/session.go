@@ -206,7 +206,8 @@ func (c *Console) linkSignIn(v *visit) error {
 		}
 	}
 	c.setSession(v, token)
-	c.Logger.Info("signed in to the console", "email", sess.Subject)
+	c.Logger.Info("signed in to the console")
+	c.Logger.Debug("signed in to the console", "email", sess.Subject)
 	return seeOther(v, "/console/licenses")
 }
 
