@@ -84,6 +84,12 @@ func TestBrowserFlow(t *testing.T) {
 	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+"/console/import"))
 	see("h1", "Import contacts")
 	shoot("import")
+	run(browsertest.Click("link", "Announcements"))
+	see("h1", "Announcements")
+	shoot("announcements")
+	run(chromedp.Click(`//tbody/tr[1]/td[2]/a`))
+	see("h2", "Progress")
+	shoot("announcement")
 
 	// Ada, an admin, manages the staff.
 	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))

@@ -74,11 +74,14 @@ const (
 	pageError    = "pages/error.html"
 	pageStaff    = "pages/staff.html"
 	pageImport   = "pages/import.html"
+
+	pageAnnouncements = "pages/announcements.html"
+	pageAnnouncement  = "pages/announcement.html"
 )
 
 // New returns the console.
 func New(deps Deps) (*Console, error) {
-	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageImport)
+	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageImport, pageAnnouncements, pageAnnouncement)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +106,8 @@ func New(deps Deps) (*Console, error) {
 		{"POST /console/licenses/{id}/promote", staff.Editor, (*Console).promote},
 		{"POST /console/licenses/{id}/remove", staff.Editor, (*Console).remove},
 		{"GET /console/licenses/export.csv", staff.Viewer, (*Console).exportCSV},
+		{"GET /console/announcements", staff.Viewer, (*Console).announcements},
+		{"GET /console/announcements/{id}", staff.Viewer, (*Console).announcement},
 		{"GET /console/import", staff.Editor, (*Console).importPage},
 		{"POST /console/import", staff.Editor, (*Console).importCSV},
 		{"GET /console/staff", staff.Admin, (*Console).staffPage},
@@ -196,7 +201,11 @@ func (c *Console) fail(v *visit, err error) {
 		c.errorPage(v, http.StatusNotFound, "Not found", "There is no such license.")
 	default:
 		if e, ok := fault.As(err); ok {
-			c.errorPage(v, statusOf(e), "Not done", e.Error())
+			title := "Not done"
+			if e.Kind == fault.KindNotFound {
+				title = "Not found"
+			}
+			c.errorPage(v, statusOf(e), title, e.Error())
 			return
 		}
 		c.Logger.Error("console page failed", "path", v.r.Pattern, "err", err)
@@ -247,7 +256,10 @@ func (c *Console) home(v *visit) error { return seeOther(v, "/console/licenses")
 func (c *Console) render(v *visit, status int, name, title, current string, page any) error {
 	l := web.Layout{Lang: "en", Site: "herald console", Title: title, Skip: "Skip to content", NavLabel: "Console", Flash: c.takeFlash(v), Wide: true}
 	if v.signedIn {
-		l.Nav = []web.NavItem{{Href: "/console/licenses", Label: "Licenses", Current: current == "licenses"}}
+		l.Nav = []web.NavItem{
+			{Href: "/console/licenses", Label: "Licenses", Current: current == "licenses"},
+			{Href: "/console/announcements", Label: "Announcements", Current: current == "announcements"},
+		}
 		if v.can(staff.Editor) {
 			l.Nav = append(l.Nav, web.NavItem{Href: "/console/import", Label: "Import", Current: current == "import"})
 		}
