@@ -4,9 +4,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
+	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/page"
+	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/staff"
+	"github.com/heraldhq/herald/worker"
 )
 
 type announcementsView struct {
@@ -20,6 +25,8 @@ type announcementRow struct {
 	Status, Created, Finished  string
 	Recipients, Sent, Failed   int
 	Skipped, Pending, Progress int
+	// Actions are the buttons an editor has on the page.
+	Actions []action
 }
 
 // done is how many deliveries are over (sent, failed, skipped or
@@ -69,5 +76,73 @@ func (c *Console) announcement(v *visit) error {
 		return err
 	}
 	row := v.announcementRow(a)
+	if v.can(staff.Editor) {
+		csrf := c.csrf(v)
+		add := func(name, label string) {
+			row.Actions = append(row.Actions, action{Action: row.Href + "/" + name, Label: label, CSRF: csrf})
+		}
+		switch a.Status {
+		case ledger.Scheduled, ledger.Resolving, ledger.Sending:
+			add("pause", "Pause")
+			add("cancel", "Cancel")
+		case ledger.Paused:
+			add("resume", "Resume")
+			add("cancel", "Cancel")
+		}
+		if a.Counts.Failed > 0 && a.Status != ledger.Cancelled {
+			add("retry-failed", "Retry failed")
+		}
+	}
 	return c.render(v, http.StatusOK, pageAnnouncement, "Announcement "+strconv.FormatInt(a.ID, 10)+" · "+a.Subject, "announcements", row)
+}
+
+// announcementAction cancels, pauses, resumes or retries the failed
+// deliveries of an announcement, as the API does, and enqueues what it
+// made due.
+func (c *Console) announcementAction(v *visit) error {
+	id, err := strconv.ParseInt(v.r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		c.errorPage(v, http.StatusNotFound, "Not found", "There is no such announcement.")
+		return nil
+	}
+	back := "/console/announcements/" + strconv.FormatInt(id, 10)
+	var done string
+	switch v.r.PathValue("action") {
+	case "cancel":
+		if _, err = c.Ledger.Cancel(v.ctx(), id); err == nil {
+			// Deliveries claimed before the cancel settle before the
+			// page says it is cancelled.
+			_, err = c.Ledger.WaitSettled(v.ctx(), id, 15*time.Second)
+		}
+		done = "Cancelled."
+	case "pause":
+		_, err = c.Ledger.Pause(v.ctx(), id, "paused in the console", "console:"+v.me.Email)
+		done = "Paused."
+	case "resume":
+		var res ledger.Resumed
+		if _, res, err = c.Ledger.Resume(v.ctx(), id); err == nil {
+			worker.EnqueueResumed(v.ctx(), c.Queue, res, c.Logger)
+		}
+		done = "Resumed."
+	case "retry-failed":
+		var chunks []int
+		if _, chunks, err = c.Ledger.RetryFailed(v.ctx(), id); err == nil {
+			for _, ch := range chunks {
+				c.Queue.TryEnqueue(v.ctx(), queue.NewSendTask(id, ch, time.Time{}), c.Logger)
+			}
+		}
+		done = "The failed deliveries will be tried again."
+	default:
+		return c.notFound(v)
+	}
+	if e, ok := fault.As(err); ok {
+		c.setFlash(v, "error", e.Error())
+		return seeOther(v, back)
+	}
+	if err != nil {
+		return err
+	}
+	c.Logger.Info("console: announcement "+v.r.PathValue("action"), "announcement", id, "by", v.me.Email)
+	c.setFlash(v, "ok", done)
+	return seeOther(v, back)
 }

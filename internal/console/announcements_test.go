@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/kinds"
+	"github.com/heraldhq/herald/internal/ledger"
 )
 
 // TestAnnouncements lists an announcement and shows its page, with its
@@ -38,5 +40,50 @@ func TestAnnouncements(t *testing.T) {
 	}
 	if p := br.get("/console/announcements?after=garbage"); p.status != http.StatusBadRequest {
 		t.Errorf("bad cursor: %d, want 400", p.status)
+	}
+	if strings.Contains(p.body, "Pause</button>") {
+		t.Error("a viewer is shown the buttons")
+	}
+
+	// The buttons: refused to a viewer and to a forged form; an editor's
+	// pause, resume and cancel change the status.
+	ctx := context.Background()
+	base := fmt.Sprintf("/console/announcements/%d", a.ID)
+	status := func() ledger.Status {
+		got, err := b.Ledger.Get(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status
+	}
+	before := status()
+	for _, action := range []string{"pause", "resume", "cancel", "retry-failed"} {
+		if p := br.submit(base, base+"/"+action, nil); p.status != http.StatusForbidden {
+			t.Errorf("viewer %s: %d, want 403", action, p.status)
+		}
+	}
+	editor := b.browser(t)
+	b.signIn(t, editor, "eve@herald.test")
+	if p := editor.post(base+"/pause", url.Values{"csrf": {"forged"}}); p.status != http.StatusForbidden {
+		t.Errorf("forged pause: %d, want 403", p.status)
+	}
+	if got := status(); got != before {
+		t.Fatalf("a refused button changed the status: %s, was %s", got, before)
+	}
+	for _, step := range []struct {
+		action string
+		want   ledger.Status
+	}{
+		{"pause", ledger.Paused}, {"resume", before}, {"cancel", ledger.Cancelled},
+	} {
+		p := editor.submit(base, base+"/"+step.action, nil)
+		if p.status != http.StatusSeeOther || status() != step.want {
+			t.Errorf("%s: %d, status %s, want %s", step.action, p.status, status(), step.want)
+		}
+	}
+	// Pausing what is cancelled is refused, and the page says why.
+	editor.submit(base, base+"/pause", nil)
+	if p := editor.get(base); !strings.Contains(p.body, `class="flash error"`) || status() != ledger.Cancelled {
+		t.Errorf("pausing a cancelled announcement:\n%s", p.body)
 	}
 }

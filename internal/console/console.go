@@ -108,6 +108,7 @@ func New(deps Deps) (*Console, error) {
 		{"GET /console/licenses/export.csv", staff.Viewer, (*Console).exportCSV},
 		{"GET /console/announcements", staff.Viewer, (*Console).announcements},
 		{"GET /console/announcements/{id}", staff.Viewer, (*Console).announcement},
+		{"POST /console/announcements/{id}/{action}", staff.Editor, (*Console).announcementAction},
 		{"GET /console/import", staff.Editor, (*Console).importPage},
 		{"POST /console/import", staff.Editor, (*Console).importCSV},
 		{"GET /console/staff", staff.Admin, (*Console).staffPage},
