@@ -29,6 +29,26 @@ type announcementRow struct {
 	Actions []action
 }
 
+// announcementView is an announcement's page: its row, and its deliveries
+// filtered by status and address.
+type announcementView struct {
+	announcementRow
+	Status     string
+	Email      string
+	Statuses   []option
+	Deliveries []deliveryRow
+	Next       string
+	Error      string
+}
+
+type deliveryRow struct {
+	Email, Status, Reason, Error, Sent string
+	Attempts                           int
+}
+
+var deliveryStatuses = []ledger.DeliveryStatus{ledger.DeliveryPending, ledger.DeliverySending, ledger.DeliverySent,
+	ledger.DeliveryFailed, ledger.DeliverySkipped, ledger.DeliveryCancelled}
+
 // done is how many deliveries are over (sent, failed, skipped or
 // cancelled), for the progress bar.
 func done(c ledger.Counts) int { return c.Sent + c.Failed + c.Skipped + c.Cancelled }
@@ -93,7 +113,39 @@ func (c *Console) announcement(v *visit) error {
 			add("retry-failed", "Retry failed")
 		}
 	}
-	return c.render(v, http.StatusOK, pageAnnouncement, "Announcement "+strconv.FormatInt(a.ID, 10)+" · "+a.Subject, "announcements", row)
+	q := v.r.URL.Query()
+	view := announcementView{announcementRow: row, Status: q.Get("status"), Email: q.Get("email")}
+	view.Statuses = []option{{Value: "", Label: "Any status", Selected: view.Status == ""}}
+	for _, s := range deliveryStatuses {
+		view.Statuses = append(view.Statuses, option{Value: string(s), Label: string(s), Selected: string(s) == view.Status})
+	}
+	status := http.StatusOK
+	list, err := c.Ledger.Deliveries(v.ctx(), a.ID, ledger.DeliveryFilter{Status: ledger.DeliveryStatus(view.Status), Email: view.Email,
+		Page: page.Request{Limit: 50, After: q.Get("after")}})
+	if e, ok := fault.As(err); ok && e.Kind == fault.KindInvalid {
+		view.Error, status, err = e.Error(), http.StatusBadRequest, nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, d := range list.Items {
+		r := deliveryRow{Email: d.Email, Status: string(d.Status), Reason: d.Reason, Error: d.LastError, Attempts: d.Attempts}
+		if d.SentAt != nil {
+			r.Sent = v.in(*d.SentAt)
+		}
+		view.Deliveries = append(view.Deliveries, r)
+	}
+	if list.Next != "" {
+		next := url.Values{"after": {list.Next}}
+		if view.Status != "" {
+			next.Set("status", view.Status)
+		}
+		if view.Email != "" {
+			next.Set("email", view.Email)
+		}
+		view.Next = row.Href + "?" + next.Encode()
+	}
+	return c.render(v, status, pageAnnouncement, "Announcement "+strconv.FormatInt(a.ID, 10)+" · "+a.Subject, "announcements", view)
 }
 
 // announcementAction cancels, pauses, resumes or retries the failed

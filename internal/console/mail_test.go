@@ -69,4 +69,23 @@ func TestMailedLink(t *testing.T) {
 	if n := len(mails("mallory@evil.test")); n != 0 {
 		t.Errorf("a stranger got %d mails", n)
 	}
+
+	// The first mail's announcement lists its delivery, filtered.
+	for _, tt := range []struct {
+		query  string
+		status int
+		shows  bool
+	}{
+		{"", http.StatusOK, true},
+		{"?status=sent", http.StatusOK, true},
+		{"?status=failed", http.StatusOK, false},
+		{"?email=ADA@herald.test", http.StatusOK, true},
+		{"?email=bob@herald.test", http.StatusOK, false},
+		{"?status=lost", http.StatusBadRequest, false},
+	} {
+		p := signedIn.get("/console/announcements/1" + tt.query)
+		if p.status != tt.status || strings.Contains(p.body, "<td>ada@herald.test</td>") != tt.shows {
+			t.Errorf("deliveries%s: %d, shows ada %v; want %d, %v\n%s", tt.query, p.status, !tt.shows, tt.status, tt.shows, p.body)
+		}
+	}
 }
