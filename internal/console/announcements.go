@@ -33,12 +33,13 @@ type announcementRow struct {
 // filtered by status and address.
 type announcementView struct {
 	announcementRow
-	Status     string
-	Email      string
-	Statuses   []option
-	Deliveries []deliveryRow
-	Next       string
-	Error      string
+	// FilterStatus and FilterEmail select the deliveries shown.
+	FilterStatus string
+	FilterEmail  string
+	Statuses     []option
+	Deliveries   []deliveryRow
+	Next         string
+	Error        string
 }
 
 type deliveryRow struct {
@@ -114,13 +115,13 @@ func (c *Console) announcement(v *visit) error {
 		}
 	}
 	q := v.r.URL.Query()
-	view := announcementView{announcementRow: row, Status: q.Get("status"), Email: q.Get("email")}
-	view.Statuses = []option{{Value: "", Label: "Any status", Selected: view.Status == ""}}
+	view := announcementView{announcementRow: row, FilterStatus: q.Get("status"), FilterEmail: q.Get("email")}
+	view.Statuses = []option{{Value: "", Label: "Any status", Selected: view.FilterStatus == ""}}
 	for _, s := range deliveryStatuses {
-		view.Statuses = append(view.Statuses, option{Value: string(s), Label: string(s), Selected: string(s) == view.Status})
+		view.Statuses = append(view.Statuses, option{Value: string(s), Label: string(s), Selected: string(s) == view.FilterStatus})
 	}
 	status := http.StatusOK
-	list, err := c.Ledger.Deliveries(v.ctx(), a.ID, ledger.DeliveryFilter{Status: ledger.DeliveryStatus(view.Status), Email: view.Email,
+	list, err := c.Ledger.Deliveries(v.ctx(), a.ID, ledger.DeliveryFilter{Status: ledger.DeliveryStatus(view.FilterStatus), Email: view.FilterEmail,
 		Page: page.Request{Limit: 50, After: q.Get("after")}})
 	if e, ok := fault.As(err); ok && e.Kind == fault.KindInvalid {
 		view.Error, status, err = e.Error(), http.StatusBadRequest, nil
@@ -137,11 +138,11 @@ func (c *Console) announcement(v *visit) error {
 	}
 	if list.Next != "" {
 		next := url.Values{"after": {list.Next}}
-		if view.Status != "" {
-			next.Set("status", view.Status)
+		if view.FilterStatus != "" {
+			next.Set("status", view.FilterStatus)
 		}
-		if view.Email != "" {
-			next.Set("email", view.Email)
+		if view.FilterEmail != "" {
+			next.Set("email", view.FilterEmail)
 		}
 		view.Next = row.Href + "?" + next.Encode()
 	}

@@ -30,7 +30,8 @@ func TestAnnouncements(t *testing.T) {
 		t.Fatalf("list: %d\n%s", p.status, p.body)
 	}
 	p = br.get(fmt.Sprintf("/console/announcements/%d", a.ID))
-	if p.status != http.StatusOK || !strings.Contains(p.body, "staff_sign_in") || !strings.Contains(p.body, `<progress class="big"`) {
+	if p.status != http.StatusOK || !strings.Contains(p.body, "staff_sign_in") || !strings.Contains(p.body, `<progress class="big"`) ||
+		!strings.Contains(p.body, `<span class="status status-resolving">resolving</span>`) {
 		t.Fatalf("page: %d\n%s", p.status, p.body)
 	}
 	for _, path := range []string{"/console/announcements/999", "/console/announcements/x", "/console/announcements/-1"} {
