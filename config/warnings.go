@@ -47,6 +47,10 @@ func defaultPublicURL(httpAddr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// InternalURL is the base URL of HERALD_HTTP_ADDR as a browser on this
+// machine opens it: where the staff console's sign-in links point.
+func (h HTTP) InternalURL() string { return defaultPublicURL(h.Addr) }
+
 // testPrefix marks the variables of herald's own tests, which the
 // configuration does not read.
 const testPrefix = EnvPrefix + "TEST_"

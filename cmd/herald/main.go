@@ -39,6 +39,7 @@ type CLI struct {
 	Token        TokenCmd        `cmd:"" help:"Create, list and revoke admin API tokens."`
 	Import       ImportCmd       `cmd:"" help:"Import licenses and contacts from a CSV file (all or nothing)."`
 	Contacts     ContactsCmd     `cmd:"" help:"Administer people: lift the suppression of an address."`
+	Staff        StaffCmd        `cmd:"" help:"Administer the staff of the console at /console."`
 
 	Healthcheck HealthcheckCmd `cmd:"" help:"Exit 0 if the herald at HERALD_HTTP_ADDR is ready (for container health checks)."`
 	Version     VersionCmd     `cmd:"" help:"Print herald's version and the revision it was built from (also herald --version)."`

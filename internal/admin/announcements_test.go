@@ -178,7 +178,7 @@ func TestTemplates(t *testing.T) {
 	for _, item := range list["items"].([]any) {
 		names = append(names, item.(map[string]any)["name"].(string))
 	}
-	if strings.Join(names, ",") != "broadcast,contact_change,invoice_due,invoice_overdue,invoice_upcoming,release,sign_in" {
+	if strings.Join(names, ",") != "broadcast,contact_change,invoice_due,invoice_overdue,invoice_upcoming,release,sign_in,staff_sign_in" {
 		t.Fatalf("templates: %v", names)
 	}
 

@@ -43,7 +43,7 @@ func TestOpenAPI(t *testing.T) {
 		for _, v := range doc.Components.Schemas["AnnouncementKind"].Value.Enum {
 			got = append(got, fmt.Sprint(v))
 		}
-		if want := []string{"broadcast", "contact_change", "invoice_reminder", "release", "sign_in"}; !slices.Equal(got, want) {
+		if want := []string{"broadcast", "contact_change", "invoice_reminder", "release", "sign_in", "staff_sign_in"}; !slices.Equal(got, want) {
 			t.Errorf("AnnouncementKind = %v, want %v", got, want)
 		}
 	})

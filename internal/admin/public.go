@@ -28,6 +28,7 @@ var publicPages = map[string]bool{
 var tokenPaths = []string{
 	"/unsubscribe/",
 	"/account/sign-in/", // a sign-in link
+	"/console/sign-in/", // a staff member's sign-in link
 }
 
 // loggedPath is p as the logs may show it. The log shows the path as

@@ -75,6 +75,8 @@ func TestRequestLogHidesTokensInPaths(t *testing.T) {
 		{"Encoded", "GET", "/%75nsubscribe/" + token, "/unsubscribe/xxxxx"},
 		{"UpperCase", "GET", "/UNSUBSCRIBE/" + token, "/UNSUBSCRIBE/xxxxx"},
 		{"Deeper", "GET", "/x/unsubscribe/" + token + "/y", "/x/unsubscribe/xxxxx"},
+		{"ConsoleLink", "GET", "/console/sign-in/" + token, "/console/sign-in/xxxxx"},
+		{"ConsoleLinkPost", "POST", "/console/sign-in/" + token, "/console/sign-in/xxxxx"},
 	} {
 		res, err := client.Do(mustRequest(t, tc.method, b.URL+tc.path, "List-Unsubscribe=One-Click"))
 		if err != nil {

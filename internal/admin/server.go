@@ -93,6 +93,9 @@ type Deps struct {
 	Pages http.Handler
 	// ErasureKey hashes the addresses of people erased (keys.Erasure).
 	ErasureKey []byte
+	// Console, if set, serves the staff console under /console. It is
+	// never on the public listener: Public serves only public paths.
+	Console http.Handler
 }
 
 // route is one entry of the API; the table below is the single list of
@@ -205,6 +208,11 @@ func New(deps Deps) (*Server, error) {
 		for _, prefix := range pagePrefixes {
 			s.mux.Handle(prefix, pages)
 		}
+	}
+	if deps.Console != nil {
+		console := web.WithDeadline(pageTimeout, deps.Console)
+		s.mux.Handle("/console", console)
+		s.mux.Handle("/console/", console)
 	}
 	var err error
 	if s.openAPIDoc, err = openAPIFor(deps.Kinds.Names()); err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/relay"
+	"github.com/heraldhq/herald/internal/staff"
 	"github.com/heraldhq/herald/internal/web"
 	"github.com/heraldhq/herald/scheduler"
 	"github.com/heraldhq/herald/worker"
@@ -76,15 +77,17 @@ type App struct {
 
 	opts Options
 	// Opened on first use, by the roles that need them.
-	queue    *queue.Queue
-	sender   mailer.Sender
-	messages *messages
-	jobs     *scheduler.Jobs
-	runner   *scheduler.Runner
-	relay    *relay.Relay
-	breaker  *worker.Breaker
-	api      *admin.Server
-	sessions *web.Sessions
+	queue           *queue.Queue
+	sender          mailer.Sender
+	messages        *messages
+	jobs            *scheduler.Jobs
+	runner          *scheduler.Runner
+	relay           *relay.Relay
+	breaker         *worker.Breaker
+	api             *admin.Server
+	sessions        *web.Sessions
+	consoleSessions *web.Sessions
+	staff           *staff.Store
 
 	stops []stop
 	fatal chan error

@@ -19,8 +19,8 @@ var layers = []struct {
 	{"infrastructure", []string{"config", "internal/db", "internal/queue", "internal/mailer", "internal/fault", "internal/page",
 		"internal/csvfile", "internal/metrics", "internal/buildinfo", "internal/unsubscribe", "internal/relay", "internal/markdown",
 		"internal/redact", "internal/keys", "internal/web"}},
-	{"domain", []string{"contacts", "internal/ledger", "internal/billing", "internal/auth", "templates", "internal/kinds"}},
-	{"adapters", []string{"worker", "scheduler", "internal/admin", "internal/portal", "internal/app", "cmd/herald"}},
+	{"domain", []string{"contacts", "internal/ledger", "internal/billing", "internal/auth", "templates", "internal/kinds", "internal/staff"}},
+	{"adapters", []string{"worker", "scheduler", "internal/admin", "internal/portal", "internal/console", "internal/app", "cmd/herald"}},
 	{"test helpers", []string{"internal/dbtest", "internal/queuetest", "internal/smtptest", "internal/apptest", "internal/pagetest", "internal/browsertest"}},
 }
 

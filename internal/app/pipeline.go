@@ -78,6 +78,7 @@ func (a *App) openMessages(ctx context.Context) (*messages, error) {
 		Contacts: a.Contacts, Billing: a.Billing, Unsubscribe: m.unsubscribe, Lists: cfg.Lists,
 		PaymentURL: cfg.Billing.PaymentURLTemplate, From: cfg.Mail.From, Now: a.Now,
 		SignInLinks: a.Sessions(), SignInTTL: cfg.Portal.SignInTTL,
+		Staff: a.Staff(), ConsoleLinks: a.ConsoleSessions(), ConsoleURL: cfg.HTTP.InternalURL(),
 	})
 	if err != nil {
 		return nil, err

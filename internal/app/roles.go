@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/admin"
+	"github.com/heraldhq/herald/internal/console"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/keys"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/portal"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/relay"
+	"github.com/heraldhq/herald/internal/staff"
 	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/internal/web"
 	"github.com/heraldhq/herald/scheduler"
@@ -176,6 +179,10 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	console, err := a.openConsole(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	r := a.openRelay(q)
 	if a.breaker == nil {
 		a.checkRelay(tester.Sender, r) // the workers' breaker checks it where they run
@@ -191,6 +198,7 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 		PageTimeout: a.opts.PageTimeout,
 		Pages:       pages,
 		ErasureKey:  erasureKey,
+		Console:     console,
 	})
 	if err != nil {
 		return nil, err
@@ -229,6 +237,31 @@ func (a *App) openPortal(ctx context.Context, q *queue.Queue) (*portal.Portal, e
 		TrustedProxies: a.Config.HTTP.TrustedProxies,
 		LinkTTL:        a.Config.Portal.SignInTTL,
 		Logger:         a.Logger.With("component", "portal"),
+	})
+}
+
+// openConsole builds the staff console's pages.
+func (a *App) openConsole(ctx context.Context, q *queue.Queue) (*console.Console, error) {
+	secret, err := unsubscribe.Secret(ctx, a.DB, a.Config.Lists.Secret)
+	if err != nil {
+		return nil, err
+	}
+	formKey, err := keys.Derive(secret, keys.FormToken)
+	if err != nil {
+		return nil, err
+	}
+	return console.New(console.Deps{
+		Staff:          a.Staff(),
+		Contacts:       a.Contacts,
+		Billing:        a.Billing,
+		Sessions:       a.ConsoleSessions(),
+		Forms:          web.NewForms(formKey, a.Config.HTTP.InternalURL()),
+		Ledger:         a.Ledger,
+		Queue:          q,
+		Limiter:        web.NewLimiter(q.Redis(), q.Name()),
+		TrustedProxies: a.Config.HTTP.TrustedProxies,
+		LinkTTL:        a.Config.Portal.SignInTTL,
+		Logger:         a.Logger.With("component", "console"),
 	})
 }
 
@@ -387,4 +420,39 @@ func (a *App) ensureToken(ctx context.Context) error {
 	fmt.Fprintf(a.opts.Stdout, "herald: created the first admin API token; it is shown only this once:\n\n    %s\n\n"+
 		"Use it as \"Authorization: Bearer <token>\". \"herald token create NAME\" makes more.\n", secret)
 	return nil
+}
+
+// ConsoleSignInLink makes a single-use console sign-in link for a staff
+// member, at HERALD_HTTP_ADDR (the console is never on the public
+// listener).
+func (a *App) ConsoleSignInLink(ctx context.Context, email string) (string, error) {
+	m, err := a.Staff().Get(ctx, email)
+	if errors.Is(err, staff.ErrNotFound) {
+		return "", fault.NotFound("%s is not staff: add them with herald staff add", strings.ToLower(strings.TrimSpace(email)))
+	}
+	if err != nil {
+		return "", err
+	}
+	token, err := a.ConsoleSessions().CreateLink(ctx, m.Email)
+	if err != nil {
+		return "", err
+	}
+	return a.Config.HTTP.InternalURL() + "/console/sign-in/" + token, nil
+}
+
+// ConsoleSessions returns the staff console's sessions and sign-in links
+// (realm "console": a portal link or session never opens it).
+func (a *App) ConsoleSessions() *web.Sessions {
+	if a.consoleSessions == nil {
+		a.consoleSessions = web.NewSessions(a.DB, web.RealmConsole, a.Config.Portal.SignInTTL, a.Config.Portal.SessionIdleTimeout, a.Now)
+	}
+	return a.consoleSessions
+}
+
+// Staff returns the console's staff; new members get HERALD_TIMEZONE.
+func (a *App) Staff() *staff.Store {
+	if a.staff == nil {
+		a.staff = staff.NewStore(a.DB, a.ConsoleSessions(), a.Config.Scheduler.Timezone, a.Now)
+	}
+	return a.staff
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/staff"
 	"github.com/heraldhq/herald/internal/unsubscribe"
 	"github.com/heraldhq/herald/templates"
 )
@@ -89,7 +90,12 @@ type Deps struct {
 	// for SignInTTL; nil where no sign-in mail is composed (the API).
 	SignInLinks SignInLinks
 	SignInTTL   time.Duration
-	Now         func() time.Time
+	// Staff and ConsoleLinks make the console's sign-in mail, whose links
+	// point at ConsoleURL (HERALD_HTTP_ADDR); nil where none is composed.
+	Staff        *staff.Store
+	ConsoleLinks SignInLinks
+	ConsoleURL   string
+	Now          func() time.Time
 }
 
 // Registry is every kind herald sends, keyed by kind.
@@ -125,6 +131,7 @@ func New(deps Deps) (*Registry, error) {
 		reminders,
 		&contactChangeKind{store: deps.Contacts, accountURL: links.account()},
 		&signInKind{store: deps.Contacts, links: deps.SignInLinks, publicURL: links.publicURL, ttl: deps.SignInTTL},
+		&staffSignInKind{staff: deps.Staff, links: deps.ConsoleLinks, consoleURL: strings.TrimRight(deps.ConsoleURL, "/"), ttl: deps.SignInTTL},
 	} {
 		r.byName[k.Name()] = k
 		r.names = append(r.names, k.Name())

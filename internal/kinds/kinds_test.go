@@ -27,7 +27,7 @@ func TestRegistry(t *testing.T) {
 
 	t.Run("KnowsEveryKind", func(t *testing.T) {
 		reg := newRegistry(t)
-		if diff := cmp.Diff([]ledger.Kind{kinds.Broadcast, kinds.ContactChange, kinds.InvoiceReminder, kinds.Release, kinds.SignIn}, reg.Names()); diff != "" {
+		if diff := cmp.Diff([]ledger.Kind{kinds.Broadcast, kinds.ContactChange, kinds.InvoiceReminder, kinds.Release, kinds.SignIn, kinds.StaffSignIn}, reg.Names()); diff != "" {
 			t.Errorf("names (-want +got):\n%s", diff)
 		}
 		var templates []string
@@ -38,15 +38,15 @@ func TestRegistry(t *testing.T) {
 			}
 		}
 		slices.Sort(templates)
-		if diff := cmp.Diff([]string{"broadcast", "contact_change", "invoice_due", "invoice_overdue", "invoice_upcoming", "release", "sign_in"}, templates); diff != "" {
+		if diff := cmp.Diff([]string{"broadcast", "contact_change", "invoice_due", "invoice_overdue", "invoice_upcoming", "release", "sign_in", "staff_sign_in"}, templates); diff != "" {
 			t.Errorf("templates (-want +got):\n%s", diff)
 		}
 	})
 
-	t.Run("OnlySignInAndContactChangeAreUrgent", func(t *testing.T) {
+	t.Run("OnlySignInsAndContactChangeAreUrgent", func(t *testing.T) {
 		reg := newRegistry(t)
 		for _, k := range reg.Names() {
-			if got, want := reg.Urgent(k), k == kinds.SignIn || k == kinds.ContactChange; got != want {
+			if got, want := reg.Urgent(k), k == kinds.SignIn || k == kinds.StaffSignIn || k == kinds.ContactChange; got != want {
 				t.Errorf("Urgent(%s) = %v, want %v", k, got, want)
 			}
 		}

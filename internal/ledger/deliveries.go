@@ -65,6 +65,9 @@ func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize 
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			optOut := aud.OptOut.column()
+			// LEFT JOIN: staff, mailed their console sign-in links, need
+			// not be contacts; an address that is one keeps its
+			// suppression and opt-outs.
 			// WHERE TRUE: SQLite needs a WHERE before ON CONFLICT in an
 			// INSERT … SELECT to parse the statement.
 			query := `
@@ -74,7 +77,7 @@ func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize 
 					CASE WHEN c.suppressed_at IS NOT NULL THEN 'suppressed: ' || c.suppressed_reason
 					     WHEN ` + optOut + ` THEN 'opted out' ELSE '' END,
 					?, ?, ?
-				FROM (` + aud.Query + `) a JOIN contacts c ON c.email = a.email
+				FROM (` + aud.Query + `) a LEFT JOIN contacts c ON c.email = a.email
 				WHERE TRUE
 				ON CONFLICT (announcement_id, email) DO NOTHING`
 			// Placeholders in text order: ours, then the audience query's.

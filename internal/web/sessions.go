@@ -27,6 +27,10 @@ type Realm string
 // is their address.
 const RealmPortal Realm = "portal"
 
+// RealmConsole is the realm of staff signed in to /console; the subject
+// is their address.
+const RealmConsole Realm = "console"
+
 // Sessions keeps the sign-in links and the sessions of one realm. Only
 // the SHA-256 of a token is stored: a copy of the database signs no one
 // in. A token has 256 random bits, which needs no password stretching.
@@ -90,8 +94,8 @@ func (s *Sessions) CreateLink(ctx context.Context, subject string) (string, erro
 		return "", err
 	}
 	token, now := NewToken(), s.at()
-	if _, err := db.Exec(ctx, s.db, `INSERT INTO signin_links (hash, email, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		Hash(token), subject, now, now.Add(s.linkTTL)); err != nil {
+	if _, err := db.Exec(ctx, s.db, `INSERT INTO signin_links (hash, realm, email, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		Hash(token), s.realm, subject, now, now.Add(s.linkTTL)); err != nil {
 		return "", fmt.Errorf("create a sign-in link: %w", err)
 	}
 	return token, nil
@@ -104,8 +108,8 @@ func (s *Sessions) PeekLink(ctx context.Context, token string) (string, error) {
 		return "", ErrNoSession
 	}
 	var subject string
-	err := db.Get(ctx, s.db.Read, &subject, `SELECT email FROM signin_links WHERE hash = ? AND used_at IS NULL AND expires_at > ?`,
-		Hash(token), s.at())
+	err := db.Get(ctx, s.db.Read, &subject, `SELECT email FROM signin_links WHERE hash = ? AND realm = ? AND used_at IS NULL AND expires_at > ?`,
+		Hash(token), s.realm, s.at())
 	if db.IsNoRows(err) {
 		return "", ErrNoSession
 	}
@@ -124,8 +128,8 @@ func (s *Sessions) SignIn(ctx context.Context, link string) (token string, sess 
 	now := s.at()
 	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		// The update takes the link: of two requests with it, one signs in.
-		res, err := db.Exec(ctx, tx, `UPDATE signin_links SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?`,
-			now, Hash(link), now)
+		res, err := db.Exec(ctx, tx, `UPDATE signin_links SET used_at = ? WHERE hash = ? AND realm = ? AND used_at IS NULL AND expires_at > ?`,
+			now, Hash(link), s.realm, now)
 		if err != nil {
 			return err
 		}
@@ -197,7 +201,7 @@ func (s *Sessions) EndAll(ctx context.Context, subject string) error {
 		if _, err := db.Exec(ctx, tx, `DELETE FROM web_sessions WHERE realm = ? AND subject = ?`, s.realm, subject); err != nil {
 			return fmt.Errorf("end the sessions of a person: %w", err)
 		}
-		if _, err := db.Exec(ctx, tx, `DELETE FROM signin_links WHERE email = ? AND used_at IS NULL`, subject); err != nil {
+		if _, err := db.Exec(ctx, tx, `DELETE FROM signin_links WHERE realm = ? AND email = ? AND used_at IS NULL`, s.realm, subject); err != nil {
 			return fmt.Errorf("end the sign-in links of a person: %w", err)
 		}
 		return nil

@@ -129,5 +129,26 @@ func TestSessions(t *testing.T) {
 				t.Errorf("a link outlived EndAll: %v", err)
 			}
 		})
+
+		// A portal link names a contact's address; were it good in the
+		// console, a contact who shares an address with staff (or a
+		// forwarded portal mail) would open the console.
+		t.Run("LinkOpensOnlyItsRealm", func(t *testing.T) {
+			portal, b := setup(t)
+			console := web.NewSessions(b.db, web.RealmConsole, 15*time.Minute, time.Hour, b.clock)
+			link, _ := portal.CreateLink(ctx, "ann@acme.test")
+			if _, err := console.PeekLink(ctx, link); !errors.Is(err, web.ErrNoSession) {
+				t.Errorf("console peeks a portal link: %v", err)
+			}
+			if _, _, err := console.SignIn(ctx, link); !errors.Is(err, web.ErrNoSession) {
+				t.Errorf("a portal link signs in to the console: %v", err)
+			}
+			if err := console.EndAll(ctx, "ann@acme.test"); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := portal.SignIn(ctx, link); err != nil {
+				t.Errorf("the console's EndAll ended a portal link, or the link broke: %v", err)
+			}
+		})
 	})
 }

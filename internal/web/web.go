@@ -53,6 +53,10 @@ type Layout struct {
 	// SignOut is the sign-out button, shown when someone is signed in.
 	SignOut *Button
 	Flash   *Flash
+	// Who names the person signed in, beside the sign-out button.
+	Who string
+	// Wide lets the page use a wider column, for tables (the console).
+	Wide bool
 }
 
 // NavItem is a link of the navigation.

@@ -1,0 +1,201 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/internal/page"
+	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/staff"
+	"github.com/heraldhq/herald/worker"
+)
+
+type announcementsView struct {
+	Rows        []announcementRow
+	Next, First string
+}
+
+type announcementRow struct {
+	ID                         int64
+	Href, Kind, Subject        string
+	Status, Created, Finished  string
+	Recipients, Sent, Failed   int
+	Skipped, Pending, Progress int
+	// Actions are the buttons an editor has on the page.
+	Actions []action
+}
+
+// announcementView is an announcement's page: its row, and its deliveries
+// filtered by status and address.
+type announcementView struct {
+	announcementRow
+	// FilterStatus and FilterEmail select the deliveries shown.
+	FilterStatus string
+	FilterEmail  string
+	Statuses     []option
+	Deliveries   []deliveryRow
+	Next         string
+	Error        string
+}
+
+type deliveryRow struct {
+	Email, Status, Reason, Error, Sent string
+	Attempts                           int
+}
+
+var deliveryStatuses = []ledger.DeliveryStatus{ledger.DeliveryPending, ledger.DeliverySending, ledger.DeliverySent,
+	ledger.DeliveryFailed, ledger.DeliverySkipped, ledger.DeliveryCancelled}
+
+// done is how many deliveries are over (sent, failed, skipped or
+// cancelled), for the progress bar.
+func done(c ledger.Counts) int { return c.Sent + c.Failed + c.Skipped + c.Cancelled }
+
+func (v *visit) announcementRow(a ledger.Announcement) announcementRow {
+	r := announcementRow{ID: a.ID, Href: "/console/announcements/" + strconv.FormatInt(a.ID, 10), Kind: string(a.Kind), Subject: a.Subject,
+		Status: string(a.Status), Created: v.in(a.CreatedAt), Recipients: a.Counts.Recipients, Sent: a.Counts.Sent,
+		Failed: a.Counts.Failed, Skipped: a.Counts.Skipped, Pending: a.Counts.Pending + a.Counts.Sending, Progress: done(a.Counts)}
+	if a.FinishedAt != nil {
+		r.Finished = v.in(*a.FinishedAt)
+	}
+	return r
+}
+
+// announcements lists the announcements, newest first.
+func (c *Console) announcements(v *visit) error {
+	after := v.r.URL.Query().Get("after")
+	list, err := c.Ledger.List(v.ctx(), ledger.Filter{Page: page.Request{Limit: pageSize, After: after}})
+	if err != nil {
+		return err
+	}
+	var view announcementsView
+	for _, a := range list.Items {
+		view.Rows = append(view.Rows, v.announcementRow(a))
+	}
+	if list.Next != "" {
+		view.Next = "/console/announcements?" + url.Values{"after": {list.Next}}.Encode()
+	}
+	if after != "" {
+		view.First = "/console/announcements"
+	}
+	return c.render(v, http.StatusOK, pageAnnouncements, "Announcements", "announcements", view)
+}
+
+// announcement shows one announcement's counts and progress; the page
+// reloads itself while it sends (a refresh link works without that).
+func (c *Console) announcement(v *visit) error {
+	id, err := strconv.ParseInt(v.r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		c.errorPage(v, http.StatusNotFound, "Not found", "There is no such announcement.")
+		return nil
+	}
+	a, err := c.Ledger.Get(v.ctx(), id)
+	if err != nil {
+		return err
+	}
+	row := v.announcementRow(a)
+	if v.can(staff.Editor) {
+		csrf := c.csrf(v)
+		add := func(name, label string) {
+			row.Actions = append(row.Actions, action{Action: row.Href + "/" + name, Label: label, CSRF: csrf})
+		}
+		switch a.Status {
+		case ledger.Scheduled, ledger.Resolving, ledger.Sending:
+			add("pause", "Pause")
+			add("cancel", "Cancel")
+		case ledger.Paused:
+			add("resume", "Resume")
+			add("cancel", "Cancel")
+		}
+		if a.Counts.Failed > 0 && a.Status != ledger.Cancelled {
+			add("retry-failed", "Retry failed")
+		}
+	}
+	q := v.r.URL.Query()
+	view := announcementView{announcementRow: row, FilterStatus: q.Get("status"), FilterEmail: q.Get("email")}
+	view.Statuses = []option{{Value: "", Label: "Any status", Selected: view.FilterStatus == ""}}
+	for _, s := range deliveryStatuses {
+		view.Statuses = append(view.Statuses, option{Value: string(s), Label: string(s), Selected: string(s) == view.FilterStatus})
+	}
+	status := http.StatusOK
+	list, err := c.Ledger.Deliveries(v.ctx(), a.ID, ledger.DeliveryFilter{Status: ledger.DeliveryStatus(view.FilterStatus), Email: view.FilterEmail,
+		Page: page.Request{Limit: 50, After: q.Get("after")}})
+	if e, ok := fault.As(err); ok && e.Kind == fault.KindInvalid {
+		view.Error, status, err = e.Error(), http.StatusBadRequest, nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, d := range list.Items {
+		r := deliveryRow{Email: d.Email, Status: string(d.Status), Reason: d.Reason, Error: d.LastError, Attempts: d.Attempts}
+		if d.SentAt != nil {
+			r.Sent = v.in(*d.SentAt)
+		}
+		view.Deliveries = append(view.Deliveries, r)
+	}
+	if list.Next != "" {
+		next := url.Values{"after": {list.Next}}
+		if view.FilterStatus != "" {
+			next.Set("status", view.FilterStatus)
+		}
+		if view.FilterEmail != "" {
+			next.Set("email", view.FilterEmail)
+		}
+		view.Next = row.Href + "?" + next.Encode()
+	}
+	return c.render(v, status, pageAnnouncement, "Announcement "+strconv.FormatInt(a.ID, 10)+" · "+a.Subject, "announcements", view)
+}
+
+// announcementAction cancels, pauses, resumes or retries the failed
+// deliveries of an announcement, as the API does, and enqueues what it
+// made due.
+func (c *Console) announcementAction(v *visit) error {
+	id, err := strconv.ParseInt(v.r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		c.errorPage(v, http.StatusNotFound, "Not found", "There is no such announcement.")
+		return nil
+	}
+	back := "/console/announcements/" + strconv.FormatInt(id, 10)
+	var done string
+	switch v.r.PathValue("action") {
+	case "cancel":
+		if _, err = c.Ledger.Cancel(v.ctx(), id); err == nil {
+			// Deliveries claimed before the cancel settle before the
+			// page says it is cancelled.
+			_, err = c.Ledger.WaitSettled(v.ctx(), id, 15*time.Second)
+		}
+		done = "Cancelled."
+	case "pause":
+		_, err = c.Ledger.Pause(v.ctx(), id, "paused in the console", "console:"+v.me.Email)
+		done = "Paused."
+	case "resume":
+		var res ledger.Resumed
+		if _, res, err = c.Ledger.Resume(v.ctx(), id); err == nil {
+			worker.EnqueueResumed(v.ctx(), c.Queue, res, c.Logger)
+		}
+		done = "Resumed."
+	case "retry-failed":
+		var chunks []int
+		if _, chunks, err = c.Ledger.RetryFailed(v.ctx(), id); err == nil {
+			for _, ch := range chunks {
+				c.Queue.TryEnqueue(v.ctx(), queue.NewSendTask(id, ch, time.Time{}), c.Logger)
+			}
+		}
+		done = "The failed deliveries will be tried again."
+	default:
+		return c.notFound(v)
+	}
+	if e, ok := fault.As(err); ok {
+		c.setFlash(v, "error", e.Error())
+		return seeOther(v, back)
+	}
+	if err != nil {
+		return err
+	}
+	c.Logger.Info("console: announcement "+v.r.PathValue("action"), "announcement", id, "by", v.me.Email)
+	c.setFlash(v, "ok", done)
+	return seeOther(v, back)
+}

@@ -1,0 +1,115 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/apptest"
+	"github.com/heraldhq/herald/internal/browsertest"
+	"github.com/heraldhq/herald/internal/dbtest"
+)
+
+// TestBrowserFlow is a staff member's call in Chromium: Eve, an editor,
+// signs in with a printed link, finds ACME-1 by a contact's address, adds
+// Kim and makes Kim the main technical contact with ↑. Each page is
+// photographed (HERALD_TEST_SCREENSHOTS keeps the pictures).
+func TestBrowserFlow(t *testing.T) {
+	t.Parallel()
+	ctx := browsertest.New(t)
+	b := setup(t, dbtest.SQLite)
+	// Enough licenses for the list to read as it will in use.
+	for _, l := range []struct{ id, product, status, who string }{
+		{"GLOBEX-7", "confluence", "active", "hank@globex.test"}, {"INITECH-3", "jira", "cancelled", "pete@initech.test"},
+		{"UMBRELLA-12", "bitbucket", "active", "alice@umbrella.test"}, {"HOOLI-5", "jira", "active", "gavin@hooli.test"},
+	} {
+		b.License(t, l.id, l.product, contacts.Status(l.status), apptest.Tech(l.who, ""))
+	}
+	shoot := func(name string) { browsertest.Screenshot(t, ctx, "console-"+name) }
+	run := func(actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// see waits for an element (an XPath step such as h1 or
+	// *[@class="flash ok"]) saying text.
+	see := func(step, text string) {
+		t.Helper()
+		wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(wait, chromedp.WaitVisible(fmt.Sprintf(`//%s[contains(normalize-space(.), %q)]`, step, text))); err != nil {
+			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("no %s saying %q: %v; the page says:\n%s", step, text, err, body)
+		}
+	}
+	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+"/console"))
+	see("h1", "Sign in to the console")
+	shoot("signin")
+
+	run(chromedp.Navigate(b.URL + b.linkPath(t, "eve@herald.test")))
+	see("p", "This link signs in eve@herald.test")
+	shoot("link")
+	run(browsertest.Click("button", "Sign in"))
+	see("h1", "Licenses")
+	see(`span[@class="who-am-i"]`, "eve@herald.test · editor")
+	shoot("licenses")
+
+	run(chromedp.SendKeys("searchbox", "tom@acme", browsertest.Named("searchbox", "Search")), browsertest.Click("button", "Search"))
+	see("td", "ACME-1")
+	shoot("licenses-search")
+	run(chromedp.Click(`//a[text()="ACME-1"]`))
+	see("h1", "ACME-1 · jira")
+
+	run(browsertest.Fill("Email", "kim@acme.test"), browsertest.Fill("Name", "Kim"), browsertest.Click("button", "Add contact"))
+	see(`p[@class="flash ok"]`, "Added kim@acme.test as a technical contact.")
+	run(browsertest.Click("button", "Make kim@acme.test the main technical contact"))
+	see(`p[@class="flash ok"]`, "kim@acme.test is now the main technical contact.")
+	shoot("license")
+
+	l, err := b.Contacts.GetLicense(context.Background(), "ACME-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mainOf(l.Technical) != "kim@acme.test" {
+		t.Errorf("main technical contact = %q, want kim@acme.test", mainOf(l.Technical))
+	}
+	run(chromedp.EmulateViewport(390, 844))
+	shoot("license-phone")
+	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+"/console/import"))
+	see("h1", "Import contacts")
+	shoot("import")
+	run(browsertest.Click("link", "Announcements"))
+	see("h1", "Announcements")
+	shoot("announcements")
+	run(chromedp.Click(`//tbody/tr[1]/td[2]/a`))
+	see("h2", "Progress")
+	shoot("announcement")
+
+	// Ada, an admin, manages the staff.
+	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))
+	run(browsertest.Click("button", "Sign in"))
+	see("h1", "Licenses")
+	run(chromedp.Click(`//nav//a[text()="Staff"]`))
+	see("h1", "Staff")
+	run(browsertest.Fill("Email", "kai@herald.test"), browsertest.Click("button", "Add staff member"))
+	see(`p[@class="flash ok"]`, "Added kai@herald.test as a viewer.")
+	shoot("staff")
+	if os.Getenv(browsertest.ScreenshotsEnv) == "" {
+		t.Logf("set %s to keep the screenshots", browsertest.ScreenshotsEnv)
+	}
+}
+
+func mainOf(ms []contacts.Member) string {
+	for _, m := range ms {
+		if m.Main {
+			return m.Email
+		}
+	}
+	return ""
+}
