@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/web"
 )
 
 // errorBody is the error shape of API.md.
@@ -31,15 +32,6 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
-}
-
-// statusOf is the one map from domain error kinds to HTTP.
-var statusOf = map[fault.Kind]int{
-	fault.KindInvalid:   http.StatusBadRequest,
-	fault.KindNotFound:  http.StatusNotFound,
-	fault.KindConflict:  http.StatusConflict,
-	fault.KindTooLarge:  http.StatusRequestEntityTooLarge,
-	fault.KindForbidden: http.StatusForbidden,
 }
 
 // httpError is an error of the HTTP layer itself (auth, media type, size).
@@ -85,7 +77,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		})
 	default:
 		if f, ok := fault.As(err); ok {
-			writeJSONError(w, statusOf[f.Kind], string(f.Kind), f.Message, f.Field)
+			writeJSONError(w, web.Status(f), string(f.Kind), f.Message, f.Field)
 			return
 		}
 		s.logger.Error("request failed", "method", r.Method, "path", loggedPath(r.URL.Path), "err", err)

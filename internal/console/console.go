@@ -206,28 +206,12 @@ func (c *Console) fail(v *visit, err error) {
 			if e.Kind == fault.KindNotFound {
 				title = "Not found"
 			}
-			c.errorPage(v, statusOf(e), title, e.Error())
+			c.errorPage(v, web.Status(e), title, e.Error())
 			return
 		}
 		c.Logger.Error("console page failed", "path", v.r.Pattern, "err", err)
 		c.errorPage(v, http.StatusInternalServerError, "Something went wrong", "The page could not be shown. Try again in a moment.")
 	}
-}
-
-func statusOf(e *fault.Error) int {
-	switch e.Kind {
-	case fault.KindInvalid:
-		return http.StatusBadRequest
-	case fault.KindNotFound:
-		return http.StatusNotFound
-	case fault.KindConflict:
-		return http.StatusConflict
-	case fault.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case fault.KindForbidden:
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
 }
 
 type errorView struct{ Text, BackHref, BackT string }

@@ -329,7 +329,7 @@ func (c *Console) refusalOn(v *visit, page, title string, view any, err error) e
 		return err
 	}
 	v.flash = &webFlash{Kind: "error", Text: e.Error()}
-	return c.render(v, statusOf(e), page, title, "", view)
+	return c.render(v, web.Status(e), page, title, "", view)
 }
 
 // refusal shows the license again with why the store refused a change
@@ -340,7 +340,7 @@ func (c *Console) refusal(v *visit, err error) error {
 		return err
 	}
 	v.flash = &webFlash{Kind: "error", Text: e.Error()}
-	return c.showLicense(v, statusOf(e), nil, nil)
+	return c.showLicense(v, web.Status(e), nil, nil)
 }
 
 type webFlash = web.Flash

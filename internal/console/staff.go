@@ -7,6 +7,7 @@ import (
 
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/staff"
+	"github.com/heraldhq/herald/internal/web"
 )
 
 type staffView struct {
@@ -72,7 +73,7 @@ func (c *Console) addStaff(v *visit) error {
 			form.Errors = map[string]string{e.Field: e.Message}
 		}
 		v.flash = &webFlash{Kind: "error", Text: e.Error()}
-		return c.showStaff(v, statusOf(e), &form)
+		return c.showStaff(v, web.Status(e), &form)
 	}
 	if err != nil {
 		return err
@@ -120,5 +121,5 @@ func (c *Console) staffRefusal(v *visit, err error) error {
 		return err
 	}
 	v.flash = &webFlash{Kind: "error", Text: e.Error()}
-	return c.showStaff(v, statusOf(e), nil)
+	return c.showStaff(v, web.Status(e), nil)
 }

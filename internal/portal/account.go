@@ -265,7 +265,7 @@ func (p *Portal) addContact(v *visit) error {
 // the portal (403), of the store (409), or a license that is not theirs
 // (404).
 func (p *Portal) refused(v *visit, id string, err error, form *addForm) error {
-	status := statusOf(err)
+	status := web.Status(err)
 	if status == http.StatusInternalServerError || status == http.StatusNotFound {
 		return err
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
-	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/web"
@@ -166,27 +165,6 @@ func (p *Portal) fail(v *visit, err error) {
 		}
 		p.errorPage(v, http.StatusInternalServerError, v.t.FailTitle, v.t.FailText)
 	}
-}
-
-// statusOf is the status of a domain error shown on a page.
-func statusOf(err error) int {
-	e, ok := fault.As(err)
-	if !ok {
-		return http.StatusInternalServerError
-	}
-	switch e.Kind {
-	case fault.KindInvalid:
-		return http.StatusBadRequest
-	case fault.KindNotFound:
-		return http.StatusNotFound
-	case fault.KindConflict:
-		return http.StatusConflict
-	case fault.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case fault.KindForbidden:
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
 }
 
 // errorView is the page of an error.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/web"
 )
 
 // preferencesView is /account/preferences.
@@ -74,7 +75,7 @@ func (p *Portal) savePreferences(v *visit) error {
 	releasesOff, castsOff := !releases, !casts
 	patch := contacts.ContactPatch{Name: &name, Locale: &locale, ReleaseOptOut: &releasesOff, BroadcastOptOut: &castsOff}
 	if _, err := p.Store.UpdateContact(v.ctx(), v.me(), patch); err != nil {
-		if statusOf(err) != http.StatusBadRequest {
+		if web.Status(err) != http.StatusBadRequest {
 			return err
 		}
 		view.Errors["name"] = fieldMessage(v.t.NameLabel, err)
