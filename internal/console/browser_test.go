@@ -13,6 +13,7 @@ import (
 	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/browsertest"
 	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/internal/ledger"
 )
 
 // TestBrowserFlow is a staff member's call in Chromium: Eve, an editor,
@@ -22,7 +23,8 @@ import (
 func TestBrowserFlow(t *testing.T) {
 	t.Parallel()
 	ctx := browsertest.New(t)
-	b := setup(t, dbtest.SQLite)
+	// The workers send, so that a recipient's page has a delivery.
+	b := setupWith(t, apptest.Options{Database: dbtest.SQLite, API: true, Public: true, Workers: true})
 	// Enough licenses for the list to read as it will in use.
 	for _, l := range []struct{ id, product, status, who string }{
 		{"GLOBEX-7", "confluence", "active", "hank@globex.test"}, {"INITECH-3", "jira", "cancelled", "pete@initech.test"},
@@ -84,12 +86,19 @@ func TestBrowserFlow(t *testing.T) {
 	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+"/console/import"))
 	see("h1", "Import contacts")
 	shoot("import")
+	// A release notice goes out; a recipient's page shows its delivery.
+	b.WaitDone(t, b.Release(t, ledger.NewRelease{Product: "jira", Version: "9.4.0", Title: "Jira 9.4"}).ID)
 	run(browsertest.Click("link", "Announcements"))
 	see("h1", "Announcements")
 	shoot("announcements")
 	run(chromedp.Click(`//tbody/tr[1]/td[2]/a`))
 	see("h2", "Progress")
 	shoot("announcement")
+	run(chromedp.Click(`//tbody//a[text()="tom@acme.test"]`))
+	see("h1", "tom@acme.test")
+	see(`td/span[@class="status status-sent"]`, "sent")
+	see("td/a", "Jira 9.4")
+	shoot("person")
 
 	// Ada, an admin, manages the staff.
 	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))
