@@ -94,11 +94,18 @@ func TestBrowserFlow(t *testing.T) {
 	run(chromedp.Click(`//tbody/tr[1]/td[2]/a`))
 	see("h2", "Progress")
 	shoot("announcement")
+	// Tom's server refused a later mail: Eve sees why, and lifts it.
+	if err := b.Contacts.Suppress(context.Background(), "tom@acme.test", contacts.Suppression{Reply: "550 5.1.1 <tom@acme.test>: no such user", Code: 550, Enhanced: "5.1.1"}); err != nil {
+		t.Fatal(err)
+	}
 	run(chromedp.Click(`//tbody//a[text()="tom@acme.test"]`))
 	see("h1", "tom@acme.test")
 	see(`td/span[@class="status status-sent"]`, "sent")
 	see("td/a", "Jira 9.4")
+	see("code", "no such user")
 	shoot("person")
+	run(browsertest.Click("button", "Lift the suppression of tom@acme.test"))
+	see(`p[@class="flash ok"]`, "Lifted the suppression of tom@acme.test")
 
 	// Ada, an admin, manages the staff.
 	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))
