@@ -111,6 +111,13 @@ func TestBrowserFlow(t *testing.T) {
 	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))
 	run(browsertest.Click("button", "Sign in"))
 	see("h1", "Licenses")
+	// Ada is shown what erasing Tom would do, and keeps him.
+	run(chromedp.Navigate(b.URL + "/console/people/tom@acme.test"))
+	run(browsertest.Click("link", "Erase tom@acme.test…"))
+	see("h2", "Erase tom@acme.test?")
+	shoot("erase")
+	run(browsertest.Click("button", "Keep them"))
+	see("h1", "tom@acme.test")
 	run(chromedp.Click(`//nav//a[text()="Staff"]`))
 	see("h1", "Staff")
 	run(browsertest.Fill("Email", "kai@herald.test"), browsertest.Click("button", "Add staff member"))

@@ -254,7 +254,11 @@ func (c *Console) erasePage(v *visit) error {
 func (c *Console) erase(v *visit) error {
 	email := v.r.PathValue("email")
 	e, err := c.Contacts.Erase(v.ctx(), v.actor(), email, c.ErasureKey)
-	if f, ok := fault.As(err); ok && f.Kind != fault.KindNotFound {
+	if errors.Is(err, fault.ErrNotFound) {
+		c.errorPage(v, http.StatusNotFound, "Not found", "There is no such person, or they were erased already.")
+		return nil
+	}
+	if f, ok := fault.As(err); ok {
 		v.flash = &webFlash{Kind: "error", Text: "Not erased: " + f.Error()}
 		return c.showPerson(v, statusOf(f))
 	}
@@ -262,6 +266,6 @@ func (c *Console) erase(v *visit) error {
 		return err
 	}
 	c.Logger.Info("console: person erased", "by", v.me.Email, "hash", e.Hash)
-	c.setFlash(v, "ok", fmt.Sprintf("Erased: %d memberships removed; %d past deliveries now show %s.", e.Memberships, e.Deliveries, e.Hash))
+	c.setFlash(v, "ok", fmt.Sprintf("Erased. Memberships removed: %d; past deliveries now to %s: %d.", e.Memberships, e.Hash, e.Deliveries))
 	return seeOther(v, "/console/people")
 }

@@ -192,10 +192,13 @@ func TestErasePerson(t *testing.T) {
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/console/people" {
 		t.Fatalf("erasing tom: %d\n%s", p.status, p.body)
 	}
-	if p := admin.get("/console/people"); !strings.Contains(p.body, "Erased: 1 memberships removed") {
+	if p := admin.get("/console/people"); !strings.Contains(p.body, "Erased. Memberships removed: 1") {
 		t.Errorf("no word of the erasure:\n%s", p.body)
 	}
 	if p := admin.get(tom); p.status != http.StatusNotFound {
 		t.Errorf("tom's page after the erasure: %d, want 404", p.status)
+	}
+	if p := admin.post(tom+"/erase", url.Values{"csrf": {admin.get("/console/people").csrf(t)}}); p.status != http.StatusNotFound || !strings.Contains(p.body, "erased already") {
+		t.Errorf("erasing tom again: %d\n%s", p.status, p.body)
 	}
 }
