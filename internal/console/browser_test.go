@@ -87,13 +87,18 @@ func TestBrowserFlow(t *testing.T) {
 	see("h1", "Import contacts")
 	shoot("import")
 	// A release notice goes out; a recipient's page shows its delivery.
-	b.WaitDone(t, b.Release(t, ledger.NewRelease{Product: "jira", Version: "9.4.0", Title: "Jira 9.4"}).ID)
+	release := b.WaitDone(t, b.Release(t, ledger.NewRelease{Product: "jira", Version: "9.4.0", Title: "Jira 9.4"}).ID)
 	run(browsertest.Click("link", "Announcements"))
 	see("h1", "Announcements")
 	shoot("announcements")
 	run(chromedp.Click(`//tbody/tr[1]/td[2]/a`))
 	see("h2", "Progress")
 	shoot("announcement")
+	run(chromedp.Navigate(b.URL + "/console/people?q=acme"))
+	see("td/a", "tom@acme.test")
+	shoot("people")
+	run(chromedp.Navigate(fmt.Sprintf("%s/console/announcements/%d", b.URL, release.ID)))
+	see("h2", "Progress")
 	// Tom's server refused a later mail: Eve sees why, and lifts it.
 	if err := b.Contacts.Suppress(context.Background(), "tom@acme.test", contacts.Suppression{Reply: "550 5.1.1 <tom@acme.test>: no such user", Code: 550, Enhanced: "5.1.1"}); err != nil {
 		t.Fatal(err)
