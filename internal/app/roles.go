@@ -250,7 +250,12 @@ func (a *App) openConsole(ctx context.Context, q *queue.Queue) (*console.Console
 	if err != nil {
 		return nil, err
 	}
+	erasureKey, err := keys.Derive(secret, keys.Erasure)
+	if err != nil {
+		return nil, err
+	}
 	return console.New(console.Deps{
+		ErasureKey:     erasureKey,
 		Staff:          a.Staff(),
 		Contacts:       a.Contacts,
 		Billing:        a.Billing,

@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/page"
@@ -44,6 +46,7 @@ type announcementView struct {
 
 type deliveryRow struct {
 	Email, Status, Reason, Error, Sent string
+	Href                               string // the person's page; none for an erased address
 	Attempts                           int
 }
 
@@ -131,6 +134,9 @@ func (c *Console) announcement(v *visit) error {
 	}
 	for _, d := range list.Items {
 		r := deliveryRow{Email: d.Email, Status: string(d.Status), Reason: d.Reason, Error: d.LastError, Attempts: d.Attempts}
+		if !strings.HasPrefix(d.Email, contacts.ErasedPrefix) {
+			r.Href = personHref(d.Email)
+		}
 		if d.SentAt != nil {
 			r.Sent = v.in(*d.SentAt)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/browsertest"
 	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/internal/ledger"
 )
 
 // TestBrowserFlow is a staff member's call in Chromium: Eve, an editor,
@@ -22,7 +23,8 @@ import (
 func TestBrowserFlow(t *testing.T) {
 	t.Parallel()
 	ctx := browsertest.New(t)
-	b := setup(t, dbtest.SQLite)
+	// The workers send, so that a recipient's page has a delivery.
+	b := setupWith(t, apptest.Options{Database: dbtest.SQLite, API: true, Public: true, Workers: true})
 	// Enough licenses for the list to read as it will in use.
 	for _, l := range []struct{ id, product, status, who string }{
 		{"GLOBEX-7", "confluence", "active", "hank@globex.test"}, {"INITECH-3", "jira", "cancelled", "pete@initech.test"},
@@ -84,17 +86,43 @@ func TestBrowserFlow(t *testing.T) {
 	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+"/console/import"))
 	see("h1", "Import contacts")
 	shoot("import")
+	// A release notice goes out; a recipient's page shows its delivery.
+	release := b.WaitDone(t, b.Release(t, ledger.NewRelease{Product: "jira", Version: "9.4.0", Title: "Jira 9.4"}).ID)
 	run(browsertest.Click("link", "Announcements"))
 	see("h1", "Announcements")
 	shoot("announcements")
 	run(chromedp.Click(`//tbody/tr[1]/td[2]/a`))
 	see("h2", "Progress")
 	shoot("announcement")
+	run(chromedp.Navigate(b.URL + "/console/people?q=acme"))
+	see("td/a", "tom@acme.test")
+	shoot("people")
+	run(chromedp.Navigate(fmt.Sprintf("%s/console/announcements/%d", b.URL, release.ID)))
+	see("h2", "Progress")
+	// Tom's server refused a later mail: Eve sees why, and lifts it.
+	if err := b.Contacts.Suppress(context.Background(), "tom@acme.test", contacts.Suppression{Reply: "550 5.1.1 <tom@acme.test>: no such user", Code: 550, Enhanced: "5.1.1"}); err != nil {
+		t.Fatal(err)
+	}
+	run(chromedp.Click(`//tbody//a[text()="tom@acme.test"]`))
+	see("h1", "tom@acme.test")
+	see(`td/span[@class="status status-sent"]`, "sent")
+	see("td/a", "Jira 9.4")
+	see("code", "no such user")
+	shoot("person")
+	run(browsertest.Click("button", "Lift the suppression of tom@acme.test"))
+	see(`p[@class="flash ok"]`, "Lifted the suppression of tom@acme.test")
 
 	// Ada, an admin, manages the staff.
 	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))
 	run(browsertest.Click("button", "Sign in"))
 	see("h1", "Licenses")
+	// Ada is shown what erasing Tom would do, and keeps him.
+	run(chromedp.Navigate(b.URL + "/console/people/tom@acme.test"))
+	run(browsertest.Click("link", "Erase tom@acme.test…"))
+	see("h2", "Erase tom@acme.test?")
+	shoot("erase")
+	run(browsertest.Click("button", "Keep them"))
+	see("h1", "tom@acme.test")
 	run(chromedp.Click(`//nav//a[text()="Staff"]`))
 	see("h1", "Staff")
 	run(browsertest.Fill("Email", "kai@herald.test"), browsertest.Click("button", "Add staff member"))

@@ -49,7 +49,9 @@ type Deps struct {
 	TrustedProxies config.CIDRs
 	// LinkTTL is how long a sign-in link works (HERALD_SIGNIN_TTL).
 	LinkTTL time.Duration
-	Logger  *slog.Logger
+	// ErasureKey hashes the addresses of people erased (keys.Erasure).
+	ErasureKey []byte
+	Logger     *slog.Logger
 }
 
 // Limits of sign-in links, as the portal's: a stranger cannot flood a
@@ -77,11 +79,15 @@ const (
 
 	pageAnnouncements = "pages/announcements.html"
 	pageAnnouncement  = "pages/announcement.html"
+
+	pagePeople = "pages/people.html"
+	pagePerson = "pages/person.html"
+	pageErase  = "pages/erase.html"
 )
 
 // New returns the console.
 func New(deps Deps) (*Console, error) {
-	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageImport, pageAnnouncements, pageAnnouncement)
+	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageImport, pageAnnouncements, pageAnnouncement, pagePeople, pagePerson, pageErase)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +115,11 @@ func New(deps Deps) (*Console, error) {
 		{"GET /console/announcements", staff.Viewer, (*Console).announcements},
 		{"GET /console/announcements/{id}", staff.Viewer, (*Console).announcement},
 		{"POST /console/announcements/{id}/{action}", staff.Editor, (*Console).announcementAction},
+		{"GET /console/people", staff.Viewer, (*Console).people},
+		{"GET /console/people/{email}", staff.Viewer, (*Console).person},
+		{"POST /console/people/{email}/unsuppress", staff.Editor, (*Console).unsuppress},
+		{"GET /console/people/{email}/erase", staff.Admin, (*Console).erasePage},
+		{"POST /console/people/{email}/erase", staff.Admin, (*Console).erase},
 		{"GET /console/import", staff.Editor, (*Console).importPage},
 		{"POST /console/import", staff.Editor, (*Console).importCSV},
 		{"GET /console/staff", staff.Admin, (*Console).staffPage},
@@ -243,6 +254,7 @@ func (c *Console) render(v *visit, status int, name, title, current string, page
 	if v.signedIn {
 		l.Nav = []web.NavItem{
 			{Href: "/console/licenses", Label: "Licenses", Current: current == "licenses"},
+			{Href: "/console/people", Label: "People", Current: current == "people"},
 			{Href: "/console/announcements", Label: "Announcements", Current: current == "announcements"},
 		}
 		if v.can(staff.Editor) {

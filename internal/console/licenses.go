@@ -143,6 +143,7 @@ type roleView struct {
 
 type memberView struct {
 	Email, Name, Added string
+	Href               string // the person's page
 	Main               bool
 	Promote, Remove    *action
 }
@@ -185,7 +186,7 @@ func (c *Console) showLicense(v *visit, status int, edit *editForm, add *addForm
 	for _, r := range []contacts.Role{contacts.Technical, contacts.Billing} {
 		rv := roleView{Heading: map[contacts.Role]string{contacts.Technical: "Technical contacts", contacts.Billing: "Billing contacts"}[r]}
 		for _, m := range l.Members(r) {
-			mv := memberView{Email: m.Email, Name: m.Name, Main: m.Main, Added: v.in(m.AddedAt)}
+			mv := memberView{Email: m.Email, Href: personHref(m.Email), Name: m.Name, Main: m.Main, Added: v.in(m.AddedAt)}
 			if view.CanEdit {
 				if !m.Main {
 					mv.Promote = &action{Action: base + "/promote", Symbol: "↑", CSRF: view.CSRF, Email: m.Email, Role: string(r),

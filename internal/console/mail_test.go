@@ -84,7 +84,7 @@ func TestMailedLink(t *testing.T) {
 		{"?status=lost", http.StatusBadRequest, false},
 	} {
 		p := signedIn.get("/console/announcements/1" + tt.query)
-		if p.status != tt.status || strings.Contains(p.body, "<td>ada@herald.test</td>") != tt.shows {
+		if p.status != tt.status || strings.Contains(p.body, `<td><a href="/console/people/ada@herald.test">ada@herald.test</a></td>`) != tt.shows {
 			t.Errorf("deliveries%s: %d, shows ada %v; want %d, %v\n%s", tt.query, p.status, !tt.shows, tt.status, tt.shows, p.body)
 		}
 	}
