@@ -13,6 +13,7 @@ import (
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/page"
 	"github.com/heraldhq/herald/internal/staff"
+	"github.com/heraldhq/herald/internal/web"
 )
 
 // personHref is the address of a person's page.
@@ -260,7 +261,7 @@ func (c *Console) erase(v *visit) error {
 	}
 	if f, ok := fault.As(err); ok {
 		v.flash = &webFlash{Kind: "error", Text: "Not erased: " + f.Error()}
-		return c.showPerson(v, statusOf(f))
+		return c.showPerson(v, web.Status(f))
 	}
 	if err != nil {
 		return err
