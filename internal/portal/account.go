@@ -273,39 +273,46 @@ func (p *Portal) refused(v *visit, id string, err error, form *addForm) error {
 	return p.showAccount(v, status, id, form)
 }
 
-func (p *Portal) promote(v *visit) error {
+// changeMember runs a change of one member (↑ or ×) that the signed-in
+// person asks for on a license of theirs: it checks the session, the form
+// and the license, reads the member, and shows a refusal on the page.
+// done is false when the answer is already written.
+func (p *Portal) changeMember(v *visit, change func(id, email string, role contacts.Role) error) (id, email string, role contacts.Role, done bool, err error) {
 	if !p.requireSession(v) || !p.checkForm(v) {
-		return nil
+		return "", "", "", false, nil
 	}
-	id := v.r.PathValue("id")
+	id = v.r.PathValue("id")
 	if _, err := p.mine(v, id); err != nil {
-		return err
+		return "", "", "", false, err
 	}
-	email, role, err := memberForm(v)
+	if email, role, err = memberForm(v); err == nil {
+		err = change(id, email, role)
+	}
 	if err != nil {
-		return p.refused(v, id, err, nil)
+		return "", "", "", false, p.refused(v, id, err, nil)
 	}
-	if _, err := p.Rules.Promote(v.ctx(), v.me(), id, email, role); err != nil {
-		return p.refused(v, id, err, nil)
+	return id, email, role, true, nil
+}
+
+func (p *Portal) promote(v *visit) error {
+	id, email, role, done, err := p.changeMember(v, func(id, email string, role contacts.Role) error {
+		_, err := p.Rules.Promote(v.ctx(), v.me(), id, email, role)
+		return err
+	})
+	if !done {
+		return err
 	}
 	p.setFlash(v, flash{Key: flashPromoted, Email: email, Role: role, License: id})
 	return seeOther(v, "/account#license-"+id)
 }
 
 func (p *Portal) remove(v *visit) error {
-	if !p.requireSession(v) || !p.checkForm(v) {
-		return nil
-	}
-	id := v.r.PathValue("id")
-	if _, err := p.mine(v, id); err != nil {
+	id, email, role, done, err := p.changeMember(v, func(id, email string, role contacts.Role) error {
+		_, err := p.Rules.Remove(v.ctx(), v.me(), id, email, role)
 		return err
-	}
-	email, role, err := memberForm(v)
-	if err != nil {
-		return p.refused(v, id, err, nil)
-	}
-	if _, err := p.Rules.Remove(v.ctx(), v.me(), id, email, role); err != nil {
-		return p.refused(v, id, err, nil)
+	})
+	if !done {
+		return err
 	}
 	if email == v.me() {
 		left, err := p.Rules.Licenses(v.ctx(), v.me())
