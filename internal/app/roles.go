@@ -179,11 +179,11 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	console, err := a.openConsole(ctx, q)
+	r := a.openRelay(q)
+	cons, err := a.openConsole(ctx, q, console.Deps{Tester: tester, Kinds: m.kinds, Renderer: m.renderer, Relay: r, Jobs: jobs, Runner: runner, Tokens: a.Tokens})
 	if err != nil {
 		return nil, err
 	}
-	r := a.openRelay(q)
 	if a.breaker == nil {
 		a.checkRelay(tester.Sender, r) // the workers' breaker checks it where they run
 	}
@@ -198,7 +198,7 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 		PageTimeout: a.opts.PageTimeout,
 		Pages:       pages,
 		ErasureKey:  erasureKey,
-		Console:     console,
+		Console:     cons,
 	})
 	if err != nil {
 		return nil, err
@@ -240,8 +240,10 @@ func (a *App) openPortal(ctx context.Context, q *queue.Queue) (*portal.Portal, e
 	})
 }
 
-// openConsole builds the staff console's pages.
-func (a *App) openConsole(ctx context.Context, q *queue.Queue) (*console.Console, error) {
+// openConsole builds the staff console's pages; ops are what it shares
+// with the admin API: the tester, the templates, the relay, the jobs and
+// the API's tokens.
+func (a *App) openConsole(ctx context.Context, q *queue.Queue, ops console.Deps) (*console.Console, error) {
 	secret, err := unsubscribe.Secret(ctx, a.DB, a.Config.Lists.Secret)
 	if err != nil {
 		return nil, err
@@ -255,6 +257,13 @@ func (a *App) openConsole(ctx context.Context, q *queue.Queue) (*console.Console
 		return nil, err
 	}
 	return console.New(console.Deps{
+		Tester:         ops.Tester,
+		Kinds:          ops.Kinds,
+		Renderer:       ops.Renderer,
+		Relay:          ops.Relay,
+		Jobs:           ops.Jobs,
+		Runner:         ops.Runner,
+		Tokens:         ops.Tokens,
 		ErasureKey:     erasureKey,
 		Staff:          a.Staff(),
 		Contacts:       a.Contacts,

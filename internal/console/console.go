@@ -18,12 +18,18 @@ import (
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
+	"github.com/heraldhq/herald/internal/relay"
 	"github.com/heraldhq/herald/internal/staff"
 	"github.com/heraldhq/herald/internal/web"
+	"github.com/heraldhq/herald/scheduler"
+	"github.com/heraldhq/herald/templates"
+	"github.com/heraldhq/herald/worker"
 )
 
 //go:embed pages/*.html
@@ -51,7 +57,20 @@ type Deps struct {
 	LinkTTL time.Duration
 	// ErasureKey hashes the addresses of people erased (keys.Erasure).
 	ErasureKey []byte
-	Logger     *slog.Logger
+	// Tester renders broadcasts for the composer's preview and sends
+	// test messages; Kinds and Renderer are the messages' templates.
+	Tester   *worker.Tester
+	Kinds    *kinds.Registry
+	Renderer *templates.Renderer
+	// Relay is the relay's state and the send rate, shared by every
+	// process.
+	Relay *relay.Relay
+	// Jobs are the scheduler's jobs, listed and run now through Runner.
+	Jobs   *scheduler.Jobs
+	Runner *scheduler.Runner
+	// Tokens are the admin API's tokens.
+	Tokens *auth.Tokens
+	Logger *slog.Logger
 }
 
 // Limits of sign-in links, as the portal's: a stranger cannot flood a
