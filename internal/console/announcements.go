@@ -29,6 +29,9 @@ type announcementRow struct {
 	Skipped, Pending, Progress int
 	// Actions are the buttons an editor has on the page.
 	Actions []action
+	// Live is the address of the progress stream while the counts may
+	// still change by themselves; empty once they cannot.
+	Live string
 }
 
 // announcementView is an announcement's page: its row, and its deliveries
@@ -100,6 +103,9 @@ func (c *Console) announcement(v *visit) error {
 		return err
 	}
 	row := v.announcementRow(a)
+	if active(a.Status) {
+		row.Live = row.Href + "/progress"
+	}
 	if v.can(staff.Editor) {
 		csrf := c.csrf(v)
 		add := func(name, label string) {
@@ -152,7 +158,7 @@ func (c *Console) announcement(v *visit) error {
 		}
 		view.Next = row.Href + "?" + next.Encode()
 	}
-	return c.render(v, status, pageAnnouncement, "Announcement "+strconv.FormatInt(a.ID, 10)+" · "+a.Subject, "announcements", view)
+	return c.renderLive(v, status, pageAnnouncement, "Announcement "+strconv.FormatInt(a.ID, 10)+" · "+a.Subject, "announcements", view, row.Live != "")
 }
 
 // announcementAction cancels, pauses, resumes or retries the failed

@@ -31,7 +31,7 @@ func TestAnnouncements(t *testing.T) {
 	}
 	p = br.get(fmt.Sprintf("/console/announcements/%d", a.ID))
 	if p.status != http.StatusOK || !strings.Contains(p.body, "staff_sign_in") || !strings.Contains(p.body, `<progress class="big"`) ||
-		!strings.Contains(p.body, `<span class="status status-resolving">resolving</span>`) {
+		!strings.Contains(p.body, `<span class="status status-resolving" data-progress-status>resolving</span>`) {
 		t.Fatalf("page: %d\n%s", p.status, p.body)
 	}
 	for _, path := range []string{"/console/announcements/999", "/console/announcements/x", "/console/announcements/-1"} {

@@ -133,6 +133,7 @@ func New(deps Deps) (*Console, error) {
 		{"GET /console/licenses/export.csv", staff.Viewer, (*Console).exportCSV},
 		{"GET /console/announcements", staff.Viewer, (*Console).announcements},
 		{"GET /console/announcements/{id}", staff.Viewer, (*Console).announcement},
+		{"GET /console/announcements/{id}/progress", staff.Viewer, (*Console).progress},
 		{"POST /console/announcements/{id}/{action}", staff.Editor, (*Console).announcementAction},
 		{"GET /console/people", staff.Viewer, (*Console).people},
 		{"GET /console/people/{email}", staff.Viewer, (*Console).person},
@@ -269,7 +270,20 @@ func (c *Console) home(v *visit) error { return seeOther(v, "/console/licenses")
 
 // render writes a page in the layout; current is its navigation entry.
 func (c *Console) render(v *visit, status int, name, title, current string, page any) error {
+	return c.renderLive(v, status, name, title, current, page, false)
+}
+
+// noScriptRefresh is how often a page that changes by itself reloads
+// where script does not run.
+const noScriptRefresh = 5
+
+// renderLive is render for a page whose content may change by itself
+// (live): without script, it reloads itself every few seconds.
+func (c *Console) renderLive(v *visit, status int, name, title, current string, page any, live bool) error {
 	l := web.Layout{Lang: "en", Site: "herald console", Title: title, Skip: "Skip to content", NavLabel: "Console", Flash: c.takeFlash(v), Wide: true}
+	if live {
+		l.Refresh = noScriptRefresh
+	}
 	if v.signedIn {
 		l.Nav = []web.NavItem{
 			{Href: "/console/licenses", Label: "Licenses", Current: current == "licenses"},

@@ -8,8 +8,9 @@ import (
 
 // contentSecurityPolicy lets a page use only what herald serves itself:
 // its stylesheet and script under /assets/, no inline script or style, no
-// framing, forms that post only back to herald.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// framing, forms that post only back to herald, and script that talks
+// only to herald (the console's live progress).
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // SecureHeaders sets the headers every page carries: no content sniffing,

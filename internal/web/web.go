@@ -57,6 +57,9 @@ type Layout struct {
 	Who string
 	// Wide lets the page use a wider column, for tables (the console).
 	Wide bool
+	// Refresh, when not zero, reloads the page every so many seconds
+	// where script does not run; with script, the page updates itself.
+	Refresh int
 }
 
 // NavItem is a link of the navigation.
