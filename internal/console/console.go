@@ -111,46 +111,52 @@ func New(deps Deps) (*Console, error) {
 		return nil, err
 	}
 	c := &Console{Deps: deps, mux: http.NewServeMux(), pages: pages}
-	for _, rt := range []struct {
-		pattern string
-		// need is the least role the route asks for; "" for the pages
-		// of signing in.
-		need   staff.Role
-		handle func(*Console, *visit) error
-	}{
-		{"GET /console", staff.Viewer, (*Console).home},
-		{"GET /console/sign-in", "", (*Console).signInPage},
-		{"POST /console/sign-in", "", (*Console).signInRequest},
-		{"GET /console/sign-in/{token}", "", (*Console).linkPage},
-		{"POST /console/sign-in/{token}", "", (*Console).linkSignIn},
-		{"POST /console/sign-out", staff.Viewer, (*Console).signOut},
-		{"GET /console/licenses", staff.Viewer, (*Console).licenses},
-		{"GET /console/licenses/{id}", staff.Viewer, (*Console).license},
-		{"POST /console/licenses/{id}", staff.Editor, (*Console).editLicense},
-		{"POST /console/licenses/{id}/contacts", staff.Editor, (*Console).addContact},
-		{"POST /console/licenses/{id}/promote", staff.Editor, (*Console).promote},
-		{"POST /console/licenses/{id}/remove", staff.Editor, (*Console).remove},
-		{"GET /console/licenses/export.csv", staff.Viewer, (*Console).exportCSV},
-		{"GET /console/announcements", staff.Viewer, (*Console).announcements},
-		{"GET /console/announcements/{id}", staff.Viewer, (*Console).announcement},
-		{"GET /console/announcements/{id}/progress", staff.Viewer, (*Console).progress},
-		{"POST /console/announcements/{id}/{action}", staff.Editor, (*Console).announcementAction},
-		{"GET /console/people", staff.Viewer, (*Console).people},
-		{"GET /console/people/{email}", staff.Viewer, (*Console).person},
-		{"POST /console/people/{email}/unsuppress", staff.Editor, (*Console).unsuppress},
-		{"GET /console/people/{email}/erase", staff.Admin, (*Console).erasePage},
-		{"POST /console/people/{email}/erase", staff.Admin, (*Console).erase},
-		{"GET /console/import", staff.Editor, (*Console).importPage},
-		{"POST /console/import", staff.Editor, (*Console).importCSV},
-		{"GET /console/staff", staff.Admin, (*Console).staffPage},
-		{"POST /console/staff", staff.Admin, (*Console).addStaff},
-		{"POST /console/staff/role", staff.Admin, (*Console).setStaffRole},
-		{"POST /console/staff/remove", staff.Admin, (*Console).removeStaff},
-		{"/console/", "", (*Console).notFound},
-	} {
+	for _, rt := range routes {
 		c.mux.Handle(rt.pattern, c.handler(rt.need, rt.handle))
 	}
 	return c, nil
+}
+
+// route is one entry of the console: its pattern, the least role it asks
+// for ("" for the pages of signing in) and its handler.
+type route struct {
+	pattern string
+	need    staff.Role
+	handle  func(*Console, *visit) error
+}
+
+// routes are every page and form of the console; the tests try each form
+// with a viewer's session, a forged token and a foreign origin.
+var routes = []route{
+	{"GET /console", staff.Viewer, (*Console).home},
+	{"GET /console/sign-in", "", (*Console).signInPage},
+	{"POST /console/sign-in", "", (*Console).signInRequest},
+	{"GET /console/sign-in/{token}", "", (*Console).linkPage},
+	{"POST /console/sign-in/{token}", "", (*Console).linkSignIn},
+	{"POST /console/sign-out", staff.Viewer, (*Console).signOut},
+	{"GET /console/licenses", staff.Viewer, (*Console).licenses},
+	{"GET /console/licenses/{id}", staff.Viewer, (*Console).license},
+	{"POST /console/licenses/{id}", staff.Editor, (*Console).editLicense},
+	{"POST /console/licenses/{id}/contacts", staff.Editor, (*Console).addContact},
+	{"POST /console/licenses/{id}/promote", staff.Editor, (*Console).promote},
+	{"POST /console/licenses/{id}/remove", staff.Editor, (*Console).remove},
+	{"GET /console/licenses/export.csv", staff.Viewer, (*Console).exportCSV},
+	{"GET /console/announcements", staff.Viewer, (*Console).announcements},
+	{"GET /console/announcements/{id}", staff.Viewer, (*Console).announcement},
+	{"GET /console/announcements/{id}/progress", staff.Viewer, (*Console).progress},
+	{"POST /console/announcements/{id}/{action}", staff.Editor, (*Console).announcementAction},
+	{"GET /console/people", staff.Viewer, (*Console).people},
+	{"GET /console/people/{email}", staff.Viewer, (*Console).person},
+	{"POST /console/people/{email}/unsuppress", staff.Editor, (*Console).unsuppress},
+	{"GET /console/people/{email}/erase", staff.Admin, (*Console).erasePage},
+	{"POST /console/people/{email}/erase", staff.Admin, (*Console).erase},
+	{"GET /console/import", staff.Editor, (*Console).importPage},
+	{"POST /console/import", staff.Editor, (*Console).importCSV},
+	{"GET /console/staff", staff.Admin, (*Console).staffPage},
+	{"POST /console/staff", staff.Admin, (*Console).addStaff},
+	{"POST /console/staff/role", staff.Admin, (*Console).setStaffRole},
+	{"POST /console/staff/remove", staff.Admin, (*Console).removeStaff},
+	{"/console/", "", (*Console).notFound},
 }
 
 // ServeHTTP serves a page.

@@ -2,13 +2,17 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/console"
 	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/staff"
 )
 
@@ -211,6 +215,11 @@ func TestForms(t *testing.T) {
 	b := setup(t, dbtest.SQLite)
 	ctx := context.Background()
 	const lic = "/console/licenses/ACME-1"
+	a, _, err := b.Ledger.Announce(ctx, kinds.StaffSignInAnnouncement("ada@herald.test", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	announcement := fmt.Sprintf("/console/announcements/%d", a.ID)
 	forms := []struct {
 		name, path string
 		form       url.Values
@@ -225,6 +234,32 @@ func TestForms(t *testing.T) {
 		{"StaffRemove", "/console/staff/remove", url.Values{"email": {"ada@herald.test"}}, "admin"},
 		{"SignOut", "/console/sign-out", url.Values{}, ""},
 		{"AskLink", "/console/sign-in", url.Values{"email": {"ada@herald.test"}}, ""},
+		{"SignIn", "/console/sign-in/forged", url.Values{}, ""},
+		{"Pause", announcement + "/pause", url.Values{}, "editor"},
+		{"Cancel", announcement + "/cancel", url.Values{}, "editor"},
+		{"Unsuppress", "/console/people/ann@acme.test/unsuppress", url.Values{}, "editor"},
+		{"Erase", "/console/people/tom@acme.test/erase", url.Values{}, "admin"},
+		{"Import", "/console/import", url.Values{}, "editor"},
+	}
+	// Every form of the console is tried, with the role it asks for.
+	for pattern, need := range console.Forms() {
+		wild := regexp.MustCompile(`\{[a-z]+\}`).ReplaceAllString(pattern, "\x00")
+		re := regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(wild), "\x00", `[^/]+`) + "$")
+		if need == "viewer" {
+			need = "" // a viewer may: the form is one of everyone's
+		}
+		found := false
+		for _, f := range forms {
+			if re.MatchString(f.path) {
+				found = true
+				if f.need != need {
+					t.Errorf("%s asks for %q; the test says %q", pattern, need, f.need)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no test tries the form %s", pattern)
+		}
 	}
 	before, _ := b.Contacts.GetLicense(ctx, "ACME-1")
 	editor := b.browser(t)
@@ -278,10 +313,16 @@ func TestForms(t *testing.T) {
 	if len(list) != 3 || list[0].Role != staff.Admin || list[2].Role != staff.Viewer {
 		t.Errorf("a refused form changed the staff: %+v", list)
 	}
+	if got, _ := b.Ledger.Get(ctx, a.ID); got.Status != a.Status {
+		t.Errorf("a refused form changed the announcement: %s, was %s", got.Status, a.Status)
+	}
 	// An editor is refused the admin's forms too.
 	editorAgain := b.browser(t)
 	b.signIn(t, editorAgain, "eve@herald.test")
-	for _, f := range forms[4:7] {
+	for _, f := range forms {
+		if f.need != "admin" {
+			continue
+		}
 		if p := editorAgain.submit(lic, f.path, f.form); p.status != http.StatusForbidden {
 			t.Errorf("editor %s: %d, want 403", f.name, p.status)
 		}
