@@ -37,10 +37,10 @@ type Actor struct {
 
 func (a Actor) String() string { return string(a.Via) + ":" + a.Name }
 
-// liftedBy is how a suppression names who lifted it, as it did before the
-// audit log kept actors: "token:NAME" for the API, "cli:USER" for the
-// command line.
-func (a Actor) liftedBy() string {
+// Who is how a suppression names who lifted it, and a pause who paused,
+// as they did before the audit log kept actors: "token:NAME" for the API,
+// "cli:USER" for the command line, "console:EMAIL" for the console.
+func (a Actor) Who() string {
 	switch a.Via {
 	case ViaAPI:
 		return "token:" + a.Name
@@ -89,6 +89,26 @@ const (
 	Erased Action = "erased"
 )
 
+// Actions of staff on what is not a contact; Detail says what changed.
+const (
+	// LicenseUpdated names the license; Detail lists each field changed
+	// ("status: active → cancelled").
+	LicenseUpdated Action = "license_updated"
+	// StaffAdded, StaffRoleChanged and StaffRemoved name the staff
+	// member in Email and their role in Detail.
+	StaffAdded       Action = "staff_added"
+	StaffRoleChanged Action = "staff_role_changed"
+	StaffRemoved     Action = "staff_removed"
+	// The announcement actions name the announcement in Detail.
+	AnnouncementCreated   Action = "announcement_created"
+	AnnouncementPaused    Action = "announcement_paused"
+	AnnouncementResumed   Action = "announcement_resumed"
+	AnnouncementCancelled Action = "announcement_cancelled"
+	AnnouncementRetried   Action = "announcement_retried"
+	// JobRun names the job run by hand in Detail.
+	JobRun Action = "job_run"
+)
+
 // AuditEntry is one change to a license's contacts, or to who may use the
 // API (tokens), or to whom herald may mail (suppressions, erasures).
 type AuditEntry struct {
@@ -104,8 +124,10 @@ type AuditEntry struct {
 	PreviousMain string
 	// TokenName is the API token an entry on a token is about.
 	TokenName string
-	By        Actor
-	At        time.Time
+	// Detail says in words what an action on no membership changed.
+	Detail string
+	By     Actor
+	At     time.Time
 }
 
 // AuditFilter selects audit entries; empty fields select everything.
@@ -225,9 +247,9 @@ func WriteAudit(ctx context.Context, q sqlx.ExtContext, e AuditEntry) (int64, er
 	}
 	var id int64
 	err := db.Get(ctx, q, &id, `
-		INSERT INTO audit_log (license_id, action, email, role, is_main, previous_main, via, actor, created_at, token_name)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.LicenseID, e.Action, e.Email, e.Role, e.Main, e.PreviousMain, e.By.Via, e.By.Name, e.At.UTC().Truncate(time.Microsecond), e.TokenName)
+		INSERT INTO audit_log (license_id, action, email, role, is_main, previous_main, via, actor, created_at, token_name, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.LicenseID, e.Action, e.Email, e.Role, e.Main, e.PreviousMain, e.By.Via, e.By.Name, e.At.UTC().Truncate(time.Microsecond), e.TokenName, e.Detail)
 	if err != nil {
 		return 0, fmt.Errorf("audit %s %s%s on %q: %w", e.Action, e.Email, e.TokenName, e.LicenseID, err)
 	}
@@ -277,6 +299,7 @@ type auditRow struct {
 	Main         bool      `db:"is_main"`
 	PreviousMain string    `db:"previous_main"`
 	TokenName    string    `db:"token_name"`
+	Detail       string    `db:"detail"`
 	Via          Via       `db:"via"`
 	Actor        string    `db:"actor"`
 	CreatedAt    time.Time `db:"created_at"`
@@ -285,8 +308,17 @@ type auditRow struct {
 func (r auditRow) entry() AuditEntry {
 	return AuditEntry{
 		ID: r.ID, LicenseID: r.LicenseID, Action: r.Action, Email: r.Email, Role: r.Role,
-		Main: r.Main, PreviousMain: r.PreviousMain, TokenName: r.TokenName, By: Actor{Via: r.Via, Name: r.Actor}, At: r.CreatedAt.UTC(),
+		Main: r.Main, PreviousMain: r.PreviousMain, TokenName: r.TokenName, Detail: r.Detail, By: Actor{Via: r.Via, Name: r.Actor}, At: r.CreatedAt.UTC(),
 	}
+}
+
+// Audit writes one entry on its own, for a change made outside the
+// contacts store (an announcement paused, a job run by hand). The change
+// is done when it is audited: a failure here is reported, not undone.
+func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
+	e.At = s.timestamp()
+	_, err := WriteAudit(ctx, s.db, e)
+	return err
 }
 
 // ListAudit returns a page of audit entries, newest first.
@@ -295,7 +327,7 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (page.Page[AuditEn
 	if err != nil {
 		return page.Page[AuditEntry]{}, err
 	}
-	query := `SELECT id, license_id, action, email, role, is_main, previous_main, token_name, via, actor, created_at FROM audit_log WHERE TRUE`
+	query := `SELECT id, license_id, action, email, role, is_main, previous_main, token_name, detail, via, actor, created_at FROM audit_log WHERE TRUE`
 	var args []any
 	if afterID != 0 {
 		query += ` AND id < ?`

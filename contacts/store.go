@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -150,16 +151,20 @@ var licensesWithContacts = family[licenseRow, License, membershipRow]{
 }
 
 // UpdateLicense changes a license's name, product, status or timezone.
-func (s *Store) UpdateLicense(ctx context.Context, id string, p LicensePatch) (License, error) {
+func (s *Store) UpdateLicense(ctx context.Context, by Actor, id string, p LicensePatch) (License, error) {
 	if err := p.normalize(); err != nil {
 		return License{}, err
 	}
 	var license License
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, by, func(tx *sqlx.Tx, cs *changeSet) error {
 		if err := s.lockLicense(ctx, tx, id); err != nil {
 			return err
 		}
-		_, err := db.Exec(ctx, tx, `
+		before, err := s.getLicense(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		_, err = db.Exec(ctx, tx, `
 			UPDATE licenses SET
 				name = COALESCE(?, name), product = COALESCE(?, product),
 				status = COALESCE(?, status), timezone = COALESCE(?, timezone)
@@ -168,13 +173,42 @@ func (s *Store) UpdateLicense(ctx context.Context, id string, p LicensePatch) (L
 		if err != nil {
 			return err
 		}
-		license, err = s.getLicense(ctx, tx, id)
-		return err
+		if license, err = s.getLicense(ctx, tx, id); err != nil {
+			return err
+		}
+		if d := licenseChanges(before, license); d != "" {
+			cs.add(AuditEntry{LicenseID: id, Action: LicenseUpdated, Detail: d})
+		}
+		return nil
 	})
 	if err != nil {
 		return License{}, fmt.Errorf("update license %s: %w", id, err)
 	}
 	return license, nil
+}
+
+// licenseChanges says in words what an update changed of a license:
+// "status: active → cancelled; name: Acme → Acme Corp", or nothing.
+func licenseChanges(before, after License) string {
+	var changes []string
+	for _, f := range []struct{ name, before, after string }{
+		{"name", before.Name, after.Name},
+		{"product", before.Product, after.Product},
+		{"status", string(before.Status), string(after.Status)},
+		{"timezone", before.Timezone, after.Timezone},
+	} {
+		if f.before != f.after {
+			changes = append(changes, fmt.Sprintf("%s: %s → %s", f.name, orNone(f.before), orNone(f.after)))
+		}
+	}
+	return strings.Join(changes, "; ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 // DeleteLicense deletes a license and its memberships; the people stay.

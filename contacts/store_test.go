@@ -382,18 +382,30 @@ func TestLicenses(t *testing.T) {
 			}
 			bundle.now = bundle.now.Add(time.Hour)
 			status := contacts.Expired
-			l, err := store.UpdateLicense(ctx, "SEN-1", contacts.LicensePatch{Status: &status})
+			l, err := store.UpdateLicense(ctx, staff, "SEN-1", contacts.LicensePatch{Status: &status})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if l.Status != contacts.Expired || l.Name != "Acme" || l.Product != "jira" || !l.UpdatedAt.Equal(bundle.now) {
 				t.Errorf("after update: %+v", l)
 			}
+			// The change is audited under who made it, in words; an
+			// update that changes nothing is not.
+			if _, err := store.UpdateLicense(ctx, staff, "SEN-1", contacts.LicensePatch{Status: &status}); err != nil {
+				t.Fatal(err)
+			}
+			log, err := store.ListAudit(ctx, contacts.AuditFilter{LicenseID: "SEN-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(log.Items) != 1 || log.Items[0].Action != contacts.LicenseUpdated || log.Items[0].Detail != "status: active → expired" || log.Items[0].By != staff {
+				t.Errorf("audit log after the update: %+v", log.Items)
+			}
 			bad := "Nowhere/Land"
-			if _, err := store.UpdateLicense(ctx, "SEN-1", contacts.LicensePatch{Timezone: &bad}); !errors.Is(err, contacts.ErrInvalid) {
+			if _, err := store.UpdateLicense(ctx, staff, "SEN-1", contacts.LicensePatch{Timezone: &bad}); !errors.Is(err, contacts.ErrInvalid) {
 				t.Errorf("bad timezone = %v, want invalid", err)
 			}
-			if _, err := store.UpdateLicense(ctx, "SEN-9", contacts.LicensePatch{Status: &status}); !errors.Is(err, contacts.ErrNotFound) {
+			if _, err := store.UpdateLicense(ctx, staff, "SEN-9", contacts.LicensePatch{Status: &status}); !errors.Is(err, contacts.ErrNotFound) {
 				t.Errorf("unknown license = %v, want not found", err)
 			}
 		})

@@ -165,7 +165,7 @@ func (s *Store) Unsuppress(ctx context.Context, email string, by Actor) (Suppres
 	if by.check() != nil {
 		return SuppressionRecord{}, fault.Invalid("by", "is required: who lifts the suppression")
 	}
-	liftedBy := by.liftedBy()
+	liftedBy := by.Who()
 	notSuppressed := fault.NotFound("%s is not suppressed", email)
 	var rec SuppressionRecord
 	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {

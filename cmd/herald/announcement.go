@@ -23,7 +23,8 @@ type AnnouncementPauseCmd struct {
 
 func (c *AnnouncementPauseCmd) Run(ctx context.Context, env *Env) error {
 	return env.withApp(ctx, func(a *app.App) error {
-		ann, err := a.Ledger.Pause(ctx, c.ID, c.Reason, cliActor())
+		control := &worker.Control{Ledger: a.Ledger, Audit: a.Contacts, Logger: a.Logger}
+		ann, err := control.Pause(ctx, cliAudit(), c.ID, c.Reason)
 		if err != nil {
 			return err
 		}
@@ -40,21 +41,25 @@ type AnnouncementResumeCmd struct {
 
 func (c *AnnouncementResumeCmd) Run(ctx context.Context, env *Env) error {
 	return env.withApp(ctx, func(a *app.App) error {
-		ann, res, err := a.Ledger.Resume(ctx, c.ID)
+		// Without Redis, the reconciler of a running "herald serve"
+		// enqueues the resumed work.
+		control := &worker.Control{Ledger: a.Ledger, Audit: a.Contacts, Logger: a.Logger}
+		if env.cfg.Queue.RedisURL != "" {
+			q, err := a.OpenQueue(ctx)
+			if err != nil {
+				a.Logger.Warn("Redis cannot be reached; the reconciler will enqueue the announcement", "announcement", c.ID, "err", err)
+			} else {
+				control.Queue = q
+			}
+		}
+		ann, err := control.Resume(ctx, cliAudit(), c.ID)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "announcement %d resumed: %s\n", ann.ID, ann.Status)
-		if env.cfg.Queue.RedisURL == "" {
+		if control.Queue == nil {
 			fmt.Fprintf(env.stdout, "a running \"herald serve\" on this database sends it within %s\n", env.cfg.Scheduler.ReconcileInterval)
-			return nil
 		}
-		q, err := a.OpenQueue(ctx)
-		if err != nil {
-			a.Logger.Warn("Redis cannot be reached; the reconciler will enqueue the announcement", "announcement", ann.ID, "err", err)
-			return nil
-		}
-		worker.EnqueueResumed(ctx, q, res, a.Logger)
 		return nil
 	})
 }

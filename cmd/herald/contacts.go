@@ -22,7 +22,7 @@ type ContactsUnsuppressCmd struct {
 
 func (c *ContactsUnsuppressCmd) Run(ctx context.Context, env *Env) error {
 	return env.withApp(ctx, func(a *app.App) error {
-		lifted, err := a.Contacts.Unsuppress(ctx, c.Email, contacts.Actor{Via: contacts.ViaCLI, Name: cliUser()})
+		lifted, err := a.Contacts.Unsuppress(ctx, c.Email, cliAudit())
 		if err != nil {
 			return err
 		}
@@ -54,6 +54,10 @@ func cliActor() string {
 const unknownUser = "unknown"
 
 // cliUser is the login name of who runs a command, for the audit log.
+// cliAudit is who a command's changes are audited under: the user who
+// ran it.
+func cliAudit() contacts.Actor { return contacts.Actor{Via: contacts.ViaCLI, Name: cliUser()} }
+
 func cliUser() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username

@@ -28,7 +28,7 @@ type StaffAddCmd struct {
 
 func (c *StaffAddCmd) Run(ctx context.Context, env *Env) error {
 	return env.withApp(ctx, func(a *app.App) error {
-		m, err := a.Staff().Add(ctx, c.Email, staff.Role(c.Role), c.Timezone)
+		m, err := a.Staff().Add(ctx, cliAudit(), c.Email, staff.Role(c.Role), c.Timezone)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ type StaffRemoveCmd struct {
 
 func (c *StaffRemoveCmd) Run(ctx context.Context, env *Env) error {
 	return env.withApp(ctx, func(a *app.App) error {
-		m, err := a.Staff().Remove(ctx, c.Email)
+		m, err := a.Staff().Remove(ctx, cliAudit(), c.Email)
 		if err != nil {
 			return err
 		}
@@ -76,7 +76,7 @@ type StaffSetRoleCmd struct {
 
 func (c *StaffSetRoleCmd) Run(ctx context.Context, env *Env) error {
 	return env.withApp(ctx, func(a *app.App) error {
-		m, err := a.Staff().SetRole(ctx, c.Email, staff.Role(c.Role))
+		m, err := a.Staff().SetRole(ctx, cliAudit(), c.Email, staff.Role(c.Role))
 		if err != nil {
 			return err
 		}

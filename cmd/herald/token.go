@@ -6,7 +6,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/app"
 )
 
@@ -23,7 +22,7 @@ type TokenCreateCmd struct {
 
 func (c *TokenCreateCmd) Run(ctx context.Context, env *Env) error {
 	return env.withApp(ctx, func(a *app.App) error {
-		secret, err := a.Tokens.Create(ctx, c.Name, contacts.Actor{Via: contacts.ViaCLI, Name: cliUser()})
+		secret, err := a.Tokens.Create(ctx, c.Name, cliAudit())
 		if err != nil {
 			return err
 		}
@@ -59,7 +58,7 @@ type TokenRevokeCmd struct {
 
 func (c *TokenRevokeCmd) Run(ctx context.Context, env *Env) error {
 	return env.withApp(ctx, func(a *app.App) error {
-		if err := a.Tokens.Revoke(ctx, c.Name, contacts.Actor{Via: contacts.ViaCLI, Name: cliUser()}); err != nil {
+		if err := a.Tokens.Revoke(ctx, c.Name, cliAudit()); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "revoked %s\n", c.Name)

@@ -1,15 +1,12 @@
 package admin
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
-	"github.com/heraldhq/herald/internal/queue"
-	"github.com/heraldhq/herald/worker"
 )
 
 type announcementView struct {
@@ -127,21 +124,11 @@ func (s *Server) cancelAnnouncement(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	a, err := s.ledger.Cancel(r.Context(), id)
-	if err != nil {
-		return err
-	}
 	// Deliveries a worker had claimed before the cancel may be on their way
 	// to the SMTP server; answer once they have settled, so that nothing
 	// reaches it after the answer.
-	settled, err := s.ledger.WaitSettled(r.Context(), id, 15*time.Second)
+	a, _, err := s.control.Cancel(r.Context(), changedBy(r.Context()), id)
 	if err != nil {
-		return err
-	}
-	if !settled {
-		s.logger.Warn("cancelled; some deliveries are still being sent", "announcement", id)
-	}
-	if a, err = s.ledger.Get(r.Context(), id); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, newAnnouncementView(a))
@@ -153,12 +140,9 @@ func (s *Server) retryFailed(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, chunks, err := s.ledger.RetryFailed(r.Context(), id)
+	a, err := s.control.RetryFailed(r.Context(), changedBy(r.Context()), id)
 	if err != nil {
 		return err
-	}
-	for _, c := range chunks {
-		s.queue.TryEnqueue(r.Context(), queue.NewSendTask(id, c, time.Time{}), s.logger)
 	}
 	writeJSON(w, http.StatusOK, newAnnouncementView(a))
 	return nil
@@ -178,7 +162,7 @@ func (s *Server) pauseAnnouncement(w http.ResponseWriter, r *http.Request) error
 	if len(req.Reason) > 500 {
 		return fault.Invalid("reason", "is longer than 500 bytes")
 	}
-	a, err := s.ledger.Pause(r.Context(), id, req.Reason, actor(r.Context()))
+	a, err := s.control.Pause(r.Context(), changedBy(r.Context()), id, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -191,18 +175,10 @@ func (s *Server) resumeAnnouncement(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	a, res, err := s.ledger.Resume(r.Context(), id)
+	a, err := s.control.Resume(r.Context(), changedBy(r.Context()), id)
 	if err != nil {
 		return err
 	}
-	worker.EnqueueResumed(r.Context(), s.queue, res, s.logger)
 	writeJSON(w, http.StatusOK, newAnnouncementView(a))
 	return nil
-}
-
-// startIfDue enqueues the fan-out of an announcement that is due now.
-func (s *Server) startIfDue(ctx context.Context, a ledger.Announcement) {
-	if a.Status == ledger.Resolving {
-		s.queue.TryEnqueue(ctx, queue.NewFanoutTask(a.ID), s.logger)
-	}
 }

@@ -18,6 +18,7 @@ type auditView struct {
 	Main         bool      `json:"main"`
 	PreviousMain *string   `json:"previous_main"`
 	TokenName    string    `json:"token_name"`
+	Detail       string    `json:"detail"`
 	Via          string    `json:"via"`
 	Actor        string    `json:"actor"`
 	At           time.Time `json:"at"`
@@ -26,7 +27,7 @@ type auditView struct {
 func newAuditView(e contacts.AuditEntry) auditView {
 	v := auditView{
 		ID: e.ID, LicenseID: e.LicenseID, Action: string(e.Action), Email: e.Email, Role: string(e.Role),
-		Main: e.Main, TokenName: e.TokenName, Via: string(e.By.Via), Actor: e.By.Name, At: e.At,
+		Main: e.Main, TokenName: e.TokenName, Detail: e.Detail, Via: string(e.By.Via), Actor: e.By.Name, At: e.At,
 	}
 	if e.PreviousMain != "" {
 		v.PreviousMain = &e.PreviousMain

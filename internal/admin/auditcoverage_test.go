@@ -2,7 +2,9 @@ package admin_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -79,5 +81,49 @@ func TestAuditCoversTokensAndSuppressions(t *testing.T) {
 				t.Errorf("the newest entries are not the lift and the tokens: %+v", all)
 			}
 		})
+	})
+}
+
+// TestAuditCoversLicensesAndAnnouncements checks that a license's edits and
+// what a token does to announcements are in the audit log, each saying in
+// words what it changed.
+func TestAuditCoversLicensesAndAnnouncements(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		b := setup(t, database)
+		b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/licenses", body: acme})
+		b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/licenses/SEN-1234", body: `{"status":"expired"}`})
+		b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/licenses/SEN-1234", body: `{"status":"active"}`})
+		b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/licenses/SEN-1234", body: `{"status":"active"}`}) // no change
+		created := b.mustDo(t, http.StatusCreated, request{method: "POST", path: "/api/v1/broadcasts",
+			body: `{"subject":"Maintenance","body":"Sunday.","audience":{"roles":["technical"]}}`})
+		a := decodeInto[struct {
+			ID int64 `json:"id"`
+		}](t, created)
+		for _, action := range []string{"pause", "resume", "cancel"} {
+			b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/announcements/" + strconv.FormatInt(a.ID, 10) + "/" + action})
+		}
+		got := decodeInto[struct {
+			Items []struct {
+				auditEntryJSON
+				Detail string `json:"detail"`
+			} `json:"items"`
+		}](t, b.mustDo(t, http.StatusOK, request{method: "GET", path: "/api/v1/audit?via=api"})).Items
+		var lines []string
+		for _, e := range got[:6] {
+			lines = append(lines, fmt.Sprintf("%s %s %s: %s", e.Action, e.LicenseID, e.Actor, e.Detail))
+		}
+		subject := fmt.Sprintf("announcement %d (broadcast): Maintenance", a.ID)
+		want := []string{
+			"announcement_cancelled  " + auth.EnvTokenName + ": " + subject,
+			"announcement_resumed  " + auth.EnvTokenName + ": " + subject,
+			"announcement_paused  " + auth.EnvTokenName + ": " + subject,
+			"announcement_created  " + auth.EnvTokenName + ": " + subject,
+			"license_updated SEN-1234 " + auth.EnvTokenName + ": status: expired → active",
+			"license_updated SEN-1234 " + auth.EnvTokenName + ": status: active → expired",
+		}
+		if diff := cmp.Diff(want, lines); diff != "" {
+			t.Errorf("audit log (-want +got):\n%s", diff)
+		}
 	})
 }

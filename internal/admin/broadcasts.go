@@ -76,7 +76,7 @@ func (s *Server) createBroadcast(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.startIfDue(r.Context(), a)
+	s.control.Started(r.Context(), changedBy(r.Context()), a)
 	w.Header().Set("Location", "/api/v1/announcements/"+itoa(a.ID))
 	writeJSON(w, http.StatusCreated, newAnnouncementView(a))
 	return nil

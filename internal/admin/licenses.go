@@ -79,7 +79,7 @@ func (s *Server) updateLicense(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req, false); err != nil {
 		return err
 	}
-	l, err := s.contacts.UpdateLicense(r.Context(), r.PathValue("id"), contacts.LicensePatch{
+	l, err := s.contacts.UpdateLicense(r.Context(), changedBy(r.Context()), r.PathValue("id"), contacts.LicensePatch{
 		Name: req.Name, Product: req.Product, Status: (*contacts.Status)(req.Status), Timezone: req.Timezone,
 	})
 	if err != nil {

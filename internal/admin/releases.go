@@ -47,7 +47,7 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) error {
 	status := http.StatusOK // the same version again: nothing new
 	if created {
 		status = http.StatusCreated
-		s.startIfDue(r.Context(), a)
+		s.control.Started(r.Context(), changedBy(r.Context()), a)
 	}
 	writeJSON(w, status, struct {
 		Release        releaseView      `json:"release"`

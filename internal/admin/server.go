@@ -44,6 +44,7 @@ type Check struct {
 type Server struct {
 	metrics     *metrics.Metrics
 	tester      *worker.Tester
+	control     *worker.Control
 	unsubscribe *unsubscribe.Tokens
 	billing     *billing.Billing
 	relay       *relay.Relay
@@ -68,6 +69,8 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Tester renders broadcasts for dry runs and sends test messages.
 	Tester *worker.Tester
+	// Control starts, cancels, pauses, resumes and retries announcements.
+	Control *worker.Control
 	// Unsubscribe checks the tokens of unsubscribe links.
 	Unsubscribe *unsubscribe.Tokens
 	Billing     *billing.Billing
@@ -173,6 +176,7 @@ func New(deps Deps) (*Server, error) {
 	s := &Server{
 		metrics:     deps.Metrics,
 		tester:      deps.Tester,
+		control:     deps.Control,
 		unsubscribe: deps.Unsubscribe,
 		billing:     deps.Billing,
 		relay:       deps.Relay,

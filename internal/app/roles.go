@@ -180,7 +180,8 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 		return nil, err
 	}
 	r := a.openRelay(q)
-	cons, err := a.openConsole(ctx, q, console.Deps{Tester: tester, Kinds: m.kinds, Renderer: m.renderer, Relay: r, Jobs: jobs, Runner: runner, Tokens: a.Tokens})
+	control := &worker.Control{Ledger: a.Ledger, Queue: q, Audit: a.Contacts, Logger: a.Logger}
+	cons, err := a.openConsole(ctx, q, console.Deps{Control: control, Tester: tester, Kinds: m.kinds, Renderer: m.renderer, Relay: r, Jobs: jobs, Runner: runner, Tokens: a.Tokens})
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +192,7 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 		Metrics: a.Metrics, Billing: a.Billing, Contacts: a.Contacts, Ledger: a.Ledger, Queue: q,
 		Renderer: m.renderer, Tokens: a.Tokens, Kinds: m.kinds, Jobs: jobs, Runner: runner,
 		Tester:      tester,
+		Control:     control,
 		Unsubscribe: m.unsubscribe,
 		Relay:       r,
 		Checks:      a.readiness(q),
@@ -257,6 +259,7 @@ func (a *App) openConsole(ctx context.Context, q *queue.Queue, ops console.Deps)
 		return nil, err
 	}
 	return console.New(console.Deps{
+		Control:        ops.Control,
 		Tester:         ops.Tester,
 		Kinds:          ops.Kinds,
 		Renderer:       ops.Renderer,

@@ -5,15 +5,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/page"
-	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/staff"
-	"github.com/heraldhq/herald/worker"
 )
 
 type announcementsView struct {
@@ -172,30 +169,21 @@ func (c *Console) announcementAction(v *visit) error {
 	}
 	back := "/console/announcements/" + strconv.FormatInt(id, 10)
 	var done string
+	by := v.actor()
 	switch v.r.PathValue("action") {
 	case "cancel":
-		if _, err = c.Ledger.Cancel(v.ctx(), id); err == nil {
-			// Deliveries claimed before the cancel settle before the
-			// page says it is cancelled.
-			_, err = c.Ledger.WaitSettled(v.ctx(), id, 15*time.Second)
-		}
+		// Deliveries claimed before the cancel settle before the page
+		// says it is cancelled.
+		_, _, err = c.Control.Cancel(v.ctx(), by, id)
 		done = "Cancelled."
 	case "pause":
-		_, err = c.Ledger.Pause(v.ctx(), id, "paused in the console", "console:"+v.me.Email)
+		_, err = c.Control.Pause(v.ctx(), by, id, "paused in the console")
 		done = "Paused."
 	case "resume":
-		var res ledger.Resumed
-		if _, res, err = c.Ledger.Resume(v.ctx(), id); err == nil {
-			worker.EnqueueResumed(v.ctx(), c.Queue, res, c.Logger)
-		}
+		_, err = c.Control.Resume(v.ctx(), by, id)
 		done = "Resumed."
 	case "retry-failed":
-		var chunks []int
-		if _, chunks, err = c.Ledger.RetryFailed(v.ctx(), id); err == nil {
-			for _, ch := range chunks {
-				c.Queue.TryEnqueue(v.ctx(), queue.NewSendTask(id, ch, time.Time{}), c.Logger)
-			}
-		}
+		_, err = c.Control.RetryFailed(v.ctx(), by, id)
 		done = "The failed deliveries will be tried again."
 	default:
 		return c.notFound(v)

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -86,5 +88,21 @@ func TestAnnouncements(t *testing.T) {
 	editor.submit(base, base+"/pause", nil)
 	if p := editor.get(base); !strings.Contains(p.body, `class="flash error"`) || status() != ledger.Cancelled {
 		t.Errorf("pausing a cancelled announcement:\n%s", p.body)
+	}
+	// Each change is audited under the editor, naming the announcement;
+	// the refused pause is not.
+	log, err := b.Contacts.ListAudit(ctx, contacts.AuditFilter{Via: contacts.ViaConsole})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range log.Items {
+		got = append(got, fmt.Sprintf("%s by %s: %s", e.Action, e.By.Name, e.Detail))
+	}
+	detail := fmt.Sprintf("announcement %d (staff_sign_in): Your console sign-in link", a.ID)
+	want := []string{"announcement_cancelled by eve@herald.test: " + detail, "announcement_resumed by eve@herald.test: " + detail,
+		"announcement_paused by eve@herald.test: " + detail + " · paused in the console"}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -57,6 +57,9 @@ type Deps struct {
 	LinkTTL time.Duration
 	// ErasureKey hashes the addresses of people erased (keys.Erasure).
 	ErasureKey []byte
+	// Control starts, cancels, pauses, resumes and retries announcements,
+	// as the API does, audited under the staff member.
+	Control *worker.Control
 	// Tester renders broadcasts for the composer's preview and sends
 	// test messages; Kinds and Renderer are the messages' templates.
 	Tester   *worker.Tester

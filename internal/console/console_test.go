@@ -45,7 +45,7 @@ func TestSignIn(t *testing.T) {
 	}
 
 	// Lowering the role takes effect at once and ends the session.
-	if _, err := b.Staff().SetRole(context.Background(), "eve@herald.test", staff.Viewer); err != nil {
+	if _, err := b.Staff().SetRole(context.Background(), contacts.Actor{Via: contacts.ViaCLI, Name: "test"}, "eve@herald.test", staff.Viewer); err != nil {
 		t.Fatal(err)
 	}
 	if p := br.get("/console/licenses"); p.status != http.StatusSeeOther {
@@ -173,9 +173,12 @@ func TestEditorChanges(t *testing.T) {
 			t.Errorf("audit entry by %v, want eve@herald.test", e.By)
 		}
 	}
+	if e := audit.Items[0]; e.Action != contacts.LicenseUpdated || e.Detail != "name: Customer ACME-1 → Acme Corp; status: active → expired; timezone: UTC → America/New_York" {
+		t.Errorf("the edit is audited as %s %q", e.Action, e.Detail)
+	}
 	p := br.get(lic)
-	if !strings.Contains(p.body, "console:eve@herald.test") {
-		t.Error("the license page's audit log does not name the editor")
+	if !strings.Contains(p.body, "console:eve@herald.test") || !strings.Contains(p.body, "status: active → expired") {
+		t.Error("the license page's audit log does not name the editor and the change")
 	}
 
 	// The store's rules hold: the last billing contact stays, and the

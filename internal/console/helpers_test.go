@@ -33,7 +33,7 @@ func setupWith(t *testing.T, opts apptest.Options) *testBundle {
 	b := apptest.Start(t, opts)
 	ctx := context.Background()
 	for email, role := range map[string]staff.Role{"ada@herald.test": staff.Admin, "eve@herald.test": staff.Editor, "vic@herald.test": staff.Viewer} {
-		if _, err := b.Staff().Add(ctx, email, role, "Europe/Berlin"); err != nil {
+		if _, err := b.Staff().Add(ctx, contacts.Actor{Via: contacts.ViaCLI, Name: "test"}, email, role, "Europe/Berlin"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -168,7 +168,7 @@ type addForm struct {
 
 type invoiceRow struct{ Number, Amount, Due, Status string }
 
-type auditRow struct{ At, Action, Email, Role, By string }
+type auditRow struct{ At, Action, Detail, Email, Role, By string }
 
 func (c *Console) license(v *visit) error {
 	return c.showLicense(v, http.StatusOK, nil, nil)
@@ -230,7 +230,7 @@ func (c *Console) showLicense(v *visit, status int, edit *editForm, add *addForm
 		return err
 	}
 	for _, e := range audit.Items {
-		view.Audit = append(view.Audit, auditRow{At: v.in(e.At), Action: string(e.Action), Email: e.Email, Role: string(e.Role), By: e.By.String()})
+		view.Audit = append(view.Audit, auditRow{At: v.in(e.At), Action: string(e.Action), Detail: e.Detail, Email: e.Email, Role: string(e.Role), By: e.By.String()})
 	}
 	view.AuditMore = audit.Next != ""
 	return c.render(v, status, pageLicense, l.ID+" · "+l.Product, "licenses", view)
@@ -258,7 +258,7 @@ func fieldErrors(err error, fields ...string) (map[string]string, bool) {
 func (c *Console) editLicense(v *visit) error {
 	name, tz := strings.TrimSpace(v.r.PostFormValue("name")), strings.TrimSpace(v.r.PostFormValue("timezone"))
 	st := contacts.Status(v.r.PostFormValue("status"))
-	_, err := c.Contacts.UpdateLicense(v.ctx(), v.r.PathValue("id"), contacts.LicensePatch{Name: &name, Status: &st, Timezone: &tz})
+	_, err := c.Contacts.UpdateLicense(v.ctx(), v.actor(), v.r.PathValue("id"), contacts.LicensePatch{Name: &name, Status: &st, Timezone: &tz})
 	if errs, ok := fieldErrors(err, "name", "status", "timezone"); ok {
 		v.flash = &webFlashError
 		return c.showLicense(v, http.StatusBadRequest, &editForm{Name: name, Timezone: tz, Statuses: statusOptions(st, ""), Errors: errs}, nil)

@@ -66,7 +66,7 @@ func (c *Console) addStaff(v *visit) error {
 	form.Roles = roleOptions(role)
 	var m staff.Member
 	if err == nil {
-		m, err = c.Staff.Add(v.ctx(), form.Email, role, form.Timezone)
+		m, err = c.Staff.Add(v.ctx(), v.actor(), form.Email, role, form.Timezone)
 	}
 	if e, ok := fault.As(err); ok {
 		if e.Field != "" {
@@ -87,7 +87,7 @@ func (c *Console) setStaffRole(v *visit) error {
 	role, err := staff.ParseRole("role", v.r.PostFormValue("role"))
 	var m staff.Member
 	if err == nil {
-		m, err = c.Staff.SetRole(v.ctx(), v.r.PostFormValue("email"), role)
+		m, err = c.Staff.SetRole(v.ctx(), v.actor(), v.r.PostFormValue("email"), role)
 	}
 	if err != nil {
 		return c.staffRefusal(v, err)
@@ -101,7 +101,7 @@ func (c *Console) setStaffRole(v *visit) error {
 }
 
 func (c *Console) removeStaff(v *visit) error {
-	m, err := c.Staff.Remove(v.ctx(), v.r.PostFormValue("email"))
+	m, err := c.Staff.Remove(v.ctx(), v.actor(), v.r.PostFormValue("email"))
 	if err != nil {
 		return c.staffRefusal(v, err)
 	}

@@ -88,7 +88,7 @@ func NewStore(d *db.DB, sessions SessionEnder, timezone string, now func() time.
 
 // Add makes email a staff member with role; an address that is staff
 // already is a conflict (use SetRole).
-func (s *Store) Add(ctx context.Context, email string, role Role, timezone string) (Member, error) {
+func (s *Store) Add(ctx context.Context, by contacts.Actor, email string, role Role, timezone string) (Member, error) {
 	email, err := contacts.NormalizeEmail("email", email)
 	if err != nil {
 		return Member{}, err
@@ -103,8 +103,14 @@ func (s *Store) Add(ctx context.Context, email string, role Role, timezone strin
 		return Member{}, fault.Invalid("timezone", "%q is not an IANA timezone such as Europe/Berlin", timezone)
 	}
 	m := Member{Email: email, Role: role, Timezone: timezone, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
-	_, err = db.Exec(ctx, s.db, `INSERT INTO staff (email, role, timezone, created_at) VALUES (?, ?, ?, ?)`,
-		m.Email, m.Role, m.Timezone, m.CreatedAt)
+	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := db.Exec(ctx, tx, `INSERT INTO staff (email, role, timezone, created_at) VALUES (?, ?, ?, ?)`,
+			m.Email, m.Role, m.Timezone, m.CreatedAt)
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, contacts.StaffAdded, m.Email, "role: "+string(role))
+	})
 	if db.IsUniqueViolation(err) {
 		return Member{}, fault.Conflict("%s is staff already", email)
 	}
@@ -139,10 +145,12 @@ func (s *Store) List(ctx context.Context) ([]Member, error) {
 
 // Remove removes email from the staff and ends their sessions. The last
 // admin stays: without one no one could manage the staff from the console.
-func (s *Store) Remove(ctx context.Context, email string) (Member, error) {
+func (s *Store) Remove(ctx context.Context, by contacts.Actor, email string) (Member, error) {
 	m, err := s.change(ctx, email, func(tx *sqlx.Tx, m Member) error {
-		_, err := db.Exec(ctx, tx, `DELETE FROM staff WHERE email = ?`, m.Email)
-		return err
+		if _, err := db.Exec(ctx, tx, `DELETE FROM staff WHERE email = ?`, m.Email); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, contacts.StaffRemoved, m.Email, "role: "+string(m.Role))
 	}, "removed")
 	if err != nil {
 		return Member{}, err
@@ -152,15 +160,20 @@ func (s *Store) Remove(ctx context.Context, email string) (Member, error) {
 
 // SetRole changes the role of email. Lowering it ends their sessions: the
 // next sign-in is under the new role. The last admin stays an admin.
-func (s *Store) SetRole(ctx context.Context, email string, role Role) (Member, error) {
+func (s *Store) SetRole(ctx context.Context, by contacts.Actor, email string, role Role) (Member, error) {
 	if !slices.Contains(Roles, role) {
 		return Member{}, fault.Invalid("role", "%q is not a role: use viewer, editor or admin", role)
 	}
 	var before Role
 	m, err := s.change(ctx, email, func(tx *sqlx.Tx, m Member) error {
 		before = m.Role
-		_, err := db.Exec(ctx, tx, `UPDATE staff SET role = ? WHERE email = ?`, role, m.Email)
-		return err
+		if role == m.Role {
+			return nil
+		}
+		if _, err := db.Exec(ctx, tx, `UPDATE staff SET role = ? WHERE email = ?`, role, m.Email); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, contacts.StaffRoleChanged, m.Email, fmt.Sprintf("role: %s → %s", m.Role, role))
 	}, "demoted")
 	if err != nil {
 		return Member{}, err
@@ -170,6 +183,28 @@ func (s *Store) SetRole(ctx context.Context, email string, role Role) (Member, e
 		return m, s.sessions.EndAll(ctx, m.Email)
 	}
 	return m, nil
+}
+
+// SetTimezone changes the timezone email's times are shown and entered
+// in: a staff member's own setting.
+func (s *Store) SetTimezone(ctx context.Context, email, timezone string) (Member, error) {
+	if _, err := time.LoadLocation(timezone); err != nil || timezone == "" {
+		return Member{}, fault.Invalid("timezone", "%q is not an IANA timezone such as Europe/Berlin", timezone)
+	}
+	m, err := s.change(ctx, email, func(tx *sqlx.Tx, m Member) error {
+		_, err := db.Exec(ctx, tx, `UPDATE staff SET timezone = ? WHERE email = ?`, timezone, m.Email)
+		return err
+	}, "changed")
+	m.Timezone = timezone
+	return m, err
+}
+
+// audit records a change to the staff in the audit log, in its
+// transaction: who did what to whom, and the role.
+func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, by contacts.Actor, action contacts.Action, email, detail string) error {
+	_, err := contacts.WriteAudit(ctx, tx, contacts.AuditEntry{Action: action, Email: email, Detail: detail, By: by,
+		At: s.now()})
+	return err
 }
 
 // change runs fn on the member of email in a transaction that refuses to

@@ -3,16 +3,23 @@ package staff_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/staff"
 	"github.com/heraldhq/herald/internal/web"
 )
+
+// by is who the tests' changes are audited under.
+var by = contacts.Actor{Via: contacts.ViaCLI, Name: "test"}
 
 type testBundle struct {
 	db       *db.DB
@@ -57,10 +64,10 @@ func TestStore(t *testing.T) {
 
 		t.Run("AddListDefaults", func(t *testing.T) {
 			s, _ := setup(t)
-			if _, err := s.Add(ctx, " Ann@Acme.test ", staff.Admin, ""); err != nil {
+			if _, err := s.Add(ctx, by, " Ann@Acme.test ", staff.Admin, ""); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Add(ctx, "bob@acme.test", staff.Viewer, "America/New_York"); err != nil {
+			if _, err := s.Add(ctx, by, "bob@acme.test", staff.Viewer, "America/New_York"); err != nil {
 				t.Fatal(err)
 			}
 			list, err := s.List(ctx)
@@ -75,7 +82,7 @@ func TestStore(t *testing.T) {
 
 		t.Run("BadInput", func(t *testing.T) {
 			s, _ := setup(t)
-			_, _ = s.Add(ctx, "ann@acme.test", staff.Admin, "")
+			_, _ = s.Add(ctx, by, "ann@acme.test", staff.Admin, "")
 			for _, tt := range []struct {
 				name, email string
 				role        staff.Role
@@ -88,7 +95,7 @@ func TestStore(t *testing.T) {
 				{"Twice", "ANN@acme.test", staff.Viewer, "", "", fault.KindConflict},
 			} {
 				t.Run(tt.name, func(t *testing.T) {
-					_, err := s.Add(ctx, tt.email, tt.role, tt.tz)
+					_, err := s.Add(ctx, by, tt.email, tt.role, tt.tz)
 					e, ok := fault.As(err)
 					if !ok || e.Kind != tt.kind || e.Field != tt.field {
 						t.Errorf("err = %v, want %s on %q", err, tt.kind, tt.field)
@@ -102,56 +109,87 @@ func TestStore(t *testing.T) {
 
 		t.Run("LastAdminStays", func(t *testing.T) {
 			s, _ := setup(t)
-			_, _ = s.Add(ctx, "ann@acme.test", staff.Admin, "")
-			_, _ = s.Add(ctx, "bob@acme.test", staff.Editor, "")
-			if _, err := s.Remove(ctx, "ann@acme.test"); !errors.Is(err, fault.ErrConflict) {
+			_, _ = s.Add(ctx, by, "ann@acme.test", staff.Admin, "")
+			_, _ = s.Add(ctx, by, "bob@acme.test", staff.Editor, "")
+			if _, err := s.Remove(ctx, by, "ann@acme.test"); !errors.Is(err, fault.ErrConflict) {
 				t.Errorf("removing the last admin: %v, want a conflict", err)
 			}
-			if _, err := s.SetRole(ctx, "ann@acme.test", staff.Editor); !errors.Is(err, fault.ErrConflict) {
+			if _, err := s.SetRole(ctx, by, "ann@acme.test", staff.Editor); !errors.Is(err, fault.ErrConflict) {
 				t.Errorf("demoting the last admin: %v, want a conflict", err)
 			}
 			if m, err := s.Get(ctx, "ann@acme.test"); err != nil || m.Role != staff.Admin {
 				t.Errorf("ann = %+v, %v; want still admin", m, err)
 			}
 			// With a second admin, either may go.
-			if _, err := s.SetRole(ctx, "bob@acme.test", staff.Admin); err != nil {
+			if _, err := s.SetRole(ctx, by, "bob@acme.test", staff.Admin); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Remove(ctx, "ann@acme.test"); err != nil {
+			if _, err := s.Remove(ctx, by, "ann@acme.test"); err != nil {
 				t.Errorf("removing one of two admins: %v", err)
 			}
 			if _, err := s.Get(ctx, "ann@acme.test"); !errors.Is(err, staff.ErrNotFound) {
 				t.Errorf("ann after removal: %v", err)
 			}
-			if _, err := s.Remove(ctx, "nobody@acme.test"); !errors.Is(err, fault.ErrNotFound) {
+			if _, err := s.Remove(ctx, by, "nobody@acme.test"); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("removing a stranger: %v", err)
 			}
 		})
 
 		t.Run("RemovingOrLoweringEndsSessions", func(t *testing.T) {
 			s, b := setup(t)
-			_, _ = s.Add(ctx, "ann@acme.test", staff.Admin, "")
-			_, _ = s.Add(ctx, "bob@acme.test", staff.Editor, "")
-			_, _ = s.Add(ctx, "cat@acme.test", staff.Viewer, "")
+			_, _ = s.Add(ctx, by, "ann@acme.test", staff.Admin, "")
+			_, _ = s.Add(ctx, by, "bob@acme.test", staff.Editor, "")
+			_, _ = s.Add(ctx, by, "cat@acme.test", staff.Viewer, "")
 			bob, cat := b.signedIn(t, "bob@acme.test"), b.signedIn(t, "cat@acme.test")
 
-			if _, err := s.SetRole(ctx, "cat@acme.test", staff.Editor); err != nil {
+			if _, err := s.SetRole(ctx, by, "cat@acme.test", staff.Editor); err != nil {
 				t.Fatal(err)
 			}
 			if !b.hasSession(cat) {
 				t.Error("raising a role ended the session")
 			}
-			if _, err := s.SetRole(ctx, "bob@acme.test", staff.Viewer); err != nil {
+			if _, err := s.SetRole(ctx, by, "bob@acme.test", staff.Viewer); err != nil {
 				t.Fatal(err)
 			}
 			if b.hasSession(bob) {
 				t.Error("lowering a role kept the session")
 			}
-			if _, err := s.Remove(ctx, "cat@acme.test"); err != nil {
+			if _, err := s.Remove(ctx, by, "cat@acme.test"); err != nil {
 				t.Fatal(err)
 			}
 			if b.hasSession(cat) {
 				t.Error("removal kept the session")
+			}
+		})
+
+		t.Run("ChangesAreAudited", func(t *testing.T) {
+			s, b := setup(t)
+			admin := contacts.Actor{Via: contacts.ViaConsole, Name: "ann@acme.test"}
+			_, _ = s.Add(ctx, by, "ann@acme.test", staff.Admin, "")
+			_, _ = s.Add(ctx, admin, "bob@acme.test", staff.Viewer, "")
+			_, _ = s.SetRole(ctx, admin, "bob@acme.test", staff.Viewer) // no change: not audited
+			_, _ = s.SetRole(ctx, admin, "bob@acme.test", staff.Editor)
+			_, _ = s.Remove(ctx, admin, "bob@acme.test")
+			_, _ = s.Remove(ctx, admin, "ann@acme.test") // refused: the last admin
+			log, err := contacts.NewStore(b.db, time.Now).ListAudit(ctx, contacts.AuditFilter{Email: "bob@acme.test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range log.Items {
+				got = append(got, fmt.Sprintf("%s %s %s by %s", e.Action, e.Email, e.Detail, e.By))
+			}
+			want := []string{
+				"staff_removed bob@acme.test role: editor by console:ann@acme.test",
+				"staff_role_changed bob@acme.test role: viewer → editor by console:ann@acme.test",
+				"staff_added bob@acme.test role: viewer by console:ann@acme.test",
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			all, _ := contacts.NewStore(b.db, time.Now).ListAudit(ctx, contacts.AuditFilter{})
+			if len(all.Items) != 4 {
+				t.Errorf("%d entries, want 4 (a refused removal is not audited)", len(all.Items))
 			}
 		})
 	})
