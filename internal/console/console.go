@@ -97,6 +97,7 @@ const (
 	pageLicense  = "pages/license.html"
 	pageError    = "pages/error.html"
 	pageStaff    = "pages/staff.html"
+	pageMe       = "pages/me.html"
 	pageImport   = "pages/import.html"
 
 	pageAnnouncements = "pages/announcements.html"
@@ -109,7 +110,7 @@ const (
 
 // New returns the console.
 func New(deps Deps) (*Console, error) {
-	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageImport, pageAnnouncements, pageAnnouncement, pagePeople, pagePerson, pageErase)
+	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageMe, pageImport, pageAnnouncements, pageAnnouncement, pagePeople, pagePerson, pageErase)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +156,8 @@ var routes = []route{
 	{"POST /console/people/{email}/erase", staff.Admin, (*Console).erase},
 	{"GET /console/import", staff.Editor, (*Console).importPage},
 	{"POST /console/import", staff.Editor, (*Console).importCSV},
+	{"GET /console/me", staff.Viewer, (*Console).mePage},
+	{"POST /console/me", staff.Viewer, (*Console).setMe},
 	{"GET /console/staff", staff.Admin, (*Console).staffPage},
 	{"POST /console/staff", staff.Admin, (*Console).addStaff},
 	{"POST /console/staff/role", staff.Admin, (*Console).setStaffRole},
@@ -305,7 +308,7 @@ func (c *Console) renderLive(v *visit, status int, name, title, current string, 
 		if v.can(staff.Admin) {
 			l.Nav = append(l.Nav, web.NavItem{Href: "/console/staff", Label: "Staff", Current: current == "staff"})
 		}
-		l.Who = fmt.Sprintf("%s · %s", v.me.Email, v.me.Role)
+		l.Who, l.WhoHref = fmt.Sprintf("%s · %s", v.me.Email, v.me.Role), "/console/me"
 		l.SignOut = &web.Button{Action: "/console/sign-out", Label: "Sign out", CSRF: c.csrf(v)}
 	}
 	return c.pages.Render(v.w, status, name, web.View{Layout: l, Page: page})

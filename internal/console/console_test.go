@@ -243,6 +243,7 @@ func TestForms(t *testing.T) {
 		{"Unsuppress", "/console/people/ann@acme.test/unsuppress", url.Values{}, "editor"},
 		{"Erase", "/console/people/tom@acme.test/erase", url.Values{}, "admin"},
 		{"Import", "/console/import", url.Values{}, "editor"},
+		{"Me", "/console/me", url.Values{"timezone": {"Asia/Tokyo"}}, ""},
 	}
 	// Every form of the console is tried, with the role it asks for.
 	for pattern, need := range console.Forms() {
@@ -393,5 +394,37 @@ func TestStaffPage(t *testing.T) {
 	}
 	if list, _ := b.Staff().List(ctx); len(list) != 3 || list[0].Email != "ada@herald.test" || list[0].Role != staff.Admin {
 		t.Errorf("staff after the refusals: %+v", list)
+	}
+}
+
+// TestOwnTimezone: a staff member of any role sets the timezone their
+// times are shown in; a timezone that does not exist is refused on the
+// page and changes nothing.
+func TestOwnTimezone(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.SQLite)
+	ctx := context.Background()
+	br := b.browser(t)
+	b.signIn(t, br, "vic@herald.test")
+	if p := br.get("/console/licenses"); !strings.Contains(p.body, `<a href="/console/me" title="Your settings">vic@herald.test · viewer</a>`) {
+		t.Fatalf("the header does not link to the settings:\n%s", p.body)
+	}
+	p := br.submit("/console/me", "/console/me", url.Values{"timezone": {"Mars/Olympus"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `timezone: &#34;Mars/Olympus&#34; is not an IANA timezone`) {
+		t.Errorf("a bad timezone: %d\n%s", p.status, p.body)
+	}
+	if m, _ := b.Staff().Get(ctx, "vic@herald.test"); m.Timezone != "Europe/Berlin" {
+		t.Errorf("a refused timezone changed it to %q", m.Timezone)
+	}
+	p = br.submit("/console/me", "/console/me", url.Values{"timezone": {"America/New_York"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("setting the timezone: %d\n%s", p.status, p.body)
+	}
+	if m, _ := b.Staff().Get(ctx, "vic@herald.test"); m.Timezone != "America/New_York" {
+		t.Errorf("timezone = %q", m.Timezone)
+	}
+	p = br.get("/console/me")
+	if !strings.Contains(p.body, "Times are now shown in America/New_York.") || !regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T`).MatchString(p.body) {
+		t.Errorf("the settings page after the change:\n%s", p.body)
 	}
 }

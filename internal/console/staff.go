@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/staff"
@@ -122,4 +123,37 @@ func (c *Console) staffRefusal(v *visit, err error) error {
 	}
 	v.flash = &webFlash{Kind: "error", Text: e.Error()}
 	return c.showStaff(v, web.Status(e), nil)
+}
+
+// meView is a staff member's own settings: the timezone the console shows
+// and takes times in.
+type meView struct {
+	Email, Role, Timezone string
+	// Now is the time now in the timezone, to check it by.
+	Now   string
+	CSRF  string
+	Error string
+}
+
+// mePage shows the staff member's own settings.
+func (c *Console) mePage(v *visit) error {
+	return c.render(v, http.StatusOK, pageMe, "Your settings", "", c.meView(v, v.me.Timezone, ""))
+}
+
+func (c *Console) meView(v *visit, timezone, problem string) meView {
+	return meView{Email: v.me.Email, Role: string(v.me.Role), Timezone: timezone, Now: v.in(time.Now()), CSRF: c.csrf(v), Error: problem}
+}
+
+// setMe changes the staff member's own timezone; anyone signed in may.
+func (c *Console) setMe(v *visit) error {
+	tz := strings.TrimSpace(v.r.PostFormValue("timezone"))
+	m, err := c.Staff.SetTimezone(v.ctx(), v.me.Email, tz)
+	if e, ok := fault.As(err); ok && e.Kind == fault.KindInvalid {
+		return c.render(v, http.StatusBadRequest, pageMe, "Your settings", "", c.meView(v, tz, e.Error()))
+	}
+	if err != nil {
+		return err
+	}
+	c.setFlash(v, "ok", "Times are now shown in "+m.Timezone+".")
+	return seeOther(v, "/console/me")
 }

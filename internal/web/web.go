@@ -53,8 +53,9 @@ type Layout struct {
 	// SignOut is the sign-out button, shown when someone is signed in.
 	SignOut *Button
 	Flash   *Flash
-	// Who names the person signed in, beside the sign-out button.
-	Who string
+	// Who names the person signed in, beside the sign-out button; WhoHref,
+	// if set, links it to their own settings.
+	Who, WhoHref string
 	// Wide lets the page use a wider column, for tables (the console).
 	Wide bool
 	// Refresh, when not zero, reloads the page every so many seconds
