@@ -31,7 +31,8 @@ var tokenPaths = []string{
 	"/console/sign-in/", // a staff member's sign-in link
 }
 
-// loggedPath is p as the logs may show it. The log shows the path as
+// loggedPath is p as the logs may show it: without tokens and without the
+// local part of addresses. The log shows the path as
 // requested, before the router cleans it and redirects, so the match is on
 // the cleaned path and on any segment: //unsubscribe/TOKEN,
 // /x/../unsubscribe/TOKEN and /x/unsubscribe/TOKEN carry the token too.
@@ -46,7 +47,19 @@ func loggedPath(p string) string {
 			}
 		}
 	}
-	return p
+	// An address in the path (a person's page, a contact of the API) is
+	// personal data: the logs keep its domain only, so that they hold
+	// nothing an erasure would have to reach.
+	if !strings.Contains(p, "@") {
+		return p
+	}
+	segments = strings.Split(p, "/")
+	for i, seg := range segments {
+		if at := strings.LastIndex(seg, "@"); at >= 0 {
+			segments[i] = redact.Mask + seg[at:]
+		}
+	}
+	return strings.Join(segments, "/")
 }
 
 func equalFold(a, b []string) bool {
