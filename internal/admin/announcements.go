@@ -202,7 +202,5 @@ func (s *Server) resumeAnnouncement(w http.ResponseWriter, r *http.Request) erro
 
 // startIfDue enqueues the fan-out of an announcement that is due now.
 func (s *Server) startIfDue(ctx context.Context, a ledger.Announcement) {
-	if a.Status == ledger.Resolving {
-		s.queue.TryEnqueue(ctx, queue.NewFanoutTask(a.ID), s.logger)
-	}
+	worker.StartIfDue(ctx, s.queue, a, s.logger)
 }
