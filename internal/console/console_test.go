@@ -211,6 +211,10 @@ func TestForms(t *testing.T) {
 	b := setup(t, dbtest.SQLite)
 	ctx := context.Background()
 	const lic = "/console/licenses/ACME-1"
+	// A broadcast and a release that would go out, were the forms let
+	// through: they count 3 recipients and 2.
+	broadcast := url.Values{"subject": {"Forged"}, "body": {"Forged."}, "product": {"jira"}, "count": {"3"}}
+	release := url.Values{"product": {"jira"}, "version": {"6.6.6"}, "count": {"2"}}
 	forms := []struct {
 		name, path string
 		form       url.Values
@@ -225,6 +229,13 @@ func TestForms(t *testing.T) {
 		{"StaffRemove", "/console/staff/remove", url.Values{"email": {"ada@herald.test"}}, "admin"},
 		{"SignOut", "/console/sign-out", url.Values{}, ""},
 		{"AskLink", "/console/sign-in", url.Values{"email": {"ada@herald.test"}}, ""},
+		{"BroadcastPreview", "/console/broadcasts/preview", broadcast, "editor"},
+		{"BroadcastTest", "/console/broadcasts/test", broadcast, "editor"},
+		{"BroadcastContinue", "/console/broadcasts/confirm", broadcast, "editor"},
+		{"BroadcastSend", "/console/broadcasts", broadcast, "editor"},
+		{"ReleasePreview", "/console/releases/preview", release, "editor"},
+		{"ReleaseContinue", "/console/releases/confirm", release, "editor"},
+		{"ReleaseAnnounce", "/console/releases", release, "editor"},
 	}
 	before, _ := b.Contacts.GetLicense(ctx, "ACME-1")
 	editor := b.browser(t)
@@ -277,6 +288,9 @@ func TestForms(t *testing.T) {
 	list, _ := b.Staff().List(ctx)
 	if len(list) != 3 || list[0].Role != staff.Admin || list[2].Role != staff.Viewer {
 		t.Errorf("a refused form changed the staff: %+v", list)
+	}
+	if made := (&testBundle{b.Bundle}).made(t); len(made) != 0 || len(b.SMTP.Messages()) != 0 {
+		t.Errorf("a refused form stored %+v or sent %d messages", made, len(b.SMTP.Messages()))
 	}
 	// An editor is refused the admin's forms too.
 	editorAgain := b.browser(t)

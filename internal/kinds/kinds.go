@@ -186,6 +186,15 @@ func (r *Registry) Templates() []templates.Spec {
 	return specs
 }
 
+// TemplatesOf lists the templates of kind, none for a kind that does not
+// exist: a page that shows its messages prepares for what they contain.
+func (r *Registry) TemplatesOf(kind ledger.Kind) []templates.Spec {
+	if k, ok := r.byName[kind]; ok {
+		return k.Templates()
+	}
+	return nil
+}
+
 // count is what audience reaches now, skipping whom its fan-out skips.
 func count(ctx context.Context, store *contacts.Store, audience ledger.Audience) (contacts.AudienceCount, error) {
 	return store.CountAudience(ctx, audience.Query, audience.Args, audience.OptOut)
