@@ -231,6 +231,19 @@ func (c *Console) confirmBroadcast(v *visit) error {
 }
 
 func (c *Console) showBroadcastConfirm(v *visit, status int, f broadcastForm, ch broadcastCheck) error {
+	known, err := c.products(v)
+	if err != nil {
+		return err
+	}
+	products := make([]string, len(ch.nb.Audience.Products))
+	for i, key := range ch.nb.Audience.Products {
+		products[i] = key
+		for _, p := range known {
+			if p.Key == key {
+				products[i] = productLabel(p)
+			}
+		}
+	}
 	n, noun := ch.count.Recipients, plural(ch.count.Recipients, "recipient")
 	verb, button := "Send", fmt.Sprintf("Send to %d %s", n, noun)
 	if !ch.nb.SendAt.IsZero() {
@@ -258,7 +271,7 @@ func (c *Console) showBroadcastConfirm(v *visit, status int, f broadcastForm, ch
 			{"Recipients", recipientsFact(ch.count)},
 			{"When", v.when(ch.nb.SendAt)},
 			{"Roles", all(roles, "Technical and billing")},
-			{"Products", all(ch.nb.Audience.Products, "All products")},
+			{"Products", all(products, "All products")},
 			{"Licenses", all(ch.nb.Audience.Licenses, "All active licenses")},
 			{"Main contacts", mainOnly},
 		},

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -12,10 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/apptest"
+	"github.com/heraldhq/herald/internal/browsertest"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -502,5 +506,127 @@ func TestComposersNeedAnEditor(t *testing.T) {
 	b.signIn(t, editor, "eve@herald.test")
 	if p := editor.get("/console/announcements"); !strings.Contains(p.body, `href="/console/broadcasts/new"`) || !strings.Contains(p.body, `href="/console/releases/new"`) {
 		t.Error("an editor is not shown the composers")
+	}
+}
+
+// TestComposeInBrowser writes a broadcast in Chromium as Eve, an editor:
+// the preview follows the form as she types (the page's script), the
+// message is framed with its styles (the page's policy allows them),
+// and the confirmation sends it. The release form works without the
+// script. The composer, the confirmation and the
+// release form are photographed (HERALD_TEST_SCREENSHOTS keeps them).
+func TestComposeInBrowser(t *testing.T) {
+	t.Parallel()
+	ctx := browsertest.New(t)
+	b := setupWith(t, apptest.Options{Database: dbtest.SQLite, API: true, Workers: true})
+	b.customers(t)
+	for _, l := range []struct{ id, product, who string }{
+		{"INITECH-3", "jira", "pete@initech.test"}, {"UMBRELLA-12", "bitbucket", "alice@umbrella.test"}, {"STARK-9", "jira", "pepper@stark.test"},
+	} {
+		b.License(t, l.id, l.product, contacts.Active, apptest.Tech(l.who, ""))
+	}
+	if _, _, err := b.Contacts.PutProduct(context.Background(), "jira", "Jira Software"); err != nil {
+		t.Fatal(err)
+	}
+	shoot := func(name string) { browsertest.Screenshot(t, ctx, "console-"+name) }
+	run := func(actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	see := func(step, text string) {
+		t.Helper()
+		wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(wait, chromedp.WaitVisible(fmt.Sprintf(`//%s[contains(normalize-space(.), %q)]`, step, text))); err != nil {
+			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("no %s saying %q: %v; the page says:\n%s", step, text, err, body)
+		}
+	}
+	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "eve@herald.test")))
+	run(browsertest.Click("button", "Sign in"))
+	see("h1", "Licenses")
+	run(browsertest.Click("link", "Announcements"), browsertest.Click("link", "New broadcast"))
+	see("h1", "New broadcast")
+	run(browsertest.Fill("Subject", "Planned maintenance on 12 May"),
+		chromedp.SendKeys("textbox Message", "Dear customer,\n\nour license servers will be **offline** on 12 May from 06:00 to 07:00 UTC.\n\n* Running instances are not affected\n* See the [status page](https://status.example.com)\n",
+			browsertest.Named("textbox", "Message (Markdown)")),
+		chromedp.Click("checkbox technical", browsertest.Named("checkbox", "technical")),
+		chromedp.Click("checkbox Jira", browsertest.Named("checkbox", "Jira Software (jira)")))
+	// No button pressed: the script fetched the preview.
+	see(`p[@class="count"]`, "5 recipients")
+	see("h3", "As ann@acme.test receives it")
+	// The script says when the framed message has loaded.
+	see(`div[@id="preview" and not(@aria-busy)]`, "5 recipients")
+	framedStyled(t, ctx)
+	shoot("compose")
+
+	run(browsertest.Click("button", "Continue"))
+	see("h2", "Send “Planned maintenance on 12 May” to 5 recipients?")
+	shoot("confirm")
+	run(browsertest.Click("button", "Send to 5 recipients"))
+	see(`p[@class="flash ok"]`, "Sending to 5 recipients.")
+	id := b.made(t)[0].ID
+	if a := b.WaitDone(t, id); a.Counts.Sent != 5 {
+		t.Errorf("counts %+v, want 5 sent", a.Counts)
+	}
+
+	// The release form works without the script too: Preview posts it.
+	run(chromedp.Navigate(b.URL+"/console/announcements"), browsertest.Click("link", "Announce a release"))
+	see("h1", "Announce a release")
+	run(browsertest.Click("button", "Continue"))
+	see(`p[@class="field-error"]`, "Product is required.")
+	shoot("release-errors")
+	run(chromedp.SetValue("select#product", "jira"), browsertest.Fill("Version", "9.5.0"),
+		chromedp.SendKeys("textbox Notes", "## What's new\n\n* Faster boards\n* A **new** automation API\n", browsertest.Named("textbox", "Notes (Markdown, optional)")),
+		browsertest.Fill("URL (optional: release notes and downloads)", "https://example.com/jira-9.5"),
+		browsertest.Click("button", "Preview"))
+	see("h3", "As ann@acme.test receives it")
+	see(`p[@class="mail-subject"]`, "Jira Software 9.5.0 is available")
+	framedStyled(t, ctx)
+	shoot("release")
+}
+
+// framedStyled checks that the message framed in the page keeps its
+// styles: the page's policy, which the sandboxed frame inherits, lets them
+// through. Its outer table is grey, as the mail's layout paints it.
+// Chromium runs a sandboxed frame as a target of its own, which the test
+// attaches to.
+func framedStyled(t *testing.T, ctx context.Context) {
+	t.Helper()
+	var frame target.ID
+	if !apptest.Eventually(20*time.Second, func() bool {
+		targets, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var frames []target.ID
+		for _, ti := range targets {
+			if ti.Type == "iframe" && ti.URL == "about:srcdoc" {
+				frames = append(frames, ti.TargetID)
+			}
+		}
+		if len(frames) == 1 {
+			frame = frames[0]
+		}
+		return len(frames) == 1
+	}) {
+		t.Fatal("no one framed message")
+	}
+	// Detached, not closed, when done: closing the frame would close the
+	// page.
+	fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(frame), chromedp.WithDetachOnCancel())
+	defer cancel()
+	wait, cancelWait := context.WithTimeout(fctx, 20*time.Second)
+	defer cancelWait()
+	style, err := chromedp.Run(wait, chromedp.ComputedStyle(chromedp.CSS("body > table")))
+	if err != nil {
+		t.Fatalf("the framed message's style: %v", err)
+	}
+	for _, p := range style {
+		if p.Name == "background-color" && p.Value != "rgb(244, 245, 247)" {
+			t.Errorf("the framed message's outer table is %s, not the mail's grey: its styles were refused", p.Value)
+		}
 	}
 }

@@ -12,7 +12,9 @@ document.addEventListener("submit", function (e) {
 // moment after the last change, the form is posted to its Preview address
 // (data-live), as the Preview button posts it, and the preview in the
 // answer replaces the one shown (the element named by data-live-target).
-// Answers that arrive after a newer request was sent are dropped.
+// Answers that arrive after a newer request was sent are dropped. The
+// preview is aria-busy from the request until its framed message has
+// loaded.
 document.querySelectorAll("form[data-live]").forEach(function (form) {
   var target = document.getElementById(form.getAttribute("data-live-target"));
   if (!target || !window.fetch || !window.DOMParser) {
@@ -22,6 +24,12 @@ document.querySelectorAll("form[data-live]").forEach(function (form) {
   var sent = 0;
   function refresh() {
     var mine = ++sent;
+    function done() {
+      if (mine === sent) {
+        target.removeAttribute("aria-busy");
+      }
+    }
+    target.setAttribute("aria-busy", "true");
     fetch(form.getAttribute("data-live"), {
       method: "POST",
       body: new URLSearchParams(new FormData(form)),
@@ -37,8 +45,15 @@ document.querySelectorAll("form[data-live]").forEach(function (form) {
       if (fresh) {
         target.replaceChildren.apply(target, Array.from(fresh.childNodes));
       }
+      var frame = target.querySelector("iframe");
+      if (frame) {
+        frame.addEventListener("load", done);
+      } else {
+        done();
+      }
     }).catch(function () {
       // The Preview button still works; the next change tries again.
+      done();
     });
   }
   function later() {
