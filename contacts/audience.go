@@ -160,10 +160,32 @@ func (s *Store) InAudience(ctx context.Context, query string, args []any, emails
 	return in, nil
 }
 
+// OptOut is a kind of mail a contact can leave: the column of contacts that
+// says they did.
+type OptOut string
+
+const (
+	// NoOptOut is transactional mail, which reaches everyone who is not
+	// suppressed.
+	NoOptOut        OptOut = ""
+	ReleaseOptOut   OptOut = "release_opt_out"
+	BroadcastOptOut OptOut = "broadcast_opt_out"
+)
+
+// Column is the SQL that is true for an opted-out contact c: only the
+// known columns, never text from elsewhere.
+func (o OptOut) Column() string {
+	switch o {
+	case ReleaseOptOut, BroadcastOptOut:
+		return "c." + string(o)
+	}
+	return "FALSE"
+}
+
 // AudienceCount is who an audience query reaches.
 type AudienceCount struct {
-	// Recipients will be sent to; Skipped are opted out (when opt-outs
-	// count) or suppressed.
+	// Recipients will be sent to; Skipped opted out (of the kind of mail
+	// counted) or are suppressed.
 	Recipients int
 	Skipped    int
 	// Sample is up to 20 of the recipients, by address.
@@ -171,13 +193,11 @@ type AudienceCount struct {
 }
 
 // CountAudience counts what an audience query reaches without storing
-// anything: what a dry run shows. The database counts; only the sample
-// comes back as rows, however large the audience.
-func (s *Store) CountAudience(ctx context.Context, query string, args []any, honourOptOut bool) (AudienceCount, error) {
-	skip := "c.suppressed_at IS NOT NULL"
-	if honourOptOut {
-		skip += " OR c.release_opt_out"
-	}
+// anything: what a dry run shows. Those who left optOut, and the
+// suppressed, are skipped, as the fan-out skips them. The database counts;
+// only the sample comes back as rows, however large the audience.
+func (s *Store) CountAudience(ctx context.Context, query string, args []any, optOut OptOut) (AudienceCount, error) {
+	skip := "c.suppressed_at IS NOT NULL OR " + optOut.Column()
 	from := `FROM (` + query + `) a JOIN contacts c ON c.email = a.email`
 	var counts struct {
 		Recipients int `db:"recipients"`

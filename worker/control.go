@@ -31,8 +31,8 @@ type Control struct {
 // and enqueues its fan-out if it is due now.
 func (c *Control) Started(ctx context.Context, by contacts.Actor, a ledger.Announcement) {
 	c.audit(ctx, by, contacts.AnnouncementCreated, a, "")
-	if a.Status == ledger.Resolving && c.Queue != nil {
-		c.Queue.TryEnqueue(ctx, queue.NewFanoutTask(a.ID), c.Logger)
+	if c.Queue != nil {
+		StartIfDue(ctx, c.Queue, a, c.Logger)
 	}
 }
 

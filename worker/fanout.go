@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -13,6 +14,16 @@ import (
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/queue"
 )
+
+// StartIfDue enqueues the fan-out of an announcement just made when it is
+// due now (resolving). A scheduled one is enqueued by the scheduler when
+// its time comes, and what cannot be enqueued now the reconciler enqueues
+// later: the ledger, not the queue, says what is to be sent.
+func StartIfDue(ctx context.Context, q *queue.Queue, a ledger.Announcement, logger *slog.Logger) {
+	if a.Status == ledger.Resolving {
+		q.TryEnqueue(ctx, queue.NewFanoutTask(a.ID), logger)
+	}
+}
 
 // Fanout resolves an announcement's audience into deliveries, set-based in
 // SQL, then enqueues one send task per chunk.

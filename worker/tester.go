@@ -30,6 +30,16 @@ func (t *Tester) Preview(p kinds.BroadcastParams, email, name string) (templates
 	return t.Renderer.Render(d.Template, d.Locale, d.Data)
 }
 
+// PreviewRelease renders the notice of a release not yet made as email, a
+// technical contact of one of its product's active licenses, would get it.
+func (t *Tester) PreviewRelease(ctx context.Context, info kinds.ReleaseInfo, email string) (templates.Message, error) {
+	d, err := t.Kinds.ReleaseDraft(ctx, info, email)
+	if err != nil {
+		return templates.Message{}, err
+	}
+	return t.Renderer.Render(d.Template, d.Locale, d.Data)
+}
+
 // TestResult is the outcome of a test send to one address.
 type TestResult struct {
 	Email string `json:"email"`

@@ -49,8 +49,7 @@ func (c *BroadcastSendCmd) Run(ctx context.Context, env *Env) error {
 		return err
 	}
 	return env.withApp(ctx, func(a *app.App) error {
-		query, args := nb.Audience.Query()
-		count, err := a.Contacts.CountAudience(ctx, query, args, true)
+		count, err := nb.Audience.Count(ctx, a.Contacts)
 		if err != nil {
 			return err
 		}

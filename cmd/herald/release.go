@@ -9,6 +9,7 @@ import (
 	"github.com/heraldhq/herald/internal/app"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
+	"github.com/heraldhq/herald/worker"
 )
 
 // ReleaseCmd groups the release subcommands.
@@ -60,6 +61,9 @@ func (c *ReleaseAnnounceCmd) Run(ctx context.Context, env *Env) error {
 
 // startFanout starts an announcement that is due now, or says who will.
 func startFanout(ctx context.Context, env *Env, a *app.App, ann ledger.Announcement) {
+	// The control audits it; without a queue of its own it leaves the
+	// enqueueing to StartFanout below.
+	(&worker.Control{Ledger: a.Ledger, Audit: a.Contacts, Logger: a.Logger}).Started(ctx, cliAudit(), ann)
 	if ann.Status == ledger.Resolving && !a.StartFanout(ctx, ann.ID) {
 		fmt.Fprintf(env.stdout, "a running \"herald serve\" on this database sends it within %s\n", env.cfg.Scheduler.ReconcileInterval)
 	}

@@ -155,6 +155,22 @@ func TestBroadcasts(t *testing.T) {
 			}
 		})
 
+		t.Run("DryRunSkipsWhoLeftBroadcastsOnly", func(t *testing.T) {
+			// a left broadcasts and d release notices: a broadcast's dry
+			// run skips a, as its fan-out does, and still counts d.
+			b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/contacts/a@acme.test", body: `{"broadcast_opt_out":true}`})
+			b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/contacts/d@beta.test", body: `{"release_opt_out":true}`})
+			defer func() {
+				b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/contacts/a@acme.test", body: `{"broadcast_opt_out":false}`})
+				b.mustDo(t, http.StatusOK, request{method: "PATCH", path: "/api/v1/contacts/d@beta.test", body: `{"release_opt_out":false}`})
+			}()
+			dry := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/broadcasts",
+				body: `{"subject":"Maintenance","body":"Tonight.","audience":{"licenses":["J-2","C-1"]},"dry_run":true}`}).json(t)
+			if dry["recipients"] != 2.0 || dry["skipped"] != 1.0 || fmt.Sprint(dry["sample"]) != "[d@beta.test e@gamma.test]" {
+				t.Errorf("dry run with opt-outs: %v", dry)
+			}
+		})
+
 		t.Run("BadBroadcasts", func(t *testing.T) {
 			many := `"` + strings.Repeat(`L-1","`, 1000) + `L-2"`
 			for _, tc := range []struct{ name, body, field string }{

@@ -51,8 +51,7 @@ func (s *Server) createBroadcast(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	query, args := nb.Audience.Query()
-	count, err := s.contacts.CountAudience(r.Context(), query, args, true)
+	count, err := nb.Audience.Count(r.Context(), s.contacts)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 type announcementsView struct {
 	Rows        []announcementRow
 	Next, First string
+	// CanCompose shows an editor the way to a new broadcast or release.
+	CanCompose bool
 }
 
 type announcementRow struct {
@@ -74,7 +76,7 @@ func (c *Console) announcements(v *visit) error {
 	if err != nil {
 		return err
 	}
-	var view announcementsView
+	view := announcementsView{CanCompose: v.can(staff.Editor)}
 	for _, a := range list.Items {
 		view.Rows = append(view.Rows, v.announcementRow(a))
 	}

@@ -76,6 +76,19 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
+// largeForms are the forms that may be larger than maxForm: a CSV file,
+// and the composers' messages.
+var largeForms = map[string]int64{
+	"POST /console/import":             maxCSV,
+	"POST /console/broadcasts/preview": maxCompose,
+	"POST /console/broadcasts/test":    maxCompose,
+	"POST /console/broadcasts/confirm": maxCompose,
+	"POST /console/broadcasts":         maxCompose,
+	"POST /console/releases/preview":   maxCompose,
+	"POST /console/releases/confirm":   maxCompose,
+	"POST /console/releases":           maxCompose,
+}
+
 // Limits of sign-in links, as the portal's: a stranger cannot flood a
 // staff member's mailbox.
 var (
@@ -88,6 +101,9 @@ type Console struct {
 	Deps
 	mux   *http.ServeMux
 	pages *web.Pages
+	// styles are the inline styles of the messages of each kind the
+	// composers preview (framedStyles).
+	styles map[ledger.Kind][]string
 }
 
 const (
@@ -106,15 +122,23 @@ const (
 	pagePeople = "pages/people.html"
 	pagePerson = "pages/person.html"
 	pageErase  = "pages/erase.html"
+
+	pageCompose = "pages/compose.html"
+	pageConfirm = "pages/confirm.html"
 )
 
 // New returns the console.
 func New(deps Deps) (*Console, error) {
-	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageMe, pageImport, pageAnnouncements, pageAnnouncement, pagePeople, pagePerson, pageErase)
+	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageMe, pageImport, pageAnnouncements, pageAnnouncement, pagePeople, pagePerson, pageErase, pageCompose, pageConfirm)
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{Deps: deps, mux: http.NewServeMux(), pages: pages}
+	c := &Console{Deps: deps, mux: http.NewServeMux(), pages: pages, styles: map[ledger.Kind][]string{}}
+	for _, kind := range []ledger.Kind{kinds.Broadcast, kinds.Release} {
+		if c.styles[kind], err = framedStyles(deps.Kinds, deps.Renderer, kind); err != nil {
+			return nil, err
+		}
+	}
 	for _, rt := range routes {
 		c.mux.Handle(rt.pattern, c.handler(rt.need, rt.handle))
 	}
@@ -154,6 +178,15 @@ var routes = []route{
 	{"POST /console/people/{email}/unsuppress", staff.Editor, (*Console).unsuppress},
 	{"GET /console/people/{email}/erase", staff.Admin, (*Console).erasePage},
 	{"POST /console/people/{email}/erase", staff.Admin, (*Console).erase},
+	{"GET /console/broadcasts/new", staff.Editor, (*Console).newBroadcast},
+	{"POST /console/broadcasts/preview", staff.Editor, (*Console).previewBroadcastForm},
+	{"POST /console/broadcasts/test", staff.Editor, (*Console).testBroadcast},
+	{"POST /console/broadcasts/confirm", staff.Editor, (*Console).confirmBroadcast},
+	{"POST /console/broadcasts", staff.Editor, (*Console).createBroadcast},
+	{"GET /console/releases/new", staff.Editor, (*Console).newRelease},
+	{"POST /console/releases/preview", staff.Editor, (*Console).previewReleaseForm},
+	{"POST /console/releases/confirm", staff.Editor, (*Console).confirmRelease},
+	{"POST /console/releases", staff.Editor, (*Console).createRelease},
 	{"GET /console/import", staff.Editor, (*Console).importPage},
 	{"POST /console/import", staff.Editor, (*Console).importCSV},
 	{"GET /console/me", staff.Viewer, (*Console).mePage},
@@ -176,6 +209,8 @@ type visit struct {
 	me       staff.Member
 	signedIn bool
 	flash    *web.Flash
+	// policy is what the page answered may do beyond every page.
+	policy web.Policy
 }
 
 func (v *visit) ctx() context.Context { return v.r.Context() }
@@ -191,9 +226,9 @@ func (v *visit) can(role staff.Role) bool { return v.signedIn && v.me.Role.AtLea
 func (c *Console) handler(need staff.Role, handle func(*Console, *visit) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			limit := int64(maxForm)
-			if r.Pattern == "POST /console/import" {
-				limit = maxCSV
+			limit, large := largeForms[r.Pattern]
+			if !large {
+				limit = maxForm
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
@@ -294,7 +329,9 @@ const noScriptRefresh = 5
 func (c *Console) renderLive(v *visit, status int, name, title, current string, page any, live bool) error {
 	l := web.Layout{Lang: "en", Site: "herald console", Title: title, Skip: "Skip to content", NavLabel: "Console", Flash: c.takeFlash(v), Wide: true}
 	if live {
+		// Its script follows a stream from herald (connect-src 'self').
 		l.Refresh = noScriptRefresh
+		v.policy.Fetch = true
 	}
 	if v.signedIn {
 		l.Nav = []web.NavItem{
@@ -311,7 +348,7 @@ func (c *Console) renderLive(v *visit, status int, name, title, current string, 
 		l.Who, l.WhoHref = fmt.Sprintf("%s · %s", v.me.Email, v.me.Role), "/console/me"
 		l.SignOut = &web.Button{Action: "/console/sign-out", Label: "Sign out", CSRF: c.csrf(v)}
 	}
-	return c.pages.Render(v.w, status, name, web.View{Layout: l, Page: page})
+	return c.pages.Render(v.w, status, name, web.View{Layout: l, Page: page, Policy: v.policy})
 }
 
 func (c *Console) csrf(v *visit) string { return c.Forms.Token(v.w, v.r, v.sess.Hash) }

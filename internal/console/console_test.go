@@ -223,6 +223,10 @@ func TestForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	announcement := fmt.Sprintf("/console/announcements/%d", a.ID)
+	// A broadcast and a release that would go out, were the forms let
+	// through: they count 3 recipients and 2.
+	broadcast := url.Values{"subject": {"Forged"}, "body": {"Forged."}, "product": {"jira"}, "count": {"3"}}
+	release := url.Values{"product": {"jira"}, "version": {"6.6.6"}, "count": {"2"}}
 	forms := []struct {
 		name, path string
 		form       url.Values
@@ -244,6 +248,13 @@ func TestForms(t *testing.T) {
 		{"Erase", "/console/people/tom@acme.test/erase", url.Values{}, "admin"},
 		{"Import", "/console/import", url.Values{}, "editor"},
 		{"Me", "/console/me", url.Values{"timezone": {"Asia/Tokyo"}}, ""},
+		{"BroadcastPreview", "/console/broadcasts/preview", broadcast, "editor"},
+		{"BroadcastTest", "/console/broadcasts/test", broadcast, "editor"},
+		{"BroadcastContinue", "/console/broadcasts/confirm", broadcast, "editor"},
+		{"BroadcastSend", "/console/broadcasts", broadcast, "editor"},
+		{"ReleasePreview", "/console/releases/preview", release, "editor"},
+		{"ReleaseContinue", "/console/releases/confirm", release, "editor"},
+		{"ReleaseAnnounce", "/console/releases", release, "editor"},
 	}
 	// Every form of the console is tried, with the role it asks for.
 	for pattern, need := range console.Forms() {
@@ -319,6 +330,9 @@ func TestForms(t *testing.T) {
 	}
 	if got, _ := b.Ledger.Get(ctx, a.ID); got.Status != a.Status {
 		t.Errorf("a refused form changed the announcement: %s, was %s", got.Status, a.Status)
+	}
+	if made := (&testBundle{b.Bundle}).made(t); len(made) != 0 || len(b.SMTP.Messages()) != 0 {
+		t.Errorf("a refused form stored %+v or sent %d messages", made, len(b.SMTP.Messages()))
 	}
 	// An editor is refused the admin's forms too.
 	editorAgain := b.browser(t)

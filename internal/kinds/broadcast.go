@@ -54,6 +54,21 @@ func (aud BroadcastAudience) Query() (string, []any) {
 	return contacts.BroadcastAudienceQuery(aud.Roles, aud.Products, aud.Licenses, aud.MainOnly)
 }
 
+// ledger is the audience as the fan-out resolves it: those who left
+// broadcasts are skipped.
+func (aud BroadcastAudience) ledger() ledger.Audience {
+	query, args := aud.Query()
+	return ledger.Audience{Query: query, Args: args, OptOut: ledger.BroadcastOptOut}
+}
+
+// Count says whom a broadcast to aud reaches now, without storing
+// anything: the people its fan-out would send to, those it would skip, and
+// a sample. Dry runs (API, command line, console) count through it, so that
+// what they say is what the fan-out does.
+func (aud BroadcastAudience) Count(ctx context.Context, store *contacts.Store) (contacts.AudienceCount, error) {
+	return count(ctx, store, aud.ledger())
+}
+
 // Params are what the broadcast says.
 func (nb NewBroadcast) Params() BroadcastParams {
 	return BroadcastParams{Subject: nb.Subject, Body: nb.Body}
@@ -207,10 +222,7 @@ type broadcastAnnouncement struct {
 	audience BroadcastAudience
 }
 
-func (b *broadcastAnnouncement) Audience() ledger.Audience {
-	query, args := b.audience.Query()
-	return ledger.Audience{Query: query, Args: args, OptOut: ledger.BroadcastOptOut}
-}
+func (b *broadcastAnnouncement) Audience() ledger.Audience { return b.audience.ledger() }
 
 // Batch loads the people and checks that the audience still selects them:
 // a delivery retried hours later does not reach someone who has left the

@@ -102,9 +102,10 @@ type Deps struct {
 type Registry struct {
 	byName map[ledger.Kind]Kind
 	names  []ledger.Kind
-	// broadcast composes test sends and previews, which reach people
-	// outside the ledger.
+	// broadcast and release compose test sends and previews, which reach
+	// people outside the ledger.
 	broadcast *broadcastKind
+	release   *releaseKind
 }
 
 // New returns the registry of every kind.
@@ -124,9 +125,10 @@ func New(deps Deps) (*Registry, error) {
 	reminders.accountURL = links.account()
 	broadcast := &broadcastKind{store: deps.Contacts, lists: links, replyTo: deps.Lists.ReplyToBroadcast,
 		listID: "herald announcements <announcements." + domain + ">"}
-	r := &Registry{byName: map[ledger.Kind]Kind{}, broadcast: broadcast}
+	release := &releaseKind{store: deps.Contacts, lists: links, replyTo: deps.Lists.ReplyToRelease}
+	r := &Registry{byName: map[ledger.Kind]Kind{}, broadcast: broadcast, release: release}
 	for _, k := range []Kind{
-		&releaseKind{store: deps.Contacts, lists: links, replyTo: deps.Lists.ReplyToRelease},
+		release,
 		broadcast,
 		reminders,
 		&contactChangeKind{store: deps.Contacts, accountURL: links.account()},
@@ -182,6 +184,20 @@ func (r *Registry) Templates() []templates.Spec {
 		specs = append(specs, r.byName[n].Templates()...)
 	}
 	return specs
+}
+
+// TemplatesOf lists the templates of kind, none for a kind that does not
+// exist: a page that shows its messages prepares for what they contain.
+func (r *Registry) TemplatesOf(kind ledger.Kind) []templates.Spec {
+	if k, ok := r.byName[kind]; ok {
+		return k.Templates()
+	}
+	return nil
+}
+
+// count is what audience reaches now, skipping whom its fan-out skips.
+func count(ctx context.Context, store *contacts.Store, audience ledger.Audience) (contacts.AudienceCount, error) {
+	return store.CountAudience(ctx, audience.Query, audience.Args, audience.OptOut)
 }
 
 // decode reads an announcement's parameters and audience.

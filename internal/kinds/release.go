@@ -2,6 +2,7 @@ package kinds
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -20,6 +21,19 @@ const releaseTemplate = "release"
 // ReleaseAudience is who hears of a release.
 type ReleaseAudience struct {
 	Product string `json:"product"`
+}
+
+// ledger is the audience as the fan-out resolves it: those who left
+// release notices are skipped.
+func (aud ReleaseAudience) ledger() ledger.Audience {
+	query, args := contacts.ReleaseAudienceQuery(aud.Product)
+	return ledger.Audience{Query: query, Args: args, OptOut: ledger.ReleaseOptOut}
+}
+
+// Count says whom a notice of a release of aud.Product reaches now, as
+// its fan-out would, without storing anything.
+func (aud ReleaseAudience) Count(ctx context.Context, store *contacts.Store) (contacts.AudienceCount, error) {
+	return count(ctx, store, aud.ledger())
 }
 
 // ReleaseAnnouncement is the announcement of a checked release, for
@@ -102,10 +116,7 @@ type releaseAnnouncement struct {
 	audience ReleaseAudience
 }
 
-func (r *releaseAnnouncement) Audience() ledger.Audience {
-	query, args := contacts.ReleaseAudienceQuery(r.audience.Product)
-	return ledger.Audience{Query: query, Args: args, OptOut: ledger.ReleaseOptOut}
-}
+func (r *releaseAnnouncement) Audience() ledger.Audience { return r.audience.ledger() }
 
 func (r *releaseAnnouncement) Batch(ctx context.Context, emails []string) (Batch, error) {
 	people, err := r.kind.store.Recipients(ctx, emails, contacts.Technical, contacts.Scope{Product: r.params.Product})
@@ -146,23 +157,53 @@ func (b *releaseBatch) Compose(email string) (Draft, string) {
 	if len(rec.Licenses) == 0 {
 		return Draft{}, "no longer a technical contact of an active " + b.params.Product + " license"
 	}
+	return b.kind.draft(b.release, rec), ""
+}
+
+// draft is the notice of release to rec, naming the licenses through
+// which they hear of it.
+func (k *releaseKind) draft(release ReleaseInfo, rec contacts.Recipient) Draft {
 	licenses := make([]LicenseRef, len(rec.Licenses))
 	for i, l := range rec.Licenses {
 		licenses[i] = LicenseRef{ID: l.ID, Name: l.Name}
 	}
-	link, headers := b.kind.lists.unsubscribe(rec.Email, unsubscribe.CategoryReleases)
+	link, headers := k.lists.unsubscribe(rec.Email, unsubscribe.CategoryReleases)
 	return Draft{
 		Template: releaseTemplate,
 		Locale:   rec.Locale,
 		ToName:   rec.Name,
-		ReplyTo:  b.kind.replyTo,
+		ReplyTo:  k.replyTo,
 		Headers:  append([][2]string{autoSubmitted}, headers...),
 		Data: &ReleaseData{
 			Recipient:      Recipient{Email: rec.Email, Name: rec.Name},
-			Release:        b.release,
+			Release:        release,
 			Licenses:       licenses,
 			UnsubscribeURL: link,
-			AccountURL:     b.kind.lists.account(),
+			AccountURL:     k.lists.account(),
 		},
-	}, ""
+	}
+}
+
+// ReleaseDraft is the notice of a release not yet made as email, a
+// technical contact of one of its product's active licenses, would get it
+// now: for the console's preview. A release without a title is called as
+// the ledger will call it, by its product's name and version.
+func (r *Registry) ReleaseDraft(ctx context.Context, info ReleaseInfo, email string) (Draft, error) {
+	k := r.release
+	people, err := k.store.Recipients(ctx, []string{email}, contacts.Technical, contacts.Scope{Product: info.Product})
+	if err != nil {
+		return Draft{}, err
+	}
+	rec, ok := people[email]
+	if !ok {
+		return Draft{}, fmt.Errorf("preview release for %s: %w", email, contacts.ErrNotFound)
+	}
+	name, err := k.store.ProductName(ctx, info.Product)
+	if err != nil {
+		return Draft{}, err
+	}
+	if info.Title == "" {
+		info.Title = info.Product + " " + info.Version
+	}
+	return k.draft(info.named(name), rec), nil
 }

@@ -24,27 +24,16 @@ type Audience struct {
 	OptOut OptOut
 }
 
-// OptOut is a kind of mail a contact can leave: the column of contacts that
-// says they did.
-type OptOut string
+// OptOut is a kind of mail a contact can leave. It belongs to contacts,
+// whose columns it names, so that a dry run's count and the fan-out skip
+// the same people.
+type OptOut = contacts.OptOut
 
 const (
-	// NoOptOut is transactional mail, which reaches everyone who is not
-	// suppressed.
-	NoOptOut        OptOut = ""
-	ReleaseOptOut   OptOut = "release_opt_out"
-	BroadcastOptOut OptOut = "broadcast_opt_out"
+	NoOptOut        = contacts.NoOptOut
+	ReleaseOptOut   = contacts.ReleaseOptOut
+	BroadcastOptOut = contacts.BroadcastOptOut
 )
-
-// column is the SQL that is true for an opted-out contact c: only the
-// known columns, never text from elsewhere.
-func (o OptOut) column() string {
-	switch o {
-	case ReleaseOptOut, BroadcastOptOut:
-		return "c." + string(o)
-	}
-	return "FALSE"
-}
 
 // Resolve turns a due announcement's audience into deliveries with one
 // INSERT … SELECT, numbered into chunks of chunkSize by address, and moves
@@ -64,7 +53,7 @@ func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			optOut := aud.OptOut.column()
+			optOut := aud.OptOut.Column()
 			// LEFT JOIN: staff, mailed their console sign-in links, need
 			// not be contacts; an address that is one keeps its
 			// suppression and opt-outs.

@@ -55,7 +55,7 @@ func (l *Ledger) RecordFeed(ctx context.Context, product, url string, versions [
 			if n, _ := res.RowsAffected(); n == 0 || first == 1 {
 				continue
 			}
-			if err := nr.normalize(); err != nil {
+			if err := nr.Normalize(); err != nil {
 				rec.Refused = append(rec.Refused, RefusedVersion{Version: nr.Version, Err: err})
 				continue
 			}

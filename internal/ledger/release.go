@@ -42,7 +42,10 @@ type NewRelease struct {
 
 var versionPattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+_~-]{0,63}$`)
 
-func (nr *NewRelease) normalize() error {
+// Normalize checks a release and puts it in the form it is stored in,
+// naming fields as the API does; CreateRelease calls it, and forms that
+// show a release before it is made call it first.
+func (nr *NewRelease) Normalize() error {
 	var err error
 	if nr.Product, err = contacts.NormalizeProduct("product", nr.Product); err != nil {
 		return err
@@ -79,7 +82,7 @@ func (nr *NewRelease) normalize() error {
 // The same product and version again returns the existing release and
 // announcement with created false, and creates nothing.
 func (l *Ledger) CreateRelease(ctx context.Context, nr NewRelease, announce func(NewRelease) NewAnnouncement) (Release, Announcement, bool, error) {
-	if err := nr.normalize(); err != nil {
+	if err := nr.Normalize(); err != nil {
 		return Release{}, Announcement{}, false, err
 	}
 	var (
@@ -133,6 +136,21 @@ func (l *Ledger) createRelease(ctx context.Context, tx *sqlx.Tx, nr NewRelease, 
 	}
 	rel.CreatedAt = rel.CreatedAt.UTC()
 	return rel, a, created, nil
+}
+
+// FindRelease returns the release of product and version: found is false
+// when there is none yet.
+func (l *Ledger) FindRelease(ctx context.Context, product, version string) (rel Release, found bool, err error) {
+	err = db.Get(ctx, l.db.Read, &rel, `SELECT id, product, version, title, notes, url, announcement_id, created_at
+		FROM releases WHERE product = ? AND version = ?`, product, version)
+	if db.IsNoRows(err) {
+		return Release{}, false, nil
+	}
+	if err != nil {
+		return Release{}, false, fmt.Errorf("find release %s %s: %w", product, version, err)
+	}
+	rel.CreatedAt = rel.CreatedAt.UTC()
+	return rel, true, nil
 }
 
 // Releases lists releases, newest first, of one product or all.

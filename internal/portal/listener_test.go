@@ -58,7 +58,7 @@ func TestPublicListener(t *testing.T) {
 	res.Body.Close()
 	for header, want := range map[string]string{
 		"Referrer-Policy":         "same-origin",
-		"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 		"Cache-Control":           "no-store",
 	} {
 		if got := res.Header.Get(header); got != want {

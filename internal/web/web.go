@@ -86,6 +86,8 @@ type View struct {
 	Layout Layout
 	Page   any
 	T      any
+	// Policy is what the page may do beyond what every page may.
+	Policy Policy
 }
 
 // Pages are page templates, each executed inside the layout.
@@ -125,6 +127,7 @@ func (p *Pages) Render(w http.ResponseWriter, status int, name string, v View) e
 	}
 	h := w.Header()
 	SecureHeaders(h)
+	h.Set("Content-Security-Policy", v.Policy.String())
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", v.Layout.Lang)
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))

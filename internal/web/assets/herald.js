@@ -36,3 +36,59 @@ document.querySelectorAll("[data-progress]").forEach(function (panel) {
     }
   });
 });
+
+// A composer's preview follows its form as it is typed or ticked: a
+// moment after the last change, the form is posted to its Preview address
+// (data-live), as the Preview button posts it, and the preview in the
+// answer replaces the one shown (the element named by data-live-target).
+// Answers that arrive after a newer request was sent are dropped. The
+// preview is aria-busy from the request until its framed message has
+// loaded.
+document.querySelectorAll("form[data-live]").forEach(function (form) {
+  var target = document.getElementById(form.getAttribute("data-live-target"));
+  if (!target || !window.fetch || !window.DOMParser) {
+    return;
+  }
+  var timer = 0;
+  var sent = 0;
+  function refresh() {
+    var mine = ++sent;
+    function done() {
+      if (mine === sent) {
+        target.removeAttribute("aria-busy");
+      }
+    }
+    target.setAttribute("aria-busy", "true");
+    fetch(form.getAttribute("data-live"), {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin"
+    }).then(function (res) {
+      return res.text();
+    }).then(function (html) {
+      if (mine !== sent) {
+        return;
+      }
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var fresh = doc.getElementById(target.id);
+      if (fresh) {
+        target.replaceChildren.apply(target, Array.from(fresh.childNodes));
+      }
+      var frame = target.querySelector("iframe");
+      if (frame) {
+        frame.addEventListener("load", done);
+      } else {
+        done();
+      }
+    }).catch(function () {
+      // The Preview button still works; the next change tries again.
+      done();
+    });
+  }
+  function later() {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, 600);
+  }
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);
+});
