@@ -56,9 +56,17 @@ func NewRunner(cfg RunnerConfig) *Runner {
 // in another scheduler.
 var ErrBusy = errors.New("another scheduler is running this job")
 
-// Run runs j now, as someone asked (the API), unless it is running
-// elsewhere (ErrBusy). The recorded result says it was run by hand.
+// Run runs j now, as the API asked, unless it is running elsewhere
+// (ErrBusy). The recorded result says it was run through the API.
 func (r *Runner) Run(ctx context.Context, j Job) (fmt.Stringer, error) {
+	return r.RunBy(ctx, j, "through the API")
+}
+
+// RunBy runs j now, as someone asked, unless it is running elsewhere
+// (ErrBusy). The recorded result says how it was run ("through the API",
+// "in the console by ada@vendor.test"), so that a run by hand is not
+// taken for the schedule's.
+func (r *Runner) RunBy(ctx context.Context, j Job, how string) (fmt.Stringer, error) {
 	if j.Everywhere {
 		return r.record(ctx, j, "")
 	}
@@ -70,7 +78,7 @@ func (r *Runner) Run(ctx context.Context, j Job) (fmt.Stringer, error) {
 		return nil, ErrBusy
 	}
 	defer r.release(j, ls)
-	return r.record(ctx, j, " (run through the API)")
+	return r.record(ctx, j, " (run "+how+")")
 }
 
 // tick runs j at its scheduled time, at the minute tick: in one scheduler
