@@ -2,15 +2,69 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 )
 
-// contentSecurityPolicy lets a page use only what herald serves itself:
-// its stylesheet and script under /assets/, no inline script or style, no
+// strictPolicy lets a page use only what herald serves itself: its
+// stylesheet and script under /assets/, no inline script or style, no
 // framing, forms that post only back to herald.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+var strictPolicy = Policy(nil)
+
+// policyDirectives are the strict policy's directives, in order.
+var policyDirectives = []struct{ name, sources string }{
+	{"default-src", "'none'"}, {"script-src", "'self'"}, {"style-src", "'self'"}, {"img-src", "'self' data:"},
+	{"form-action", "'self'"}, {"frame-ancestors", "'none'"}, {"base-uri", "'none'"},
+}
+
+// Policy returns the strict Content-Security-Policy with the sources in
+// more added to its directives (and a directive it lacks, such as
+// connect-src, added with them). It is for the one page that must allow
+// more than herald's own files, and names exactly what: the hashes of an
+// inline script herald did not write, say. Every other page keeps the
+// strict policy.
+func Policy(more map[string][]string) string {
+	var b strings.Builder
+	seen := map[string]bool{}
+	add := func(name, sources string) {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(name)
+		if sources != "" {
+			b.WriteString(" " + sources)
+		}
+		if extra := more[name]; len(extra) > 0 {
+			b.WriteString(" " + strings.Join(extra, " "))
+		}
+		seen[name] = true
+	}
+	for _, d := range policyDirectives {
+		add(d.name, d.sources)
+	}
+	names := make([]string, 0, len(more))
+	for name := range more {
+		if !seen[name] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		add(name, "")
+	}
+	return b.String()
+}
+
+// HashSource is the policy's source that allows an inline script or style
+// whose text is s ('unsafe-hashes' extends it to style attributes).
+func HashSource(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
 
 // SecureHeaders sets the headers every page carries: no content sniffing,
 // no Referer to other sites (a sign-in link's page holds its token in the
@@ -22,7 +76,7 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 func SecureHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("Content-Security-Policy", strictPolicy)
 	h.Set("Cache-Control", "no-store")
 }
 

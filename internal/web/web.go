@@ -57,6 +57,10 @@ type Layout struct {
 	Who string
 	// Wide lets the page use a wider column, for tables (the console).
 	Wide bool
+	// Section is the navigation within a part of the site (the console's
+	// operations pages), shown above the title; SectionLabel names it.
+	Section      []NavItem
+	SectionLabel string
 }
 
 // NavItem is a link of the navigation.
@@ -82,6 +86,9 @@ type View struct {
 	Layout Layout
 	Page   any
 	T      any
+	// Policy, when set, is the page's Content-Security-Policy instead of
+	// the strict one (see Policy).
+	Policy string
 }
 
 // Pages are page templates, each executed inside the layout.
@@ -121,6 +128,9 @@ func (p *Pages) Render(w http.ResponseWriter, status int, name string, v View) e
 	}
 	h := w.Header()
 	SecureHeaders(h)
+	if v.Policy != "" {
+		h.Set("Content-Security-Policy", v.Policy)
+	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", v.Layout.Lang)
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
