@@ -42,7 +42,15 @@ func (c *Console) invoices(v *visit) error {
 		Page: page.Request{Limit: pageSize, After: q.Get("after")}}
 	view := invoicesView{License: f.LicenseID}
 	status := http.StatusOK
-	list, err := c.Billing.List(v.ctx(), f)
+	var list page.Page[billing.Invoice]
+	var err error
+	if f.LicenseID != "" {
+		// Checked here, to name the field as the form does.
+		err = contacts.ValidateLicenseID("license", f.LicenseID)
+	}
+	if err == nil {
+		list, err = c.Billing.List(v.ctx(), f)
+	}
 	if e, ok := fault.As(err); ok && e.Kind == fault.KindInvalid {
 		// A bad filter shows every invoice and says why.
 		view.Error, status = e.Error(), http.StatusBadRequest
