@@ -68,6 +68,16 @@ func (j *Jobs) List() []Job {
 	return jobs
 }
 
+// Job returns the job called name, as List has it.
+func (j *Jobs) Job(name string) (Job, bool) {
+	for _, job := range j.List() {
+		if job.Name == name {
+			return job, true
+		}
+	}
+	return Job{}, false
+}
+
 // ReleaseFeeds is the job that polls the release feeds; Feeds must be set.
 func (j *Jobs) ReleaseFeeds() Job {
 	return Job{Name: JobReleaseFeeds, Spec: j.Specs.ReleaseFeeds, Run: func(ctx context.Context) (fmt.Stringer, error) {

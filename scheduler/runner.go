@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/metrics"
@@ -22,6 +23,7 @@ type Runner struct {
 	leases  *leases
 	runs    runs
 	metrics *metrics.Metrics
+	audit   *contacts.Store
 	logger  *slog.Logger
 }
 
@@ -37,6 +39,9 @@ type RunnerConfig struct {
 	// holding it (default a minute).
 	LeaseTTL time.Duration
 	Metrics  *metrics.Metrics // optional
+	// Audit, if set, records each run by hand in the audit log, under
+	// who asked for it.
+	Audit *contacts.Store
 }
 
 // NewRunner returns a job runner.
@@ -48,6 +53,7 @@ func NewRunner(cfg RunnerConfig) *Runner {
 		leases:  &leases{rdb: cfg.Redis, namespace: cfg.Namespace, ttl: cfg.LeaseTTL},
 		runs:    runs{db: cfg.DB},
 		metrics: cfg.Metrics,
+		audit:   cfg.Audit,
 		logger:  cfg.Logger,
 	}
 }
@@ -56,11 +62,14 @@ func NewRunner(cfg RunnerConfig) *Runner {
 // in another scheduler.
 var ErrBusy = errors.New("another scheduler is running this job")
 
-// Run runs j now, as someone asked (the API), unless it is running
-// elsewhere (ErrBusy). The recorded result says it was run by hand.
-func (r *Runner) Run(ctx context.Context, j Job) (fmt.Stringer, error) {
+// RunBy runs j now, as by asked (through the API, the console or the
+// command line), unless it is running elsewhere (ErrBusy). The recorded
+// result says how it was run ("run through the API", "run in the console
+// by ada@vendor.test"), so that a run by hand is not taken for a
+// scheduled one, and the run is in the audit log under by.
+func (r *Runner) RunBy(ctx context.Context, j Job, by contacts.Actor) (fmt.Stringer, error) {
 	if j.Everywhere {
-		return r.record(ctx, j, "")
+		return r.byHand(ctx, j, by, "")
 	}
 	ls, ok, err := r.leases.acquire(ctx, "lease:"+j.Name)
 	if err != nil {
@@ -70,7 +79,37 @@ func (r *Runner) Run(ctx context.Context, j Job) (fmt.Stringer, error) {
 		return nil, ErrBusy
 	}
 	defer r.release(j, ls)
-	return r.record(ctx, j, " (run through the API)")
+	return r.byHand(ctx, j, by, " (run "+how(by)+")")
+}
+
+// how says how by ran a job, for its recorded result.
+func how(by contacts.Actor) string {
+	switch by.Via {
+	case contacts.ViaConsole:
+		return "in the console by " + by.Name
+	case contacts.ViaCLI:
+		return "from the command line by " + by.Name
+	}
+	return "through the API"
+}
+
+// byHand runs j as by asked and audits the run, whatever its outcome;
+// input the job refuses (an invalid as_of) is not a run.
+func (r *Runner) byHand(ctx context.Context, j Job, by contacts.Actor, note string) (fmt.Stringer, error) {
+	res, err := r.record(ctx, j, note)
+	if r.audit == nil || errors.Is(err, fault.ErrInvalid) {
+		return res, err
+	}
+	detail := j.Name + ": "
+	if err != nil {
+		detail += "failed: " + fault.Shorten(err.Error(), fault.MaxEchoError)
+	} else {
+		detail += res.String()
+	}
+	if aerr := r.audit.Audit(context.WithoutCancel(ctx), contacts.AuditEntry{Action: contacts.JobRun, Detail: detail, By: by}); aerr != nil {
+		r.logger.Error("could not audit a job run by hand", "job", j.Name, "by", by.String(), "err", aerr)
+	}
+	return res, err
 }
 
 // tick runs j at its scheduled time, at the minute tick: in one scheduler

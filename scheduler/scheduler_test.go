@@ -154,11 +154,14 @@ func TestLeaseIsHeldWhileTheJobRuns(t *testing.T) {
 	// Two replicas with leases of 300ms, renewed every 100ms.
 	one, two := newRunner(b, 300*time.Millisecond), newRunner(b, 300*time.Millisecond)
 	done := make(chan error, 1)
-	go func() { _, err := one.Run(context.Background(), slow); done <- err }()
+	go func() {
+		_, err := one.RunBy(context.Background(), slow, contacts.Actor{Via: contacts.ViaAPI, Name: "test"})
+		done <- err
+	}()
 	<-started
 	// The run outlasts three lease times: only renewal keeps its lease.
 	time.Sleep(time.Second)
-	if _, err := two.Run(context.Background(), slow); !errors.Is(err, scheduler.ErrBusy) {
+	if _, err := two.RunBy(context.Background(), slow, contacts.Actor{Via: contacts.ViaAPI, Name: "test"}); !errors.Is(err, scheduler.ErrBusy) {
 		t.Errorf("a second run during a run longer than the lease time: %v, want ErrBusy", err)
 	}
 
@@ -197,7 +200,7 @@ func TestTicksRunOnceAcrossSchedulers(t *testing.T) {
 	if _, err := two.RunNow(context.Background(), "count"); !errors.Is(err, scheduler.ErrBusy) {
 		t.Errorf("the same tick in a second scheduler: %v, want ErrBusy", err)
 	}
-	if _, err := b.Runner.Run(context.Background(), job[0]); err != nil {
+	if _, err := b.Runner.RunBy(context.Background(), job[0], contacts.Actor{Via: contacts.ViaAPI, Name: "test"}); err != nil {
 		t.Errorf("a run by hand after the tick: %v", err)
 	}
 	if n := runs.Load(); n != 2 {

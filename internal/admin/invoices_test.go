@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/scheduler"
 )
@@ -143,11 +144,11 @@ func TestInvoicesAndJobs(t *testing.T) {
 			done := make(chan error, 1)
 			go func() {
 				// Another scheduler's run of the job, holding its lease.
-				_, err := b.Runner.Run(context.Background(), scheduler.Job{Name: scheduler.JobInvoiceReminders, Run: func(context.Context) (fmt.Stringer, error) {
+				_, err := b.Runner.RunBy(context.Background(), scheduler.Job{Name: scheduler.JobInvoiceReminders, Run: func(context.Context) (fmt.Stringer, error) {
 					close(started)
 					<-release
 					return scheduler.Created{}, nil
-				}})
+				}}, contacts.Actor{Via: contacts.ViaCLI, Name: "ops"})
 				done <- err
 			}()
 			<-started

@@ -57,7 +57,7 @@ func (s *Server) runReleaseFeeds(w http.ResponseWriter, r *http.Request) error {
 // runJob runs a job now, through the runner the scheduler uses: under the
 // job's lease, counted and recorded.
 func (s *Server) runJob(ctx context.Context, w http.ResponseWriter, j scheduler.Job) error {
-	res, err := s.runner.Run(ctx, j)
+	res, err := s.runner.RunBy(ctx, j, changedBy(ctx))
 	if errors.Is(err, scheduler.ErrBusy) {
 		return fault.Conflict("job %s is running elsewhere now; ask again when it has finished", j.Name)
 	}

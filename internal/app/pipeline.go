@@ -100,7 +100,7 @@ func (a *App) OpenJobs(ctx context.Context) (*scheduler.Jobs, *scheduler.Runner,
 	if err != nil {
 		return nil, nil, err
 	}
-	a.runner = scheduler.NewRunner(scheduler.RunnerConfig{Redis: q.Redis(), Namespace: q.Name(), DB: a.DB, Logger: a.Logger, Metrics: a.Metrics})
+	a.runner = scheduler.NewRunner(scheduler.RunnerConfig{Redis: q.Redis(), Namespace: q.Name(), DB: a.DB, Logger: a.Logger, Metrics: a.Metrics, Audit: a.Contacts})
 	a.jobs = a.newJobs(q)
 	return a.jobs, a.runner, nil
 }

@@ -40,6 +40,9 @@ type Token struct {
 	Name       string     `db:"name"`
 	CreatedAt  time.Time  `db:"created_at"`
 	LastUsedAt *time.Time `db:"last_used_at"`
+	// CreatedBy is who made it, as the audit log says (List only; empty
+	// for a token made before the log named its maker).
+	CreatedBy contacts.Actor `db:"-"`
 }
 
 // Tokens stores and checks API tokens.
@@ -101,11 +104,26 @@ func (t *Tokens) Create(ctx context.Context, name string, by contacts.Actor) (st
 	return secret, nil
 }
 
-// List returns every token, oldest first.
+// List returns every token, oldest first, with who made it: the latest
+// entry of the audit log on making a token of its name (a name revoked
+// and used again names the maker of the token that holds it now).
 func (t *Tokens) List(ctx context.Context) ([]Token, error) {
-	var tokens []Token
-	if err := db.Select(ctx, t.db.Read, &tokens, `SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY id`); err != nil {
+	var rows []struct {
+		Token
+		Via   string `db:"created_via"`
+		Actor string `db:"created_actor"`
+	}
+	const maker = `(SELECT a.%s FROM audit_log a WHERE a.action = 'token_created' AND a.token_name = t.name ORDER BY a.id DESC LIMIT 1)`
+	err := db.Select(ctx, t.db.Read, &rows, `SELECT t.id, t.name, t.created_at, t.last_used_at, `+
+		`COALESCE(`+fmt.Sprintf(maker, "via")+`, '') AS created_via, COALESCE(`+fmt.Sprintf(maker, "actor")+`, '') AS created_actor
+		FROM api_tokens t ORDER BY t.id`)
+	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	tokens := make([]Token, len(rows))
+	for i, r := range rows {
+		tokens[i] = r.Token
+		tokens[i].CreatedBy = contacts.Actor{Via: contacts.Via(r.Via), Name: r.Actor}
 	}
 	return tokens, nil
 }

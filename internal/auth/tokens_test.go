@@ -110,6 +110,37 @@ func TestTokens(t *testing.T) {
 			}
 		})
 
+		t.Run("ListNamesTheMaker", func(t *testing.T) {
+			tokens, _, _ := setup(t)
+			staff := contacts.Actor{Via: contacts.ViaConsole, Name: "ada@herald.test"}
+			// A name revoked and used again names the maker of the token
+			// that holds it now.
+			for _, by := range []contacts.Actor{cli, staff} {
+				if _, err := tokens.Create(ctx, "ci", by); err != nil {
+					t.Fatal(err)
+				}
+				if by == cli {
+					if err := tokens.Revoke(ctx, "ci", cli); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if _, err := tokens.Create(ctx, "deploy", cli); err != nil {
+				t.Fatal(err)
+			}
+			list, err := tokens.List(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]contacts.Actor{}
+			for _, tok := range list {
+				got[tok.Name] = tok.CreatedBy
+			}
+			if diff := cmp.Diff(map[string]contacts.Actor{"ci": staff, "deploy": cli}, got); diff != "" {
+				t.Errorf("makers (-want +got):\n%s", diff)
+			}
+		})
+
 		t.Run("VerifyOnlyReads", func(t *testing.T) {
 			tokens, d, now := setup(t)
 			secret, err := tokens.Create(ctx, "ci", cli)

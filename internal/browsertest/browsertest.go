@@ -87,6 +87,24 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
+	return save(t, name, png)
+}
+
+// ScreenshotWindow captures what the window shows, as Screenshot does the
+// whole page. Capturing the whole page resizes it for a moment, and a page
+// that redraws on resize (the charts of the queue dashboard) is caught
+// half drawn.
+func ScreenshotWindow(t testing.TB, ctx context.Context, name string) string {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	return save(t, name, png)
+}
+
+func save(t testing.TB, name string, png []byte) string {
+	t.Helper()
 	dir := t.TempDir()
 	if d := os.Getenv(ScreenshotsEnv); d != "" {
 		dir = d

@@ -122,6 +122,9 @@ func TestBrowserFlow(t *testing.T) {
 	see("h2", "Erase tom@acme.test?")
 	shoot("erase")
 	run(browsertest.Click("button", "Keep them"))
+	// The erase page's question is gone: the person's page has loaded,
+	// and its links are the ones clicked next.
+	run(chromedp.WaitNotPresent(`//h2[contains(., "Erase tom@acme.test?")]`))
 	see("h1", "tom@acme.test")
 	run(chromedp.Click(`//nav//a[text()="Staff"]`))
 	see("h1", "Staff")

@@ -14,6 +14,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/config"
@@ -104,6 +105,10 @@ type Console struct {
 	// styles are the inline styles of the messages of each kind the
 	// composers preview (framedStyles).
 	styles map[ledger.Kind][]string
+	// queues is asynqmon, under /console/queues, and queuesPolicy the
+	// policy that lets its page run.
+	queues       http.Handler
+	queuesPolicy web.Policy
 }
 
 const (
@@ -125,17 +130,32 @@ const (
 
 	pageCompose = "pages/compose.html"
 	pageConfirm = "pages/confirm.html"
+
+	pageJobs        = "pages/jobs.html"
+	pageInvoices    = "pages/invoices.html"
+	pageInvoice     = "pages/invoice.html"
+	pageTemplates   = "pages/templates.html"
+	pageTemplate    = "pages/template.html"
+	pageTokens      = "pages/tokens.html"
+	pageTokenRevoke = "pages/token-revoke.html"
+	pageRelay       = "pages/relay.html"
 )
 
 // New returns the console.
 func New(deps Deps) (*Console, error) {
-	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageMe, pageImport, pageAnnouncements, pageAnnouncement, pagePeople, pagePerson, pageErase, pageCompose, pageConfirm)
+	pages, err := web.ParsePages(pagesFS, template.FuncMap{}, pageSignIn, pageLink, pageLicenses, pageLicense, pageError, pageStaff, pageMe, pageImport, pageAnnouncements, pageAnnouncement, pagePeople, pagePerson, pageErase, pageCompose, pageConfirm,
+		pageJobs, pageInvoices, pageInvoice, pageTemplates, pageTemplate, pageTokens, pageTokenRevoke, pageRelay)
 	if err != nil {
 		return nil, err
 	}
 	c := &Console{Deps: deps, mux: http.NewServeMux(), pages: pages, styles: map[ledger.Kind][]string{}}
 	for _, kind := range []ledger.Kind{kinds.Broadcast, kinds.Release} {
 		if c.styles[kind], err = framedStyles(deps.Kinds, deps.Renderer, kind); err != nil {
+			return nil, err
+		}
+	}
+	if deps.Queue != nil {
+		if c.queues, c.queuesPolicy, err = newQueues(deps.Queue); err != nil {
 			return nil, err
 		}
 	}
@@ -195,6 +215,22 @@ var routes = []route{
 	{"POST /console/staff", staff.Admin, (*Console).addStaff},
 	{"POST /console/staff/role", staff.Admin, (*Console).setStaffRole},
 	{"POST /console/staff/remove", staff.Admin, (*Console).removeStaff},
+	{"GET /console/operations", staff.Viewer, (*Console).operations},
+	{"GET /console/jobs", staff.Viewer, (*Console).jobs},
+	{"POST /console/jobs/{name}/run", staff.Admin, (*Console).runJob},
+	{"GET /console/invoices", staff.Viewer, (*Console).invoices},
+	{"GET /console/invoices/{number}", staff.Viewer, (*Console).invoice},
+	{"GET /console/templates", staff.Viewer, (*Console).templateList},
+	{"GET /console/templates/{name}", staff.Viewer, (*Console).templatePreview},
+	{"GET /console/relay", staff.Viewer, (*Console).relayPage},
+	{"GET /console/tokens", staff.Admin, (*Console).tokenList},
+	{"POST /console/tokens", staff.Admin, (*Console).createToken},
+	{"GET /console/tokens/{name}/revoke", staff.Admin, (*Console).revokeTokenPage},
+	{"POST /console/tokens/{name}/revoke", staff.Admin, (*Console).revokeToken},
+	// asynqmon: its page, its files and the API its script calls,
+	// with every method.
+	{queuesRoot, staff.Admin, (*Console).serveQueues},
+	{queuesRoot + "/", staff.Admin, (*Console).serveQueues},
 	{"/console/", "", (*Console).notFound},
 }
 
@@ -225,7 +261,7 @@ func (v *visit) can(role staff.Role) bool { return v.signedIn && v.me.Role.AtLea
 
 func (c *Console) handler(need staff.Role, handle func(*Console, *visit) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			limit, large := largeForms[r.Pattern]
 			if !large {
 				limit = maxForm
@@ -253,7 +289,18 @@ func (c *Console) handler(need staff.Role, handle func(*Console, *visit) error) 
 				c.errorPage(v, http.StatusForbidden, "Not allowed", fmt.Sprintf("This needs the %s role; you are %s %s.", need, article(v.me.Role), v.me.Role))
 				return
 			}
-			if r.Method == http.MethodPost && !c.checkForm(v) {
+			switch {
+			case r.Method == http.MethodGet || r.Method == http.MethodHead:
+			case scripted(r.Pattern):
+				// A script of the console's own pages sends no form
+				// token: its changes are refused unless they come
+				// from those pages.
+				if !c.Forms.SentFromHere(r) {
+					c.Logger.Info("console: a change from another origin refused", "path", r.Pattern, "method", r.Method)
+					c.errorPage(v, http.StatusForbidden, "Refused", "This change was not asked for from the console's own pages.")
+					return
+				}
+			case r.Method == http.MethodPost && !c.checkForm(v):
 				return
 			}
 		}
@@ -315,7 +362,8 @@ func (c *Console) notFound(v *visit) error {
 
 func (c *Console) home(v *visit) error { return seeOther(v, "/console/licenses") }
 
-// render writes a page in the layout; current is its navigation entry.
+// render writes a page in the layout; current is its navigation entry,
+// and for the operations pages its tab too ("operations/jobs").
 func (c *Console) render(v *visit, status int, name, title, current string, page any) error {
 	return c.renderLive(v, status, name, title, current, page, false)
 }
@@ -333,11 +381,16 @@ func (c *Console) renderLive(v *visit, status int, name, title, current string, 
 		l.Refresh = noScriptRefresh
 		v.policy.Fetch = true
 	}
+	current, tab, _ := strings.Cut(current, "/")
 	if v.signedIn {
 		l.Nav = []web.NavItem{
 			{Href: "/console/licenses", Label: "Licenses", Current: current == "licenses"},
 			{Href: "/console/people", Label: "People", Current: current == "people"},
 			{Href: "/console/announcements", Label: "Announcements", Current: current == "announcements"},
+			{Href: "/console/operations", Label: "Operations", Current: current == "operations"},
+		}
+		if current == "operations" {
+			l.Section, l.SectionLabel = v.operationsTabs(tab), "Operations"
 		}
 		if v.can(staff.Editor) {
 			l.Nav = append(l.Nav, web.NavItem{Href: "/console/import", Label: "Import", Current: current == "import"})

@@ -6,14 +6,17 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/console"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/staff"
+	"github.com/heraldhq/herald/scheduler"
 )
 
 func TestSignIn(t *testing.T) {
@@ -255,6 +258,9 @@ func TestForms(t *testing.T) {
 		{"ReleasePreview", "/console/releases/preview", release, "editor"},
 		{"ReleaseContinue", "/console/releases/confirm", release, "editor"},
 		{"ReleaseAnnounce", "/console/releases", release, "editor"},
+		{"RunJob", "/console/jobs/retention/run", url.Values{}, "admin"},
+		{"TokenCreate", "/console/tokens", url.Values{"name": {"forged"}}, "admin"},
+		{"TokenRevoke", "/console/tokens/forged/revoke", url.Values{}, "admin"},
 	}
 	// Every form of the console is tried, with the role it asks for.
 	for pattern, need := range console.Forms() {
@@ -323,6 +329,12 @@ func TestForms(t *testing.T) {
 	after, _ := b.Contacts.GetLicense(ctx, "ACME-1")
 	if after.Name != before.Name || after.Status != before.Status || len(after.Technical) != len(before.Technical) || after.Technical[0] != before.Technical[0] {
 		t.Errorf("a refused form changed the license:\n%+v\n%+v", before, after)
+	}
+	if tokens, _ := b.Tokens.List(ctx); len(tokens) != 0 {
+		t.Errorf("a refused form made a token: %+v", tokens)
+	}
+	if st, _ := b.Runner.Statuses(ctx, b.Jobs.List(), time.UTC, time.Now()); slices.ContainsFunc(st, func(s scheduler.Status) bool { return s.LastRun != nil }) {
+		t.Errorf("a refused form ran a job: %+v", st)
 	}
 	list, _ := b.Staff().List(ctx)
 	if len(list) != 3 || list[0].Role != staff.Admin || list[2].Role != staff.Viewer {

@@ -166,7 +166,7 @@ type addForm struct {
 	Errors      map[string]string
 }
 
-type invoiceRow struct{ Number, Amount, Due, Status string }
+type invoiceRow struct{ Number, Href, Amount, Due, Status string }
 
 type auditRow struct{ At, Action, Detail, Email, Role, By string }
 
@@ -221,7 +221,7 @@ func (c *Console) showLicense(v *visit, status int, edit *editForm, add *addForm
 			return err
 		}
 		for _, inv := range invoices {
-			view.Invoices = append(view.Invoices, invoiceRow{Number: inv.Number, Amount: templates.FormatAmount(inv.AmountMinor, inv.Currency, "en"),
+			view.Invoices = append(view.Invoices, invoiceRow{Number: inv.Number, Href: invoiceHref(inv.Number), Amount: templates.FormatAmount(inv.AmountMinor, inv.Currency, "en"),
 				Due: inv.DueDate, Status: string(inv.Status)})
 		}
 	}

@@ -24,15 +24,20 @@ type progressEvent struct {
 	Failed     int    `json:"failed"`
 	Skipped    int    `json:"skipped"`
 	Pending    int    `json:"pending"`
-	// Final says the announcement will not change by itself any more:
-	// the page reloads once, to show when it finished and its buttons.
-	Final bool `json:"final"`
+	// Final says the announcement will not change by itself any more;
+	// Finished is when it finished, in the staff member's timezone.
+	Final    bool   `json:"final"`
+	Finished string `json:"finished,omitempty"`
 }
 
-func newProgressEvent(a ledger.Announcement) progressEvent {
-	return progressEvent{Status: string(a.Status), Recipients: a.Counts.Recipients, Done: done(a.Counts),
+func (v *visit) progressEvent(a ledger.Announcement) progressEvent {
+	ev := progressEvent{Status: string(a.Status), Recipients: a.Counts.Recipients, Done: done(a.Counts),
 		Sent: a.Counts.Sent, Failed: a.Counts.Failed, Skipped: a.Counts.Skipped, Pending: a.Counts.Pending + a.Counts.Sending,
 		Final: !active(a.Status)}
+	if a.FinishedAt != nil {
+		ev.Finished = v.in(*a.FinishedAt)
+	}
+	return ev
 }
 
 // active says whether an announcement's counts may still change without
@@ -73,7 +78,7 @@ func (c *Console) progress(v *visit) error {
 	defer tick.Stop()
 	var last progressEvent
 	for first := true; ; first = false {
-		ev := newProgressEvent(a)
+		ev := v.progressEvent(a)
 		if first || ev != last {
 			data, _ := json.Marshal(ev)
 			if _, err := fmt.Fprintf(v.w, "event: progress\ndata: %s\n\n", data); err != nil {

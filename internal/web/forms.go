@@ -95,6 +95,25 @@ func (f *Forms) sameOrigin(r *http.Request) bool {
 		}
 		origin = u.Scheme + "://" + u.Host
 	}
+	return f.isOurs(r, origin)
+}
+
+// SentFromHere says whether a change asked for by a script (fetch with
+// DELETE or POST, which carries no form token) comes from herald's own
+// pages: browsers send Origin with every such request, same-origin or not,
+// so one without it, or with another, is refused; so is one the browser
+// marks as sent from another site.
+func (f *Forms) SentFromHere(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	return origin != "" && f.isOurs(r, origin)
+}
+
+// isOurs says whether origin is the public URL's or the one the request
+// was sent to.
+func (f *Forms) isOurs(r *http.Request, origin string) bool {
 	if origin == "null" {
 		return false
 	}

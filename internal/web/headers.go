@@ -2,22 +2,32 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
 
-// contentSecurityPolicy lets a page use only what herald serves itself:
-// its stylesheet and script under /assets/, no inline script or style, no
+// strictPolicy lets a page use only what herald serves itself: its
+// stylesheet and script under /assets/, no inline script or style, no
 // framing, forms that post only back to herald.
-var contentSecurityPolicy = Policy{}.String()
+var strictPolicy = Policy{}.String()
 
-// Policy is what one page may do beyond the policy every page has, no more
-// than it needs. The zero Policy is that of every page.
+// policyDirectives are the strict policy's directives, in order.
+var policyDirectives = []struct{ name, sources string }{
+	{"default-src", "'none'"}, {"script-src", "'self'"}, {"style-src", "'self'"}, {"img-src", "'self' data:"},
+	{"form-action", "'self'"}, {"frame-ancestors", "'none'"}, {"base-uri", "'none'"},
+}
+
+// Policy is what one page may do beyond the strict policy every page has,
+// no more than it needs and naming exactly what. The zero Policy is the
+// strict one.
 type Policy struct {
 	// Fetch lets the page's script fetch from herald itself
-	// (connect-src 'self'): a preview that follows the form as it is
-	// typed.
+	// (connect-src 'self'): a preview that follows its form, a progress
+	// stream.
 	Fetch bool
 	// Styles are the hashes (StyleHashes) of the inline styles of a
 	// message shown in a sandboxed srcdoc frame. Such a frame inherits
@@ -25,23 +35,63 @@ type Policy struct {
 	// without its styles; with them, only those exact styles are allowed,
 	// on the page as in the frame, and nothing else inline.
 	Styles []string
+	// More adds sources to directives, and directives the strict policy
+	// lacks: for a page herald did not write (the queue dashboard's
+	// inline scripts, by their hashes).
+	More map[string][]string
 }
 
-// String is the Content-Security-Policy header of the policy.
+// String is the policy as a Content-Security-Policy header.
 func (p Policy) String() string {
-	style := "style-src 'self'"
+	more := map[string][]string{}
+	for name, sources := range p.More {
+		more[name] = append(more[name], sources...)
+	}
 	if len(p.Styles) > 0 {
 		// 'unsafe-hashes' lets the hashes match style attributes, which
 		// mail uses (mail clients ignore style sheets); no other inline
 		// style is allowed.
-		style += " 'unsafe-hashes' " + strings.Join(p.Styles, " ")
+		more["style-src"] = append(append(more["style-src"], "'unsafe-hashes'"), p.Styles...)
 	}
-	connect := ""
-	if p.Fetch {
-		connect = "connect-src 'self'; "
+	if p.Fetch && !slices.Contains(more["connect-src"], "'self'") {
+		more["connect-src"] = append(more["connect-src"], "'self'")
 	}
-	return "default-src 'none'; script-src 'self'; " + style + "; img-src 'self' data:; " + connect +
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	var b strings.Builder
+	seen := map[string]bool{}
+	add := func(name, sources string) {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(name)
+		if sources != "" {
+			b.WriteString(" " + sources)
+		}
+		if extra := more[name]; len(extra) > 0 {
+			b.WriteString(" " + strings.Join(extra, " "))
+		}
+		seen[name] = true
+	}
+	for _, d := range policyDirectives {
+		add(d.name, d.sources)
+	}
+	names := make([]string, 0, len(more))
+	for name := range more {
+		if !seen[name] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		add(name, "")
+	}
+	return b.String()
+}
+
+// HashSource is the policy's source that allows an inline script or style
+// whose text is s ('unsafe-hashes' extends it to style attributes).
+func HashSource(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }
 
 // SecureHeaders sets the headers every page carries: no content sniffing,
@@ -54,7 +104,7 @@ func (p Policy) String() string {
 func SecureHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("Content-Security-Policy", strictPolicy)
 	h.Set("Cache-Control", "no-store")
 }
 

@@ -61,6 +61,10 @@ type Layout struct {
 	// Refresh, when not zero, reloads the page every so many seconds
 	// where script does not run; with script, the page updates itself.
 	Refresh int
+	// Section is the navigation within a part of the site (the console's
+	// operations pages), shown above the title; SectionLabel names it.
+	Section      []NavItem
+	SectionLabel string
 }
 
 // NavItem is a link of the navigation.

@@ -9,9 +9,11 @@ document.addEventListener("submit", function (e) {
 });
 
 // An announcement's page follows its progress stream while it sends: the
-// bar, the counts and the status change in place, and the page reloads
-// once when the announcement is over, to show when it finished and which
-// buttons are left. Without script the page reloads itself instead.
+// bar, the counts and the status change in place. When the announcement
+// is over the stream ends, the page shows when it finished, and its
+// buttons (pause, cancel) give way to a link that reloads it, to show
+// what can be done now; the page is not reloaded under the reader.
+// Without script the page reloads itself instead.
 document.querySelectorAll("[data-progress]").forEach(function (panel) {
   if (!window.EventSource) { return; }
   var stream = new EventSource(panel.getAttribute("data-progress"));
@@ -32,7 +34,21 @@ document.querySelectorAll("[data-progress]").forEach(function (panel) {
     }
     if (p.final) {
       stream.close();
-      window.location.reload();
+      var finished = document.querySelector("[data-progress-finished]");
+      if (finished && p.finished) {
+        finished.textContent = p.finished;
+      }
+      var actions = panel.querySelector("[data-progress-actions]");
+      if (actions) {
+        var again = document.createElement("a");
+        again.href = window.location.href;
+        again.textContent = "Reload to see what can be done now";
+        actions.replaceChildren(again);
+      }
+      var live = panel.querySelector("[data-progress-live]");
+      if (live) {
+        live.textContent = "Finished.";
+      }
     }
   });
 });
