@@ -25,7 +25,7 @@ document.querySelectorAll("[data-progress]").forEach(function (panel) {
     bar.value = p.done;
     bar.setAttribute("aria-label", p.done + " of " + p.recipients + " done");
     bar.textContent = p.done + " of " + p.recipients;
-    panel.querySelectorAll("[data-progress-field]").forEach(function (el) {
+    document.querySelectorAll("[data-progress-field]").forEach(function (el) {
       el.textContent = p[el.getAttribute("data-progress-field")];
     });
     if (status) {
