@@ -125,7 +125,6 @@ func TestBroadcasts(t *testing.T) {
 				}
 				return nil
 			}
-			defer func() { b.SMTP.Rcpt = nil }()
 			// Leaving the license, b is told so; that is not the broadcast.
 			advisories := func() int {
 				n := 0
@@ -237,7 +236,6 @@ func TestBroadcasts(t *testing.T) {
 				}
 				return nil
 			}
-			defer func() { b.SMTP.Rcpt = nil }()
 			mixed := b.mustDo(t, http.StatusOK, request{method: "POST", path: "/api/v1/broadcasts/test",
 				body: `{"subject":"S","body":"B","to":["gone@vendor.test","boss@vendor.test","boss@vendor.test"]}`}).json(t)
 			failed := mixed["failed"].([]any)

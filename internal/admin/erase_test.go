@@ -88,7 +88,6 @@ func TestEraseContact(t *testing.T) {
 			}
 			return nil
 		}
-		t.Cleanup(func() { b.SMTP.Rcpt = nil })
 		advisory := b.WaitDone(t, b.broadcast(t, `{"subject":"Security advisory","body":"Update.","audience":{"roles":["technical"]}}`))
 		for _, where := range []string{"deliveries.last_error", "suppressions.reply", "audit_log.email"} {
 			if !slices.Contains(traces(t, b.DB, "bob@acme.test"), where) {

@@ -57,7 +57,6 @@ func (b *testBundle) history(t *testing.T) [3]int64 {
 		}
 		return nil
 	}
-	t.Cleanup(func() { b.SMTP.Rcpt = nil })
 	ids[2] = b.WaitDone(t, b.broadcast(t, `{"subject":"Security advisory","body":"Update.","audience":{"roles":["technical"]}}`)).ID
 	return ids
 }

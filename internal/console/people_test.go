@@ -46,7 +46,6 @@ func (b *testBundle) history(t *testing.T) [3]ledger.Announcement {
 		}
 		return nil
 	}
-	t.Cleanup(func() { b.SMTP.Rcpt = nil })
 	out[2] = broadcast("Security advisory")
 	return out
 }

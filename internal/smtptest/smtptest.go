@@ -77,6 +77,10 @@ type Server struct {
 	Addr string
 
 	// Rcpt, if set, answers RCPT TO: a non-nil *smtp.SMTPError is the reply.
+	// Rcpt, Data and Connect are read by every session without a lock:
+	// set them before the mail they are for is sent, and do not set them
+	// back while a session may be running (a test's last hook simply stays
+	// until the server closes).
 	Rcpt func(to string) error
 	// Data, if set, is called before a message is accepted, with the number
 	// of the DATA command (1, 2, …) and the recipients; a non-nil error is
