@@ -89,3 +89,31 @@ func valuesOf[T any](items []T, row string, args func(T) []any) (string, []any) 
 	}
 	return string(b), all
 }
+
+// GiveBack ends claims cs untried, their attempts not counted, with one
+// statement: the rest of a batch whose task stops (shutdown, the relay
+// fails) or whose announcement was paused or cancelled meanwhile. A
+// delivery of a cancelled announcement is cancelled, as the cancel did to
+// the pending ones; any other is pending again, due now.
+func (l *Ledger) GiveBack(ctx context.Context, cs []Claim) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	values, args := claimValues(cs)
+	now := l.Now()
+	cancelled := `EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = '` + string(Cancelled) + `')`
+	args = append([]any{DeliveryCancelled, DeliveryPending, now, now}, args...)
+	args = append(args, DeliverySending)
+	_, err := db.Exec(ctx, l.db, `
+		UPDATE deliveries SET
+			status = CASE WHEN `+cancelled+` THEN ? ELSE ? END,
+			reason = CASE WHEN `+cancelled+` THEN 'announcement cancelled' ELSE reason END,
+			attempts = attempts - 1, next_attempt_at = ?, lease_until = NULL, updated_at = ?
+		FROM (VALUES `+values+`) AS c
+		WHERE deliveries.id = c.column1 AND deliveries.claims = c.column2 AND deliveries.attempts = c.column3
+		AND deliveries.status = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("give back %d deliveries: %w", len(cs), err)
+	}
+	return nil
+}
