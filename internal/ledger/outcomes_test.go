@@ -110,6 +110,50 @@ func TestClaimAllAndGroupedOutcomes(t *testing.T) {
 			}
 		})
 
+		t.Run("GiveBackCancelsWhatACancelReached", func(t *testing.T) {
+			t.Parallel()
+			led, a, ids := setup(t)
+			claims, err := led.ClaimAll(ctx, ids[:10], lease)
+			if err != nil {
+				t.Fatal(err)
+			}
+			list := make([]ledger.Claim, 0, len(claims))
+			for _, c := range claims {
+				list = append(list, c)
+			}
+			if err := led.GiveBack(ctx, list[:5]); err != nil {
+				t.Fatal(err)
+			}
+			got, err := led.Get(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Counts.Pending != len(emails)-5 || got.Counts.Sending != 5 {
+				t.Fatalf("after giving back 5 of 10 claims: counts %+v", got.Counts)
+			}
+			if _, err := led.Cancel(ctx, a.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := led.GiveBack(ctx, list[5:]); err != nil {
+				t.Fatal(err)
+			}
+			if got, err = led.Get(ctx, a.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got.Counts.Cancelled != len(emails) || got.Counts.Sending+got.Counts.Pending != 0 {
+				t.Errorf("claims given back after a cancel: counts %+v, want all cancelled", got.Counts)
+			}
+			page, err := led.Deliveries(ctx, a.ID, ledger.DeliveryFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range page.Items {
+				if d.Attempts != 0 {
+					t.Errorf("%s: %d attempts counted for a message never tried", d.Email, d.Attempts)
+				}
+			}
+		})
+
 		t.Run("AStaleClaimDoesNotOverwriteANewOne", func(t *testing.T) {
 			t.Parallel()
 			led, a, ids := setup(t)
