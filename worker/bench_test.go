@@ -29,6 +29,7 @@ var (
 	benchRecipients  = flag.Int("recipients", 20000, "BenchmarkPipeline: contacts the release goes to")
 	benchConnections = flag.Int("connections", 4, "BenchmarkPipeline: SMTP connections, for herald and the baseline")
 	benchConcurrency = flag.Int("concurrency", 10, "BenchmarkPipeline: asynq worker concurrency")
+	benchUnrecorded  = flag.Int("unrecorded", 64, "BenchmarkPipeline: HERALD_SEND_UNRECORDED")
 	benchLatency     = flag.Duration("latency", 0, "BenchmarkPipeline: delay of the SMTP server's reply to each MAIL, RCPT and message")
 )
 
@@ -56,6 +57,7 @@ func BenchmarkPipeline(b *testing.B) {
 				c.Worker.ChunkSize = 100
 				c.Worker.Concurrency = *benchConcurrency
 				c.Mail.SMTPConnections = conns
+				c.Worker.SendUnrecorded = *benchUnrecorded
 				c.Mail.From = "Vendor <updates@vendor.test>"
 			},
 		})

@@ -32,7 +32,7 @@ const batchSize = 50
 // watchEvery is how often a send task looks whether its announcement is
 // still sending: a cancel or a pause stops the messages not yet handed to
 // the SMTP server within about this long.
-const watchEvery = 20 * time.Millisecond
+const watchEvery = 50 * time.Millisecond
 
 // Send sends the pending deliveries of one chunk of an announcement.
 type Send struct {

@@ -35,8 +35,8 @@ func (h *Send) watch(ctx context.Context, id int64) *watch {
 			case <-w.done:
 				return
 			case <-look.C:
-				a, err := h.deps.Ledger.Lookup(ctx, id)
-				if err == nil && a.Status != ledger.Sending {
+				status, err := h.deps.Ledger.StatusOf(ctx, id)
+				if err == nil && status != ledger.Sending {
 					w.halted.Store(true)
 				}
 			case <-extend.C:

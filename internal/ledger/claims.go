@@ -117,3 +117,13 @@ func (l *Ledger) GiveBack(ctx context.Context, cs []Claim) error {
 	}
 	return nil
 }
+
+// StatusOf returns an announcement's status alone: a send task asks it
+// often, to stop when staff pause or cancel.
+func (l *Ledger) StatusOf(ctx context.Context, id int64) (Status, error) {
+	var s Status
+	if err := db.Get(ctx, l.db.Read, &s, `SELECT status FROM announcements WHERE id = ?`, id); err != nil {
+		return "", fmt.Errorf("status of announcement %d: %w", id, err)
+	}
+	return s, nil
+}

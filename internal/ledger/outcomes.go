@@ -15,17 +15,20 @@ import (
 // ceiling of the send rate (a few milliseconds a commit on PostgreSQL, and
 // SQLite's one writer shared by every worker).
 //
-// There is no goroutine of its own: the first caller to find nobody
-// writing leads, waits up to Every (or until MaxRows are waiting), writes
-// what is waiting, and goes on while more is.
+// There is no goroutine of its own: a caller that finds fewer writers at
+// work than the database takes at once leads, waits up to every (or until
+// maxRows are waiting), writes what is waiting, and goes on while more
+// is. PostgreSQL takes a few writes at once, and commits them together;
+// SQLite has one writer connection, so one leads at a time.
 type Outcomes struct {
 	l       *Ledger
 	maxRows int
 	every   time.Duration
+	writers int
 
 	mu      sync.Mutex
 	waiting []*sentRow
-	leading bool
+	leaders int
 	full    chan struct{}
 }
 
@@ -38,7 +41,11 @@ type sentRow struct {
 // NewOutcomes returns a group writer of sent outcomes that writes at most
 // maxRows rows at a time, waiting up to every for them to gather.
 func (l *Ledger) NewOutcomes(maxRows int, every time.Duration) *Outcomes {
-	return &Outcomes{l: l, maxRows: max(maxRows, 1), every: every, full: make(chan struct{}, 1)}
+	writers := 4
+	if l.db.Dialect == db.SQLite {
+		writers = 1
+	}
+	return &Outcomes{l: l, maxRows: max(maxRows, 1), every: every, writers: writers, full: make(chan struct{}, writers)}
 }
 
 // Sent records that the SMTP server accepted claim c's message, as
@@ -53,8 +60,10 @@ func (o *Outcomes) Sent(ctx context.Context, c Claim, messageID string) error {
 		default:
 		}
 	}
-	lead := !o.leading
-	o.leading = true
+	lead := o.leaders < o.writers
+	if lead {
+		o.leaders++
+	}
 	o.mu.Unlock()
 	if lead {
 		o.lead(ctx)
@@ -91,7 +100,7 @@ func (o *Outcomes) lead(ctx context.Context) {
 		o.mu.Lock()
 		switch {
 		case len(o.waiting) == 0:
-			o.leading = false
+			o.leaders--
 			o.mu.Unlock()
 			return
 		case len(o.waiting) >= o.maxRows:
