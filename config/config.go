@@ -138,6 +138,11 @@ type Worker struct {
 	// SendMaxThrottles is how many throttling replies a delivery may get,
 	// each given back untried, before it is failed.
 	SendMaxThrottles int `yaml:"send_max_throttles"`
+	// SendUnrecorded is how many messages one process may have handed to
+	// the SMTP server whose outcome is not yet written: the most a crash
+	// of the process can send twice. Outcomes are written in groups of up
+	// to this many.
+	SendUnrecorded int `yaml:"send_unrecorded"`
 }
 
 // Templates says where template overrides are.
@@ -212,6 +217,7 @@ func Default() Config {
 			SendRetryBase:    30 * time.Second,
 			SendLease:        60 * time.Second,
 			SendMaxThrottles: 50,
+			SendUnrecorded:   64,
 		},
 		Scheduler: Scheduler{
 			Timezone:          "UTC",
@@ -361,6 +367,7 @@ func (w Worker) validate() problems {
 	p.atLeastOne("CHUNK_SIZE", w.ChunkSize)
 	p.atLeastOne("SEND_MAX_ATTEMPTS", w.SendMaxAttempts)
 	p.atLeastOne("SEND_MAX_THROTTLES", w.SendMaxThrottles)
+	p.atLeastOne("SEND_UNRECORDED", w.SendUnrecorded)
 	if w.SendRetryBase <= 0 {
 		p.add("SEND_RETRY_BASE", "must be positive")
 	}

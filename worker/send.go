@@ -21,10 +21,18 @@ import (
 	"github.com/heraldhq/herald/internal/queue"
 )
 
-// batchSize is how many due deliveries Send reads at a time. Each is then
-// claimed, sent and recorded on its own: a crash loses the outcome of at
-// most the message in flight.
+// batchSize is how many due deliveries Send reads and claims at a time,
+// with one statement each. Their messages are handed to the SMTP
+// connections as they are rendered, and their outcomes written in group
+// commits (ledger.Outcomes); the claims are kept alive, and the
+// announcement watched for a pause or a cancel, by one goroutine per
+// task.
 const batchSize = 50
+
+// watchEvery is how often a send task looks whether its announcement is
+// still sending: a cancel or a pause stops the messages not yet handed to
+// the SMTP server within about this long.
+const watchEvery = 50 * time.Millisecond
 
 // Send sends the pending deliveries of one chunk of an announcement.
 type Send struct {
@@ -34,6 +42,11 @@ type Send struct {
 	// throttles counts the throttling replies in a row, for the wait
 	// before a throttled message is tried again.
 	throttles atomic.Int64
+	// outcomes writes what became of sent messages in group commits.
+	outcomes *ledger.Outcomes
+	// unrecorded holds a token for each message handed to the SMTP server
+	// whose outcome is not yet written: what a crash may send twice.
+	unrecorded chan struct{}
 }
 
 // NewSend returns the send handler.
@@ -48,7 +61,12 @@ func NewSend(cfg Config, deps Deps) (*Send, error) {
 	if cfg.MaxThrottles == 0 {
 		cfg.MaxThrottles = 50
 	}
-	return &Send{cfg: cfg, deps: deps, domain: domain}, nil
+	if cfg.Unrecorded == 0 {
+		cfg.Unrecorded = 64
+	}
+	return &Send{cfg: cfg, deps: deps, domain: domain,
+		outcomes:   deps.Ledger.NewOutcomes(cfg.Unrecorded, 2*time.Millisecond),
+		unrecorded: make(chan struct{}, cfg.Unrecorded)}, nil
 }
 
 // ProcessTask handles queue.TypeSend.
@@ -72,10 +90,15 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	log := h.deps.Logger.With("announcement", a.ID, "chunk", p.Chunk)
+	w := h.watch(ctx, a.ID)
+	defer w.stop()
 
 	for {
 		if err := ctx.Err(); err != nil {
 			return err // shutting down: the queue runs the task again
+		}
+		if w.isHalted() {
+			return nil // paused or cancelled: its work is enqueued again on resume
 		}
 		due, err := h.deps.Ledger.Due(ctx, a.ID, p.Chunk, batchSize)
 		if err != nil {
@@ -85,27 +108,28 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			break
 		}
 		emails := make([]string, len(due))
+		ids := make([]int64, len(due))
 		for i, d := range due {
-			emails[i] = d.Email
+			emails[i], ids[i] = d.Email, d.ID
 		}
 		batch, err := open.Batch(ctx, emails)
 		if err != nil {
 			return err
 		}
-		for _, d := range due {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if ok, reason := h.deps.Breaker.Allows(); !ok {
-				return h.pauseForRelay(ctx, log, a.ID, reason)
-			}
-			err := h.deliver(ctx, log, a, batch, d)
-			if errors.Is(err, errRelayFails) {
-				return nil // the announcement is paused until the relay works
-			}
-			if err != nil {
-				return err
-			}
+		claims, err := h.deps.Ledger.ClaimAll(ctx, ids, h.cfg.Lease)
+		if err != nil {
+			return err
+		}
+		if len(claims) == 0 {
+			continue // taken by another worker, or the announcement stopped
+		}
+		w.hold(claims)
+		err = h.sendBatch(ctx, log, w, a, batch, due, claims)
+		if errors.Is(err, errRelayFails) {
+			return nil // the announcement is paused until the relay works
+		}
+		if err != nil {
+			return err
 		}
 	}
 
@@ -130,24 +154,104 @@ func (h *Send) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-// deliver claims, composes, renders, sends and records one delivery. It
-// returns an error only when the ledger cannot be written; every other
-// outcome is recorded on the delivery.
-func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcement, batch kinds.Batch, d ledger.Delivery) error {
-	claim, claimed, err := h.deps.Ledger.Claim(ctx, d.ID, h.cfg.Lease)
-	if err != nil || !claimed {
-		return err // not claimed: sent, cancelled or taken by another worker meanwhile
-	}
-	// From here the outcome must be recorded even if the task is being
-	// cancelled: the message may have left.
+// sendBatch composes, renders and hands to the SMTP connections the
+// messages of a claimed batch, in order, and waits until every outcome is
+// written. It stops handing messages over when the task stops, the
+// announcement is paused or cancelled, or the relay fails, and gives the
+// rest back untried. It returns an error when the ledger cannot be
+// written, or errRelayFails.
+func (h *Send) sendBatch(ctx context.Context, log *slog.Logger, w *watch, a ledger.Announcement, batch kinds.Batch, due []ledger.Delivery, claims map[int64]ledger.Claim) error {
+	// Outcomes must be written even if the task is being cancelled: the
+	// messages may have left.
 	taskCtx := ctx
 	ctx = context.WithoutCancel(ctx)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		rest     []ledger.Claim
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil || errors.Is(firstErr, errRelayFails) && !errors.Is(err, errRelayFails) {
+			firstErr = err
+		}
+	}
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return firstErr != nil
+	}
+	for i, d := range due {
+		claim, ok := claims[d.ID]
+		if !ok {
+			continue // not claimed: sent, cancelled or taken by another worker meanwhile
+		}
+		stop := taskCtx.Err() != nil || w.isHalted() || failed()
+		if !stop {
+			if ok, reason := h.deps.Breaker.Allows(); !ok {
+				if err := h.pauseForRelay(ctx, log, a.ID, reason); err != nil {
+					fail(err)
+				}
+				fail(errRelayFails)
+				stop = true
+			}
+		}
+		if stop {
+			for _, d := range due[i:] {
+				if c, ok := claims[d.ID]; ok {
+					rest = append(rest, c)
+				}
+			}
+			break
+		}
+		m, handed, err := h.prepare(taskCtx, ctx, log, w, a, batch, d, claim)
+		if err != nil {
+			fail(err)
+		}
+		if !handed {
+			w.settled(claim)
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-h.unrecorded }()
+			defer w.settled(claim)
+			start := time.Now()
+			err := h.deps.Sender.Send(ctx, m)
+			h.deps.Metrics.Send(time.Since(start).Seconds())
+			if err := h.record(ctx, log, a, d, claim, m.MessageID, err); err != nil {
+				fail(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(rest) > 0 {
+		err := persist(ctx, h.cfg.Lease/2, func() error { return h.deps.Ledger.GiveBack(ctx, rest) })
+		for _, c := range rest {
+			w.settled(c)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if firstErr == nil {
+		return taskCtx.Err()
+	}
+	return firstErr
+}
+
+// prepare composes and renders the message of claimed delivery d and, once
+// it may go, takes a token of h.unrecorded for it: handed says the caller
+// sends it and gives the token back. Otherwise its outcome is written
+// (skipped, failed to render) or it is given back untried; an error says
+// the ledger could not be written.
+func (h *Send) prepare(taskCtx, ctx context.Context, log *slog.Logger, w *watch, a ledger.Announcement, batch kinds.Batch, d ledger.Delivery, claim ledger.Claim) (m mailer.Message, handed bool, err error) {
 	led := h.deps.Ledger
 	kind := string(a.Kind)
-
 	skip, err := batch.Check(ctx)
 	if err != nil {
-		return err // the claim runs out and the delivery is tried again
+		return m, false, err // the claim runs out and the delivery is tried again
 	}
 	var draft kinds.Draft
 	if skip == "" {
@@ -155,32 +259,33 @@ func (h *Send) deliver(ctx context.Context, log *slog.Logger, a ledger.Announcem
 	}
 	if skip != "" {
 		h.deps.Metrics.Delivery(kind, "skipped")
-		return led.MarkSkipped(ctx, claim, skip)
+		return m, false, led.MarkSkipped(ctx, claim, skip)
 	}
 	msg, err := h.deps.Renderer.Render(draft.Template, draft.Locale, draft.Data)
 	if err != nil {
 		log.Error("render failed", "delivery", d.ID, "err", err)
 		h.deps.Metrics.Delivery(kind, "failed")
-		return led.MarkFailed(ctx, claim, "render: "+err.Error())
+		return m, false, led.MarkFailed(ctx, claim, "render: "+err.Error())
 	}
-	messageID := fmt.Sprintf("%d.%d@%s", d.ID, a.ID, h.domain)
-	// The claim is kept alive while the message waits for the shared rate
-	// and a connection, and is sent, however long that takes: only a
-	// worker that died lets its lease run out.
-	stop := h.keepClaim(ctx, claim)
-	defer stop() // also if Send panics: a claim kept alive forever is a message lost
 	if ok, err := h.mayGo(taskCtx, ctx, log, a, d, claim); !ok {
-		return err
+		return m, false, err
 	}
-	start := time.Now()
-	err = h.deps.Sender.Send(ctx, mailer.Message{
+	select {
+	case h.unrecorded <- struct{}{}:
+	case <-taskCtx.Done():
+		return m, false, cmp.Or(led.GiveBack(ctx, []ledger.Claim{claim}), taskCtx.Err())
+	}
+	if w.isHalted() {
+		// Paused or cancelled while the message waited for its turn.
+		<-h.unrecorded
+		return m, false, led.GiveBack(ctx, []ledger.Claim{claim})
+	}
+	return mailer.Message{
 		From: h.cfg.From, To: d.Email, ToName: draft.ToName,
 		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
-		MessageID: messageID, Date: h.deps.Now(), Headers: draft.Headers, ReplyTo: draft.ReplyTo,
-	})
-	stop()
-	h.deps.Metrics.Send(time.Since(start).Seconds())
-	return h.record(ctx, log, a, d, claim, messageID, err)
+		MessageID: fmt.Sprintf("%d.%d@%s", d.ID, a.ID, h.domain),
+		Date:      h.deps.Now(), Headers: draft.Headers, ReplyTo: draft.ReplyTo,
+	}, true, nil
 }
 
 // mayGo waits for the shared rate, then says whether the claimed message
@@ -237,7 +342,7 @@ func (h *Send) record(ctx context.Context, log *slog.Logger, a ledger.Announceme
 		h.throttles.Store(0)
 		// The message is out: recording it must outlast a database blip,
 		// or the lease runs out and it is sent again.
-		return persist(ctx, h.cfg.Lease/2, func() error { return led.MarkSent(ctx, claim, messageID) })
+		return persist(ctx, h.cfg.Lease/2, func() error { return h.outcomes.Sent(ctx, claim, messageID) })
 	}
 	e := mailer.Classify(sendErr)
 	reason := e.Error()
@@ -335,35 +440,6 @@ func (h *Send) pauseForRelay(ctx context.Context, log *slog.Logger, id int64, re
 		log.Warn("announcement paused until the relay works", "reason", reason)
 	}
 	return nil
-}
-
-// keepClaim extends a claim's lease every third of it until the returned
-// stop is called.
-func (h *Send) keepClaim(ctx context.Context, claim ledger.Claim) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(h.cfg.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if err := h.deps.Ledger.ExtendLease(ctx, claim, h.cfg.Lease); err != nil {
-					h.deps.Logger.Warn("could not extend a claim", "delivery", claim.Delivery, "err", err)
-				}
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			close(done)
-			<-finished
-		})
-	}
 }
 
 // persist runs write until it succeeds or within is over, waiting a little

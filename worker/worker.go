@@ -34,6 +34,10 @@ type Config struct {
 	// MaxThrottles is how many throttling replies a delivery may get, each
 	// given back untried, before it is failed (default 50).
 	MaxThrottles int
+	// Unrecorded is how many messages this process may have handed to
+	// the SMTP server whose outcome is not yet written (default 64): the
+	// most a crash can send twice.
+	Unrecorded int
 	// From is the sender, "Name <address>".
 	From string
 }

@@ -102,6 +102,7 @@ func (a *App) StartWorkers(ctx context.Context) error {
 		Lease:        cfg.Worker.SendLease,
 		MaxAttempts:  cfg.Worker.SendMaxAttempts,
 		MaxThrottles: cfg.Worker.SendMaxThrottles,
+		Unrecorded:   cfg.Worker.SendUnrecorded,
 		RetryBase:    cfg.Worker.SendRetryBase,
 		From:         cfg.Mail.From,
 	}, worker.Deps{

@@ -107,14 +107,16 @@ func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize 
 const deliveryColumns = `id, announcement_id, email, chunk, status, reason, attempts, next_attempt_at, last_error, message_id, sent_at`
 
 // Due returns up to limit pending deliveries of a chunk whose time has
-// come, while its announcement is sending (not paused or cancelled).
+// come, while its announcement is sending (not paused or cancelled). The
+// status is written in the query, not bound, so that both databases see
+// that the partial index deliveries_due serves it.
 func (l *Ledger) Due(ctx context.Context, announcementID int64, chunk, limit int) ([]Delivery, error) {
 	var ds []Delivery
 	err := db.Select(ctx, l.db.Read, &ds, `
 		SELECT `+deliveryColumns+` FROM deliveries
-		WHERE announcement_id = ? AND chunk = ? AND status = ? AND next_attempt_at <= ?
+		WHERE announcement_id = ? AND chunk = ? AND status = '`+string(DeliveryPending)+`' AND next_attempt_at <= ?
 		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
-		LIMIT ?`, announcementID, chunk, DeliveryPending, l.Now(), Sending, limit)
+		LIMIT ?`, announcementID, chunk, l.Now(), Sending, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due deliveries of %d/%d: %w", announcementID, chunk, err)
 	}
@@ -128,9 +130,9 @@ func (l *Ledger) NextAttempt(ctx context.Context, announcementID int64, chunk in
 	var next []time.Time
 	err := db.Select(ctx, l.db.Read, &next, `
 		SELECT next_attempt_at FROM deliveries
-		WHERE announcement_id = ? AND chunk = ? AND status = ?
+		WHERE announcement_id = ? AND chunk = ? AND status = '`+string(DeliveryPending)+`'
 		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
-		ORDER BY next_attempt_at LIMIT 1`, announcementID, chunk, DeliveryPending, Sending)
+		ORDER BY next_attempt_at LIMIT 1`, announcementID, chunk, Sending)
 	if err != nil || len(next) == 0 {
 		return time.Time{}, false, err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -81,8 +82,9 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 	return cfg, nil
 }
 
-// SMTP sends through a pool of persistent connections: each message waits
-// for a free connection, and a connection stays open across messages until
+// SMTP sends through persistent connections, each served by one sender
+// goroutine that takes the next message handed over (Send builds it on the
+// caller's goroutine first): a connection stays open across messages until
 // it fails, when it is dialled again for the next one. It speaks the
 // transaction itself (MAIL, RCPT, DATA) over go-mail's SMTP client, so that
 // it knows which step each reply answers, and it resets the transaction
@@ -93,8 +95,28 @@ type SMTP struct {
 	host    string
 	auth    bool // a user name is configured
 	timeout time.Duration
-	slots   chan *conn
+	conns   []*conn
 	dkim    *gomail.DKIMSigner
+	// jobs hands a message (or a probe) to the first sender goroutine
+	// free; unbuffered, so a message is handed over only when a
+	// connection takes it.
+	jobs chan job
+
+	// mu guards the senders' life: started at the first use, stopped by
+	// Close (which waits for them while holding it), started again by a
+	// use after Close.
+	mu      sync.Mutex
+	running bool
+	quit    chan struct{}
+	senders sync.WaitGroup
+	closing []error
+}
+
+// job is one thing for a sender goroutine to do on its connection.
+type job struct {
+	ctx  context.Context
+	run  func(ctx context.Context, c *conn) error
+	done chan error
 }
 
 // conn is one pooled connection; client is nil until it is dialled.
@@ -150,15 +172,61 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 			gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
 	}
 	s := &SMTP{addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), host: cfg.Host, auth: cfg.Username != "",
-		timeout: cfg.Timeout, slots: make(chan *conn, cfg.Connections), dkim: cfg.DKIM}
+		timeout: cfg.Timeout, dkim: cfg.DKIM, jobs: make(chan job)}
 	for range cfg.Connections {
 		d, err := gomail.NewClient(cfg.Host, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("smtp client: %w", err)
 		}
-		s.slots <- &conn{dialer: d}
+		s.conns = append(s.conns, &conn{dialer: d})
 	}
 	return s, nil
+}
+
+// start starts the sender goroutines unless they run, and returns the
+// channel that says they were stopped.
+func (s *SMTP) start() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		return s.quit
+	}
+	s.running, s.quit, s.closing = true, make(chan struct{}), make([]error, len(s.conns))
+	for i, c := range s.conns {
+		s.senders.Go(func() { s.serve(c, i, s.quit) })
+	}
+	return s.quit
+}
+
+// serve is the sender goroutine of connection c: it runs the jobs it
+// takes until quit, then says QUIT.
+func (s *SMTP) serve(c *conn, i int, quit chan struct{}) {
+	for {
+		select {
+		case j := <-s.jobs:
+			j.done <- j.run(j.ctx, c)
+		case <-quit:
+			s.closing[i] = s.quitConn(c)
+			return
+		}
+	}
+}
+
+// do hands run to a sender goroutine and returns its result. A caller
+// whose ctx ends before a connection takes it gets a temporary error.
+func (s *SMTP) do(ctx context.Context, run func(ctx context.Context, c *conn) error) error {
+	j := job{ctx: ctx, run: run, done: make(chan error, 1)}
+	for {
+		quit := s.start()
+		select {
+		case s.jobs <- j:
+			return <-j.done
+		case <-quit:
+			// Closed meanwhile: the next use starts the senders again.
+		case <-ctx.Done():
+			return &Error{Temporary: true, Err: ctx.Err()}
+		}
+	}
 }
 
 // Send sends m over a pooled connection.
@@ -177,12 +245,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return &Error{Err: fmt.Errorf("recipient %q: %v", m.To, err)}
 	}
 	to := rcpts[0]
-	c, err := s.take(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { s.slots <- c }()
+	return s.do(ctx, func(ctx context.Context, c *conn) error { return s.deliver(ctx, c, from, to, msg) })
+}
 
+// deliver sends msg over connection c, dialling it if it is closed.
+func (s *SMTP) deliver(ctx context.Context, c *conn, from, to string, msg *gomail.Msg) error {
 	for try := 0; ; try++ {
 		if err := s.connect(ctx, c); err != nil {
 			return err
@@ -248,17 +315,6 @@ func (s *SMTP) connect(ctx context.Context, c *conn) error {
 	return nil
 }
 
-// take waits for a free connection of the pool, which the caller gives
-// back.
-func (s *SMTP) take(ctx context.Context) (*conn, error) {
-	select {
-	case c := <-s.slots:
-		return c, nil
-	case <-ctx.Done():
-		return nil, &Error{Temporary: true, Err: ctx.Err()}
-	}
-}
-
 // transact runs one mail transaction on client. It reports a refusal
 // classified, and whether the connection must be closed: after an I/O
 // error, after a 421, or when the transaction could not be reset.
@@ -320,11 +376,11 @@ func (s *SMTP) Probe(ctx context.Context, from string) error {
 	if err != nil {
 		return &Error{Err: fmt.Errorf("sender %q: %w", from, err)}
 	}
-	c, err := s.take(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { s.slots <- c }()
+	return s.do(ctx, func(ctx context.Context, c *conn) error { return s.probe(ctx, c, sender) })
+}
+
+// probe runs Probe on connection c.
+func (s *SMTP) probe(ctx context.Context, c *conn, sender string) error {
 	if c.client != nil && (c.client.UpdateDeadline(s.timeout) != nil || c.client.Noop() != nil) {
 		c.drop()
 	}
@@ -437,28 +493,33 @@ func (s *SMTP) advice(stage Stage, r Reply, from string, err error) string {
 	return "check HERALD_SMTP_URL (host, port, ?tls= and credentials)"
 }
 
-// Close closes every connection, waiting for messages in flight. The
-// closed connections go back to the pool, so that closing again returns at
-// once instead of waiting forever for them.
+// Close closes every connection, waiting for the messages in flight, and
+// stops the sender goroutines. Closing again returns at once; a message
+// sent after Close dials again.
 func (s *SMTP) Close() error {
-	var errs []error
-	conns := make([]*conn, 0, cap(s.slots))
-	for range cap(s.slots) {
-		c := <-s.slots
-		conns = append(conns, c)
-		if c.client != nil {
-			// A connection the relay dropped, or idle past its deadline,
-			// cannot say QUIT; it is closed all the same.
-			if err := c.client.UpdateDeadline(5 * time.Second); err != nil || c.client.Quit() != nil {
-				if err := c.client.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-					errs = append(errs, err)
-				}
-			}
-			c.client = nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running {
+		return nil
+	}
+	close(s.quit)
+	s.senders.Wait()
+	s.running = false
+	return errors.Join(s.closing...)
+}
+
+// quitConn says QUIT on c's connection, if it is open, and closes it.
+func (s *SMTP) quitConn(c *conn) error {
+	if c.client == nil {
+		return nil
+	}
+	defer func() { c.client = nil }()
+	// A connection the relay dropped, or idle past its deadline, cannot
+	// say QUIT; it is closed all the same.
+	if err := c.client.UpdateDeadline(5 * time.Second); err != nil || c.client.Quit() != nil {
+		if err := c.client.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
 		}
 	}
-	for _, c := range conns {
-		s.slots <- c
-	}
-	return errors.Join(errs...)
+	return nil
 }

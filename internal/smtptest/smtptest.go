@@ -93,6 +93,9 @@ type Server struct {
 	Connect func() error
 	// Discard counts messages without keeping them (benchmarks).
 	Discard bool
+	// Latency, if set, delays the reply to each MAIL, RCPT and message
+	// (the end of DATA): a relay that is not on loopback (benchmarks).
+	Latency time.Duration
 
 	srv      *smtp.Server
 	opts     options
@@ -257,6 +260,7 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 }
 
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	ss.s.wait()
 	if ss.s.opts.username != "" && ss.user == "" {
 		return smtp.ErrAuthRequired
 	}
@@ -265,6 +269,7 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	ss.s.wait()
 	if ss.s.Rcpt != nil {
 		if err := ss.s.Rcpt(to); err != nil {
 			return err
@@ -275,6 +280,7 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
+	defer ss.s.wait()
 	n := int(ss.s.datas.Add(1))
 	if ss.s.Data != nil {
 		if err := ss.s.Data(n, ss.to); errors.Is(err, ErrDrop) {
@@ -307,6 +313,13 @@ func (ss *session) Data(r io.Reader) error {
 	ss.s.mu.Unlock()
 	ss.s.accepted.Add(1)
 	return nil
+}
+
+// wait is the server's Latency.
+func (s *Server) wait() {
+	if s.Latency > 0 {
+		time.Sleep(s.Latency)
+	}
 }
 
 func (ss *session) Reset() {
