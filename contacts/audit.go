@@ -207,18 +207,37 @@ func (s *Store) write(ctx context.Context, by Actor, change func(tx *sqlx.Tx, cs
 	return nil
 }
 
-// audit writes the entries of cs and tells the notifier of each.
+// audit writes the entries of cs and tells the notifier of each. Entries
+// nobody is told of (a new license's, or every one without a notifier) are
+// written many to a statement: an import of a million rows audits a million
+// memberships. The others are written one at a time, in order, because the
+// notice of each reads the log as it stands.
 func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, cs *changeSet) ([]func(context.Context), error) {
-	var after []func(context.Context)
+	var (
+		after []func(context.Context)
+		quiet [][]any
+	)
 	now := s.timestamp()
+	flush := func() error {
+		_, err := db.InsertValues(ctx, tx, `INSERT INTO audit_log (`+auditColumns+`)`, "", quiet)
+		quiet = quiet[:0]
+		if err != nil {
+			return fmt.Errorf("audit %s's changes: %w", cs.by, err)
+		}
+		return nil
+	}
 	for _, e := range cs.entries {
 		e.By, e.At = cs.by, now
+		if s.notifier == nil || cs.created[e.LicenseID] {
+			quiet = append(quiet, auditValues(e))
+			continue
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
 		var err error
 		if e.ID, err = WriteAudit(ctx, tx, e); err != nil {
 			return nil, err
-		}
-		if s.notifier == nil || cs.created[e.LicenseID] {
-			continue
 		}
 		n, err := s.notice(ctx, tx, e)
 		if err != nil {
@@ -235,7 +254,17 @@ func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, cs *changeSet) ([]func(c
 			after = append(after, fn)
 		}
 	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
 	return after, nil
+}
+
+const auditColumns = `license_id, action, email, role, is_main, previous_main, via, actor, created_at, token_name, detail`
+
+// auditValues are e's values in the order of auditColumns.
+func auditValues(e AuditEntry) []any {
+	return []any{e.LicenseID, e.Action, e.Email, e.Role, e.Main, e.PreviousMain, e.By.Via, e.By.Name, e.At.UTC().Truncate(time.Microsecond), e.TokenName, e.Detail}
 }
 
 // WriteAudit writes one entry to the audit log in q (the transaction of
@@ -247,9 +276,8 @@ func WriteAudit(ctx context.Context, q sqlx.ExtContext, e AuditEntry) (int64, er
 	}
 	var id int64
 	err := db.Get(ctx, q, &id, `
-		INSERT INTO audit_log (license_id, action, email, role, is_main, previous_main, via, actor, created_at, token_name, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.LicenseID, e.Action, e.Email, e.Role, e.Main, e.PreviousMain, e.By.Via, e.By.Name, e.At.UTC().Truncate(time.Microsecond), e.TokenName, e.Detail)
+		INSERT INTO audit_log (`+auditColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, auditValues(e)...)
 	if err != nil {
 		return 0, fmt.Errorf("audit %s %s%s on %q: %w", e.Action, e.Email, e.TokenName, e.LicenseID, err)
 	}
