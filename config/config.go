@@ -130,8 +130,10 @@ type Mail struct {
 
 // Worker tunes the sending.
 type Worker struct {
-	Concurrency     int           `yaml:"worker_concurrency"`
-	ChunkSize       int           `yaml:"chunk_size"`
+	Concurrency int `yaml:"worker_concurrency"`
+	ChunkSize   int `yaml:"chunk_size"`
+	// FanoutPage is how many deliveries a fan-out inserts per transaction.
+	FanoutPage      int           `yaml:"fanout_page"`
 	SendMaxAttempts int           `yaml:"send_max_attempts"`
 	SendRetryBase   time.Duration `yaml:"send_retry_base"`
 	SendLease       time.Duration `yaml:"send_lease"`
@@ -208,6 +210,7 @@ func Default() Config {
 		Worker: Worker{
 			Concurrency:      10,
 			ChunkSize:        100,
+			FanoutPage:       10000,
 			SendMaxAttempts:  8,
 			SendRetryBase:    30 * time.Second,
 			SendLease:        60 * time.Second,
@@ -359,6 +362,7 @@ func (w Worker) validate() problems {
 	var p problems
 	p.atLeastOne("WORKER_CONCURRENCY", w.Concurrency)
 	p.atLeastOne("CHUNK_SIZE", w.ChunkSize)
+	p.atLeastOne("FANOUT_PAGE", w.FanoutPage)
 	p.atLeastOne("SEND_MAX_ATTEMPTS", w.SendMaxAttempts)
 	p.atLeastOne("SEND_MAX_THROTTLES", w.SendMaxThrottles)
 	if w.SendRetryBase <= 0 {

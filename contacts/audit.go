@@ -215,7 +215,7 @@ func (s *Store) write(ctx context.Context, by Actor, change func(tx *sqlx.Tx, cs
 func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, cs *changeSet) ([]func(context.Context), error) {
 	var (
 		after []func(context.Context)
-		quiet [][]any
+		quiet = make([][]any, 0, min(len(cs.entries), auditBatch))
 	)
 	now := s.timestamp()
 	flush := func() error {
@@ -228,8 +228,13 @@ func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, cs *changeSet) ([]func(c
 	}
 	for _, e := range cs.entries {
 		e.By, e.At = cs.by, now
-		if s.notifier == nil || cs.created[e.LicenseID] {
+		if cs.quiet(s.notifier, e) {
 			quiet = append(quiet, auditValues(e))
+			if len(quiet) >= auditBatch {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
 			continue
 		}
 		if err := flush(); err != nil {
@@ -258,6 +263,36 @@ func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, cs *changeSet) ([]func(c
 		return nil, err
 	}
 	return after, nil
+}
+
+// auditBatch is how many entries audit holds before writing them.
+const auditBatch = 5000
+
+// quiet says whether nobody is told of e.
+func (cs *changeSet) quiet(n Notifier, e AuditEntry) bool { return n == nil || cs.created[e.LicenseID] }
+
+// auditQuiet writes, as audit would, the entries of cs up to the first
+// that somebody is to be told of, and forgets them: a long transaction
+// (an import) calls it as it goes, to hold few entries in memory.
+func (s *Store) auditQuiet(ctx context.Context, tx *sqlx.Tx, cs *changeSet) error {
+	n := 0
+	for n < len(cs.entries) && cs.quiet(s.notifier, cs.entries[n]) {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	rows := make([][]any, n)
+	now := s.timestamp()
+	for i, e := range cs.entries[:n] {
+		e.By, e.At = cs.by, now
+		rows[i] = auditValues(e)
+	}
+	if _, err := db.InsertValues(ctx, tx, `INSERT INTO audit_log (`+auditColumns+`)`, "", rows); err != nil {
+		return fmt.Errorf("audit %s's changes: %w", cs.by, err)
+	}
+	cs.entries = slices.Delete(cs.entries, 0, n)
+	return nil
 }
 
 const auditColumns = `license_id, action, email, role, is_main, previous_main, via, actor, created_at, token_name, detail`

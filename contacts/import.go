@@ -65,6 +65,9 @@ func (s *Store) Import(ctx context.Context, by Actor, rows []Row) (ImportResult,
 			if err := s.importGroup(ctx, tx, cs, group, &res); err != nil {
 				return err
 			}
+			if err := s.auditQuiet(ctx, tx, cs); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

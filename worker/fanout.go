@@ -26,12 +26,18 @@ func StartIfDue(ctx context.Context, q *queue.Queue, a ledger.Announcement, logg
 }
 
 // Fanout resolves an announcement's audience into deliveries, set-based in
-// SQL, then enqueues one send task per chunk.
+// SQL a page at a time, and enqueues the send tasks of each page's chunks
+// as soon as the page is committed: the first messages of a release to a
+// million leave while the rest of its deliveries are being inserted.
 type Fanout struct {
 	Ledger    *ledger.Ledger
 	Kinds     *kinds.Registry
 	Queue     *queue.Queue
 	ChunkSize int
+	// PageSize is how many deliveries one transaction inserts (default
+	// 10,000). The first page is smaller, ten chunks, so that it commits
+	// at once whatever the size of the audience.
+	PageSize int
 }
 
 // ProcessTask handles queue.TypeFanout.
@@ -51,19 +57,29 @@ func (h *Fanout) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	chunks, err := h.Ledger.Resolve(ctx, a.ID, open.Audience(), h.ChunkSize)
-	if err != nil {
-		return err
+	pageSize := h.PageSize
+	if pageSize <= 0 {
+		pageSize = 10000
 	}
+	size := min(pageSize, 10*h.ChunkSize)
 	urgent := h.Kinds.Urgent(a.Kind)
-	for _, c := range chunks {
-		task := queue.NewSendTask(a.ID, c, time.Time{})
-		if urgent {
-			task = task.Urgent()
-		}
-		if err := h.Queue.Enqueue(ctx, task); err != nil {
+	for {
+		chunks, more, err := h.Ledger.ResolvePage(ctx, a.ID, open.Audience(), h.ChunkSize, size)
+		if err != nil {
 			return err
 		}
+		for _, c := range chunks {
+			task := queue.NewSendTask(a.ID, c, time.Time{})
+			if urgent {
+				task = task.Urgent()
+			}
+			if err := h.Queue.Enqueue(ctx, task); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
+		}
+		size = pageSize
 	}
-	return nil
 }

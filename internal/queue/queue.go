@@ -157,7 +157,8 @@ type ServerConfig struct {
 	ShutdownTimeout time.Duration
 	// PollInterval is how often an idle worker looks for new tasks, and
 	// how often tasks scheduled for later are moved into the queue when
-	// due (default 1s).
+	// due (default 100ms: the first message of a release waits for it;
+	// an idle look is one small script in Redis).
 	PollInterval time.Duration
 	Logger       *slog.Logger
 }
@@ -165,7 +166,7 @@ type ServerConfig struct {
 // NewServer returns an asynq server that works this queue.
 func (q *Queue) NewServer(cfg ServerConfig) *asynq.Server {
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = time.Second
+		cfg.PollInterval = 100 * time.Millisecond
 	}
 	return asynq.NewServerFromRedisClient(q.redis, asynq.Config{
 		Concurrency:              cfg.Concurrency,
