@@ -132,7 +132,8 @@ type Mail struct {
 type Worker struct {
 	Concurrency int `yaml:"worker_concurrency"`
 	ChunkSize   int `yaml:"chunk_size"`
-	// FanoutPage is how many deliveries a fan-out inserts per transaction.
+	// FanoutPage is how many deliveries the first page of a fan-out
+	// holds: they are inserted and enqueued at once, the rest after.
 	FanoutPage      int           `yaml:"fanout_page"`
 	SendMaxAttempts int           `yaml:"send_max_attempts"`
 	SendRetryBase   time.Duration `yaml:"send_retry_base"`
@@ -210,7 +211,7 @@ func Default() Config {
 		Worker: Worker{
 			Concurrency:      10,
 			ChunkSize:        100,
-			FanoutPage:       10000,
+			FanoutPage:       1000,
 			SendMaxAttempts:  8,
 			SendRetryBase:    30 * time.Second,
 			SendLease:        60 * time.Second,

@@ -26,18 +26,18 @@ func StartIfDue(ctx context.Context, q *queue.Queue, a ledger.Announcement, logg
 }
 
 // Fanout resolves an announcement's audience into deliveries, set-based in
-// SQL a page at a time, and enqueues the send tasks of each page's chunks
-// as soon as the page is committed: the first messages of a release to a
-// million leave while the rest of its deliveries are being inserted.
+// SQL, and enqueues one send task per chunk: first those of a first page,
+// committed and enqueued at once, then those of the rest of the audience,
+// so that the first messages of a release to a million leave while the
+// rest of its deliveries are being inserted.
 type Fanout struct {
 	Ledger    *ledger.Ledger
 	Kinds     *kinds.Registry
 	Queue     *queue.Queue
 	ChunkSize int
-	// PageSize is how many deliveries one transaction inserts (default
-	// 10,000). The first page is smaller, ten chunks, so that it commits
-	// at once whatever the size of the audience.
-	PageSize int
+	// FirstPage is how many deliveries the first page holds (default ten
+	// chunks).
+	FirstPage int
 }
 
 // ProcessTask handles queue.TypeFanout.
@@ -57,14 +57,13 @@ func (h *Fanout) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	pageSize := h.PageSize
-	if pageSize <= 0 {
-		pageSize = 10000
+	firstPage := h.FirstPage
+	if firstPage <= 0 {
+		firstPage = 10 * h.ChunkSize
 	}
-	size := min(pageSize, 10*h.ChunkSize)
 	urgent := h.Kinds.Urgent(a.Kind)
 	for {
-		chunks, more, err := h.Ledger.ResolvePage(ctx, a.ID, open.Audience(), h.ChunkSize, size)
+		chunks, more, err := h.Ledger.ResolvePage(ctx, a.ID, open.Audience(), h.ChunkSize, firstPage)
 		if err != nil {
 			return err
 		}
@@ -80,6 +79,5 @@ func (h *Fanout) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		if !more {
 			return nil
 		}
-		size = pageSize
 	}
 }

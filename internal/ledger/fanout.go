@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -12,10 +11,9 @@ import (
 	"github.com/heraldhq/herald/internal/fault"
 )
 
-// Resolve turns a due announcement's whole audience into deliveries, page
-// after page of pageSize addresses, and returns the chunks that have
-// pending deliveries. It is ResolvePage run until the audience is in, for
-// callers that do not enqueue as they go.
+// Resolve turns a due announcement's whole audience into deliveries and
+// returns the chunks that have pending deliveries. It is ResolvePage run
+// until the audience is in, for callers that do not enqueue as they go.
 func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize int) ([]int, error) {
 	var all []int
 	for {
@@ -30,43 +28,46 @@ func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize 
 	}
 }
 
-// ResolvePage inserts the next page of up to pageSize addresses of an
-// announcement's audience as deliveries, in address order, numbered into
-// chunks of chunkSize after those of the pages before, and commits it with
-// the address it stopped at. The first page moves the announcement from
-// resolving to sending, so that its chunks are sent while the next pages
-// are inserted; more says whether pages remain. It returns the page's
-// chunks that have pending deliveries, while the announcement is sending.
+// ResolvePage turns a due announcement's audience into deliveries in two
+// transactions, so that the first messages leave while a large audience
+// is still being inserted. The first call inserts a first page of up to
+// firstPage addresses, the first the database finds (it stops there, so
+// the page costs what its rows cost, however large the audience), moves
+// the announcement from resolving to sending and reports more when the
+// audience may hold others. The next call inserts all the rest with one
+// INSERT … SELECT, numbered into chunks after the first page's. Each
+// returns the chunks it made that have pending deliveries, while the
+// announcement is sending.
 //
-// Each page is one transaction: a fan-out that stops (a crash, a restart)
-// carries on after the last page committed, and the announcement cannot
-// be finished before its last page is in. Once the audience is in,
-// resolving again inserts nothing and returns the chunks still pending.
-//
-// A page costs what its rows cost only where the audience can be read in
-// address order from an index (memberships by email): the audiences of
-// herald's kinds can.
-func (l *Ledger) ResolvePage(ctx context.Context, id int64, aud Audience, chunkSize, pageSize int) (chunks []int, more bool, err error) {
+// Until the rest is in, announcements.fanout_pending is set: the
+// announcement cannot be finished, and the reconciler carries on a
+// fan-out that stopped. Once it is in, resolving again inserts nothing and
+// returns the chunks still pending.
+func (l *Ledger) ResolvePage(ctx context.Context, id int64, aud Audience, chunkSize, firstPage int) (chunks []int, more bool, err error) {
 	err = l.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		chunks, more = nil, false
 		now := l.Now()
 		// Take the announcement from resolving to sending first: the row
 		// lock this takes makes a concurrent cancel wait for this
 		// transaction, and then cancel the deliveries it made, instead of
-		// being overwritten by it. A later page takes the same lock.
-		if _, err := db.Exec(ctx, tx, `
-			UPDATE announcements SET status = ?, fanout_after = '', updated_at = ? WHERE id = ? AND status = ?`,
-			Sending, now, id, Resolving); err != nil {
+		// being overwritten by it. The rest takes the same lock.
+		res, err := db.Exec(ctx, tx, `
+			UPDATE announcements SET status = ?, fanout_pending = TRUE, updated_at = ? WHERE id = ? AND status = ?`,
+			Sending, now, id, Resolving)
+		if err != nil {
 			return err
 		}
-		if _, err := db.Exec(ctx, tx, `UPDATE announcements SET updated_at = ? WHERE id = ? AND fanout_after IS NOT NULL`, now, id); err != nil {
+		first := false
+		if n, _ := res.RowsAffected(); n == 1 {
+			first = true
+		} else if _, err := db.Exec(ctx, tx, `UPDATE announcements SET updated_at = ? WHERE id = ? AND fanout_pending`, now, id); err != nil {
 			return err
 		}
 		var a struct {
-			Status Status         `db:"status"`
-			After  sql.NullString `db:"fanout_after"`
+			Status  Status `db:"status"`
+			Pending bool   `db:"fanout_pending"`
 		}
-		err := db.Get(ctx, tx, &a, `SELECT status, fanout_after FROM announcements WHERE id = ?`, id)
+		err = db.Get(ctx, tx, &a, `SELECT status, fanout_pending FROM announcements WHERE id = ?`, id)
 		if db.IsNoRows(err) {
 			return fault.NotFound("announcement %d does not exist", id)
 		}
@@ -74,52 +75,49 @@ func (l *Ledger) ResolvePage(ctx context.Context, id int64, aud Audience, chunkS
 			return err
 		}
 		switch {
-		case !a.After.Valid && a.Status == Sending:
+		case !a.Pending && a.Status == Sending:
 			// Resolved before: what is still pending.
 			return db.Select(ctx, tx, &chunks, `
 				SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
 				id, DeliveryPending)
-		case !a.After.Valid:
+		case !a.Pending:
 			return nil // not yet due, or over
 		case a.Status == Cancelled:
 			// Nobody more is to be told.
-			_, err := db.Exec(ctx, tx, `UPDATE announcements SET fanout_after = NULL WHERE id = ?`, id)
+			_, err := db.Exec(ctx, tx, `UPDATE announcements SET fanout_pending = FALSE WHERE id = ?`, id)
 			return err
 		}
-		first, n, err := l.insertPage(ctx, tx, id, aud, a.After.String, chunkSize, pageSize, now)
+		limit := 0 // the rest: all of it
+		if first {
+			limit = firstPage
+		}
+		from, err := l.insertPage(ctx, tx, id, aud, chunkSize, limit, now)
 		if err != nil {
 			return err
 		}
-		// Pages go in address order, so the greatest address of the
-		// announcement is where the page stopped.
-		var last sql.NullString
-		if err := db.Get(ctx, tx, &last, `SELECT MAX(email) FROM deliveries WHERE announcement_id = ?`, id); err != nil {
-			return fmt.Errorf("last address of the page: %w", err)
-		}
-		more = n == pageSize
-		if !more {
-			// A short page ends the audience, unless some of its rows
-			// were there already: look past it once to be sure.
-			var beyond []string
-			if err := db.Select(ctx, tx, &beyond, `SELECT a.email FROM (`+aud.Query+`) a WHERE a.email > ? LIMIT 1`,
-				append(append([]any{}, aud.Args...), last.String)...); err != nil {
-				return fmt.Errorf("look past the page: %w", err)
+		if first {
+			// A page that stopped early may have left no one out; the
+			// audience is small then, and looking costs little.
+			var left []string
+			if err := db.Select(ctx, tx, &left, `
+				SELECT a.email FROM (`+aud.Query+`) a
+				WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = ? AND d.email = a.email) LIMIT 1`,
+				append(append([]any{}, aud.Args...), id)...); err != nil {
+				return fmt.Errorf("look past the first page: %w", err)
 			}
-			more = len(beyond) > 0
+			more = len(left) > 0
 		}
-		var after any // NULL: the audience is all in
-		if more {
-			after = last.String
-		}
-		if _, err := db.Exec(ctx, tx, `UPDATE announcements SET fanout_after = ? WHERE id = ?`, after, id); err != nil {
-			return err
+		if !more {
+			if _, err := db.Exec(ctx, tx, `UPDATE announcements SET fanout_pending = FALSE WHERE id = ?`, id); err != nil {
+				return err
+			}
 		}
 		if a.Status != Sending {
 			return nil // paused: resuming enqueues what is pending
 		}
 		return db.Select(ctx, tx, &chunks, `
 			SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND chunk >= ? AND status = ? ORDER BY chunk`,
-			id, first, DeliveryPending)
+			id, from, DeliveryPending)
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("resolve announcement %d: %w", id, err)
@@ -132,13 +130,19 @@ func (l *Ledger) ResolvePage(ctx context.Context, id int64, aud Audience, chunkS
 	return chunks, more, nil
 }
 
-// insertPage inserts the deliveries of the next pageSize addresses of the
-// audience after after, with one INSERT … SELECT, in chunks numbered from
-// the first free one. It returns that chunk and how many addresses the
-// page held.
-func (l *Ledger) insertPage(ctx context.Context, tx *sqlx.Tx, id int64, aud Audience, after string, chunkSize, pageSize int, now time.Time) (first, n int, err error) {
+// insertPage inserts the deliveries of the audience not yet inserted (up
+// to limit, or all when limit is 0) with one INSERT … SELECT, in chunks of
+// chunkSize numbered by address from the first free one, which it returns.
+func (l *Ledger) insertPage(ctx context.Context, tx *sqlx.Tx, id int64, aud Audience, chunkSize, limit int, now time.Time) (first int, err error) {
 	if err := db.Get(ctx, tx, &first, `SELECT COALESCE(MAX(chunk) + 1, 0) FROM deliveries WHERE announcement_id = ?`, id); err != nil {
-		return 0, 0, fmt.Errorf("next chunk: %w", err)
+		return 0, fmt.Errorf("next chunk: %w", err)
+	}
+	// The first page takes whatever rows come first, unsorted: LIMIT then
+	// stops reading the audience after them. The rest skips the first
+	// page's addresses by their conflict (its chunk numbers may have gaps).
+	page, args := `(`+aud.Query+`)`, append([]any{}, aud.Args...)
+	if limit > 0 {
+		page, args = `(SELECT a.email FROM (`+aud.Query+`) a LIMIT ?)`, append(args, limit)
 	}
 	optOut := aud.OptOut.Column()
 	// LEFT JOIN: staff, mailed their console sign-in links, need not be
@@ -152,17 +156,14 @@ func (l *Ledger) insertPage(ctx context.Context, tx *sqlx.Tx, id int64, aud Audi
 			CASE WHEN c.suppressed_at IS NOT NULL THEN 'suppressed: ' || c.suppressed_reason
 			     WHEN ` + optOut + ` THEN 'opted out' ELSE '' END,
 			?, ?, ?
-		FROM (SELECT a.email FROM (` + aud.Query + `) a WHERE a.email > ? ORDER BY a.email LIMIT ?) p
+		FROM ` + page + ` p
 		LEFT JOIN contacts c ON c.email = p.email
 		WHERE TRUE
 		ON CONFLICT (announcement_id, email) DO NOTHING`
-	// Placeholders in text order: ours, the audience query's, the page's.
-	args := append([]any{id, first, chunkSize, now, now, now}, aud.Args...)
-	args = append(args, after, pageSize)
-	res, err := db.Exec(ctx, tx, query, args...)
-	if err != nil {
-		return 0, 0, fmt.Errorf("insert deliveries: %w", err)
+	// Placeholders in text order: ours, then the page's.
+	args = append([]any{id, first, chunkSize, now, now, now}, args...)
+	if _, err := db.Exec(ctx, tx, query, args...); err != nil {
+		return 0, fmt.Errorf("insert deliveries: %w", err)
 	}
-	inserted, _ := res.RowsAffected()
-	return first, int(inserted), nil
+	return first, nil
 }

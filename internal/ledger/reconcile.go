@@ -72,7 +72,7 @@ func (l *Ledger) StartDue(ctx context.Context) (int64, error) {
 // or whose fan-out stopped before the last page.
 func (l *Ledger) ToResolve(ctx context.Context) ([]int64, error) {
 	var ids []int64
-	if err := db.Select(ctx, l.db.Read, &ids, `SELECT id FROM announcements WHERE status = ? OR fanout_after IS NOT NULL ORDER BY id`, Resolving); err != nil {
+	if err := db.Select(ctx, l.db.Read, &ids, `SELECT id FROM announcements WHERE status = ? OR fanout_pending ORDER BY id`, Resolving); err != nil {
 		return nil, fmt.Errorf("list resolving announcements: %w", err)
 	}
 	return ids, nil
@@ -150,7 +150,7 @@ func (l *Ledger) FinishAllDone(ctx context.Context) (int64, error) {
 	now := l.Now()
 	res, err := db.Exec(ctx, l.db, `
 		UPDATE announcements SET status = ?, finished_at = ?, updated_at = ?
-		WHERE status = ? AND fanout_after IS NULL
+		WHERE status = ? AND NOT fanout_pending
 		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = announcements.id AND d.status IN (?, ?))`,
 		Done, now, now, Sending, DeliveryPending, DeliverySending)
 	if err != nil {

@@ -151,14 +151,18 @@ func (q *Queue) Idle() bool {
 	return err == nil && info.Pending+info.Active+info.Scheduled+info.Retry == 0
 }
 
+// DefaultPollInterval is how often idle workers look for tasks unless told
+// otherwise: the first message of a release waits for it, and an idle look
+// is one small script in Redis.
+const DefaultPollInterval = 100 * time.Millisecond
+
 // ServerConfig tunes the workers of NewServer.
 type ServerConfig struct {
 	Concurrency     int
 	ShutdownTimeout time.Duration
 	// PollInterval is how often an idle worker looks for new tasks, and
 	// how often tasks scheduled for later are moved into the queue when
-	// due (default 100ms: the first message of a release waits for it;
-	// an idle look is one small script in Redis).
+	// due (default DefaultPollInterval).
 	PollInterval time.Duration
 	Logger       *slog.Logger
 }
@@ -166,7 +170,7 @@ type ServerConfig struct {
 // NewServer returns an asynq server that works this queue.
 func (q *Queue) NewServer(cfg ServerConfig) *asynq.Server {
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 100 * time.Millisecond
+		cfg.PollInterval = DefaultPollInterval
 	}
 	return asynq.NewServerFromRedisClient(q.redis, asynq.Config{
 		Concurrency:              cfg.Concurrency,
