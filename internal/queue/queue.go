@@ -128,6 +128,25 @@ func (q *Queue) Enqueue(ctx context.Context, t Task) error {
 	return nil
 }
 
+// Live reports whether a task like t (same id) is queued, scheduled,
+// running or retrying, on either queue.
+func (q *Queue) Live(ctx context.Context, t Task) (bool, error) {
+	insp := asynq.NewInspectorFromRedisClient(q.redis)
+	for _, name := range []string{q.name, q.UrgentName()} {
+		info, err := insp.GetTaskInfo(name, t.ID)
+		if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("look up task %s: %w", t.ID, err)
+		}
+		if info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted {
+			return true, nil
+		}
+	}
+	return false, ctx.Err()
+}
+
 // TryEnqueue enqueues t as Enqueue does, but only logs a failure: the
 // ledger already holds the work, so when Redis cannot take it now the
 // reconciler enqueues it once Redis answers again.
