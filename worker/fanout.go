@@ -79,5 +79,29 @@ func (h *Fanout) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		if !more {
 			return nil
 		}
+		h.waitForFirstSends(ctx, a.ID)
+	}
+}
+
+// firstSendsWait is how long the rest of a fan-out waits for the first
+// page's sending to begin.
+const firstSendsWait = time.Second
+
+// waitForFirstSends returns once a delivery of the announcement has been
+// claimed, or after firstSendsWait. On SQLite the rest of a large audience
+// holds the one writer for seconds, and a worker's claim of the first
+// page's deliveries would wait behind it: the first message would leave
+// after the last delivery was inserted.
+func (h *Fanout) waitForFirstSends(ctx context.Context, id int64) {
+	deadline := time.Now().Add(firstSendsWait)
+	for time.Now().Before(deadline) {
+		if started, err := h.Ledger.SendingBegun(ctx, id); err != nil || started {
+			return // an error here only costs the wait
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }

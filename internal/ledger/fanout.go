@@ -167,3 +167,16 @@ func (l *Ledger) insertPage(ctx context.Context, tx *sqlx.Tx, id int64, aud Audi
 	}
 	return first, nil
 }
+
+// SendingBegun reports whether a delivery of the announcement has been
+// claimed for sending, or sent or failed.
+func (l *Ledger) SendingBegun(ctx context.Context, id int64) (bool, error) {
+	var found []int
+	err := db.Select(ctx, l.db.Read, &found, `
+		SELECT 1 FROM deliveries WHERE announcement_id = ? AND status IN (?, ?, ?) LIMIT 1`,
+		id, DeliverySending, DeliverySent, DeliveryFailed)
+	if err != nil {
+		return false, fmt.Errorf("has announcement %d begun sending: %w", id, err)
+	}
+	return len(found) > 0, nil
+}
