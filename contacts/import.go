@@ -74,8 +74,16 @@ func (s *Store) Import(ctx context.Context, by Actor, rows []Row) (ImportResult,
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import contacts: %w", err)
 	}
+	if len(rows) >= analyzeAfter {
+		// The import is done; statistics that lag only cost speed.
+		_ = s.db.Analyze(ctx, "licenses", "contacts", "memberships")
+	}
 	return res, nil
 }
+
+// analyzeAfter is the size of an import after which the planner's
+// statistics are refreshed at once.
+const analyzeAfter = 10000
 
 // importProductNames gives the products the names the rows give them
 // (ReadCSV has checked that each product has one name).

@@ -91,3 +91,18 @@ func InsertValues(ctx context.Context, q sqlx.ExtContext, head, tail string, row
 type preparer interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
+
+// Analyze refreshes the planner's statistics of tables after a bulk write,
+// on PostgreSQL: until autovacuum gets to them, a table loaded with a
+// million rows is planned as the few it held before, and an audience read
+// for its first page is read whole. SQLite plans without statistics, and
+// herald's queries are written for that: there it does nothing.
+func (db *DB) Analyze(ctx context.Context, tables ...string) error {
+	if db.Dialect != Postgres || len(tables) == 0 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
+		return fmt.Errorf("analyze %s: %w", strings.Join(tables, ", "), err)
+	}
+	return nil
+}

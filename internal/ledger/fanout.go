@@ -91,13 +91,15 @@ func (l *Ledger) ResolvePage(ctx context.Context, id int64, aud Audience, chunkS
 		if first {
 			limit = firstPage
 		}
-		from, err := l.insertPage(ctx, tx, id, aud, chunkSize, limit, now)
+		from, n, err := l.insertPage(ctx, tx, id, aud, chunkSize, limit, now)
 		if err != nil {
 			return err
 		}
-		if first {
-			// A page that stopped early may have left no one out; the
-			// audience is small then, and looking costs little.
+		more = first && n == limit
+		if first && !more {
+			// A page that stopped short (an audience that names an
+			// address twice) may have left someone out; the audience is
+			// small then, and looking costs little.
 			var left []string
 			if err := db.Select(ctx, tx, &left, `
 				SELECT a.email FROM (`+aud.Query+`) a
@@ -132,10 +134,11 @@ func (l *Ledger) ResolvePage(ctx context.Context, id int64, aud Audience, chunkS
 
 // insertPage inserts the deliveries of the audience not yet inserted (up
 // to limit, or all when limit is 0) with one INSERT … SELECT, in chunks of
-// chunkSize numbered by address from the first free one, which it returns.
-func (l *Ledger) insertPage(ctx context.Context, tx *sqlx.Tx, id int64, aud Audience, chunkSize, limit int, now time.Time) (first int, err error) {
+// chunkSize numbered by address from the first free one, which it returns
+// with the number of deliveries inserted.
+func (l *Ledger) insertPage(ctx context.Context, tx *sqlx.Tx, id int64, aud Audience, chunkSize, limit int, now time.Time) (first, n int, err error) {
 	if err := db.Get(ctx, tx, &first, `SELECT COALESCE(MAX(chunk) + 1, 0) FROM deliveries WHERE announcement_id = ?`, id); err != nil {
-		return 0, fmt.Errorf("next chunk: %w", err)
+		return 0, 0, fmt.Errorf("next chunk: %w", err)
 	}
 	// The first page takes whatever rows come first, unsorted: LIMIT then
 	// stops reading the audience after them. The rest skips the first
@@ -162,10 +165,12 @@ func (l *Ledger) insertPage(ctx context.Context, tx *sqlx.Tx, id int64, aud Audi
 		ON CONFLICT (announcement_id, email) DO NOTHING`
 	// Placeholders in text order: ours, then the page's.
 	args = append([]any{id, first, chunkSize, now, now, now}, args...)
-	if _, err := db.Exec(ctx, tx, query, args...); err != nil {
-		return 0, fmt.Errorf("insert deliveries: %w", err)
+	res, err := db.Exec(ctx, tx, query, args...)
+	if err != nil {
+		return 0, 0, fmt.Errorf("insert deliveries: %w", err)
 	}
-	return first, nil
+	inserted, _ := res.RowsAffected()
+	return first, int(inserted), nil
 }
 
 // SendingBegun reports whether a delivery of the announcement has been

@@ -120,15 +120,30 @@ func TestResolvePage(t *testing.T) {
 			}
 		})
 
-		t.Run("AFirstPageThatHoldsEveryoneEndsTheFanout", func(t *testing.T) {
+		t.Run("AFirstPageLargerThanTheAudienceEndsTheFanout", func(t *testing.T) {
 			t.Parallel()
 			led, a, _ := setup(t)
-			chunks, more, err := led.ResolvePage(ctx, a.ID, jiraAudience(true), 5, 25)
+			chunks, more, err := led.ResolvePage(ctx, a.ID, jiraAudience(true), 5, 30)
 			if err != nil || more || len(chunks) != 5 {
 				t.Fatalf("page of everyone = %v, more %v, %v; want 5 chunks and no more", chunks, more, err)
 			}
 			if ids, err := led.ToResolve(ctx); err != nil || len(ids) != 0 {
 				t.Errorf("ToResolve = %v, %v", ids, err)
+			}
+		})
+
+		t.Run("AFullFirstPageIsFollowedByAnEmptyRest", func(t *testing.T) {
+			t.Parallel()
+			led, a, _ := setup(t)
+			if _, more, err := led.ResolvePage(ctx, a.ID, jiraAudience(true), 5, 25); err != nil || !more {
+				t.Fatalf("full first page: more %v, %v; want more", more, err)
+			}
+			chunks, more, err := led.ResolvePage(ctx, a.ID, jiraAudience(true), 5, 25)
+			if err != nil || more || len(chunks) != 0 {
+				t.Errorf("the rest = %v, more %v, %v; want nothing", chunks, more, err)
+			}
+			if got := get(t, led, a.ID); got.Counts.Pending != 25 || got.Status != ledger.Sending {
+				t.Errorf("announcement %s with %d pending, want sending with 25", got.Status, got.Counts.Pending)
 			}
 		})
 	})
