@@ -146,8 +146,8 @@ func openSQLite(path string) (writer, reader *sqlx.DB, err error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	// A bulk write (an import, a fan-out of a million deliveries) that
 	// outgrows the page cache spills pages into the WAL mid-transaction and
-	// writes many of them twice; 64 MiB holds a million-row import.
-	q.Add("_pragma", "cache_size(-65536)")
+	// writes many of them twice.
+	q.Add("_pragma", "cache_size(-16384)")
 	q.Set("_txlock", "immediate")
 	if writer, err = sqlx.Open("sqlite", path+"?"+q.Encode()); err != nil {
 		return nil, nil, err
