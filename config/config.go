@@ -130,8 +130,11 @@ type Mail struct {
 
 // Worker tunes the sending.
 type Worker struct {
-	Concurrency     int           `yaml:"worker_concurrency"`
-	ChunkSize       int           `yaml:"chunk_size"`
+	Concurrency int `yaml:"worker_concurrency"`
+	ChunkSize   int `yaml:"chunk_size"`
+	// FanoutPage is how many deliveries the first page of a fan-out
+	// holds: they are inserted and enqueued at once, the rest after.
+	FanoutPage      int           `yaml:"fanout_page"`
 	SendMaxAttempts int           `yaml:"send_max_attempts"`
 	SendRetryBase   time.Duration `yaml:"send_retry_base"`
 	SendLease       time.Duration `yaml:"send_lease"`
@@ -213,6 +216,7 @@ func Default() Config {
 		Worker: Worker{
 			Concurrency:      10,
 			ChunkSize:        100,
+			FanoutPage:       1000,
 			SendMaxAttempts:  8,
 			SendRetryBase:    30 * time.Second,
 			SendLease:        60 * time.Second,
@@ -365,6 +369,7 @@ func (w Worker) validate() problems {
 	var p problems
 	p.atLeastOne("WORKER_CONCURRENCY", w.Concurrency)
 	p.atLeastOne("CHUNK_SIZE", w.ChunkSize)
+	p.atLeastOne("FANOUT_PAGE", w.FanoutPage)
 	p.atLeastOne("SEND_MAX_ATTEMPTS", w.SendMaxAttempts)
 	p.atLeastOne("SEND_MAX_THROTTLES", w.SendMaxThrottles)
 	p.atLeastOne("SEND_UNRECORDED", w.SendUnrecorded)

@@ -207,18 +207,42 @@ func (s *Store) write(ctx context.Context, by Actor, change func(tx *sqlx.Tx, cs
 	return nil
 }
 
-// audit writes the entries of cs and tells the notifier of each.
+// audit writes the entries of cs and tells the notifier of each. Entries
+// nobody is told of (a new license's, or every one without a notifier) are
+// written many to a statement: an import of a million rows audits a million
+// memberships. The others are written one at a time, in order, because the
+// notice of each reads the log as it stands.
 func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, cs *changeSet) ([]func(context.Context), error) {
-	var after []func(context.Context)
+	var (
+		after []func(context.Context)
+		quiet = make([][]any, 0, min(len(cs.entries), auditBatch))
+	)
 	now := s.timestamp()
+	flush := func() error {
+		_, err := db.InsertValues(ctx, tx, `INSERT INTO audit_log (`+auditColumns+`)`, "", quiet)
+		quiet = quiet[:0]
+		if err != nil {
+			return fmt.Errorf("audit %s's changes: %w", cs.by, err)
+		}
+		return nil
+	}
 	for _, e := range cs.entries {
 		e.By, e.At = cs.by, now
+		if cs.quiet(s.notifier, e) {
+			quiet = append(quiet, auditValues(e))
+			if len(quiet) >= auditBatch {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
 		var err error
 		if e.ID, err = WriteAudit(ctx, tx, e); err != nil {
 			return nil, err
-		}
-		if s.notifier == nil || cs.created[e.LicenseID] {
-			continue
 		}
 		n, err := s.notice(ctx, tx, e)
 		if err != nil {
@@ -235,7 +259,47 @@ func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, cs *changeSet) ([]func(c
 			after = append(after, fn)
 		}
 	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
 	return after, nil
+}
+
+// auditBatch is how many entries audit holds before writing them.
+const auditBatch = 5000
+
+// quiet says whether nobody is told of e.
+func (cs *changeSet) quiet(n Notifier, e AuditEntry) bool { return n == nil || cs.created[e.LicenseID] }
+
+// auditQuiet writes, as audit would, the entries of cs up to the first
+// that somebody is to be told of, and forgets them: a long transaction
+// (an import) calls it as it goes, to hold few entries in memory.
+func (s *Store) auditQuiet(ctx context.Context, tx *sqlx.Tx, cs *changeSet) error {
+	n := 0
+	for n < len(cs.entries) && cs.quiet(s.notifier, cs.entries[n]) {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	rows := make([][]any, n)
+	now := s.timestamp()
+	for i, e := range cs.entries[:n] {
+		e.By, e.At = cs.by, now
+		rows[i] = auditValues(e)
+	}
+	if _, err := db.InsertValues(ctx, tx, `INSERT INTO audit_log (`+auditColumns+`)`, "", rows); err != nil {
+		return fmt.Errorf("audit %s's changes: %w", cs.by, err)
+	}
+	cs.entries = slices.Delete(cs.entries, 0, n)
+	return nil
+}
+
+const auditColumns = `license_id, action, email, role, is_main, previous_main, via, actor, created_at, token_name, detail`
+
+// auditValues are e's values in the order of auditColumns.
+func auditValues(e AuditEntry) []any {
+	return []any{e.LicenseID, e.Action, e.Email, e.Role, e.Main, e.PreviousMain, e.By.Via, e.By.Name, e.At.UTC().Truncate(time.Microsecond), e.TokenName, e.Detail}
 }
 
 // WriteAudit writes one entry to the audit log in q (the transaction of
@@ -247,9 +311,8 @@ func WriteAudit(ctx context.Context, q sqlx.ExtContext, e AuditEntry) (int64, er
 	}
 	var id int64
 	err := db.Get(ctx, q, &id, `
-		INSERT INTO audit_log (license_id, action, email, role, is_main, previous_main, via, actor, created_at, token_name, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.LicenseID, e.Action, e.Email, e.Role, e.Main, e.PreviousMain, e.By.Via, e.By.Name, e.At.UTC().Truncate(time.Microsecond), e.TokenName, e.Detail)
+		INSERT INTO audit_log (`+auditColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, auditValues(e)...)
 	if err != nil {
 		return 0, fmt.Errorf("audit %s %s%s on %q: %w", e.Action, e.Email, e.TokenName, e.LicenseID, err)
 	}

@@ -124,6 +124,55 @@ SEN-1,jira,Acme Corporation,bob@acme.test,Robert,technical,true
 			}
 		})
 
+		t.Run("AppliesTheRulesRowByRow", func(t *testing.T) {
+			// Rows are applied in groups; within and across groups the
+			// result is what applying them one at a time gives: a person
+			// named twice takes the last name, a main=true row demotes the
+			// main it replaces, and the audit log names it.
+			store, _ := newStore(t, database)
+			if _, err := importCSV(t, store, sampleCSV); err != nil {
+				t.Fatal(err)
+			}
+			res, err := importCSV(t, store, `license_id,product,license_name,email,name,role,main
+SEN-1,jira,Acme Corp,dee@acme.test,Dee,technical,true
+SEN-1,jira,Acme Corp,bob@acme.test,Bob,billing,
+SEN-4,jira,Delta,eve@delta.test,Eve,billing,
+SEN-4,jira,Delta,fay@delta.test,Fay,billing,
+SEN-5,jira,Epsilon,eve@delta.test,Evelyn,technical,
+SEN-5,jira,Epsilon,bob@acme.test,Robert,technical,true
+`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := contacts.ImportResult{LicensesCreated: 2, ContactsCreated: 3, ContactsUpdated: 2, MembershipsCreated: 5, Unchanged: 1}
+			if diff := cmp.Diff(want, res); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
+			}
+			l, err := store.GetLicense(ctx, "SEN-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantTech := []contacts.Member{{Email: "dee@acme.test", Name: "Dee", Main: true}, {Email: "ann@acme.test", Name: "Ann"}, {Email: "bob@acme.test", Name: "Robert"}}
+			if diff := cmp.Diff(wantTech, l.Technical, ignoreAddedAt); diff != "" {
+				t.Errorf("SEN-1 technical (-want +got):\n%s", diff)
+			}
+			l, err = store.GetLicense(ctx, "SEN-4")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]contacts.Member{{Email: "eve@delta.test", Name: "Evelyn", Main: true}, {Email: "fay@delta.test", Name: "Fay"}}, l.Billing, ignoreAddedAt); diff != "" {
+				t.Errorf("SEN-4 billing (-want +got):\n%s", diff)
+			}
+			log, err := store.ListAudit(ctx, contacts.AuditFilter{LicenseID: "SEN-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dee := log.Items[0]
+			if dee.Email != "dee@acme.test" || dee.Action != contacts.Added || !dee.Main || dee.PreviousMain != "ann@acme.test" || dee.By != staff {
+				t.Errorf("newest SEN-1 entry = %+v, want dee added as main in ann's place by %v", dee, staff)
+			}
+		})
+
 		t.Run("BadLinesAreAllReportedAndNothingIsApplied", func(t *testing.T) {
 			store, _ := newStore(t, database)
 			_, err := importCSV(t, store, `license_id,product,license_name,email,name,role,main

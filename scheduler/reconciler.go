@@ -67,7 +67,7 @@ func (r *Reconciler) Run(ctx context.Context) (ReconcileResult, error) {
 		res.Fanouts++
 	}
 
-	overdue, err := r.Ledger.Overdue(ctx, r.Grace)
+	overdue, err := r.overdue(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -81,4 +81,35 @@ func (r *Reconciler) Run(ctx context.Context) (ReconcileResult, error) {
 	finished, err := r.Ledger.FinishAllDone(ctx)
 	res.Finished = int(finished)
 	return res, err
+}
+
+// overdue returns the chunks to enqueue again. An announcement whose
+// earliest overdue chunk has a live task is being worked through by the
+// queue (a million deliveries wait there for minutes): it is left alone,
+// and a run costs one probe of the ledger and one of Redis for it, not a
+// scan of all it has pending and an enqueue per chunk. Otherwise the queue
+// lost work (a flush, a restart, a task that gave up) and every overdue
+// chunk of the announcement is enqueued again; a chunk lost behind a live
+// one is found when the chunks before it are done.
+func (r *Reconciler) overdue(ctx context.Context) ([]ledger.ChunkRef, error) {
+	earliest, err := r.Ledger.EarliestOverdue(ctx, r.Grace)
+	if err != nil {
+		return nil, err
+	}
+	var out []ledger.ChunkRef
+	for _, c := range earliest {
+		live, err := r.Queue.Live(ctx, queue.NewSendTask(c.AnnouncementID, c.Chunk, time.Time{}))
+		if err != nil {
+			return nil, err
+		}
+		if live {
+			continue
+		}
+		refs, err := r.Ledger.OverdueOf(ctx, c.AnnouncementID, r.Grace)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, refs...)
+	}
+	return out, nil
 }

@@ -24,6 +24,9 @@ import (
 type Config struct {
 	// ChunkSize is the number of deliveries per send task.
 	ChunkSize int
+	// FanoutPage is the number of deliveries in the first page of a
+	// fan-out, sent while the rest are inserted (default ten chunks).
+	FanoutPage int
 	// Lease is how long a claimed delivery stays claimed.
 	Lease time.Duration
 	// MaxAttempts is how often a temporary failure is tried before the
@@ -69,7 +72,7 @@ func NewMux(cfg Config, deps Deps) (*asynq.ServeMux, error) {
 	}
 	mux := asynq.NewServeMux()
 	mux.Use(Logging(deps.Logger, deps.Metrics))
-	mux.Handle(queue.TypeFanout, &Fanout{Ledger: deps.Ledger, Kinds: deps.Kinds, Queue: deps.Queue, ChunkSize: cfg.ChunkSize})
+	mux.Handle(queue.TypeFanout, &Fanout{Ledger: deps.Ledger, Kinds: deps.Kinds, Queue: deps.Queue, ChunkSize: cfg.ChunkSize, FirstPage: cfg.FanoutPage})
 	mux.Handle(queue.TypeSend, send)
 	return mux, nil
 }

@@ -44,7 +44,7 @@ type Options struct {
 	// QueueName is the asynq queue (default queue.DefaultName); tests that
 	// share one Redis take one each.
 	QueueName string
-	// PollInterval is how often idle workers look for tasks (default 1s).
+	// PollInterval is how often idle workers look for tasks (default 100ms).
 	PollInterval time.Duration
 	// Breaker tunes the workers' relay breaker (its From is HERALD_FROM);
 	// tests shorten its waits.

@@ -99,6 +99,7 @@ func (a *App) StartWorkers(ctx context.Context) error {
 	a.onClose("relay watch", func(context.Context) error { breaker.Stop(); return nil })
 	mux, err := worker.NewMux(worker.Config{
 		ChunkSize:    cfg.Worker.ChunkSize,
+		FanoutPage:   cfg.Worker.FanoutPage,
 		Lease:        cfg.Worker.SendLease,
 		MaxAttempts:  cfg.Worker.SendMaxAttempts,
 		MaxThrottles: cfg.Worker.SendMaxThrottles,

@@ -7,6 +7,7 @@
 package apptest
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"io"
@@ -54,6 +55,9 @@ type Options struct {
 	HeaderTimeout, PageTimeout time.Duration
 	// Log, if set, receives herald's log (at debug level) besides t.Log.
 	Log io.Writer
+	// PollInterval is how often idle workers look for tasks (default
+	// 50ms; benchmarks set herald's own default).
+	PollInterval time.Duration
 }
 
 // Bundle is herald running for one test.
@@ -118,7 +122,7 @@ func Start(t testing.TB, opts Options) *Bundle {
 		Logger:        slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:           b.Clock.Now,
 		QueueName:     queuetest.Name(),
-		PollInterval:  50 * time.Millisecond,
+		PollInterval:  cmp.Or(opts.PollInterval, 50*time.Millisecond),
 		Breaker:       opts.Breaker,
 		HeaderTimeout: opts.HeaderTimeout,
 		PageTimeout:   opts.PageTimeout,

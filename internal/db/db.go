@@ -144,6 +144,10 @@ func openSQLite(path string) (writer, reader *sqlx.DB, err error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// A bulk write (an import, a fan-out of a million deliveries) that
+	// outgrows the page cache spills pages into the WAL mid-transaction and
+	// writes many of them twice.
+	q.Add("_pragma", "cache_size(-16384)")
 	q.Set("_txlock", "immediate")
 	if writer, err = sqlx.Open("sqlite", path+"?"+q.Encode()); err != nil {
 		return nil, nil, err

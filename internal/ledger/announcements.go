@@ -337,7 +337,7 @@ func (l *Ledger) FinishIfDone(ctx context.Context, id int64) (bool, error) {
 	now := l.Now()
 	res, err := db.Exec(ctx, l.db, `
 		UPDATE announcements SET status = ?, finished_at = ?, updated_at = ?
-		WHERE id = ? AND status = ?
+		WHERE id = ? AND status = ? AND NOT fanout_pending
 		AND NOT EXISTS (SELECT 1 FROM deliveries WHERE announcement_id = ? AND status IN (?, ?))`,
 		Done, now, now, id, Sending, id, DeliveryPending, DeliverySending)
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/fault"
@@ -34,75 +32,6 @@ const (
 	ReleaseOptOut   = contacts.ReleaseOptOut
 	BroadcastOptOut = contacts.BroadcastOptOut
 )
-
-// Resolve turns a due announcement's audience into deliveries with one
-// INSERT … SELECT, numbered into chunks of chunkSize by address, and moves
-// it to sending (or done, when nobody is left to send to). It returns the
-// chunks that have pending deliveries. Resolving again is harmless: it
-// inserts nothing new and returns the chunks still pending.
-func (l *Ledger) Resolve(ctx context.Context, id int64, aud Audience, chunkSize int) ([]int, error) {
-	var chunks []int
-	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		now := l.Now()
-		// Take the announcement from resolving to sending first: the row
-		// lock this takes makes a concurrent cancel wait for this
-		// transaction, and then cancel the deliveries it made, instead of
-		// being overwritten by it.
-		res, err := db.Exec(ctx, tx, `UPDATE announcements SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, Sending, now, id, Resolving)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			optOut := aud.OptOut.Column()
-			// LEFT JOIN: staff, mailed their console sign-in links, need
-			// not be contacts; an address that is one keeps its
-			// suppression and opt-outs.
-			// WHERE TRUE: SQLite needs a WHERE before ON CONFLICT in an
-			// INSERT … SELECT to parse the statement.
-			query := `
-				INSERT INTO deliveries (announcement_id, email, chunk, status, reason, next_attempt_at, created_at, updated_at)
-				SELECT ?, a.email, (ROW_NUMBER() OVER (ORDER BY a.email) - 1) / ?,
-					CASE WHEN c.suppressed_at IS NOT NULL OR ` + optOut + ` THEN 'skipped' ELSE 'pending' END,
-					CASE WHEN c.suppressed_at IS NOT NULL THEN 'suppressed: ' || c.suppressed_reason
-					     WHEN ` + optOut + ` THEN 'opted out' ELSE '' END,
-					?, ?, ?
-				FROM (` + aud.Query + `) a LEFT JOIN contacts c ON c.email = a.email
-				WHERE TRUE
-				ON CONFLICT (announcement_id, email) DO NOTHING`
-			// Placeholders in text order: ours, then the audience query's.
-			args := append([]any{id, chunkSize, now, now, now}, aud.Args...)
-			if _, err := db.Exec(ctx, tx, query, args...); err != nil {
-				return fmt.Errorf("insert deliveries: %w", err)
-			}
-		}
-		var status Status
-		err = db.Get(ctx, tx, &status, `SELECT status FROM announcements WHERE id = ?`, id)
-		if db.IsNoRows(err) {
-			return fault.NotFound("announcement %d does not exist", id)
-		}
-		if err != nil {
-			return err
-		}
-		if status != Sending {
-			return nil // cancelled, done or not yet due: nothing to send
-		}
-		if err := db.Select(ctx, tx, &chunks, `
-			SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
-			id, DeliveryPending); err != nil {
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("resolve announcement %d: %w", id, err)
-	}
-	if len(chunks) == 0 {
-		if _, err := l.FinishIfDone(ctx, id); err != nil {
-			return nil, err
-		}
-	}
-	return chunks, nil
-}
 
 const deliveryColumns = `id, announcement_id, email, chunk, status, reason, attempts, next_attempt_at, last_error, message_id, sent_at`
 

@@ -68,10 +68,11 @@ func (l *Ledger) StartDue(ctx context.Context) (int64, error) {
 	return res.RowsAffected()
 }
 
-// ToResolve returns the announcements that are due and not yet fanned out.
+// ToResolve returns the announcements that are due and not yet fanned out,
+// or whose fan-out stopped before the last page.
 func (l *Ledger) ToResolve(ctx context.Context) ([]int64, error) {
 	var ids []int64
-	if err := db.Select(ctx, l.db.Read, &ids, `SELECT id FROM announcements WHERE status = ? ORDER BY id`, Resolving); err != nil {
+	if err := db.Select(ctx, l.db.Read, &ids, `SELECT id FROM announcements WHERE status = ? OR fanout_pending ORDER BY id`, Resolving); err != nil {
 		return nil, fmt.Errorf("list resolving announcements: %w", err)
 	}
 	return ids, nil
@@ -143,13 +144,56 @@ func (l *Ledger) Overdue(ctx context.Context, grace time.Duration) ([]ChunkRef, 
 	return refs, nil
 }
 
+// EarliestOverdue returns, for each sending announcement with pending
+// deliveries overdue by grace, the first chunk that holds one. While a
+// large announcement's chunks wait in the queue, that chunk is the one
+// being worked on, and finding it costs a walk of the announcement's
+// chunk index up to it, not a scan of everything pending.
+func (l *Ledger) EarliestOverdue(ctx context.Context, grace time.Duration) ([]ChunkRef, error) {
+	var ids []int64
+	if err := db.Select(ctx, l.db.Read, &ids, `SELECT id FROM announcements WHERE status = ? ORDER BY id`, Sending); err != nil {
+		return nil, fmt.Errorf("sending announcements: %w", err)
+	}
+	var refs []ChunkRef
+	for _, id := range ids {
+		// status || '': SQLite would otherwise read every pending
+		// delivery through the (status, next_attempt_at) index and sort
+		// them, where the (announcement_id, chunk, status) index gives
+		// them in chunk order and the first one ends the query.
+		var chunks []int
+		if err := db.Select(ctx, l.db.Read, &chunks, `
+			SELECT chunk FROM deliveries
+			WHERE announcement_id = ? AND status || '' = ? AND next_attempt_at <= ?
+			ORDER BY chunk LIMIT 1`, id, DeliveryPending, l.Now().Add(-grace)); err != nil {
+			return nil, fmt.Errorf("earliest overdue chunk of %d: %w", id, err)
+		}
+		if len(chunks) == 1 {
+			refs = append(refs, ChunkRef{AnnouncementID: id, Chunk: chunks[0]})
+		}
+	}
+	return refs, nil
+}
+
+// OverdueOf is Overdue for one announcement.
+func (l *Ledger) OverdueOf(ctx context.Context, id int64, grace time.Duration) ([]ChunkRef, error) {
+	var refs []ChunkRef
+	err := db.Select(ctx, l.db.Read, &refs, `
+		SELECT DISTINCT announcement_id, chunk FROM deliveries
+		WHERE announcement_id = ? AND status = ? AND next_attempt_at <= ?
+		ORDER BY chunk`, id, DeliveryPending, l.Now().Add(-grace))
+	if err != nil {
+		return nil, fmt.Errorf("overdue deliveries of %d: %w", id, err)
+	}
+	return refs, nil
+}
+
 // FinishAllDone marks done every sending announcement with nothing left to
 // send, so that a finish missed by a crash is made up. It returns how many.
 func (l *Ledger) FinishAllDone(ctx context.Context) (int64, error) {
 	now := l.Now()
 	res, err := db.Exec(ctx, l.db, `
 		UPDATE announcements SET status = ?, finished_at = ?, updated_at = ?
-		WHERE status = ?
+		WHERE status = ? AND NOT fanout_pending
 		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = announcements.id AND d.status IN (?, ?))`,
 		Done, now, now, Sending, DeliveryPending, DeliverySending)
 	if err != nil {

@@ -128,6 +128,25 @@ func (q *Queue) Enqueue(ctx context.Context, t Task) error {
 	return nil
 }
 
+// Live reports whether a task like t (same id) is queued, scheduled,
+// running or retrying, on either queue.
+func (q *Queue) Live(ctx context.Context, t Task) (bool, error) {
+	insp := asynq.NewInspectorFromRedisClient(q.redis)
+	for _, name := range []string{q.name, q.UrgentName()} {
+		info, err := insp.GetTaskInfo(name, t.ID)
+		if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("look up task %s: %w", t.ID, err)
+		}
+		if info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted {
+			return true, nil
+		}
+	}
+	return false, ctx.Err()
+}
+
 // TryEnqueue enqueues t as Enqueue does, but only logs a failure: the
 // ledger already holds the work, so when Redis cannot take it now the
 // reconciler enqueues it once Redis answers again.
@@ -151,13 +170,18 @@ func (q *Queue) Idle() bool {
 	return err == nil && info.Pending+info.Active+info.Scheduled+info.Retry == 0
 }
 
+// DefaultPollInterval is how often idle workers look for tasks unless told
+// otherwise: the first message of a release waits for it, and an idle look
+// is one small script in Redis.
+const DefaultPollInterval = 100 * time.Millisecond
+
 // ServerConfig tunes the workers of NewServer.
 type ServerConfig struct {
 	Concurrency     int
 	ShutdownTimeout time.Duration
 	// PollInterval is how often an idle worker looks for new tasks, and
 	// how often tasks scheduled for later are moved into the queue when
-	// due (default 1s).
+	// due (default DefaultPollInterval).
 	PollInterval time.Duration
 	Logger       *slog.Logger
 }
@@ -165,7 +189,7 @@ type ServerConfig struct {
 // NewServer returns an asynq server that works this queue.
 func (q *Queue) NewServer(cfg ServerConfig) *asynq.Server {
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = time.Second
+		cfg.PollInterval = DefaultPollInterval
 	}
 	return asynq.NewServerFromRedisClient(q.redis, asynq.Config{
 		Concurrency:              cfg.Concurrency,
