@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -32,47 +31,30 @@ func TestBrowserFlow(t *testing.T) {
 	} {
 		b.License(t, l.id, l.product, contacts.Status(l.status), apptest.Tech(l.who, ""))
 	}
-	shoot := func(name string) { browsertest.Screenshot(t, ctx, "console-"+name) }
-	run := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// see waits for an element (an XPath step such as h1 or
-	// *[@class="flash ok"]) saying text.
-	see := func(step, text string) {
-		t.Helper()
-		wait, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(wait, chromedp.WaitVisible(fmt.Sprintf(`//%s[contains(normalize-space(.), %q)]`, step, text))); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("no %s saying %q: %v; the page says:\n%s", step, text, err, body)
-		}
-	}
-	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+"/console"))
-	see("h1", "Sign in to the console")
-	shoot("signin")
+	tab := browsertest.Page{T: t, Ctx: ctx, Prefix: "console-"}
+	tab.Do(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+"/console"))
+	tab.See("h1", "Sign in to the console")
+	tab.Shoot("signin")
 
-	run(chromedp.Navigate(b.URL + b.linkPath(t, "eve@herald.test")))
-	see("p", "This link signs in eve@herald.test")
-	shoot("link")
-	run(browsertest.Click("button", "Sign in"))
-	see("h1", "Licenses")
-	see(`span[@class="who-am-i"]`, "eve@herald.test · editor")
-	shoot("licenses")
+	tab.Do(chromedp.Navigate(b.URL + b.linkPath(t, "eve@herald.test")))
+	tab.See("p", "This link signs in eve@herald.test")
+	tab.Shoot("link")
+	tab.Do(browsertest.Click("button", "Sign in"))
+	tab.See("h1", "Licenses")
+	tab.See(`span[@class="who-am-i"]`, "eve@herald.test · editor")
+	tab.Shoot("licenses")
 
-	run(chromedp.SendKeys("searchbox", "tom@acme", browsertest.Named("searchbox", "Search")), browsertest.Click("button", "Search"))
-	see("td", "ACME-1")
-	shoot("licenses-search")
-	run(chromedp.Click(`//a[text()="ACME-1"]`))
-	see("h1", "ACME-1 · jira")
+	tab.Do(chromedp.SendKeys("searchbox", "tom@acme", browsertest.Named("searchbox", "Search")), browsertest.Click("button", "Search"))
+	tab.See("td", "ACME-1")
+	tab.Shoot("licenses-search")
+	tab.Do(chromedp.Click(`//a[text()="ACME-1"]`))
+	tab.See("h1", "ACME-1 · jira")
 
-	run(browsertest.Fill("Email", "kim@acme.test"), browsertest.Fill("Name", "Kim"), browsertest.Click("button", "Add contact"))
-	see(`p[@class="flash ok"]`, "Added kim@acme.test as a technical contact.")
-	run(browsertest.Click("button", "Make kim@acme.test the main technical contact"))
-	see(`p[@class="flash ok"]`, "kim@acme.test is now the main technical contact.")
-	shoot("license")
+	tab.Do(browsertest.Fill("Email", "kim@acme.test"), browsertest.Fill("Name", "Kim"), browsertest.Click("button", "Add contact"))
+	tab.See(`p[@class="flash ok"]`, "Added kim@acme.test as a technical contact.")
+	tab.Do(browsertest.Click("button", "Make kim@acme.test the main technical contact"))
+	tab.See(`p[@class="flash ok"]`, "kim@acme.test is now the main technical contact.")
+	tab.Shoot("license")
 
 	l, err := b.Contacts.GetLicense(context.Background(), "ACME-1")
 	if err != nil {
@@ -81,56 +63,56 @@ func TestBrowserFlow(t *testing.T) {
 	if mainOf(l.Technical) != "kim@acme.test" {
 		t.Errorf("main technical contact = %q, want kim@acme.test", mainOf(l.Technical))
 	}
-	run(chromedp.EmulateViewport(390, 844))
-	shoot("license-phone")
-	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+"/console/import"))
-	see("h1", "Import contacts")
-	shoot("import")
+	tab.Do(chromedp.EmulateViewport(390, 844))
+	tab.Shoot("license-phone")
+	tab.Do(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+"/console/import"))
+	tab.See("h1", "Import contacts")
+	tab.Shoot("import")
 	// A release notice goes out; a recipient's page shows its delivery.
 	release := b.WaitDone(t, b.Release(t, ledger.NewRelease{Product: "jira", Version: "9.4.0", Title: "Jira 9.4"}).ID)
-	run(browsertest.Click("link", "Announcements"))
-	see("h1", "Announcements")
-	shoot("announcements")
-	run(chromedp.Click(`//tbody/tr[1]/td[2]/a`))
-	see("h2", "Progress")
-	shoot("announcement")
-	run(chromedp.Navigate(b.URL + "/console/people?q=acme"))
-	see("td/a", "tom@acme.test")
-	shoot("people")
-	run(chromedp.Navigate(fmt.Sprintf("%s/console/announcements/%d", b.URL, release.ID)))
-	see("h2", "Progress")
+	tab.Do(browsertest.Click("link", "Announcements"))
+	tab.See("h1", "Announcements")
+	tab.Shoot("announcements")
+	tab.Do(chromedp.Click(`//tbody/tr[1]/td[2]/a`))
+	tab.See("h2", "Progress")
+	tab.Shoot("announcement")
+	tab.Do(chromedp.Navigate(b.URL + "/console/people?q=acme"))
+	tab.See("td/a", "tom@acme.test")
+	tab.Shoot("people")
+	tab.Do(chromedp.Navigate(fmt.Sprintf("%s/console/announcements/%d", b.URL, release.ID)))
+	tab.See("h2", "Progress")
 	// Tom's server refused a later mail: Eve sees why, and lifts it.
 	if err := b.Contacts.Suppress(context.Background(), "tom@acme.test", contacts.Suppression{Reply: "550 5.1.1 <tom@acme.test>: no such user", Code: 550, Enhanced: "5.1.1"}); err != nil {
 		t.Fatal(err)
 	}
-	run(chromedp.Click(`//tbody//a[text()="tom@acme.test"]`))
-	see("h1", "tom@acme.test")
-	see(`td/span[@class="status status-sent"]`, "sent")
-	see("td/a", "Jira 9.4")
-	see("code", "no such user")
-	shoot("person")
-	run(browsertest.Click("button", "Lift the suppression of tom@acme.test"))
-	see(`p[@class="flash ok"]`, "Lifted the suppression of tom@acme.test")
+	tab.Do(chromedp.Click(`//tbody//a[text()="tom@acme.test"]`))
+	tab.See("h1", "tom@acme.test")
+	tab.See(`td/span[@class="status status-sent"]`, "sent")
+	tab.See("td/a", "Jira 9.4")
+	tab.See("code", "no such user")
+	tab.Shoot("person")
+	tab.Do(browsertest.Click("button", "Lift the suppression of tom@acme.test"))
+	tab.See(`p[@class="flash ok"]`, "Lifted the suppression of tom@acme.test")
 
 	// Ada, an admin, manages the staff.
-	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))
-	run(browsertest.Click("button", "Sign in"))
-	see("h1", "Licenses")
+	tab.Do(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))
+	tab.Do(browsertest.Click("button", "Sign in"))
+	tab.See("h1", "Licenses")
 	// Ada is shown what erasing Tom would do, and keeps him.
-	run(chromedp.Navigate(b.URL + "/console/people/tom@acme.test"))
-	run(browsertest.Click("link", "Erase tom@acme.test…"))
-	see("h2", "Erase tom@acme.test?")
-	shoot("erase")
-	run(browsertest.Click("button", "Keep them"))
+	tab.Do(chromedp.Navigate(b.URL + "/console/people/tom@acme.test"))
+	tab.Do(browsertest.Click("link", "Erase tom@acme.test…"))
+	tab.See("h2", "Erase tom@acme.test?")
+	tab.Shoot("erase")
+	tab.Do(browsertest.Click("button", "Keep them"))
 	// The erase page's question is gone: the person's page has loaded,
 	// and its links are the ones clicked next.
-	run(chromedp.WaitNotPresent(`//h2[contains(., "Erase tom@acme.test?")]`))
-	see("h1", "tom@acme.test")
-	run(chromedp.Click(`//nav//a[text()="Staff"]`))
-	see("h1", "Staff")
-	run(browsertest.Fill("Email", "kai@herald.test"), browsertest.Click("button", "Add staff member"))
-	see(`p[@class="flash ok"]`, "Added kai@herald.test as a viewer.")
-	shoot("staff")
+	tab.Do(chromedp.WaitNotPresent(`//h2[contains(., "Erase tom@acme.test?")]`))
+	tab.See("h1", "tom@acme.test")
+	tab.Do(chromedp.Click(`//nav//a[text()="Staff"]`))
+	tab.See("h1", "Staff")
+	tab.Do(browsertest.Fill("Email", "kai@herald.test"), browsertest.Click("button", "Add staff member"))
+	tab.See(`p[@class="flash ok"]`, "Added kai@herald.test as a viewer.")
+	tab.Shoot("staff")
 	if os.Getenv(browsertest.ScreenshotsEnv) == "" {
 		t.Logf("set %s to keep the screenshots", browsertest.ScreenshotsEnv)
 	}

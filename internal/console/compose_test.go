@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -528,64 +527,49 @@ func TestComposeInBrowser(t *testing.T) {
 	if _, _, err := b.Contacts.PutProduct(context.Background(), "jira", "Jira Software"); err != nil {
 		t.Fatal(err)
 	}
-	shoot := func(name string) { browsertest.Screenshot(t, ctx, "console-"+name) }
-	run := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	see := func(step, text string) {
-		t.Helper()
-		wait, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(wait, chromedp.WaitVisible(fmt.Sprintf(`//%s[contains(normalize-space(.), %q)]`, step, text))); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("no %s saying %q: %v; the page says:\n%s", step, text, err, body)
-		}
-	}
-	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "eve@herald.test")))
-	run(browsertest.Click("button", "Sign in"))
-	see("h1", "Licenses")
-	run(browsertest.Click("link", "Announcements"), browsertest.Click("link", "New broadcast"))
-	see("h1", "New broadcast")
-	run(browsertest.Fill("Subject", "Planned maintenance on 12 May"),
+	tab := browsertest.Page{T: t, Ctx: ctx, Prefix: "console-"}
+	tab.Do(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "eve@herald.test")))
+	tab.Do(browsertest.Click("button", "Sign in"))
+	tab.See("h1", "Licenses")
+	tab.Do(browsertest.Click("link", "Announcements"), browsertest.Click("link", "New broadcast"))
+	tab.See("h1", "New broadcast")
+	tab.Do(browsertest.Fill("Subject", "Planned maintenance on 12 May"),
 		chromedp.SendKeys("textbox Message", "Dear customer,\n\nour license servers will be **offline** on 12 May from 06:00 to 07:00 UTC.\n\n* Running instances are not affected\n* See the [status page](https://status.example.com)\n",
 			browsertest.Named("textbox", "Message (Markdown)")),
 		chromedp.Click("checkbox technical", browsertest.Named("checkbox", "technical")),
 		chromedp.Click("checkbox Jira", browsertest.Named("checkbox", "Jira Software (jira)")))
 	// No button pressed: the script fetched the preview.
-	see(`p[@class="count"]`, "5 recipients")
-	see("h3", "As ann@acme.test receives it")
+	tab.See(`p[@class="count"]`, "5 recipients")
+	tab.See("h3", "As ann@acme.test receives it")
 	// The script says when the framed message has loaded.
-	see(`div[@id="preview" and not(@aria-busy)]`, "5 recipients")
+	tab.See(`div[@id="preview" and not(@aria-busy)]`, "5 recipients")
 	framedStyled(t, ctx)
-	shoot("compose")
+	tab.Shoot("compose")
 
-	run(browsertest.Click("button", "Continue"))
-	see("h2", "Send “Planned maintenance on 12 May” to 5 recipients?")
-	shoot("confirm")
-	run(browsertest.Click("button", "Send to 5 recipients"))
-	see(`p[@class="flash ok"]`, "Sending to 5 recipients.")
+	tab.Do(browsertest.Click("button", "Continue"))
+	tab.See("h2", "Send “Planned maintenance on 12 May” to 5 recipients?")
+	tab.Shoot("confirm")
+	tab.Do(browsertest.Click("button", "Send to 5 recipients"))
+	tab.See(`p[@class="flash ok"]`, "Sending to 5 recipients.")
 	id := b.made(t)[0].ID
 	if a := b.WaitDone(t, id); a.Counts.Sent != 5 {
 		t.Errorf("counts %+v, want 5 sent", a.Counts)
 	}
 
 	// The release form works without the script too: Preview posts it.
-	run(chromedp.Navigate(b.URL+"/console/announcements"), browsertest.Click("link", "Announce a release"))
-	see("h1", "Announce a release")
-	run(browsertest.Click("button", "Continue"))
-	see(`p[@class="field-error"]`, "Product is required.")
-	shoot("release-errors")
-	run(chromedp.SetValue("select#product", "jira"), browsertest.Fill("Version", "9.5.0"),
+	tab.Do(chromedp.Navigate(b.URL+"/console/announcements"), browsertest.Click("link", "Announce a release"))
+	tab.See("h1", "Announce a release")
+	tab.Do(browsertest.Click("button", "Continue"))
+	tab.See(`p[@class="field-error"]`, "Product is required.")
+	tab.Shoot("release-errors")
+	tab.Do(chromedp.SetValue("select#product", "jira"), browsertest.Fill("Version", "9.5.0"),
 		chromedp.SendKeys("textbox Notes", "## What's new\n\n* Faster boards\n* A **new** automation API\n", browsertest.Named("textbox", "Notes (Markdown, optional)")),
 		browsertest.Fill("URL (optional: release notes and downloads)", "https://example.com/jira-9.5"),
 		browsertest.Click("button", "Preview"))
-	see("h3", "As ann@acme.test receives it")
-	see(`p[@class="mail-subject"]`, "Jira Software 9.5.0 is available")
+	tab.See("h3", "As ann@acme.test receives it")
+	tab.See(`p[@class="mail-subject"]`, "Jira Software 9.5.0 is available")
 	framedStyled(t, ctx)
-	shoot("release")
+	tab.Shoot("release")
 }
 
 // framedStyled checks that the message framed in the page keeps its

@@ -52,30 +52,15 @@ func TestBroadcastFlowInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shoot := func(name string) { browsertest.Screenshot(t, ctx, "console-flow-"+name) }
-	run := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	see := func(step, text string) {
-		t.Helper()
-		wait, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(wait, chromedp.WaitVisible(fmt.Sprintf(`//%s[contains(normalize-space(.), %q)]`, step, text))); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("no %s saying %q: %v; the page says:\n%s", step, text, err, body)
-		}
-	}
+	tab := browsertest.Page{T: t, Ctx: ctx, Prefix: "console-flow-"}
 	recipients := fmt.Sprintf("%d recipients", want.Recipients)
 
-	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "eve@herald.test")))
-	run(browsertest.Click("button", "Sign in"))
-	see("h1", "Licenses")
-	run(browsertest.Click("link", "Announcements"), browsertest.Click("link", "New broadcast"))
-	see("h1", "New broadcast")
-	run(browsertest.Fill("Subject", "Jira maintenance window"),
+	tab.Do(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "eve@herald.test")))
+	tab.Do(browsertest.Click("button", "Sign in"))
+	tab.See("h1", "Licenses")
+	tab.Do(browsertest.Click("link", "Announcements"), browsertest.Click("link", "New broadcast"))
+	tab.See("h1", "New broadcast")
+	tab.Do(browsertest.Fill("Subject", "Jira maintenance window"),
 		chromedp.SendKeys("textbox Message", "Jira Cloud sync pauses on **Sunday** from 02:00 to 03:00 UTC.\n",
 			browsertest.Named("textbox", "Message (Markdown)")),
 		chromedp.Click("checkbox technical", browsertest.Named("checkbox", "technical")),
@@ -83,10 +68,10 @@ func TestBroadcastFlowInBrowser(t *testing.T) {
 		browsertest.Click("button", "Preview"))
 	// The count is the store's: the technical contacts of Jira's active
 	// licenses, less the opted out.
-	see(`p[@class="count"]`, recipients)
+	tab.See(`p[@class="count"]`, recipients)
 
-	run(browsertest.Click("button", "Send a test to me"))
-	see(`p[@class="flash ok"]`, "Sent a test to eve@herald.test, and to no one else.")
+	tab.Do(browsertest.Click("button", "Send a test to me"))
+	tab.See(`p[@class="flash ok"]`, "Sent a test to eve@herald.test, and to no one else.")
 	if !apptest.Eventually(10*time.Second, func() bool { return len(b.SMTP.Messages()) == 1 }) {
 		t.Fatalf("the test: %d messages", len(b.SMTP.Messages()))
 	}
@@ -94,20 +79,20 @@ func TestBroadcastFlowInBrowser(t *testing.T) {
 		t.Errorf("the test went to %v as %q", m.To, m.Header.Get("Subject"))
 	}
 
-	run(browsertest.Click("button", "Continue"))
-	see("h2", "to "+recipients+"?")
-	run(browsertest.Click("button", fmt.Sprintf("Send to %s", recipients)))
-	see(`p[@class="flash ok"]`, fmt.Sprintf("Sending to %s.", recipients))
+	tab.Do(browsertest.Click("button", "Continue"))
+	tab.See("h2", "to "+recipients+"?")
+	tab.Do(browsertest.Click("button", fmt.Sprintf("Send to %s", recipients)))
+	tab.See(`p[@class="flash ok"]`, fmt.Sprintf("Sending to %s.", recipients))
 	// The relay holds the messages: the page shows the broadcast under way.
-	see(`span[@data-progress-status]`, "sending")
-	see(`span[@data-progress-live]`, "Updates by itself while it sends.")
+	tab.See(`span[@data-progress-status]`, "sending")
+	tab.See(`span[@data-progress-live]`, "Updates by itself while it sends.")
 	// A mark on the page tells a live update from a reload.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.heraldTestMark = "same page"`)); err != nil {
 		t.Fatal(err)
 	}
-	shoot("sending")
+	tab.Shoot("sending")
 	release()
-	see(`span[@data-progress-status]`, "done")
+	tab.See(`span[@data-progress-status]`, "done")
 	type progressBar struct {
 		Value, Max float64
 		Mark       string
@@ -122,20 +107,20 @@ func TestBroadcastFlowInBrowser(t *testing.T) {
 	if bar.Value != total || bar.Max != total || bar.Mark != "same page" {
 		t.Errorf("the progress bar at done: %+v, want %v of %v on the same page", bar, total, total)
 	}
-	see(`span[@data-progress-field="sent"]`, fmt.Sprint(want.Recipients))
-	see(`span[@data-progress-field="pending"]`, "0")
-	shoot("done")
+	tab.See(`span[@data-progress-field="sent"]`, fmt.Sprint(want.Recipients))
+	tab.See(`span[@data-progress-field="pending"]`, "0")
+	tab.Shoot("done")
 
 	// Over, the page offers to reload for what can be done now, and the
 	// deliveries as they ended.
-	run(browsertest.Click("link", "Reload to see what can be done now"))
+	tab.Do(browsertest.Click("link", "Reload to see what can be done now"))
 	// The reloaded page of a finished announcement follows nothing.
-	run(chromedp.WaitNotPresent(`//span[@data-progress-live]`))
-	see(`td/span[@class="status status-skipped"]`, "skipped")
+	tab.Do(chromedp.WaitNotPresent(`//span[@data-progress-live]`))
+	tab.See(`td/span[@class="status status-skipped"]`, "skipped")
 	// A recipient's page shows the delivery.
-	run(chromedp.Click(`//tbody//a[text()="gavin@hooli.test"]`))
-	see("h1", "gavin@hooli.test")
-	see("td/a", "Jira maintenance window")
-	see(`td/span[@class="status status-sent"]`, "sent")
-	shoot("person")
+	tab.Do(chromedp.Click(`//tbody//a[text()="gavin@hooli.test"]`))
+	tab.See("h1", "gavin@hooli.test")
+	tab.See("td/a", "Jira maintenance window")
+	tab.See(`td/span[@class="status status-sent"]`, "sent")
+	tab.Shoot("person")
 }

@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -30,48 +29,33 @@ func TestOperationsBrowserFlow(t *testing.T) {
 	t.Parallel()
 	ctx := browsertest.New(t)
 	b := setupOps(t, dbtest.SQLite)
-	shoot := func(name string) { browsertest.Screenshot(t, ctx, "console-ops-"+name) }
-	run := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	see := func(step, text string) {
-		t.Helper()
-		wait, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(wait, chromedp.WaitVisible(fmt.Sprintf(`//%s[contains(normalize-space(.), %q)]`, step, text))); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("no %s saying %q: %v; the page says:\n%s", step, text, err, body)
-		}
-	}
-	run(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))
-	run(browsertest.Click("button", "Sign in"))
-	see("h1", "Licenses")
+	tab := browsertest.Page{T: t, Ctx: ctx, Prefix: "console-ops-"}
+	tab.Do(chromedp.EmulateViewport(1366, 900), chromedp.Navigate(b.URL+b.linkPath(t, "ada@herald.test")))
+	tab.Do(browsertest.Click("button", "Sign in"))
+	tab.See("h1", "Licenses")
 
-	run(browsertest.Click("link", "Operations"))
-	see("h1", "Jobs")
-	run(browsertest.Click("button", "Run invoice-reminders now"))
-	see(`p[@class="flash ok"]`, "invoice-reminders ran: 1 announcements created.")
-	shoot("jobs")
+	tab.Do(browsertest.Click("link", "Operations"))
+	tab.See("h1", "Jobs")
+	tab.Do(browsertest.Click("button", "Run invoice-reminders now"))
+	tab.See(`p[@class="flash ok"]`, "invoice-reminders ran: 1 announcements created.")
+	tab.Shoot("jobs")
 
 	b.WaitAllDone(t)
-	run(browsertest.Click("link", "Invoices"))
-	see("h1", "Invoices")
-	shoot("invoices")
-	run(browsertest.Click("link", "2026/0042"))
-	see("h3", "Invoice 2026/0042 is due in 7 days")
-	see(`td/span[@class="status status-sent"]`, "sent")
-	shoot("invoice")
+	tab.Do(browsertest.Click("link", "Invoices"))
+	tab.See("h1", "Invoices")
+	tab.Shoot("invoices")
+	tab.Do(browsertest.Click("link", "2026/0042"))
+	tab.See("h3", "Invoice 2026/0042 is due in 7 days")
+	tab.See(`td/span[@class="status status-sent"]`, "sent")
+	tab.Shoot("invoice")
 
-	run(browsertest.Click("link", "Templates"))
-	see("h1", "Templates")
-	shoot("templates")
-	run(browsertest.Click("link", "Preview invoice_due in de"))
-	see("dd", "ist heute fällig")
+	tab.Do(browsertest.Click("link", "Templates"))
+	tab.See("h1", "Templates")
+	tab.Shoot("templates")
+	tab.Do(browsertest.Click("link", "Preview invoice_due in de"))
+	tab.See("dd", "ist heute fällig")
 	mailStyled(t, ctx)
-	shoot("template")
+	tab.Shoot("template")
 
 	// The relay refuses the password; the release waiting for it is
 	// paused.
@@ -86,21 +70,21 @@ func TestOperationsBrowserFlow(t *testing.T) {
 	if _, err := b.Ledger.Pause(context.Background(), a.ID, "535 5.7.8 Authentication credentials invalid", ledger.PausedByRelay); err != nil {
 		t.Fatal(err)
 	}
-	run(browsertest.Click("link", "Relay"))
-	see("h2", "Last error")
-	see("td/a", "Jira 9.5")
-	shoot("relay")
+	tab.Do(browsertest.Click("link", "Relay"))
+	tab.See("h2", "Last error")
+	tab.See("td/a", "Jira 9.5")
+	tab.Shoot("relay")
 
-	run(browsertest.Click("link", "API tokens"))
-	see("h1", "API tokens")
-	run(browsertest.Fill("Name", "billing-sync"), browsertest.Click("button", "Make token"))
-	see("h2", "The token billing-sync")
-	shoot("token-made")
-	run(browsertest.Click("link", "Revoke billing-sync…"))
-	see("h2", "Revoke billing-sync?")
-	shoot("token-revoke")
-	run(browsertest.Click("button", "Revoke billing-sync"))
-	see(`p[@class="flash ok"]`, "Revoked billing-sync")
+	tab.Do(browsertest.Click("link", "API tokens"))
+	tab.See("h1", "API tokens")
+	tab.Do(browsertest.Fill("Name", "billing-sync"), browsertest.Click("button", "Make token"))
+	tab.See("h2", "The token billing-sync")
+	tab.Shoot("token-made")
+	tab.Do(browsertest.Click("link", "Revoke billing-sync…"))
+	tab.See("h2", "Revoke billing-sync?")
+	tab.Shoot("token-revoke")
+	tab.Do(browsertest.Click("button", "Revoke billing-sync"))
+	tab.See(`p[@class="flash ok"]`, "Revoked billing-sync")
 
 	// Work for the dashboard: sends scheduled for later, and fan-outs of
 	// announcements that do not exist, which the workers give up on.
@@ -114,13 +98,13 @@ func TestOperationsBrowserFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run(browsertest.Click("link", "Queues"))
+	tab.Do(browsertest.Click("link", "Queues"))
 	// asynqmon's script ran: it drew its dashboard with the queue.
-	see("*", b.Queue.Name())
-	run(chromedp.Sleep(2 * time.Second)) // its charts grow in
+	tab.See("*", b.Queue.Name())
+	tab.Do(chromedp.Sleep(2 * time.Second)) // its charts grow in
 	browsertest.ScreenshotWindow(t, ctx, "console-ops-queues")
-	run(chromedp.Navigate(b.URL + "/console/queues/queues/" + b.Queue.Name() + "?status=scheduled"))
-	see("*", "send:"+strconv.FormatInt(a.ID, 10)+":0")
+	tab.Do(chromedp.Navigate(b.URL + "/console/queues/queues/" + b.Queue.Name() + "?status=scheduled"))
+	tab.See("*", "send:"+strconv.FormatInt(a.ID, 10)+":0")
 	browsertest.ScreenshotWindow(t, ctx, "console-ops-queue")
 	if os.Getenv(browsertest.ScreenshotsEnv) == "" {
 		t.Logf("set %s to keep the screenshots", browsertest.ScreenshotsEnv)

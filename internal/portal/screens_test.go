@@ -21,33 +21,27 @@ func TestScreens(t *testing.T) {
 	ctx := browsertest.New(t)
 	b := setup(t, dbtest.SQLite)
 	b.License(t, "ACME-2", "jira", "active", apptest.Tech("ann@acme.test", "Ann"), apptest.Tech("dora@gmail.com", "Dora"))
-	shoot := func(name string) { browsertest.Screenshot(t, ctx, name) }
-	run := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	run(chromedp.Navigate(b.PublicURL + "/account"))
-	shoot("signin")
-	run(browsertest.Fill("Email address", "ann@acme.test"))
+	tab := browsertest.Page{T: t, Ctx: ctx, Prefix: ""}
+	tab.Do(chromedp.Navigate(b.PublicURL + "/account"))
+	tab.Shoot("signin")
+	tab.Do(browsertest.Fill("Email address", "ann@acme.test"))
 	t.Log("filled")
-	run(browsertest.Click("button", "Send me a sign-in link"))
+	tab.Do(browsertest.Click("button", "Send me a sign-in link"))
 	t.Log("clicked")
-	run(chromedp.WaitVisible(`//p[@class="hint"]`))
-	shoot("sent")
+	tab.Do(chromedp.WaitVisible(`//p[@class="hint"]`))
+	tab.Shoot("sent")
 	link := b.linkFor(t, "ann@acme.test", 1)
-	run(chromedp.Navigate(b.PublicURL + link))
-	shoot("link")
-	run(browsertest.Click("button", "Sign in"), chromedp.WaitVisible("details.license"))
+	tab.Do(chromedp.Navigate(b.PublicURL + link))
+	tab.Shoot("link")
+	tab.Do(browsertest.Click("button", "Sign in"), chromedp.WaitVisible("details.license"))
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelectorAll("details").forEach(d => d.open = true), true`)); err != nil {
 		t.Fatal(err)
 	}
-	shoot("account")
-	run(chromedp.EmulateViewport(390, 844))
-	shoot("account-phone")
-	run(chromedp.EmulateViewport(1024, 900), chromedp.Navigate(b.PublicURL+"/account/preferences"))
-	shoot("preferences")
+	tab.Shoot("account")
+	tab.Do(chromedp.EmulateViewport(390, 844))
+	tab.Shoot("account-phone")
+	tab.Do(chromedp.EmulateViewport(1024, 900), chromedp.Navigate(b.PublicURL+"/account/preferences"))
+	tab.Shoot("preferences")
 	if os.Getenv(browsertest.ScreenshotsEnv) == "" {
 		t.Logf("set %s to keep the screenshots", browsertest.ScreenshotsEnv)
 	}
