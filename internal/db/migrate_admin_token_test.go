@@ -19,15 +19,7 @@ func TestStoredAdminTokenIsForgotten(t *testing.T) {
 	ctx := context.Background()
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
-		d, err := db.Open(ctx, database.URL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		migrations := migrator(t, d)
-		if _, err := migrations.UpTo(ctx, 8); err != nil {
-			t.Fatalf("migrate to 8: %v", err)
-		}
+		d, migrations := migratedTo(t, database, 8)
 		at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 		for _, name := range []string{"HERALD_ADMIN_TOKEN", "ci"} {
 			if _, err := db.Exec(ctx, d, `INSERT INTO api_tokens (name, hash, created_at) VALUES (?, ?, ?)`, name, "hash of "+name, at); err != nil {

@@ -28,6 +28,24 @@ func migrator(t *testing.T, d *db.DB) *goose.Provider {
 	return p
 }
 
+// migratedTo opens a database of the test's kind and applies the
+// migrations up to version, for a test of the next ones; migrations are
+// the rest.
+func migratedTo(t *testing.T, database dbtest.Database, version int64) (*db.DB, *goose.Provider) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, database.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	migrations := migrator(t, d)
+	if _, err := migrations.UpTo(ctx, version); err != nil {
+		t.Fatalf("migrate to %d: %v", version, err)
+	}
+	return d, migrations
+}
+
 // TestSuppressionsMigration takes a database with suppressed contacts from
 // before the suppressions table to it: each suppression is kept, with its
 // reply and time, and no code or delivery, which were not recorded.
@@ -36,15 +54,7 @@ func TestSuppressionsMigration(t *testing.T) {
 	ctx := context.Background()
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
-		d, err := db.Open(ctx, database.URL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		migrations := migrator(t, d)
-		if _, err := migrations.UpTo(ctx, 5); err != nil {
-			t.Fatalf("migrate to 5: %v", err)
-		}
+		d, migrations := migratedTo(t, database, 5)
 		at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 		for _, c := range []struct {
 			email, reason string
@@ -104,15 +114,7 @@ func TestOptOutSplitMigration(t *testing.T) {
 	ctx := context.Background()
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
-		d, err := db.Open(ctx, database.URL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		migrations := migrator(t, d)
-		if _, err := migrations.UpTo(ctx, 10); err != nil {
-			t.Fatalf("migrate to 10: %v", err)
-		}
+		d, migrations := migratedTo(t, database, 10)
 		at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 		for _, c := range []struct {
 			email  string
@@ -158,15 +160,7 @@ func TestAuditLogWidened(t *testing.T) {
 	ctx := context.Background()
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
-		d, err := db.Open(ctx, database.URL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		migrations := migrator(t, d)
-		if _, err := migrations.UpTo(ctx, 12); err != nil {
-			t.Fatalf("migrate to 12: %v", err)
-		}
+		d, migrations := migratedTo(t, database, 12)
 		at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 		insert := `INSERT INTO audit_log (license_id, action, email, role, is_main, previous_main, via, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 		if _, err := db.Exec(ctx, d, insert, "SEN-1", "promoted", "bob@acme.test", "technical", true, "ann@acme.test", "portal", "ann@acme.test", at); err != nil {
