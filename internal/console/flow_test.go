@@ -123,4 +123,11 @@ func TestBroadcastFlowInBrowser(t *testing.T) {
 	tab.See("td/a", "Jira maintenance window")
 	tab.See(`td/span[@class="status status-sent"]`, "sent")
 	tab.Shoot("person")
+
+	// Her own settings, from her address in the header.
+	tab.Do(browsertest.Click("link", "eve@herald.test · editor"))
+	tab.See("h1", "Your settings")
+	tab.Do(chromedp.Clear("#me-timezone"), browsertest.Fill("Timezone", "America/New_York"), browsertest.Click("button", "Save"))
+	tab.See(`p[@class="flash ok"]`, "Times are now shown in America/New_York.")
+	tab.Shoot("me")
 }
