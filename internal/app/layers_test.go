@@ -18,9 +18,9 @@ var layers = []struct {
 }{
 	{"infrastructure", []string{"config", "internal/db", "internal/queue", "internal/mailer", "internal/fault", "internal/page",
 		"internal/csvfile", "internal/metrics", "internal/buildinfo", "internal/unsubscribe", "internal/relay", "internal/markdown",
-		"internal/redact", "internal/keys", "internal/web"}},
+		"internal/redact", "internal/keys", "internal/web", "internal/bounce"}},
 	{"domain", []string{"contacts", "internal/ledger", "internal/billing", "internal/auth", "templates", "internal/kinds", "internal/staff"}},
-	{"adapters", []string{"worker", "scheduler", "internal/admin", "internal/portal", "internal/console", "internal/app", "cmd/herald"}},
+	{"adapters", []string{"worker", "scheduler", "internal/admin", "internal/portal", "internal/console", "internal/inbound", "internal/app", "cmd/herald"}},
 	{"test helpers", []string{"internal/dbtest", "internal/queuetest", "internal/smtptest", "internal/apptest", "internal/pagetest", "internal/browsertest"}},
 }
 
