@@ -28,10 +28,13 @@ const (
 	// Erasure hashes the address of a person erased at their request, in
 	// what herald keeps of them (contacts.ErasedAddress).
 	Erasure Purpose = "herald erased address v1"
+	// BounceRef signs the references in each message (its return path
+	// and Message-ID) that tie a bounce or a complaint to its delivery.
+	BounceRef Purpose = "herald bounce reference v1"
 )
 
 // Purposes are every purpose, for tests.
-var Purposes = []Purpose{UnsubscribeSeal, UnsubscribeNonce, FormToken, Erasure}
+var Purposes = []Purpose{UnsubscribeSeal, UnsubscribeNonce, FormToken, Erasure, BounceRef}
 
 // Size is the length of every key: 256 bits.
 const Size = 32
