@@ -65,7 +65,7 @@ func NewSend(cfg Config, deps Deps) (*Send, error) {
 		cfg.Unrecorded = 64
 	}
 	return &Send{cfg: cfg, deps: deps, domain: domain,
-		outcomes:   deps.Ledger.NewOutcomes(cfg.Unrecorded, 2*time.Millisecond),
+		outcomes:   deps.Ledger.NewOutcomes(cfg.Unrecorded),
 		unrecorded: make(chan struct{}, cfg.Unrecorded)}, nil
 }
 

@@ -183,6 +183,26 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return err
 }
 
+// InTxAsyncCommit is InTx for a write whose loss in a crash of the
+// database server only repeats work, such as a claim that the durable
+// commit of its outcome covers: on PostgreSQL its commit does not wait for
+// the WAL to reach the disk (synchronous_commit off, for this transaction
+// alone), which a send path that claims in batches would otherwise wait on
+// once a batch. A later commit that waits (any other) makes it durable
+// too, since the WAL is written in order. SQLite's commits never wait for
+// the disk here (synchronous NORMAL in WAL mode), so it is InTx there.
+func (db *DB) InTxAsyncCommit(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if db.Dialect != Postgres {
+		return db.InTx(ctx, fn)
+	}
+	return db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+			return fmt.Errorf("commit without waiting for the disk: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
 func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {

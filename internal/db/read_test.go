@@ -78,3 +78,44 @@ func TestSQLiteReadersCannotWrite(t *testing.T) {
 	}
 	t.Logf("write through a reader: %v", err)
 }
+
+// TestAsyncCommitIsForItsTransactionAlone checks that InTxAsyncCommit
+// commits what it writes and, on PostgreSQL, does not wait for the disk in
+// that transaction alone: the connection goes back to the pool with
+// commits that wait, as every other write needs.
+func TestAsyncCommitIsForItsTransactionAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
+		d := database.Open(t)
+		// One connection, so that the check after reuses the one the
+		// transaction had.
+		d.SetMaxOpenConns(1)
+		err := d.InTxAsyncCommit(ctx, func(tx *sqlx.Tx) error {
+			if d.Dialect == db.Postgres {
+				var setting string
+				if err := db.Get(ctx, tx, &setting, `SHOW synchronous_commit`); err != nil {
+					return err
+				}
+				if setting != "off" {
+					t.Errorf("synchronous_commit in the transaction = %q, want off", setting)
+				}
+			}
+			_, err := db.Exec(ctx, tx, `INSERT INTO settings (name, value, created_at) VALUES ('async-commit', 'v', ?)`, time.Now())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.Get(ctx, d, &n, `SELECT COUNT(*) FROM settings WHERE name = 'async-commit'`); err != nil || n != 1 {
+			t.Fatalf("rows written = %d, %v; want 1", n, err)
+		}
+		if d.Dialect == db.Postgres {
+			var setting string
+			if err := db.Get(ctx, d, &setting, `SHOW synchronous_commit`); err != nil || setting != "on" {
+				t.Errorf("synchronous_commit after the transaction = %q, %v; want on", setting, err)
+			}
+		}
+	})
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/heraldhq/herald/internal/db"
 )
 
@@ -31,7 +33,14 @@ func (l *Ledger) ClaimAll(ctx context.Context, ids []int64, lease time.Duration)
 		ID int64 `db:"id"`
 		Claim
 	}
-	if err := db.Select(ctx, l.db, &rows, query, args...); err != nil {
+	// A claim lost with the database server is pending again: the message
+	// it covered, if out, was in flight, and the outcome's durable commit
+	// makes the claim durable with it.
+	err = l.db.InTxAsyncCommit(ctx, func(tx *sqlx.Tx) error {
+		rows = rows[:0]
+		return db.Select(ctx, tx, &rows, query, args...)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("claim %d deliveries: %w", len(ids), err)
 	}
 	claims := make(map[int64]Claim, len(rows))

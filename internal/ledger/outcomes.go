@@ -4,32 +4,29 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/heraldhq/herald/internal/db"
 )
 
 // Outcomes records that messages were sent in group commits: each Sent
 // waits until its row is durable, and the rows of every Sent that arrives
-// meanwhile are written with one statement. One commit a message was the
-// ceiling of the send rate (a few milliseconds a commit on PostgreSQL, and
-// SQLite's one writer shared by every worker).
+// while a group is being written are written together next, with one
+// statement. One commit a message was the ceiling of the send rate (a few
+// milliseconds a commit on PostgreSQL, and SQLite's one writer shared by
+// every worker).
 //
-// There is no goroutine of its own: a caller that finds fewer writers at
-// work than the database takes at once leads, waits up to every (or until
-// maxRows are waiting), writes what is waiting, and goes on while more
-// is. PostgreSQL takes a few writes at once, and commits them together;
-// SQLite has one writer connection, so one leads at a time.
+// There is no goroutine of its own and no timer: the caller that finds no
+// group being written leads, writing what waits until nothing does, while
+// the others wait for their rows. A group is as large as what arrived
+// during the previous write (up to maxRows): the slower the database's
+// commit, the larger the groups, with no wait added when it is fast.
 type Outcomes struct {
 	l       *Ledger
 	maxRows int
-	every   time.Duration
-	writers int
 
 	mu      sync.Mutex
 	waiting []*sentRow
-	leaders int
-	full    chan struct{}
+	leading bool
 }
 
 type sentRow struct {
@@ -39,13 +36,9 @@ type sentRow struct {
 }
 
 // NewOutcomes returns a group writer of sent outcomes that writes at most
-// maxRows rows at a time, waiting up to every for them to gather.
-func (l *Ledger) NewOutcomes(maxRows int, every time.Duration) *Outcomes {
-	writers := 4
-	if l.db.Dialect == db.SQLite {
-		writers = 1
-	}
-	return &Outcomes{l: l, maxRows: max(maxRows, 1), every: every, writers: writers, full: make(chan struct{}, writers)}
+// maxRows rows at a time.
+func (l *Ledger) NewOutcomes(maxRows int) *Outcomes {
+	return &Outcomes{l: l, maxRows: max(maxRows, 1)}
 }
 
 // Sent records that the SMTP server accepted claim c's message, as
@@ -54,16 +47,8 @@ func (o *Outcomes) Sent(ctx context.Context, c Claim, messageID string) error {
 	r := &sentRow{claim: c, messageID: messageID, done: make(chan error, 1)}
 	o.mu.Lock()
 	o.waiting = append(o.waiting, r)
-	if len(o.waiting) >= o.maxRows {
-		select {
-		case o.full <- struct{}{}:
-		default:
-		}
-	}
-	lead := o.leaders < o.writers
-	if lead {
-		o.leaders++
-	}
+	lead := !o.leading
+	o.leading = true
 	o.mu.Unlock()
 	if lead {
 		o.lead(ctx)
@@ -76,41 +61,23 @@ func (o *Outcomes) lead(ctx context.Context) {
 	// The rows are out at the SMTP server: a caller that stops waiting
 	// must not stop their write.
 	ctx = context.WithoutCancel(ctx)
-	timer := time.NewTimer(o.every)
-	defer timer.Stop()
 	for {
-		select {
-		case <-timer.C:
-		case <-o.full:
-		}
 		o.mu.Lock()
+		if len(o.waiting) == 0 {
+			o.waiting = nil
+			o.leading = false
+			o.mu.Unlock()
+			return
+		}
 		n := min(len(o.waiting), o.maxRows)
 		rows := o.waiting[:n:n]
 		o.waiting = o.waiting[n:]
-		if len(o.waiting) == 0 {
-			o.waiting = nil
-		}
 		o.mu.Unlock()
 
 		err := o.write(ctx, rows)
 		for _, r := range rows {
 			r.done <- err
 		}
-
-		o.mu.Lock()
-		switch {
-		case len(o.waiting) == 0:
-			o.leaders--
-			o.mu.Unlock()
-			return
-		case len(o.waiting) >= o.maxRows:
-			select {
-			case o.full <- struct{}{}:
-			default:
-			}
-		}
-		o.mu.Unlock()
-		timer.Reset(o.every)
 	}
 }
 

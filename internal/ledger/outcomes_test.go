@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -80,7 +79,7 @@ func TestClaimAllAndGroupedOutcomes(t *testing.T) {
 			if err := led.ExtendLeases(ctx, list, 2*lease); err != nil {
 				t.Fatalf("ExtendLeases: %v", err)
 			}
-			out := led.NewOutcomes(16, 5*time.Millisecond)
+			out := led.NewOutcomes(16)
 			var wg sync.WaitGroup
 			errs := make(chan error, len(list))
 			for _, c := range list {
@@ -163,7 +162,7 @@ func TestClaimAllAndGroupedOutcomes(t *testing.T) {
 			}
 			stale := claims[ids[0]]
 			stale.Fence++ // as if the lease ran out and another worker claimed it
-			if err := led.NewOutcomes(4, time.Millisecond).Sent(ctx, stale, "stale@vendor.test"); err != nil {
+			if err := led.NewOutcomes(4).Sent(ctx, stale, "stale@vendor.test"); err != nil {
 				t.Fatal(err)
 			}
 			got, err := led.Get(ctx, a.ID)
