@@ -11,19 +11,16 @@ import (
 // and sending, each present even at zero): the backlog an operator
 // watches.
 func (l *Ledger) Unfinished(ctx context.Context) (map[string]int, error) {
-	var rows []struct {
-		Status string `db:"status"`
-		N      int    `db:"n"`
+	var n struct {
+		Pending int `db:"pending"`
+		Sending int `db:"sending"`
 	}
-	err := db.Select(ctx, l.db, &rows,
-		`SELECT status, COUNT(*) AS n FROM deliveries WHERE status IN (?, ?) GROUP BY status`,
-		DeliveryPending, DeliverySending)
+	err := db.Get(ctx, l.db, &n, `SELECT
+		(SELECT COUNT(*) FROM deliveries WHERE `+isPending+`) AS pending,
+		(SELECT COUNT(*) FROM deliveries WHERE `+isSending+`) AS sending`)
 	if err != nil {
 		return nil, fmt.Errorf("count unfinished deliveries: %w", err)
 	}
-	counts := map[string]int{string(DeliveryPending): 0, string(DeliverySending): 0}
-	for _, r := range rows {
-		counts[r.Status] = r.N
-	}
+	counts := map[string]int{string(DeliveryPending): n.Pending, string(DeliverySending): n.Sending}
 	return counts, nil
 }

@@ -33,19 +33,58 @@ const (
 	BroadcastOptOut = contacts.BroadcastOptOut
 )
 
+// isPending and isSending match a delivery's status in a query with the
+// status written in, not bound, so that both databases see that the
+// partial indexes on pending (deliveries_due) and on sending
+// (deliveries_leased) deliveries serve it: neither proves that a bound
+// value matches an index's condition.
+const (
+	isPending = `status = '` + string(DeliveryPending) + `'`
+	isSending = `status = '` + string(DeliverySending) + `'`
+)
+
 const deliveryColumns = `id, announcement_id, email, chunk, status, reason, attempts, next_attempt_at, last_error, message_id, sent_at`
 
+// The queries of the send path that read unfinished deliveries, each
+// served by a partial index (TestSendPathQueriesUsePartialIndexes).
+const (
+	// dueQuery reads a chunk's due deliveries: announcement, chunk, now,
+	// the announcement's status, limit.
+	dueQuery = `
+		SELECT ` + deliveryColumns + ` FROM deliveries
+		WHERE announcement_id = ? AND chunk = ? AND ` + isPending + ` AND next_attempt_at <= ?
+		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
+		LIMIT ?`
+	// nextAttemptQuery reads when a chunk's next delivery is due:
+	// announcement, chunk, the announcement's status.
+	nextAttemptQuery = `
+		SELECT next_attempt_at FROM deliveries
+		WHERE announcement_id = ? AND chunk = ? AND ` + isPending + `
+		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
+		ORDER BY next_attempt_at LIMIT 1`
+	// pendingChunksQuery reads the chunks that hold pending deliveries:
+	// announcement, first chunk.
+	pendingChunksQuery = `
+		SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND chunk >= ? AND ` + isPending + ` ORDER BY chunk`
+	// earliestOverdueQuery reads an announcement's first chunk with an
+	// overdue delivery: announcement, the time before which it is.
+	earliestOverdueQuery = `
+		SELECT chunk FROM deliveries
+		WHERE announcement_id = ? AND ` + isPending + ` AND next_attempt_at <= ?
+		ORDER BY chunk LIMIT 1`
+	// expireLeasesQuery makes the deliveries whose lease ran out pending
+	// again: the new status, now (due), now (updated), now (lease end).
+	expireLeasesQuery = `
+		UPDATE deliveries SET status = ?, lease_until = NULL, next_attempt_at = ?, updated_at = ?
+		WHERE ` + isSending + ` AND lease_until < ?
+		RETURNING announcement_id, chunk`
+)
+
 // Due returns up to limit pending deliveries of a chunk whose time has
-// come, while its announcement is sending (not paused or cancelled). The
-// status is written in the query, not bound, so that both databases see
-// that the partial index deliveries_due serves it.
+// come, while its announcement is sending (not paused or cancelled).
 func (l *Ledger) Due(ctx context.Context, announcementID int64, chunk, limit int) ([]Delivery, error) {
 	var ds []Delivery
-	err := db.Select(ctx, l.db.Read, &ds, `
-		SELECT `+deliveryColumns+` FROM deliveries
-		WHERE announcement_id = ? AND chunk = ? AND status = '`+string(DeliveryPending)+`' AND next_attempt_at <= ?
-		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
-		LIMIT ?`, announcementID, chunk, l.Now(), Sending, limit)
+	err := db.Select(ctx, l.db.Read, &ds, dueQuery, announcementID, chunk, l.Now(), Sending, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due deliveries of %d/%d: %w", announcementID, chunk, err)
 	}
@@ -57,11 +96,7 @@ func (l *Ledger) Due(ctx context.Context, announcementID int64, chunk, limit int
 // is enqueued again when it is resumed.
 func (l *Ledger) NextAttempt(ctx context.Context, announcementID int64, chunk int) (time.Time, bool, error) {
 	var next []time.Time
-	err := db.Select(ctx, l.db.Read, &next, `
-		SELECT next_attempt_at FROM deliveries
-		WHERE announcement_id = ? AND chunk = ? AND status = '`+string(DeliveryPending)+`'
-		AND EXISTS (SELECT 1 FROM announcements a WHERE a.id = deliveries.announcement_id AND a.status = ?)
-		ORDER BY next_attempt_at LIMIT 1`, announcementID, chunk, Sending)
+	err := db.Select(ctx, l.db.Read, &next, nextAttemptQuery, announcementID, chunk, Sending)
 	if err != nil || len(next) == 0 {
 		return time.Time{}, false, err
 	}

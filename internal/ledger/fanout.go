@@ -77,9 +77,8 @@ func (l *Ledger) ResolvePage(ctx context.Context, id int64, aud Audience, chunkS
 		switch {
 		case !a.Pending && a.Status == Sending:
 			// Resolved before: what is still pending.
-			return db.Select(ctx, tx, &chunks, `
-				SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
-				id, DeliveryPending)
+			chunks, err = pendingChunks(ctx, tx, id, 0)
+			return err
 		case !a.Pending:
 			return nil // not yet due, or over
 		case a.Status == Cancelled:
@@ -117,9 +116,8 @@ func (l *Ledger) ResolvePage(ctx context.Context, id int64, aud Audience, chunkS
 		if a.Status != Sending {
 			return nil // paused: resuming enqueues what is pending
 		}
-		return db.Select(ctx, tx, &chunks, `
-			SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND chunk >= ? AND status = ? ORDER BY chunk`,
-			id, from, DeliveryPending)
+		chunks, err = pendingChunks(ctx, tx, id, from)
+		return err
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("resolve announcement %d: %w", id, err)
@@ -184,4 +182,14 @@ func (l *Ledger) SendingBegun(ctx context.Context, id int64) (bool, error) {
 		return false, fmt.Errorf("has announcement %d begun sending: %w", id, err)
 	}
 	return len(found) > 0, nil
+}
+
+// pendingChunks returns the chunks of announcement id from chunk from on
+// that hold pending deliveries, in order, read from deliveries_due.
+func pendingChunks(ctx context.Context, q sqlx.ExtContext, id int64, from int) ([]int, error) {
+	var chunks []int
+	if err := db.Select(ctx, q, &chunks, pendingChunksQuery, id, from); err != nil {
+		return nil, fmt.Errorf("pending chunks of announcement %d: %w", id, err)
+	}
+	return chunks, nil
 }

@@ -163,10 +163,8 @@ func (l *Ledger) resumed(ctx context.Context, tx *sqlx.Tx, list []Announcement) 
 		case Resolving:
 			res.Fanouts = append(res.Fanouts, a.ID)
 		case Sending:
-			var chunks []int
-			if err := db.Select(ctx, tx, &chunks, `
-				SELECT DISTINCT chunk FROM deliveries WHERE announcement_id = ? AND status = ? ORDER BY chunk`,
-				a.ID, DeliveryPending); err != nil {
+			chunks, err := pendingChunks(ctx, tx, a.ID, 0)
+			if err != nil {
 				return Resumed{}, err
 			}
 			for _, c := range chunks {

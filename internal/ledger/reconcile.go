@@ -22,10 +22,7 @@ type ChunkRef struct {
 func (l *Ledger) ExpireLeases(ctx context.Context) ([]ChunkRef, error) {
 	now := l.Now()
 	var rows []ChunkRef
-	err := db.Select(ctx, l.db, &rows, `
-		UPDATE deliveries SET status = ?, lease_until = NULL, next_attempt_at = ?, updated_at = ?
-		WHERE status = ? AND lease_until < ?
-		RETURNING announcement_id, chunk`, DeliveryPending, now, now, DeliverySending, now)
+	err := db.Select(ctx, l.db, &rows, expireLeasesQuery, DeliveryPending, now, now, now)
 	if err != nil {
 		return nil, fmt.Errorf("expire leases: %w", err)
 	}
@@ -136,8 +133,8 @@ func (l *Ledger) Overdue(ctx context.Context, grace time.Duration) ([]ChunkRef, 
 	err := db.Select(ctx, l.db.Read, &refs, `
 		SELECT DISTINCT d.announcement_id, d.chunk FROM deliveries d
 		JOIN announcements a ON a.id = d.announcement_id
-		WHERE d.status = ? AND d.next_attempt_at <= ? AND a.status = ?
-		ORDER BY d.announcement_id, d.chunk`, DeliveryPending, l.Now().Add(-grace), Sending)
+		WHERE d.`+isPending+` AND d.next_attempt_at <= ? AND a.status = ?
+		ORDER BY d.announcement_id, d.chunk`, l.Now().Add(-grace), Sending)
 	if err != nil {
 		return nil, fmt.Errorf("overdue deliveries: %w", err)
 	}
@@ -156,15 +153,10 @@ func (l *Ledger) EarliestOverdue(ctx context.Context, grace time.Duration) ([]Ch
 	}
 	var refs []ChunkRef
 	for _, id := range ids {
-		// status || '': SQLite would otherwise read every pending
-		// delivery through the (status, next_attempt_at) index and sort
-		// them, where the (announcement_id, chunk, status) index gives
-		// them in chunk order and the first one ends the query.
+		// deliveries_due gives them in chunk order: the first one ends
+		// the query.
 		var chunks []int
-		if err := db.Select(ctx, l.db.Read, &chunks, `
-			SELECT chunk FROM deliveries
-			WHERE announcement_id = ? AND status || '' = ? AND next_attempt_at <= ?
-			ORDER BY chunk LIMIT 1`, id, DeliveryPending, l.Now().Add(-grace)); err != nil {
+		if err := db.Select(ctx, l.db.Read, &chunks, earliestOverdueQuery, id, l.Now().Add(-grace)); err != nil {
 			return nil, fmt.Errorf("earliest overdue chunk of %d: %w", id, err)
 		}
 		if len(chunks) == 1 {
@@ -179,8 +171,8 @@ func (l *Ledger) OverdueOf(ctx context.Context, id int64, grace time.Duration) (
 	var refs []ChunkRef
 	err := db.Select(ctx, l.db.Read, &refs, `
 		SELECT DISTINCT announcement_id, chunk FROM deliveries
-		WHERE announcement_id = ? AND status = ? AND next_attempt_at <= ?
-		ORDER BY chunk`, id, DeliveryPending, l.Now().Add(-grace))
+		WHERE announcement_id = ? AND `+isPending+` AND next_attempt_at <= ?
+		ORDER BY chunk`, id, l.Now().Add(-grace))
 	if err != nil {
 		return nil, fmt.Errorf("overdue deliveries of %d: %w", id, err)
 	}
