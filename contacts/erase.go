@@ -47,6 +47,7 @@ var erasedText = []struct {
 	columns []string
 }{
 	{"deliveries", []string{"email", "last_error", "reason"}},
+	{"delivery_events", []string{"email", "diagnostic"}},
 	{"audit_log", []string{"email", "previous_main", "actor"}},
 	{"announcements", []string{"params", "audience", "subject", "dedupe_key"}},
 }

@@ -139,3 +139,21 @@ var peopleWithMemberships = family[personRow, Contact, membershipRow]{
 		c.Memberships = append(c.Memberships, Membership{LicenseID: m.LicenseID, Product: m.Product, Role: m.Role, Main: m.Main})
 	},
 }
+
+// OptOutIn opts the contact email out of the mail o names, within tx, for
+// a caller that does so as part of a change of its own (a complaint
+// recorded on its delivery). Transactional mail (NoOptOut) cannot be left,
+// and an address that is no contact has nothing to leave: both change
+// nothing.
+func (s *Store) OptOutIn(ctx context.Context, tx *sqlx.Tx, email string, o OptOut) error {
+	if o != ReleaseOptOut && o != BroadcastOptOut {
+		return nil
+	}
+	email, err := s.storedEmail(ctx, tx, "email", email)
+	if err != nil {
+		return err
+	}
+	// o is one of the two columns, never text from elsewhere.
+	_, err = db.Exec(ctx, tx, `UPDATE contacts SET `+string(o)+` = TRUE, updated_at = ? WHERE email = ?`, s.timestamp(), email)
+	return err
+}

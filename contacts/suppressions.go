@@ -85,33 +85,37 @@ func (r suppressionRow) record() SuppressionRecord {
 // address that is suppressed already changes nothing (the first cause is
 // kept), nor does suppressing one that is no contact.
 func (s *Store) Suppress(ctx context.Context, email string, why Suppression) error {
-	email, err := s.storedEmail(ctx, s.db, "email", email)
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error { return s.SuppressIn(ctx, tx, email, why) })
+	if err != nil {
+		return fmt.Errorf("suppress %s: %w", fault.Shorten(email, 100), err)
+	}
+	return nil
+}
+
+// SuppressIn is Suppress within tx, for a caller that suppresses as part
+// of a change of its own (a bounce recorded on its delivery).
+func (s *Store) SuppressIn(ctx context.Context, tx *sqlx.Tx, email string, why Suppression) error {
+	email, err := s.storedEmail(ctx, tx, "email", email)
 	if err != nil {
 		return err
 	}
 	delivery := sql.NullInt64{Int64: why.DeliveryID, Valid: why.DeliveryID != 0}
 	now := s.timestamp()
-	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		// The contact's row first, as Unsuppress does: of two concurrent
-		// suppressions, the second finds the address suppressed and stops.
-		res, err := db.Exec(ctx, tx, `
-			UPDATE contacts SET suppressed_at = ?, suppressed_reason = ?, updated_at = ?
-			WHERE email = ? AND suppressed_at IS NULL`, now, why.Reply, now, email)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // suppressed already, or no contact
-		}
-		_, err = db.Exec(ctx, tx, `
-			INSERT INTO suppressions (email, reply, code, enhanced, delivery_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, email, why.Reply, why.Code, why.Enhanced, delivery, now)
-		return err
-	})
+	// The contact's row first, as Unsuppress does: of two concurrent
+	// suppressions, the second finds the address suppressed and stops.
+	res, err := db.Exec(ctx, tx, `
+		UPDATE contacts SET suppressed_at = ?, suppressed_reason = ?, updated_at = ?
+		WHERE email = ? AND suppressed_at IS NULL`, now, why.Reply, now, email)
 	if err != nil {
-		return fmt.Errorf("suppress %s: %w", email, err)
+		return err
 	}
-	return nil
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // suppressed already, or no contact
+	}
+	_, err = db.Exec(ctx, tx, `
+		INSERT INTO suppressions (email, reply, code, enhanced, delivery_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, email, why.Reply, why.Code, why.Enhanced, delivery, now)
+	return err
 }
 
 // Suppressions returns a page of the addresses suppressed now, ordered by

@@ -25,7 +25,7 @@ type NewAnnouncement struct {
 	SendAt    time.Time
 }
 
-const announcementColumns = `id, kind, dedupe_key, template, subject, params, audience, send_at, status, created_at, updated_at, finished_at, archived_counts, paused_reason, paused_by, paused_from`
+const announcementColumns = `id, kind, dedupe_key, template, subject, params, audience, send_at, status, created_at, updated_at, finished_at, archived_counts, paused_reason, paused_by, paused_from, hard_bounces, complaints`
 
 // Create stores an announcement in tx, unless one with the same dedupe key
 // exists, in which case that one is returned with created false. It is
@@ -206,6 +206,13 @@ func (l *Ledger) withCounts(ctx context.Context, q sqlx.ExtContext, list []Annou
 			c.Skipped += r.N
 		case DeliveryCancelled:
 			c.Cancelled += r.N
+		case DeliveryBounced:
+			c.Bounced += r.N
+		}
+	}
+	for i := range list {
+		if len(list[i].Archived) == 0 {
+			list[i].Counts.Complained = list[i].Complaints
 		}
 	}
 	return nil
@@ -358,8 +365,13 @@ func checkStatus(s Status) error {
 // Lookup returns an announcement without counting its deliveries: for
 // workers, which need what it is, not how far it got.
 func (l *Ledger) Lookup(ctx context.Context, id int64) (Announcement, error) {
+	return l.lookup(ctx, l.db.Read, id)
+}
+
+// lookup is Lookup through q.
+func (l *Ledger) lookup(ctx context.Context, q sqlx.ExtContext, id int64) (Announcement, error) {
 	var a Announcement
-	err := db.Get(ctx, l.db.Read, &a, `SELECT `+announcementColumns+` FROM announcements WHERE id = ?`, id)
+	err := db.Get(ctx, q, &a, `SELECT `+announcementColumns+` FROM announcements WHERE id = ?`, id)
 	if db.IsNoRows(err) {
 		return Announcement{}, fault.NotFound("announcement %d does not exist", id)
 	}

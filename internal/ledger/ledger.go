@@ -3,6 +3,7 @@
 // address), with the delivery state machine
 //
 //	pending → sending → sent | failed | pending (retry later)
+//	sent → bounced (a bounce came back; Bounces.Record)
 //	pending → skipped | cancelled
 //	failed → pending | skipped (retry-failed; skipped when the contact is suppressed)
 //
@@ -57,6 +58,9 @@ const (
 	DeliverySkipped DeliveryStatus = "skipped"
 	// DeliveryCancelled was pending when its announcement was cancelled.
 	DeliveryCancelled DeliveryStatus = "cancelled"
+	// DeliveryBounced was sent, and then came back: the receiving side
+	// refused it after the relay took it. Reason says how.
+	DeliveryBounced DeliveryStatus = "bounced"
 )
 
 // Announcement is one thing to tell a set of people.
@@ -81,7 +85,10 @@ type Announcement struct {
 	PausedReason string `db:"paused_reason"`
 	PausedBy     string `db:"paused_by"`
 	PausedFrom   Status `db:"paused_from"`
-	Counts       Counts `db:"-"`
+	// HardBounces and Complaints count what came back (Bounces.Record).
+	HardBounces int    `db:"hard_bounces"`
+	Complaints  int    `db:"complaints"`
+	Counts      Counts `db:"-"`
 }
 
 // JSON is a JSON document kept in a text column.
@@ -111,6 +118,11 @@ type Counts struct {
 	Failed     int `json:"failed"`
 	Skipped    int `json:"skipped"`
 	Cancelled  int `json:"cancelled"`
+	// Bounced were sent and came back; Complained were sent, and their
+	// recipients marked them as spam (they are counted as sent or bounced
+	// too).
+	Bounced    int `json:"bounced"`
+	Complained int `json:"complained"`
 }
 
 // Delivery is one email to one address for one announcement.

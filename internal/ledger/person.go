@@ -35,10 +35,10 @@ type PersonFilter struct {
 // checkDeliveryStatus refuses a status filter that names no delivery status.
 func checkDeliveryStatus(s DeliveryStatus) error {
 	switch s {
-	case "", DeliveryPending, DeliverySending, DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryCancelled:
+	case "", DeliveryPending, DeliverySending, DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryCancelled, DeliveryBounced:
 		return nil
 	}
-	return fault.Invalid("status", "%q is not a delivery status (pending, sending, sent, failed, skipped or cancelled)", s)
+	return fault.Invalid("status", "%q is not a delivery status (pending, sending, sent, failed, skipped, cancelled or bounced)", s)
 }
 
 // PersonDeliveries lists the deliveries to one address across every
