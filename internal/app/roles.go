@@ -108,7 +108,7 @@ func (a *App) StartWorkers(ctx context.Context) error {
 		From:         cfg.Mail.From,
 	}, worker.Deps{
 		Ledger: a.Ledger, Contacts: a.Contacts, Kinds: m.kinds, Queue: q, Renderer: m.renderer,
-		Sender: sender, Relay: r, Breaker: breaker, Logger: a.Logger, Metrics: a.Metrics, Now: a.Now,
+		Sender: sender, Refs: m.refs, Relay: r, Breaker: breaker, Logger: a.Logger, Metrics: a.Metrics, Now: a.Now,
 	})
 	if err != nil {
 		return err
