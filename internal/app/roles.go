@@ -212,6 +212,7 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 		Control:     control,
 		Unsubscribe: m.unsubscribe,
 		Relay:       r,
+		Kept:        a.Kept(),
 		Checks:      a.readiness(q),
 		Logger:      a.Logger,
 		PageTimeout: a.opts.PageTimeout,
