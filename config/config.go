@@ -46,6 +46,7 @@ type Config struct {
 	Lists     Lists     `yaml:",inline"`
 	Contacts  Contacts  `yaml:",inline"`
 	DKIM      DKIM      `yaml:",inline"`
+	Inbound   Inbound   `yaml:",inline"`
 	Portal    Portal    `yaml:",inline"`
 	Log       Log       `yaml:",inline"`
 }
@@ -236,6 +237,7 @@ func Default() Config {
 		Feeds:   Feeds{MaxBytes: 10 << 20, Timeout: time.Minute},
 		Lists:   Lists{PublicURL: defaultPublicURL("127.0.0.1:8080")},
 		Portal:  Portal{SignInTTL: 15 * time.Minute, SessionIdleTimeout: time.Hour},
+		Inbound: Inbound{MaxConnections: 50},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -288,6 +290,7 @@ func (c Config) Validate() error {
 		c.Lists.validate(),
 		c.Contacts.validate(),
 		c.DKIM.validate(),
+		c.Inbound.validate(),
 		c.Feeds.validate(),
 		c.Portal.validate(),
 		c.Log.validate(),

@@ -138,6 +138,11 @@ func TestValidateMessages(t *testing.T) {
 		{"PublicAddrIsTheAPIs", map[string]string{"HERALD_PUBLIC_ADDR": "127.0.0.1:8080"}, "HERALD_PUBLIC_ADDR: is HERALD_HTTP_ADDR too; give the public pages an address of their own, or leave it unset"},
 		{"SignInTTL", map[string]string{"HERALD_SIGNIN_TTL": "30s"}, "HERALD_SIGNIN_TTL: must be between 1m and 24h"},
 		{"SessionIdleTimeout", map[string]string{"HERALD_SESSION_IDLE_TIMEOUT": "10s"}, "HERALD_SESSION_IDLE_TIMEOUT: must be at least 1m"},
+		{"BounceDomain", map[string]string{"HERALD_BOUNCE_DOMAIN": "bounces@vendor.test"}, `HERALD_BOUNCE_DOMAIN: "bounces@vendor.test" is not a domain such as example.com (write an internationalised one in its xn-- form)`},
+		{"BounceDomainOneLabel", map[string]string{"HERALD_BOUNCE_DOMAIN": "localhost"}, `HERALD_BOUNCE_DOMAIN: "localhost" is not a domain such as example.com`},
+		{"InboundAddr", map[string]string{"HERALD_BOUNCE_DOMAIN": "bounces.vendor.test", "HERALD_INBOUND_ADDR": "25"}, `HERALD_INBOUND_ADDR: "25" is not host:port`},
+		{"InboundWithoutBounceDomain", map[string]string{"HERALD_INBOUND_ADDR": ":25"}, "HERALD_INBOUND_ADDR: needs HERALD_BOUNCE_DOMAIN: the server takes mail for the bounce domain only"},
+		{"InboundMaxConnections", map[string]string{"HERALD_INBOUND_MAX_CONNECTIONS": "0"}, "HERALD_INBOUND_MAX_CONNECTIONS: must be between 1 and 10000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

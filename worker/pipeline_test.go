@@ -71,10 +71,14 @@ func TestReleaseReachesEveryTechnicalContactOnce(t *testing.T) {
 			t.Errorf("cy: %s %q, want skipped, suppressed", d.Status, d.Reason)
 		}
 
+		refs, err := b.OpenRefs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, m := range b.SMTP.Messages() {
 			h := m.Header
 			d := ds[m.To[0]]
-			if want := fmt.Sprintf("<%d.%d@vendor.test>", d.ID, a.ID); h.Get("Message-Id") != want || d.MessageID != want[1:len(want)-1] {
+			if want := "<" + refs.MessageID(d.ID, a.ID, "vendor.test") + ">"; h.Get("Message-Id") != want || d.MessageID != want[1:len(want)-1] {
 				t.Errorf("Message-ID %q (ledger %q), want %s", h.Get("Message-Id"), d.MessageID, want)
 			}
 			if from, err := mail.ParseAddress(h.Get("From")); err != nil || from.Address != "updates@vendor.test" {

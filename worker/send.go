@@ -55,6 +55,9 @@ func NewSend(cfg Config, deps Deps) (*Send, error) {
 	if err != nil {
 		return nil, fmt.Errorf("HERALD_FROM: %w", err)
 	}
+	if deps.Refs == nil {
+		return nil, errors.New("worker: no references to sign messages with (Deps.Refs)")
+	}
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
@@ -283,8 +286,9 @@ func (h *Send) prepare(taskCtx, ctx context.Context, log *slog.Logger, w *watch,
 	return mailer.Message{
 		From: h.cfg.From, To: d.Email, ToName: draft.ToName,
 		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
-		MessageID: fmt.Sprintf("%d.%d@%s", d.ID, a.ID, h.domain),
-		Date:      h.deps.Now(), Headers: draft.Headers, ReplyTo: draft.ReplyTo,
+		MessageID:  h.deps.Refs.MessageID(d.ID, a.ID, h.domain),
+		ReturnPath: h.deps.Refs.ReturnPath(d.ID),
+		Date:       h.deps.Now(), Headers: draft.Headers, ReplyTo: draft.ReplyTo,
 	}, true, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
@@ -59,9 +60,12 @@ type Deps struct {
 	Breaker  *Breaker
 	Renderer *templates.Renderer
 	Sender   mailer.Sender
-	Logger   *slog.Logger
-	Metrics  *metrics.Metrics // optional
-	Now      func() time.Time
+	// Refs sign each message's Message-ID and, with a bounce domain, its
+	// return path, so that what comes back names its delivery.
+	Refs    *bounce.Refs
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics // optional
+	Now     func() time.Time
 }
 
 // NewMux returns the handler of every task type, with logging.

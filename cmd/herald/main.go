@@ -27,10 +27,11 @@ import (
 type CLI struct {
 	Config string `help:"YAML configuration file; HERALD_* environment variables override it." env:"HERALD_CONFIG" placeholder:"FILE" type:"existingfile"`
 
-	Serve        ServeCmd        `cmd:"" help:"Run the admin API, the scheduler and the workers in one process."`
+	Serve        ServeCmd        `cmd:"" help:"Run the admin API, the scheduler and the workers in one process (and the inbound SMTP server when HERALD_INBOUND_ADDR is set)."`
 	API          APICmd          `cmd:"" name:"api" help:"Run only the admin API (needs HERALD_REDIS_URL)."`
 	Worker       WorkerCmd       `cmd:"" help:"Run only the workers that fan out and send (needs HERALD_REDIS_URL)."`
 	Scheduler    SchedulerCmd    `cmd:"" help:"Run only the scheduler and reconciler (needs HERALD_REDIS_URL)."`
+	Inbound      InboundCmd      `cmd:"" help:"Run only the SMTP server that takes bounces and complaints (needs HERALD_INBOUND_ADDR and HERALD_BOUNCE_DOMAIN)."`
 	Release      ReleaseCmd      `cmd:"" help:"Announce releases."`
 	Invoice      InvoiceCmd      `cmd:"" help:"Import invoices and make their reminders."`
 	Broadcast    BroadcastCmd    `cmd:"" help:"Send staff broadcasts."`

@@ -34,6 +34,14 @@ func (c *SchedulerCmd) Run(ctx context.Context, env *Env) error {
 	return runRoles(ctx, env, app.Roles{Scheduler: true})
 }
 
+// InboundCmd runs the inbound SMTP server for bounces and complaints
+// alone.
+type InboundCmd struct{}
+
+func (c *InboundCmd) Run(ctx context.Context, env *Env) error {
+	return runRoles(ctx, env, app.Roles{Inbound: true})
+}
+
 // runRoles starts the roles asked for and runs until ctx is cancelled
 // (SIGINT, SIGTERM) or a role fails, then stops them in reverse order.
 func runRoles(ctx context.Context, env *Env, r app.Roles) error {

@@ -23,6 +23,7 @@ var queryOf = map[string][]string{
 	"GET /api/v1/contacts":                          {"limit", "after", "q"},
 	"GET /api/v1/contacts/{email}/deliveries":       {"limit", "after", "status"},
 	"GET /api/v1/suppressions":                      {"limit", "after", "email"},
+	"GET /api/v1/inbound/kept":                      {"limit", "after"},
 	"GET /api/v1/releases":                          {"limit", "after", "product"},
 	"GET /api/v1/products":                          {"limit", "after"},
 	"GET /api/v1/announcements":                     {"limit", "after", "kind", "status"},

@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/metrics"
@@ -48,6 +49,7 @@ type Server struct {
 	unsubscribe *unsubscribe.Tokens
 	billing     *billing.Billing
 	relay       *relay.Relay
+	kept        *bounce.KeptStore
 	jobs        *scheduler.Jobs
 	runner      *scheduler.Runner
 	kinds       *kinds.Registry
@@ -96,6 +98,8 @@ type Deps struct {
 	Pages http.Handler
 	// ErasureKey hashes the addresses of people erased (keys.Erasure).
 	ErasureKey []byte
+	// Kept is the inbound mail kept for staff.
+	Kept *bounce.KeptStore
 	// Console, if set, serves the staff console under /console. It is
 	// never on the public listener: Public serves only public paths.
 	Console http.Handler
@@ -143,6 +147,9 @@ var routes = []route{
 	{"GET", "/api/v1/suppressions", false, (*Server).listSuppressions},
 	{"DELETE", "/api/v1/suppressions/{email}", false, (*Server).liftSuppression},
 
+	{"GET", "/api/v1/inbound/kept", false, (*Server).listKept},
+	{"GET", "/api/v1/inbound/kept/{id}", false, (*Server).getKept},
+
 	{"POST", "/api/v1/releases", false, (*Server).createRelease},
 	{"GET", "/api/v1/releases", false, (*Server).listReleases},
 
@@ -180,6 +187,7 @@ func New(deps Deps) (*Server, error) {
 		unsubscribe: deps.Unsubscribe,
 		billing:     deps.Billing,
 		relay:       deps.Relay,
+		kept:        deps.Kept,
 		jobs:        deps.Jobs,
 		runner:      deps.Runner,
 		kinds:       deps.Kinds,

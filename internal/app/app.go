@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -58,6 +59,10 @@ type Options struct {
 	// headers (default 10s), and PageTimeout a whole request to a public
 	// page (default admin.DefaultPageTimeout); tests shorten them.
 	HeaderTimeout, PageTimeout time.Duration
+	// BounceSink records the events the inbound server verifies (the
+	// ledger's, once it has one). Without it, messages with events are
+	// kept for staff as not applied: nothing is lost.
+	BounceSink bounce.Sink
 }
 
 // App is herald, wired. The stores are ready once Open returns; the rest

@@ -7,6 +7,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/metrics"
@@ -34,9 +35,11 @@ func (a *App) OpenQueue(ctx context.Context) (*queue.Queue, error) {
 }
 
 // messages are what composing and rendering mail takes: the kinds, their
-// templates, and the key of unsubscribe links.
+// templates, the key of unsubscribe links, and the references that tie
+// what comes back to its delivery.
 type messages struct {
 	unsubscribe *unsubscribe.Tokens
+	refs        *bounce.Refs
 	kinds       *kinds.Registry
 	renderer    *templates.Renderer
 }
@@ -48,6 +51,17 @@ func (a *App) OpenKinds(ctx context.Context) (*kinds.Registry, error) {
 		return nil, err
 	}
 	return m.kinds, nil
+}
+
+// OpenRefs returns the references signed into each message (its
+// Message-ID, and its return path with HERALD_BOUNCE_DOMAIN), with the
+// key derived from HERALD_SECRET.
+func (a *App) OpenRefs(ctx context.Context) (*bounce.Refs, error) {
+	m, err := a.openMessages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.refs, nil
 }
 
 // OpenRenderer returns the templates of every kind, parsed and checked
@@ -73,7 +87,11 @@ func (a *App) openMessages(ctx context.Context) (*messages, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &messages{unsubscribe: tokens}
+	refs, err := bounce.NewRefs(secret, cfg.Inbound.BounceDomain)
+	if err != nil {
+		return nil, err
+	}
+	m := &messages{unsubscribe: tokens, refs: refs}
 	m.kinds, err = kinds.New(kinds.Deps{
 		Contacts: a.Contacts, Billing: a.Billing, Unsubscribe: m.unsubscribe, Lists: cfg.Lists,
 		PaymentURL: cfg.Billing.PaymentURLTemplate, From: cfg.Mail.From, Now: a.Now,

@@ -27,17 +27,27 @@ import (
 )
 
 // Roles are what a process runs: "herald serve" runs them all, "herald
-// api", "herald worker" and "herald scheduler" one each.
+// api", "herald worker", "herald scheduler" and "herald inbound" one each.
 type Roles struct {
 	API, Workers, Scheduler bool
+	// Inbound is the SMTP server for bounces and complaints; "herald
+	// serve" runs it when HERALD_INBOUND_ADDR is set.
+	Inbound bool
 }
 
 // All is every role, in one process.
-var All = Roles{API: true, Workers: true, Scheduler: true}
+var All = Roles{API: true, Workers: true, Scheduler: true, Inbound: true}
 
-// Check says whether cfg can run roles: alone, a role needs a Redis that
-// the others share.
+// Check says whether cfg can run roles: alone, a role that uses the queue
+// needs a Redis that the others share; the inbound server alone needs its
+// address.
 func (r Roles) Check(cfg config.Config) error {
+	if r == (Roles{Inbound: true}) {
+		if cfg.Inbound.Addr == "" {
+			return errors.New("HERALD_INBOUND_ADDR is required to run the inbound server (with HERALD_BOUNCE_DOMAIN)")
+		}
+		return nil
+	}
 	if cfg.Queue.RedisURL == "" && r != All {
 		return errors.New("HERALD_REDIS_URL is required to run the api, worker or scheduler role alone: " +
 			"the embedded Redis lives inside one process; use \"herald serve\" or set HERALD_REDIS_URL")
@@ -63,6 +73,11 @@ func (a *App) Start(ctx context.Context, r Roles) error {
 	}
 	if r.API {
 		if _, err := a.StartAPI(ctx); err != nil {
+			return err
+		}
+	}
+	if r.Inbound && a.Config.Inbound.Addr != "" {
+		if _, err := a.StartInbound(ctx); err != nil {
 			return err
 		}
 	}
@@ -108,7 +123,7 @@ func (a *App) StartWorkers(ctx context.Context) error {
 		From:         cfg.Mail.From,
 	}, worker.Deps{
 		Ledger: a.Ledger, Contacts: a.Contacts, Kinds: m.kinds, Queue: q, Renderer: m.renderer,
-		Sender: sender, Relay: r, Breaker: breaker, Logger: a.Logger, Metrics: a.Metrics, Now: a.Now,
+		Sender: sender, Refs: m.refs, Relay: r, Breaker: breaker, Logger: a.Logger, Metrics: a.Metrics, Now: a.Now,
 	})
 	if err != nil {
 		return err
@@ -197,6 +212,7 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 		Control:     control,
 		Unsubscribe: m.unsubscribe,
 		Relay:       r,
+		Kept:        a.Kept(),
 		Checks:      a.readiness(q),
 		Logger:      a.Logger,
 		PageTimeout: a.opts.PageTimeout,

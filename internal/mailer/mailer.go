@@ -27,6 +27,10 @@ type Message struct {
 	MessageID string // without angle brackets
 	Date      time.Time
 	ReplyTo   string // optional, "Name <address>"
+	// ReturnPath, when set, is the envelope sender (MAIL FROM), where
+	// bounces go: a signed address per delivery at the bounce domain.
+	// Empty sends from From's address.
+	ReturnPath string
 	// Headers are extra headers such as List-Unsubscribe, in order.
 	Headers [][2]string
 }
@@ -99,6 +103,11 @@ func build(m Message, signer *gomail.DKIMSigner) (*gomail.Msg, error) {
 	}
 	if err := msg.To(to); err != nil {
 		return nil, &Error{Err: fmt.Errorf("recipient %q: %w", m.To, err)}
+	}
+	if m.ReturnPath != "" {
+		if err := msg.EnvelopeFrom(m.ReturnPath); err != nil {
+			return nil, &Error{Err: fmt.Errorf("return path %q: %w", m.ReturnPath, err)}
+		}
 	}
 	msg.Subject(m.Subject)
 	if m.ReplyTo != "" {

@@ -3,6 +3,8 @@ package mailer
 import (
 	"context"
 	"fmt"
+	"io"
+
 	gomail "github.com/wneessen/go-mail"
 	"os"
 	"path/filepath"
@@ -47,6 +49,12 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 		return &Error{Temporary: true, Err: err}
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if m.ReturnPath != "" {
+		if err := writeReturnPath(tmp, msg); err != nil {
+			tmp.Close()
+			return &Error{Temporary: true, Err: err}
+		}
+	}
 	if _, err := msg.WriteTo(tmp); err != nil {
 		tmp.Close()
 		return &Error{Temporary: true, Err: err}
@@ -62,6 +70,20 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 		return &Error{Temporary: true, Err: err}
 	}
 	return nil
+}
+
+// writeReturnPath begins the file with the envelope sender, when the
+// message has one of its own, as a
+// Return-Path header, as the receiving side's final delivery records it:
+// the outbox shows where bounces of the message would go. A DKIM signature
+// does not cover it, as it does not cover the one added on delivery.
+func writeReturnPath(w io.Writer, msg *gomail.Msg) error {
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "Return-Path: "+from+"\r\n")
+	return err
 }
 
 // Close does nothing: the outbox holds no connection.

@@ -137,15 +137,29 @@ func mailboxGone(stage Stage, r Reply) bool {
 	if stage == StageMail {
 		return false
 	}
-	if r.Enhanced == "5.1.0" && senderText.MatchString(r.Text) {
-		return false
-	}
 	if r.Enhanced != "" {
-		return mailboxCodes[r.Enhanced]
+		return MailboxGone(r.Enhanced, r.Text)
 	}
 	switch r.Code {
 	case 550, 551, 553:
-		return stage == StageRcpt && mailboxText.MatchString(r.Text)
+		return stage == StageRcpt && MailboxGone("", r.Text)
 	}
 	return false
+}
+
+// MailboxGone says a permanent failure means the recipient's mailbox does
+// not exist or takes no mail: by its RFC 3463 status code (enhanced, such
+// as "5.1.1") when it has one, else by its text as Postfix, Exim, Sendmail
+// and Exchange write it. SMTP replies and the bounces that come back later
+// are classified alike, so that both suppress the same addresses. A 5.1.0
+// that speaks of the sender is about herald's address, not the
+// recipient's.
+func MailboxGone(enhanced, text string) bool {
+	if enhanced != "" {
+		if enhanced == "5.1.0" && senderText.MatchString(text) {
+			return false
+		}
+		return mailboxCodes[enhanced]
+	}
+	return mailboxText.MatchString(text)
 }

@@ -116,3 +116,28 @@ func TestReplyOf(t *testing.T) {
 		t.Errorf("replyOf without an enhanced code = %+v, %v", r, ok)
 	}
 }
+
+// TestMailboxGone checks the classification bounces share with SMTP
+// replies: by the status code when there is one, else by the words.
+func TestMailboxGone(t *testing.T) {
+	for _, c := range []struct {
+		enhanced, text string
+		want           bool
+	}{
+		{"5.1.1", "", true},
+		{"5.1.10", "recipient address has null MX", true},
+		{"5.2.1", "The email account that you tried to reach is disabled.", true},
+		{"5.2.2", "mailbox full", false},
+		{"5.7.1", "user unknown", false}, // the code says policy; the code wins
+		{"5.1.0", "Sender address rejected: Domain not found", false},
+		{"5.1.0", "Address rejected", true},
+		{"", "550 5.1.1 <ann@acme.test>: Recipient address rejected: User unknown in local recipient table", true},
+		{"", "No such user here", true},
+		{"", "message too large", false},
+		{"", "", false},
+	} {
+		if got := MailboxGone(c.enhanced, c.text); got != c.want {
+			t.Errorf("MailboxGone(%q, %q) = %v, want %v", c.enhanced, c.text, got, c.want)
+		}
+	}
+}

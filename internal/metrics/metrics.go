@@ -27,6 +27,7 @@ type Metrics struct {
 	jobRuns      *prometheus.CounterVec
 	relayUp      prometheus.Gauge
 	throttled    prometheus.Counter
+	inbound      *prometheus.CounterVec
 
 	backlogOnce sync.Once
 }
@@ -70,6 +71,10 @@ func New() *Metrics {
 			Name: "herald_smtp_throttled_total",
 			Help: "Throttling replies from the relay; each lowers the shared send rate.",
 		}),
+		inbound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_inbound_messages_total",
+			Help: "Messages the inbound SMTP server received, by outcome: applied (an event was recorded), kept (kept for staff: not parsed, not verified or not applied), too_large (refused), error (refused with a temporary error).",
+		}, []string{"outcome"}),
 	}
 	build := buildinfo.Read()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -80,7 +85,7 @@ func New() *Metrics {
 		},
 	})
 	buildInfo.Set(1)
-	m.registry.MustRegister(m.deliveries, m.sendDuration, m.tasks, m.requests, m.reqDuration, m.jobRuns, m.relayUp, m.throttled,
+	m.registry.MustRegister(m.deliveries, m.sendDuration, m.tasks, m.requests, m.reqDuration, m.jobRuns, m.relayUp, m.throttled, m.inbound,
 		buildInfo, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -142,6 +147,13 @@ func (m *Metrics) RelayUp(up bool) {
 func (m *Metrics) Throttled() {
 	if m != nil {
 		m.throttled.Inc()
+	}
+}
+
+// Inbound counts a message the inbound SMTP server received.
+func (m *Metrics) Inbound(outcome string) {
+	if m != nil {
+		m.inbound.WithLabelValues(outcome).Inc()
 	}
 }
 
