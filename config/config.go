@@ -47,6 +47,7 @@ type Config struct {
 	Contacts  Contacts  `yaml:",inline"`
 	DKIM      DKIM      `yaml:",inline"`
 	Portal    Portal    `yaml:",inline"`
+	Webhooks  Webhooks  `yaml:",inline"`
 	Log       Log       `yaml:",inline"`
 }
 
@@ -290,6 +291,7 @@ func (c Config) Validate() error {
 		c.DKIM.validate(),
 		c.Feeds.validate(),
 		c.Portal.validate(),
+		c.Webhooks.validate(),
 		c.Log.validate(),
 	)...)
 }
