@@ -20,7 +20,9 @@ import (
 	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/billing"
+	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/inbound"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
@@ -58,6 +60,12 @@ type Options struct {
 	// headers (default 10s), and PageTimeout a whole request to a public
 	// page (default admin.DefaultPageTimeout); tests shorten them.
 	HeaderTimeout, PageTimeout time.Duration
+	// BounceSink applies the events of the sending services' webhooks
+	// (the ledger's sink). Without one, the webhooks are not served.
+	BounceSink bounce.Sink
+	// WebhookFetcher fetches SNS certificates and SubscribeURLs (default:
+	// over HTTPS); tests give one of their own, in code only.
+	WebhookFetcher inbound.Fetcher
 }
 
 // App is herald, wired. The stores are ready once Open returns; the rest

@@ -21,13 +21,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/config"
+	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
@@ -48,39 +48,10 @@ const (
 	mailgunKey   = "key-0123456789abcdef0123456789abcdef"
 )
 
-// recordingSink is a bounce.Sink that keeps what it is given, applying a
-// repeat (the same source and event id) once, as herald's sink must.
-type recordingSink struct {
-	mu     sync.Mutex
-	events []bounce.Event
-	seen   map[string]bool
-}
-
-func (s *recordingSink) Record(_ context.Context, e bounce.Event) (bool, string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key := e.Source + "\x00" + e.EventID
-	if s.seen[key] {
-		return false, "a repeat", nil
-	}
-	if s.seen == nil {
-		s.seen = map[string]bool{}
-	}
-	s.seen[key] = true
-	s.events = append(s.events, e)
-	return true, "", nil
-}
-
-func (s *recordingSink) recorded() []bounce.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]bounce.Event(nil), s.events...)
-}
-
 type testBundle struct {
 	URL      string
 	DB       *db.DB
-	Sink     *recordingSink
+	Sink     *apptest.Bounces
 	Refs     *bounce.Refs
 	Fetcher  *snsFetcher
 	Metrics  *metrics.Metrics
@@ -108,7 +79,7 @@ func setup(t *testing.T, database dbtest.Database) *testBundle {
 		t.Fatal(err)
 	}
 	b := &testBundle{
-		DB: database.Open(t), Sink: &recordingSink{}, Refs: refs, Metrics: metrics.New(), Now: now,
+		DB: database.Open(t), Sink: &apptest.Bounces{}, Refs: refs, Metrics: metrics.New(), Now: now,
 		SendGrid: sgKey, SNS: newSNSSigner(t),
 	}
 	b.Fetcher = &snsFetcher{bodies: map[string][]byte{b.SNS.certURL: b.SNS.certPEM}}
@@ -193,7 +164,7 @@ func TestUnconfiguredWebhooksAreNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := inbound.NewWebhooks(config.Webhooks{}, inbound.Deps{Sink: &recordingSink{}, Refs: refs, DB: dbtest.SQLite.Open(t)})
+	w, err := inbound.NewWebhooks(config.Webhooks{}, inbound.Deps{Sink: &apptest.Bounces{}, Refs: refs, DB: dbtest.SQLite.Open(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +205,7 @@ func TestCommonLimits(t *testing.T) {
 			})
 		})
 	}
-	if got := b.Sink.recorded(); len(got) != 0 {
+	if got := b.Sink.Events(); len(got) != 0 {
 		t.Errorf("refused requests recorded %v", got)
 	}
 }
@@ -245,9 +216,9 @@ func want(kind bounce.Kind, source, id, code, diagnostic string, mailbox bool) b
 		Mailbox: mailbox, Source: source, EventID: id}
 }
 
-func checkEvents(t *testing.T, sink *recordingSink, wantEvents ...bounce.Event) {
+func checkEvents(t *testing.T, sink *apptest.Bounces, wantEvents ...bounce.Event) {
 	t.Helper()
-	if diff := cmp.Diff(wantEvents, sink.recorded(), ignoreAt); diff != "" {
+	if diff := cmp.Diff(wantEvents, sink.Events(), ignoreAt); diff != "" {
 		t.Errorf("events recorded (-want +got):\n%s", diff)
 	}
 }
@@ -267,7 +238,7 @@ func TestPostmark(t *testing.T) {
 		status, body := b.post(t, "/webhooks/postmark", b.testdata(t, "postmark_bounce.json"), auth)
 		mustStatus(t, http.StatusOK, status, body)
 		checkEvents(t, b.Sink, hard)
-		if at := b.Sink.recorded()[0].At; !at.Equal(time.Date(2026, 8, 1, 17, 28, 10, 273539300, time.UTC)) {
+		if at := b.Sink.Events()[0].At; !at.Equal(time.Date(2026, 8, 1, 17, 28, 10, 273539300, time.UTC)) {
 			t.Errorf("At = %v, want BouncedAt", at)
 		}
 	})
@@ -357,7 +328,7 @@ func TestSendGrid(t *testing.T) {
 		mustStatus(t, http.StatusOK, status, got)
 		checkEvents(t, b.Sink, batch...)
 		checkMetric(t, b.Metrics, `herald_webhook_events_total{outcome="ignored",source="sendgrid"} 1`)
-		if at := b.Sink.recorded()[1].At; !at.Equal(time.Unix(1785600020, 0)) {
+		if at := b.Sink.Events()[1].At; !at.Equal(time.Unix(1785600020, 0)) {
 			t.Errorf("At = %v, want the event's timestamp", at)
 		}
 	})
