@@ -240,6 +240,12 @@ func (a *App) openWebhooks(secret []byte) (*inbound.Webhooks, error) {
 	})
 }
 
+// SESSubscriptions returns the SES webhook's subscription confirmations,
+// for staff to confirm from the command line.
+func (a *App) SESSubscriptions() *inbound.Subscriptions {
+	return inbound.NewSubscriptions(a.DB, a.Config.Webhooks.SESTopicARN, a.opts.WebhookFetcher, a.Contacts, a.Now)
+}
+
 // Sessions returns the portal's sessions and sign-in links.
 func (a *App) Sessions() *web.Sessions {
 	if a.sessions == nil {

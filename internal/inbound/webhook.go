@@ -117,7 +117,7 @@ func NewWebhooks(cfg config.Webhooks, deps Deps) (*Webhooks, error) {
 		w.mailgun = &mailgunKey{key: []byte(cfg.MailgunSigningKey), db: deps.DB}
 		w.handle(SourceMailgun, w.mailgunEvents)
 	}
-	w.Subscriptions = &Subscriptions{db: deps.DB, fetcher: deps.Fetcher, audit: deps.Audit, now: deps.Now, topic: cfg.SESTopicARN}
+	w.Subscriptions = NewSubscriptions(deps.DB, cfg.SESTopicARN, deps.Fetcher, deps.Audit, deps.Now)
 	if cfg.SESTopicARN != "" {
 		w.ses = &sesTopic{arn: cfg.SESTopicARN, certs: newCertCache(deps.Fetcher)}
 		w.handle(SourceSES, w.sesEvents)

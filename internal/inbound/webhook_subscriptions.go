@@ -40,6 +40,19 @@ type Subscriptions struct {
 	topic   string
 }
 
+// NewSubscriptions returns the subscription confirmations of topic
+// (HERALD_SES_TOPIC_ARN) kept in d, confirmed through fetcher (default:
+// HTTPFetcher) and audited by audit.
+func NewSubscriptions(d *db.DB, topic string, fetcher Fetcher, audit Auditor, now func() time.Time) *Subscriptions {
+	if fetcher == nil {
+		fetcher = NewHTTPFetcher()
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Subscriptions{db: d, fetcher: fetcher, audit: audit, now: now, topic: topic}
+}
+
 // maxSubscriptions bounds the confirmations kept: SNS sends one per
 // subscription request (and resends it for three days), so a handful is
 // plenty; the oldest unconfirmed go first.
