@@ -48,6 +48,7 @@ type Config struct {
 	DKIM      DKIM      `yaml:",inline"`
 	Inbound   Inbound   `yaml:",inline"`
 	Portal    Portal    `yaml:",inline"`
+	Webhooks  Webhooks  `yaml:",inline"`
 	Log       Log       `yaml:",inline"`
 }
 
@@ -293,6 +294,7 @@ func (c Config) Validate() error {
 		c.Inbound.validate(),
 		c.Feeds.validate(),
 		c.Portal.validate(),
+		c.Webhooks.validate(),
 		c.Log.validate(),
 	)...)
 }

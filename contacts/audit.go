@@ -107,6 +107,9 @@ const (
 	AnnouncementRetried   Action = "announcement_retried"
 	// JobRun names the job run by hand in Detail.
 	JobRun Action = "job_run"
+	// SESSubscriptionConfirmed: staff confirmed the SNS subscription of
+	// HERALD_SES_TOPIC_ARN that Detail names.
+	SESSubscriptionConfirmed Action = "ses_subscription_confirmed"
 )
 
 // AuditEntry is one change to a license's contacts, or to who may use the

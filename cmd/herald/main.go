@@ -41,6 +41,7 @@ type CLI struct {
 	Import       ImportCmd       `cmd:"" help:"Import licenses and contacts from a CSV file (all or nothing)."`
 	Contacts     ContactsCmd     `cmd:"" help:"Administer people: lift the suppression of an address."`
 	Staff        StaffCmd        `cmd:"" help:"Administer the staff of the console at /console."`
+	Webhooks     WebhooksCmd     `cmd:"" help:"Confirm the SES webhook's SNS subscription."`
 
 	Healthcheck HealthcheckCmd `cmd:"" help:"Exit 0 if the herald at HERALD_HTTP_ADDR is ready (for container health checks)."`
 	Version     VersionCmd     `cmd:"" help:"Print herald's version and the revision it was built from (also herald --version)."`

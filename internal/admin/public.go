@@ -75,11 +75,13 @@ func equalFold(a, b []string) bool {
 var pagePrefixes = []string{"/account", "/account/", web.AssetsPrefix}
 
 // public reports whether path is one the internet may reach: the
-// unsubscribe links, the contacts portal and its assets, and /healthz for
-// the load balancer in front (it says nothing but "ok").
+// unsubscribe links, the contacts portal and its assets, the sending
+// services' webhooks, and /healthz for the load balancer in front (it says
+// nothing but "ok").
 func public(path string) bool {
 	return path == "/healthz" || path == "/account" || strings.HasPrefix(path, "/account/") ||
-		strings.HasPrefix(path, "/unsubscribe/") || strings.HasPrefix(path, web.AssetsPrefix)
+		strings.HasPrefix(path, "/unsubscribe/") || strings.HasPrefix(path, web.AssetsPrefix) ||
+		strings.HasPrefix(path, "/webhooks/")
 }
 
 // Public returns the handler of HERALD_PUBLIC_ADDR: the public paths,

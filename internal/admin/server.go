@@ -17,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/bounce"
+	"github.com/heraldhq/herald/internal/inbound"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/metrics"
@@ -63,6 +64,7 @@ type Server struct {
 	mux         *http.ServeMux
 	openAPIDoc  []byte
 	erasureKey  []byte
+	webhooks    *inbound.Webhooks
 }
 
 // Deps are what the API serves from.
@@ -103,6 +105,9 @@ type Deps struct {
 	// Console, if set, serves the staff console under /console. It is
 	// never on the public listener: Public serves only public paths.
 	Console http.Handler
+	// Webhooks, if set, serves the sending services' webhooks under
+	// /webhooks/ (public paths) and the SES subscriptions of the API.
+	Webhooks *inbound.Webhooks
 }
 
 // route is one entry of the API; the table below is the single list of
@@ -174,6 +179,9 @@ var routes = []route{
 	{"POST", "/api/v1/broadcasts", false, (*Server).createBroadcast},
 	{"POST", "/api/v1/broadcasts/test", false, (*Server).testBroadcast},
 
+	{"GET", "/api/v1/webhooks/ses/subscriptions", false, (*Server).listSESSubscriptions},
+	{"POST", "/api/v1/webhooks/ses/subscriptions/{id}/confirm", false, (*Server).confirmSESSubscription},
+
 	{"GET", "/api/v1/templates", false, (*Server).listTemplates},
 	{"POST", "/api/v1/templates/{name}/preview", false, (*Server).previewTemplate},
 }
@@ -199,6 +207,7 @@ func New(deps Deps) (*Server, error) {
 		checks:      deps.Checks,
 		logger:      deps.Logger,
 		erasureKey:  deps.ErasureKey,
+		webhooks:    deps.Webhooks,
 		mux:         http.NewServeMux(),
 	}
 	pageTimeout := deps.PageTimeout
@@ -220,6 +229,10 @@ func New(deps Deps) (*Server, error) {
 		for _, prefix := range pagePrefixes {
 			s.mux.Handle(prefix, pages)
 		}
+	}
+	if deps.Webhooks != nil {
+		// A sending service's post is small and quick: the page timeout.
+		s.mux.Handle("/webhooks/", web.WithDeadline(pageTimeout, deps.Webhooks))
 	}
 	if deps.Console != nil {
 		console := web.WithDeadline(pageTimeout, deps.Console)

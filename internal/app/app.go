@@ -22,6 +22,7 @@ import (
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/db"
+	"github.com/heraldhq/herald/internal/inbound"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
@@ -59,10 +60,14 @@ type Options struct {
 	// headers (default 10s), and PageTimeout a whole request to a public
 	// page (default admin.DefaultPageTimeout); tests shorten them.
 	HeaderTimeout, PageTimeout time.Duration
-	// BounceSink records the events the inbound server verifies (the
-	// ledger's, once it has one). Without it, messages with events are
-	// kept for staff as not applied: nothing is lost.
+	// BounceSink records the events that the inbound server and the
+	// sending services' webhooks verify (the ledger's). Without one, the
+	// webhooks are not served and the inbound server keeps every message
+	// for staff, as not applied: nothing is lost.
 	BounceSink bounce.Sink
+	// WebhookFetcher fetches SNS certificates and SubscribeURLs (default:
+	// over HTTPS); tests give one of their own, in code only.
+	WebhookFetcher inbound.Fetcher
 }
 
 // App is herald, wired. The stores are ready once Open returns; the rest

@@ -12,8 +12,10 @@ import (
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/admin"
+	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/console"
 	"github.com/heraldhq/herald/internal/fault"
+	"github.com/heraldhq/herald/internal/inbound"
 	"github.com/heraldhq/herald/internal/keys"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/portal"
@@ -196,6 +198,10 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	hooks, err := a.openWebhooks(secret)
+	if err != nil {
+		return nil, err
+	}
 	r := a.openRelay(q)
 	control := &worker.Control{Ledger: a.Ledger, Queue: q, Audit: a.Contacts, Logger: a.Logger}
 	cons, err := a.openConsole(ctx, q, console.Deps{Control: control, Tester: tester, Kinds: m.kinds, Renderer: m.renderer, Relay: r, Jobs: jobs, Runner: runner, Tokens: a.Tokens})
@@ -219,12 +225,41 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 		Pages:       pages,
 		ErasureKey:  erasureKey,
 		Console:     cons,
+		Webhooks:    hooks,
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.api = api
 	return api, nil
+}
+
+// openWebhooks builds the sending services' webhooks, or none without a
+// sink to record their events in.
+func (a *App) openWebhooks(secret []byte) (*inbound.Webhooks, error) {
+	cfg := a.Config.Webhooks
+	if a.opts.BounceSink == nil {
+		if cfg != (config.Webhooks{}) {
+			a.Logger.Warn("provider webhooks are configured, but this herald has nothing to record their events in: /webhooks/ answers 404")
+		}
+		return nil, nil
+	}
+	// A webhook names its delivery by a signed Message-ID or token, which
+	// need no bounce domain.
+	refs, err := bounce.NewRefs(secret, "")
+	if err != nil {
+		return nil, err
+	}
+	return inbound.NewWebhooks(cfg, inbound.WebhookDeps{
+		Sink: a.opts.BounceSink, Refs: refs, DB: a.DB, Fetcher: a.opts.WebhookFetcher, Audit: a.Contacts,
+		Metrics: a.Metrics, Logger: a.Logger.With("component", "webhooks"), Now: a.Now,
+	})
+}
+
+// SESSubscriptions returns the SES webhook's subscription confirmations,
+// for staff to confirm from the command line.
+func (a *App) SESSubscriptions() *inbound.Subscriptions {
+	return inbound.NewSubscriptions(a.DB, a.Config.Webhooks.SESTopicARN, a.opts.WebhookFetcher, a.Contacts, a.Now)
 }
 
 // Sessions returns the portal's sessions and sign-in links.

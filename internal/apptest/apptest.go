@@ -19,7 +19,9 @@ import (
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/internal/app"
+	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/internal/inbound"
 	"github.com/heraldhq/herald/internal/kinds"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/queuetest"
@@ -58,6 +60,10 @@ type Options struct {
 	// PollInterval is how often idle workers look for tasks (default
 	// 50ms; benchmarks set herald's own default).
 	PollInterval time.Duration
+	// BounceSink records the events of the webhooks, which are served
+	// only with one; WebhookFetcher stands in for AWS's SNS.
+	BounceSink     bounce.Sink
+	WebhookFetcher inbound.Fetcher
 }
 
 // Bundle is herald running for one test.
@@ -119,13 +125,15 @@ func Start(t testing.TB, opts Options) *Bundle {
 		logTo = io.MultiWriter(logTo, opts.Log)
 	}
 	a, err := app.Open(ctx, cfg, app.Options{
-		Logger:        slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:           b.Clock.Now,
-		QueueName:     queuetest.Name(),
-		PollInterval:  cmp.Or(opts.PollInterval, 50*time.Millisecond),
-		Breaker:       opts.Breaker,
-		HeaderTimeout: opts.HeaderTimeout,
-		PageTimeout:   opts.PageTimeout,
+		Logger:         slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:            b.Clock.Now,
+		QueueName:      queuetest.Name(),
+		PollInterval:   cmp.Or(opts.PollInterval, 50*time.Millisecond),
+		Breaker:        opts.Breaker,
+		HeaderTimeout:  opts.HeaderTimeout,
+		PageTimeout:    opts.PageTimeout,
+		BounceSink:     opts.BounceSink,
+		WebhookFetcher: opts.WebhookFetcher,
 	})
 	if err != nil {
 		t.Fatalf("open herald: %v", err)

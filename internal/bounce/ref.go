@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -57,8 +58,7 @@ func (r *Refs) ReturnPath(delivery int64) string {
 	if r.domain == "" {
 		return ""
 	}
-	id := strconv.FormatInt(delivery, 36)
-	return localPrefix + id + "-" + r.mac("rp:"+id, returnPathMAC) + "@" + r.domain
+	return localPrefix + r.Token(delivery) + "@" + r.domain
 }
 
 // Delivery verifies a return path (an address a bounce was sent to) and
@@ -73,15 +73,49 @@ func (r *Refs) Delivery(address string) (int64, error) {
 	if !ok {
 		return 0, fmt.Errorf("return path %q: not a herald return path", shorten(address))
 	}
+	delivery, err := r.FromToken(token)
+	if err != nil {
+		return 0, fmt.Errorf("return path %q: %w", shorten(address), err)
+	}
+	return delivery, nil
+}
+
+// Token is the signed token of delivery ("<id in base 36>-<80-bit MAC>",
+// at most 30 characters, lower case): the local part of its return path
+// after "bounces+", and what a sending service that replaces the
+// Message-ID echoes back (ProviderHeaders). It needs no bounce domain.
+func (r *Refs) Token(delivery int64) string {
+	id := strconv.FormatInt(delivery, 36)
+	return id + "-" + r.mac("rp:"+id, returnPathMAC)
+}
+
+// FromToken verifies a token made by Token and returns its delivery.
+func (r *Refs) FromToken(token string) (int64, error) {
+	token = strings.ToLower(strings.TrimSpace(token))
 	id, mac, ok := strings.Cut(token, "-")
 	delivery, err := strconv.ParseInt(id, 36, 64)
 	if !ok || err != nil || delivery <= 0 || strconv.FormatInt(delivery, 36) != id {
-		return 0, fmt.Errorf("return path %q: no delivery in it", shorten(address))
+		return 0, errors.New("no delivery in it")
 	}
 	if !hmac.Equal([]byte(mac), []byte(r.mac("rp:"+id, returnPathMAC))) {
-		return 0, fmt.Errorf("return path %q: the signature does not match", shorten(address))
+		return 0, errors.New("the signature does not match")
 	}
 	return delivery, nil
+}
+
+// PostmarkMetadataKey is the key of the custom metadata that carries a
+// delivery's token through Postmark, which replaces the Message-ID: its
+// SMTP service takes the header X-PM-Metadata-<key> off the message and
+// echoes the value in the Metadata of its bounce and complaint webhooks.
+// Postmark allows keys of up to 20 characters and values of up to 80.
+const PostmarkMetadataKey = "herald-delivery"
+
+// ProviderHeaders are the headers that delivery's message carries so that
+// a sending service's events name it even where the service replaces the
+// Message-ID (Postmark). A relay that is not that service passes them on
+// unchanged: they hold the signed token only, nothing about the person.
+func (r *Refs) ProviderHeaders(delivery int64) map[string]string {
+	return map[string]string{"X-PM-Metadata-" + PostmarkMetadataKey: r.Token(delivery)}
 }
 
 // MessageID is the Message-ID (without angle brackets) of delivery's

@@ -95,3 +95,31 @@ func TestMessageID(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenWithoutBounceDomain(t *testing.T) {
+	r := refs(t, "a secret of thirty-two bytes or more", "")
+	other := refs(t, "another secret of thirty-two bytes", "")
+	for _, id := range []int64{1, 987654321, 1<<63 - 1} {
+		token := r.Token(id)
+		if len(token) > 30 {
+			t.Errorf("Token(%d) = %q: longer than 30 characters", id, token)
+		}
+		for _, as := range []string{token, strings.ToUpper(token), " " + token} {
+			if got, err := r.FromToken(as); err != nil || got != id {
+				t.Errorf("FromToken(%q) = %d, %v; want %d", as, got, err, id)
+			}
+		}
+		if got, err := other.FromToken(token); err == nil {
+			t.Errorf("a token of another secret names delivery %d", got)
+		}
+		headers := r.ProviderHeaders(id)
+		if v := headers["X-PM-Metadata-"+bounce.PostmarkMetadataKey]; v != token || len(bounce.PostmarkMetadataKey) > 20 {
+			t.Errorf("ProviderHeaders(%d) = %v: want the token under a Postmark metadata key of at most 20 characters", id, headers)
+		}
+	}
+	for _, f := range []string{"", "-", "1-", "1", "0-aaaaaaaaaaaaaaaa", strings.Repeat("9", 100)} {
+		if d, err := r.FromToken(f); err == nil {
+			t.Errorf("FromToken(%q) = %d: want an error", f, d)
+		}
+	}
+}

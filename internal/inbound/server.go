@@ -1,7 +1,3 @@
-// Package inbound takes the mail that comes back to herald: an SMTP server
-// for the bounce domain that reads delivery status notifications,
-// feedback-loop complaints and bounces written for people, records the
-// events it can verify, and keeps the rest for staff to look at.
 package inbound
 
 import (

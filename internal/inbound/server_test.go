@@ -49,7 +49,7 @@ func (r *recorder) recorded() []bounce.Event {
 	return append([]bounce.Event(nil), r.events...)
 }
 
-type testBundle struct {
+type smtpBundle struct {
 	addr    string
 	refs    *bounce.Refs
 	sink    *recorder
@@ -58,14 +58,14 @@ type testBundle struct {
 	fill    *strings.Replacer
 }
 
-func setup(t *testing.T, database dbtest.Database, maxConns int) *testBundle {
+func setupSMTP(t *testing.T, database dbtest.Database, maxConns int) *smtpBundle {
 	t.Helper()
 	refs, err := bounce.NewRefs([]byte("a secret of thirty-two bytes or more"), domain)
 	if err != nil {
 		t.Fatal(err)
 	}
 	forged, _ := bounce.NewRefs([]byte("another secret of thirty-two bytes"), domain)
-	b := &testBundle{refs: refs, sink: &recorder{}, kept: bounce.NewKeptStore(database.Open(t), nil), metrics: metrics.New()}
+	b := &smtpBundle{refs: refs, sink: &recorder{}, kept: bounce.NewKeptStore(database.Open(t), nil), metrics: metrics.New()}
 	b.fill = strings.NewReplacer("{{RP}}", refs.ReturnPath(42), "{{MID}}", refs.MessageID(42, 7, "vendor.test"),
 		"{{FORGED_RP}}", forged.ReturnPath(42), "{{FORGED_MID}}", forged.MessageID(42, 7, "vendor.test"))
 	srv, err := inbound.New(inbound.Config{Domain: domain, MaxConnections: maxConns, Timeout: 5 * time.Second}, inbound.Deps{
@@ -96,7 +96,7 @@ func setup(t *testing.T, database dbtest.Database, maxConns int) *testBundle {
 
 // fixture reads a message of the bounce package's testdata, with the
 // references filled in.
-func (b *testBundle) fixture(t *testing.T, name string) []byte {
+func (b *smtpBundle) fixture(t *testing.T, name string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "bounce", "testdata", name))
 	if err != nil {
@@ -107,7 +107,7 @@ func (b *testBundle) fixture(t *testing.T, name string) []byte {
 
 // send sends raw from the null sender to rcpt, as a bounce comes, through
 // a real SMTP client, and returns the server's refusal if there is one.
-func (b *testBundle) send(t *testing.T, rcpt string, raw []byte) error {
+func (b *smtpBundle) send(t *testing.T, rcpt string, raw []byte) error {
 	t.Helper()
 	c, err := smtp.Dial(b.addr)
 	if err != nil {
@@ -133,7 +133,7 @@ func (b *testBundle) send(t *testing.T, rcpt string, raw []byte) error {
 	return c.Quit()
 }
 
-func (b *testBundle) allKept(t *testing.T) []bounce.KeptMessage {
+func (b *smtpBundle) allKept(t *testing.T) []bounce.KeptMessage {
 	t.Helper()
 	p, err := b.kept.List(context.Background(), page.Request{Limit: page.MaxSize})
 	if err != nil {
@@ -150,7 +150,7 @@ func code(err error) int {
 	return 0
 }
 
-func (b *testBundle) counted(t *testing.T, outcome string) int {
+func (b *smtpBundle) counted(t *testing.T, outcome string) int {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	b.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -172,7 +172,7 @@ func TestServer(t *testing.T) {
 
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
 		t.Run("ABounceBecomesAnEvent", func(t *testing.T) {
-			b := setup(t, database, 0)
+			b := setupSMTP(t, database, 0)
 			if err := b.send(t, strings.ToUpper(b.refs.ReturnPath(42)), b.fixture(t, "postfix-hard.eml")); err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +189,7 @@ func TestServer(t *testing.T) {
 		})
 
 		t.Run("AComplaintToTheFeedbackLoopAddress", func(t *testing.T) {
-			b := setup(t, database, 0)
+			b := setupSMTP(t, database, 0)
 			if err := b.send(t, "fbl@"+domain, b.fixture(t, "yahoo-arf.eml")); err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +199,7 @@ func TestServer(t *testing.T) {
 		})
 
 		t.Run("NoRelay", func(t *testing.T) {
-			b := setup(t, database, 0)
+			b := setupSMTP(t, database, 0)
 			for _, rcpt := range []string{"ann@acme.test", "bounces+1-x@" + domain + ".evil.test", "someone@vendor.test", "ann@BOUNCES.vendor.test.", "x@sub." + domain} {
 				if err := b.send(t, rcpt, b.fixture(t, "postfix-hard.eml")); code(err) != 550 {
 					t.Errorf("RCPT TO %s: %v, want 550", rcpt, err)
@@ -211,7 +211,7 @@ func TestServer(t *testing.T) {
 		})
 
 		t.Run("OversizedIsRefused", func(t *testing.T) {
-			b := setup(t, database, 0)
+			b := setupSMTP(t, database, 0)
 			raw := append(b.fixture(t, "postfix-hard.eml"), []byte(strings.Repeat("x", 998)+"\r\n")...)
 			for len(raw) <= bounce.MaxMessageBytes {
 				raw = append(raw, raw[len(raw)-1000:]...)
@@ -232,7 +232,7 @@ func TestServer(t *testing.T) {
 		})
 
 		t.Run("UnverifiableIsKeptAndCounted", func(t *testing.T) {
-			b := setup(t, database, 0)
+			b := setupSMTP(t, database, 0)
 			for _, m := range []struct{ rcpt, file string }{
 				{"{{FORGED_RP}}", "forged-signature.eml"},
 				{"postmaster@" + domain, "not-a-bounce.eml"},
@@ -266,7 +266,7 @@ func TestServer(t *testing.T) {
 		})
 
 		t.Run("ADatabaseFailureAsksTheSenderToRetry", func(t *testing.T) {
-			b := setup(t, database, 0)
+			b := setupSMTP(t, database, 0)
 			b.sink.fail = errors.New("database is down")
 			if err := b.send(t, b.refs.ReturnPath(42), b.fixture(t, "postfix-hard.eml")); code(err) != 451 {
 				t.Fatalf("with the sink failing: %v, want 451", err)
@@ -277,7 +277,7 @@ func TestServer(t *testing.T) {
 		})
 
 		t.Run("ConnectionsAreCapped", func(t *testing.T) {
-			b := setup(t, database, 2)
+			b := setupSMTP(t, database, 2)
 			var open []*smtp.Client
 			for range 2 {
 				c, err := smtp.Dial(b.addr)

@@ -28,6 +28,7 @@ type Metrics struct {
 	relayUp      prometheus.Gauge
 	throttled    prometheus.Counter
 	inbound      *prometheus.CounterVec
+	webhooks     *webhookCounters
 
 	backlogOnce sync.Once
 }
@@ -67,6 +68,7 @@ func New() *Metrics {
 			Name: "herald_relay_up",
 			Help: "1 while this process sends through the relay, 0 while the relay fails as a whole and sending is paused.",
 		}),
+		webhooks: newWebhookCounters(),
 		throttled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "herald_smtp_throttled_total",
 			Help: "Throttling replies from the relay; each lowers the shared send rate.",
@@ -87,6 +89,7 @@ func New() *Metrics {
 	buildInfo.Set(1)
 	m.registry.MustRegister(m.deliveries, m.sendDuration, m.tasks, m.requests, m.reqDuration, m.jobRuns, m.relayUp, m.throttled, m.inbound,
 		buildInfo, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.webhooks.collectors()...)
 	return m
 }
 
