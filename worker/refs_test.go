@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"github.com/heraldhq/herald/internal/bounce"
 	"strings"
 	"testing"
 
@@ -52,6 +53,11 @@ func TestMessagesCarryTheirReferences(t *testing.T) {
 				}
 				if !strings.HasSuffix(m.Header.Get("Message-Id"), "@vendor.test>") {
 					t.Errorf("Message-ID %s is not at the sending domain", m.Header.Get("Message-Id"))
+				}
+				// Postmark replaces the Message-ID and echoes this instead.
+				token := m.Header.Get("X-Pm-Metadata-" + bounce.PostmarkMetadataKey)
+				if got, err := refs.FromToken(token); err != nil || got != d.ID {
+					t.Errorf("the Postmark metadata %q names %d (%v), want %d", token, got, err, d.ID)
 				}
 			}
 		})

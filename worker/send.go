@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -288,7 +289,8 @@ func (h *Send) prepare(taskCtx, ctx context.Context, log *slog.Logger, w *watch,
 		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
 		MessageID:  h.deps.Refs.MessageID(d.ID, a.ID, h.domain),
 		ReturnPath: h.deps.Refs.ReturnPath(d.ID),
-		Date:       h.deps.Now(), Headers: draft.Headers, ReplyTo: draft.ReplyTo,
+		Date:       h.deps.Now(), ReplyTo: draft.ReplyTo,
+		Headers: slices.Concat(draft.Headers, h.deps.Refs.ProviderHeaders(d.ID)),
 	}, true, nil
 }
 

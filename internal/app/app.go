@@ -61,9 +61,8 @@ type Options struct {
 	// page (default admin.DefaultPageTimeout); tests shorten them.
 	HeaderTimeout, PageTimeout time.Duration
 	// BounceSink records the events that the inbound server and the
-	// sending services' webhooks verify (the ledger's). Without one, the
-	// webhooks are not served and the inbound server keeps every message
-	// for staff, as not applied: nothing is lost.
+	// sending services' webhooks verify; the ledger by default. Tests may
+	// give one of their own.
 	BounceSink bounce.Sink
 	// WebhookFetcher fetches SNS certificates and SubscribeURLs (default:
 	// over HTTPS); tests give one of their own, in code only.

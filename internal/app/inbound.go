@@ -33,9 +33,13 @@ func (a *App) ServeInbound(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
+	sink, err := a.OpenBounceSink(ctx)
+	if err != nil {
+		return err
+	}
 	cfg := a.Config.Inbound
 	srv, err := inbound.New(inbound.Config{Domain: cfg.BounceDomain, MaxConnections: cfg.MaxConnections}, inbound.Deps{
-		Refs: refs, Sink: a.opts.BounceSink, Kept: a.Kept(), Metrics: a.Metrics, Logger: a.Logger.With("component", "inbound"),
+		Refs: refs, Sink: sink, Kept: a.Kept(), Metrics: a.Metrics, Logger: a.Logger.With("component", "inbound"),
 	})
 	if err != nil {
 		return err
@@ -46,9 +50,6 @@ func (a *App) ServeInbound(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	a.onClose("inbound SMTP", srv.Shutdown)
-	if a.opts.BounceSink == nil {
-		a.Logger.Warn("no sink records bounces in this build: verified events are kept for staff as not applied")
-	}
 	a.Logger.Info("herald takes bounces and complaints", "addr", ln.Addr().String(), "domain", cfg.BounceDomain)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/heraldhq/herald/internal/billing"
 	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/kinds"
+	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/queue"
@@ -51,6 +52,20 @@ func (a *App) OpenKinds(ctx context.Context) (*kinds.Registry, error) {
 		return nil, err
 	}
 	return m.kinds, nil
+}
+
+// OpenBounceSink returns what records the bounces, delays and complaints
+// that the inbound server and the webhooks verify: the ledger, unless the
+// options give another.
+func (a *App) OpenBounceSink(ctx context.Context) (bounce.Sink, error) {
+	if a.opts.BounceSink != nil {
+		return a.opts.BounceSink, nil
+	}
+	k, err := a.OpenKinds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.NewBounces(a.Ledger, a.Contacts, k.OptOut), nil
 }
 
 // OpenRefs returns the references signed into each message (its

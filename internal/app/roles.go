@@ -198,7 +198,7 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	hooks, err := a.openWebhooks(secret)
+	hooks, err := a.openWebhooks(ctx, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -234,15 +234,12 @@ func (a *App) API(ctx context.Context) (*admin.Server, error) {
 	return api, nil
 }
 
-// openWebhooks builds the sending services' webhooks, or none without a
-// sink to record their events in.
-func (a *App) openWebhooks(secret []byte) (*inbound.Webhooks, error) {
+// openWebhooks builds the sending services' webhooks.
+func (a *App) openWebhooks(ctx context.Context, secret []byte) (*inbound.Webhooks, error) {
 	cfg := a.Config.Webhooks
-	if a.opts.BounceSink == nil {
-		if cfg != (config.Webhooks{}) {
-			a.Logger.Warn("provider webhooks are configured, but this herald has nothing to record their events in: /webhooks/ answers 404")
-		}
-		return nil, nil
+	sink, err := a.OpenBounceSink(ctx)
+	if err != nil {
+		return nil, err
 	}
 	// A webhook names its delivery by a signed Message-ID or token, which
 	// need no bounce domain.
@@ -251,7 +248,7 @@ func (a *App) openWebhooks(secret []byte) (*inbound.Webhooks, error) {
 		return nil, err
 	}
 	return inbound.NewWebhooks(cfg, inbound.WebhookDeps{
-		Sink: a.opts.BounceSink, Refs: refs, DB: a.DB, Fetcher: a.opts.WebhookFetcher, Audit: a.Contacts,
+		Sink: sink, Refs: refs, DB: a.DB, Fetcher: a.opts.WebhookFetcher, Audit: a.Contacts,
 		Metrics: a.Metrics, Logger: a.Logger.With("component", "webhooks"), Now: a.Now,
 	})
 }

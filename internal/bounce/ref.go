@@ -114,8 +114,9 @@ const PostmarkMetadataKey = "herald-delivery"
 // a sending service's events name it even where the service replaces the
 // Message-ID (Postmark). A relay that is not that service passes them on
 // unchanged: they hold the signed token only, nothing about the person.
-func (r *Refs) ProviderHeaders(delivery int64) map[string]string {
-	return map[string]string{"X-PM-Metadata-" + PostmarkMetadataKey: r.Token(delivery)}
+// They are in the order of mailer.Message.Headers.
+func (r *Refs) ProviderHeaders(delivery int64) [][2]string {
+	return [][2]string{{"X-PM-Metadata-" + PostmarkMetadataKey, r.Token(delivery)}}
 }
 
 // MessageID is the Message-ID (without angle brackets) of delivery's

@@ -113,7 +113,7 @@ func TestTokenWithoutBounceDomain(t *testing.T) {
 			t.Errorf("a token of another secret names delivery %d", got)
 		}
 		headers := r.ProviderHeaders(id)
-		if v := headers["X-PM-Metadata-"+bounce.PostmarkMetadataKey]; v != token || len(bounce.PostmarkMetadataKey) > 20 {
+		if len(headers) != 1 || headers[0] != [2]string{"X-PM-Metadata-" + bounce.PostmarkMetadataKey, token} || len(bounce.PostmarkMetadataKey) > 20 {
 			t.Errorf("ProviderHeaders(%d) = %v: want the token under a Postmark metadata key of at most 20 characters", id, headers)
 		}
 	}

@@ -155,6 +155,17 @@ func (r *Registry) Open(a ledger.Announcement) (Announcement, error) {
 	return open, nil
 }
 
+// OptOut is the mail that a complaint about announcement a opts its
+// recipient out of: its audience's (NoOptOut for invoice reminders and
+// transactional mail, which a complaint does not stop).
+func (r *Registry) OptOut(a ledger.Announcement) (ledger.OptOut, error) {
+	open, err := r.Open(a)
+	if err != nil {
+		return ledger.NoOptOut, err
+	}
+	return open.Audience().OptOut, nil
+}
+
 // Urgent reports whether a person waits for mail of kind (a sign-in
 // link): its tasks go on the queue that is worked before the bulk one.
 func (r *Registry) Urgent(kind ledger.Kind) bool {
