@@ -2,13 +2,13 @@ package worker_test
 
 import (
 	"context"
-	"github.com/heraldhq/herald/internal/bounce"
 	"strings"
 	"testing"
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/apptest"
+	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/dbtest"
 )
 
