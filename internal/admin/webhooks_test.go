@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/heraldhq/herald/config"
+	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/dbtest"
+	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/unsubscribe"
 )
 
@@ -24,13 +26,13 @@ func (noFetch) Fetch(context.Context, string, int64) ([]byte, error) {
 
 // TestWebhooksOnThePublicListener checks that herald, as the app wires
 // it, serves the webhooks on the public listener only, without a bearer
-// token, and the SES subscriptions on the API with one.
+// token, and the SES subscriptions on the API with one; and that an event
+// lands on its delivery in the ledger.
 func TestWebhooksOnThePublicListener(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, database dbtest.Database) {
-		sink := &apptest.Bounces{}
-		b := &testBundle{apptest.Start(t, apptest.Options{Database: database, API: true, Public: true,
-			BounceSink: sink, WebhookFetcher: noFetch{},
+		b := &testBundle{apptest.Start(t, apptest.Options{Database: database, API: true, Public: true, Workers: true,
+			WebhookFetcher: noFetch{},
 			Config: func(c *config.Config) {
 				c.Webhooks.PostmarkAuth = "postmark:a-long-enough-password"
 				c.Webhooks.SESTopicARN = "arn:aws:sns:eu-west-1:123456789012:herald-bounces"
@@ -44,9 +46,12 @@ func TestWebhooksOnThePublicListener(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b.License(t, "SEN-1", "jira", contacts.Active, apptest.Tech("ann@acme.test", "Ann"))
+		a := b.WaitDone(t, b.Release(t, ledger.NewRelease{Product: "jira", Version: "9.4.0"}).ID)
+		d := b.Deliveries(t, a.ID)["ann@acme.test"]
 		post := func(base, path string) int {
 			t.Helper()
-			body := `{"RecordType":"SpamComplaint","ID":7,"Type":"SpamComplaint","Email":"ann@acme.test","Metadata":{"herald-delivery":"` + refs.Token(99) + `"}}`
+			body := `{"RecordType":"SpamComplaint","ID":7,"Type":"SpamComplaint","Email":"ann@acme.test","Metadata":{"herald-delivery":"` + refs.Token(d.ID) + `"}}`
 			req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
@@ -62,9 +67,11 @@ func TestWebhooksOnThePublicListener(t *testing.T) {
 		if got := post(b.PublicURL, "/webhooks/postmark"); got != http.StatusOK {
 			t.Fatalf("POST /webhooks/postmark on the public listener: %d, want 200", got)
 		}
-		events := sink.Events()
-		if len(events) != 1 || events[0].Delivery != 99 || events[0].Kind != bounce.Complaint {
-			t.Errorf("events %+v, want the complaint about delivery 99", events)
+		if got, err := b.Ledger.Get(ctx, a.ID); err != nil || got.Counts.Complained != 1 {
+			t.Errorf("counts %+v (%v), want the complaint counted", got.Counts, err)
+		}
+		if c, err := b.Contacts.GetContact(ctx, "ann@acme.test"); err != nil || !c.ReleaseOptOut {
+			t.Errorf("ann %+v (%v): she complained about a release notice, and still gets them", c, err)
 		}
 		for _, path := range []string{"/webhooks/sendgrid", "/webhooks/other"} {
 			if got := post(b.PublicURL, path); got != http.StatusNotFound {

@@ -20,7 +20,6 @@ import (
 	"github.com/heraldhq/herald/internal/admin"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/billing"
-	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/inbound"
 	"github.com/heraldhq/herald/internal/kinds"
@@ -60,10 +59,6 @@ type Options struct {
 	// headers (default 10s), and PageTimeout a whole request to a public
 	// page (default admin.DefaultPageTimeout); tests shorten them.
 	HeaderTimeout, PageTimeout time.Duration
-	// BounceSink records the events that the inbound server and the
-	// sending services' webhooks verify; the ledger by default. Tests may
-	// give one of their own.
-	BounceSink bounce.Sink
 	// WebhookFetcher fetches SNS certificates and SubscribeURLs (default:
 	// over HTTPS); tests give one of their own, in code only.
 	WebhookFetcher inbound.Fetcher

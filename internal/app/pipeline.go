@@ -55,12 +55,8 @@ func (a *App) OpenKinds(ctx context.Context) (*kinds.Registry, error) {
 }
 
 // OpenBounceSink returns what records the bounces, delays and complaints
-// that the inbound server and the webhooks verify: the ledger, unless the
-// options give another.
+// that the inbound server and the webhooks verify: the ledger.
 func (a *App) OpenBounceSink(ctx context.Context) (bounce.Sink, error) {
-	if a.opts.BounceSink != nil {
-		return a.opts.BounceSink, nil
-	}
 	k, err := a.OpenKinds(ctx)
 	if err != nil {
 		return nil, err

@@ -60,9 +60,7 @@ type Options struct {
 	// PollInterval is how often idle workers look for tasks (default
 	// 50ms; benchmarks set herald's own default).
 	PollInterval time.Duration
-	// BounceSink records the events of the webhooks, which are served
-	// only with one; WebhookFetcher stands in for AWS's SNS.
-	BounceSink     bounce.Sink
+	// WebhookFetcher stands in for AWS's SNS.
 	WebhookFetcher inbound.Fetcher
 }
 
@@ -132,7 +130,6 @@ func Start(t testing.TB, opts Options) *Bundle {
 		Breaker:        opts.Breaker,
 		HeaderTimeout:  opts.HeaderTimeout,
 		PageTimeout:    opts.PageTimeout,
-		BounceSink:     opts.BounceSink,
 		WebhookFetcher: opts.WebhookFetcher,
 	})
 	if err != nil {
