@@ -19,7 +19,6 @@ import (
 
 	"github.com/heraldhq/herald/config"
 	"github.com/heraldhq/herald/internal/app"
-	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/inbound"
 	"github.com/heraldhq/herald/internal/kinds"
