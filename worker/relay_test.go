@@ -23,8 +23,8 @@ import (
 )
 
 var (
-	throttledRecipients = flag.Int("throttled-recipients", 200, "TestAThrottlingRelay: recipients of the release")
-	relayLimit          = flag.Int("relay-limit", 40, "TestAThrottlingRelay: messages a second the relay takes; herald's rate is twice that")
+	throttledRecipients = flag.Int("throttled-recipients", 60, "TestAThrottlingRelay: recipients of the release")
+	relayLimit          = flag.Int("relay-limit", 10, "TestAThrottlingRelay: messages a second the relay takes; herald's rate is twice that, low enough that herald reaches it however loaded the machine")
 )
 
 // technicalContacts makes license L-i of jira for every ten of n people.
