@@ -180,6 +180,34 @@ func TestContactDeliveryEvents(t *testing.T) {
 			}
 		})
 
+		// The events applied are counted once each, through the registry
+		// that /metrics serves; a repeat is not counted again.
+		t.Run("CountsAppliedEvents", func(t *testing.T) {
+			sink, err := b.OpenBounceSink(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if applied, _, err := sink.Record(context.Background(), bounce.Event{Kind: bounce.Complaint, Delivery: reminder.ID,
+				Source: "postmark", EventID: "pm-1"}); err != nil || applied {
+				t.Fatalf("a repeat: applied %v, %v", applied, err)
+			}
+			families := b.scrape(t)
+			for _, tc := range []struct {
+				kind, source string
+				want         float64
+			}{
+				{"delay", "smtp", 1}, {"hard", "smtp", 1}, {"complaint", "postmark", 1},
+			} {
+				m := sample(families, "herald_delivery_events_total", map[string]string{"kind": tc.kind, "source": tc.source})
+				if got := m.GetCounter().GetValue(); got != tc.want {
+					t.Errorf("herald_delivery_events_total{kind=%q,source=%q} = %v, want %v", tc.kind, tc.source, got, tc.want)
+				}
+			}
+			if m := sample(families, "herald_deliveries_total", map[string]string{"outcome": "sent"}); m.GetCounter().GetValue() == 0 {
+				t.Error("herald_deliveries_total{outcome=\"sent\"}, which the README's rates divide by, is not counted")
+			}
+		})
+
 		t.Run("FiltersByBounced", func(t *testing.T) {
 			got := decodeInto[personDeliveryListJSON](t, b.mustDo(t, http.StatusOK, request{method: "GET", path: "/api/v1/contacts/ann@acme.test/deliveries?status=bounced"}))
 			if len(got.Items) != 1 || got.Items[0].AnnouncementID != b.release {
