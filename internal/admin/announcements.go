@@ -42,12 +42,13 @@ type deliveryView struct {
 	MessageID     string     `json:"message_id"`
 	SentAt        *time.Time `json:"sent_at"`
 	Reason        string     `json:"reason"`
+	ComplainedAt  *time.Time `json:"complained_at"`
 }
 
 func newDeliveryView(d ledger.Delivery) deliveryView {
 	v := deliveryView{
 		Email: d.Email, Status: string(d.Status), Attempts: d.Attempts, LastError: d.LastError,
-		MessageID: d.MessageID, SentAt: d.SentAt, Reason: d.Reason,
+		MessageID: d.MessageID, SentAt: d.SentAt, Reason: d.Reason, ComplainedAt: d.ComplainedAt,
 	}
 	if d.Status == ledger.DeliveryPending {
 		v.NextAttemptAt = &d.NextAttemptAt

@@ -110,38 +110,57 @@ func importReadError(err error) error {
 func drain(body io.Reader) { _, _ = io.Copy(io.Discard, body) }
 
 // personDeliveryView is one delivery of a person's history: what was sent
-// (the announcement), what became of it, and why.
+// (the announcement), what became of it, why, and what came back after it
+// was sent (bounces, delays, complaints).
 type personDeliveryView struct {
-	ID             int64      `json:"id"`
-	AnnouncementID int64      `json:"announcement_id"`
-	Kind           string     `json:"kind"`
-	Subject        string     `json:"subject"`
-	Email          string     `json:"email"`
-	Status         string     `json:"status"`
-	Attempts       int        `json:"attempts"`
-	LastError      string     `json:"last_error"`
-	Reason         string     `json:"reason"`
-	CreatedAt      time.Time  `json:"created_at"`
-	NextAttemptAt  *time.Time `json:"next_attempt_at"`
-	SentAt         *time.Time `json:"sent_at"`
-	FinishedAt     *time.Time `json:"finished_at"`
+	ID             int64                  `json:"id"`
+	AnnouncementID int64                  `json:"announcement_id"`
+	Kind           string                 `json:"kind"`
+	Subject        string                 `json:"subject"`
+	Email          string                 `json:"email"`
+	Status         string                 `json:"status"`
+	Attempts       int                    `json:"attempts"`
+	LastError      string                 `json:"last_error"`
+	Reason         string                 `json:"reason"`
+	CreatedAt      time.Time              `json:"created_at"`
+	NextAttemptAt  *time.Time             `json:"next_attempt_at"`
+	SentAt         *time.Time             `json:"sent_at"`
+	FinishedAt     *time.Time             `json:"finished_at"`
+	ComplainedAt   *time.Time             `json:"complained_at"`
+	Events         []ledger.DeliveryEvent `json:"events"`
 }
 
-func newPersonDeliveryView(d ledger.PersonDelivery) personDeliveryView {
+func newPersonDeliveryView(d ledger.PersonDelivery, events []ledger.DeliveryEvent) personDeliveryView {
 	v := personDeliveryView{
 		ID: d.ID, AnnouncementID: d.AnnouncementID, Kind: string(d.Kind), Subject: d.Subject,
 		Email: d.Email, Status: string(d.Status), Attempts: d.Attempts, LastError: d.LastError,
-		Reason: d.Reason, CreatedAt: d.CreatedAt, SentAt: d.SentAt,
+		Reason: d.Reason, CreatedAt: d.CreatedAt, SentAt: d.SentAt, ComplainedAt: d.ComplainedAt,
+		Events: utcEvents(events),
 	}
 	switch d.Status {
 	case ledger.DeliveryPending:
 		v.NextAttemptAt = &d.NextAttemptAt
-	case ledger.DeliverySent, ledger.DeliveryFailed, ledger.DeliverySkipped, ledger.DeliveryCancelled:
+	case ledger.DeliverySent, ledger.DeliveryBounced:
+		// What comes back later (a bounce, a complaint) writes the row
+		// again: the delivery ended when it was sent.
+		v.FinishedAt = d.SentAt
+	case ledger.DeliveryFailed, ledger.DeliverySkipped, ledger.DeliveryCancelled:
 		// A settled delivery is not written again: its last change is
 		// when it ended.
 		v.FinishedAt = &d.UpdatedAt
 	}
 	return v
+}
+
+// utcEvents returns events with their times in UTC, and an empty list for
+// none, so that a delivery without events still says so.
+func utcEvents(events []ledger.DeliveryEvent) []ledger.DeliveryEvent {
+	out := make([]ledger.DeliveryEvent, len(events))
+	for i, e := range events {
+		e.OccurredAt = e.OccurredAt.UTC()
+		out[i] = e
+	}
+	return out
 }
 
 // contactDeliveries lists a person's deliveries across every announcement,
@@ -172,7 +191,18 @@ func (s *Server) contactDeliveries(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, newListView(p, newPersonDeliveryView))
+	// The events of the whole page in one query.
+	ids := make([]int64, len(p.Items))
+	for i, d := range p.Items {
+		ids[i] = d.ID
+	}
+	events, err := s.ledger.Events(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newListView(p, func(d ledger.PersonDelivery) personDeliveryView {
+		return newPersonDeliveryView(d, events[d.ID])
+	}))
 	return nil
 }
 

@@ -55,13 +55,32 @@ func (a *App) OpenKinds(ctx context.Context) (*kinds.Registry, error) {
 }
 
 // OpenBounceSink returns what records the bounces, delays and complaints
-// that the inbound server and the webhooks verify: the ledger.
+// that the inbound server and the webhooks verify: the ledger; each event
+// it applies is counted.
 func (a *App) OpenBounceSink(ctx context.Context) (bounce.Sink, error) {
 	k, err := a.OpenKinds(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return ledger.NewBounces(a.Ledger, a.Contacts, k.OptOut), nil
+	return countedSink{ledger.NewBounces(a.Ledger, a.Contacts, k.OptOut), a.Metrics}, nil
+}
+
+// countedSink counts the events its sink applies
+// (herald_delivery_events_total): both ways in (the inbound server and
+// the webhooks) go through it, and a repeat, which the sink does not
+// apply, is not counted again.
+type countedSink struct {
+	sink    bounce.Sink
+	metrics *metrics.Metrics
+}
+
+// Record implements bounce.Sink.
+func (s countedSink) Record(ctx context.Context, e bounce.Event) (bool, string, error) {
+	applied, reason, err := s.sink.Record(ctx, e)
+	if applied && err == nil {
+		s.metrics.DeliveryEvent(string(e.Kind), e.Source)
+	}
+	return applied, reason, err
 }
 
 // OpenRefs returns the references signed into each message (its

@@ -4,9 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
-	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/page"
@@ -26,6 +24,11 @@ type announcementRow struct {
 	Status, Created, Finished  string
 	Recipients, Sent, Failed   int
 	Skipped, Pending, Progress int
+	// Bounced came back after they were sent; Complained were marked as
+	// spam by their recipients.
+	Bounced, Complained int
+	// Pause says why and by whom a paused announcement was paused.
+	Pause *pauseView
 	// Actions are the buttons an editor has on the page.
 	Actions []action
 	// Live is the address of the progress stream while the counts may
@@ -50,19 +53,47 @@ type deliveryRow struct {
 	Email, Status, Reason, Error, Sent string
 	Href                               string // the person's page; none for an erased address
 	Attempts                           int
+	// Complained is when the recipient marked the message as spam, in
+	// the staff member's timezone; empty if they did not.
+	Complained string
+}
+
+// pauseView is why an announcement is paused, who paused it, and how the
+// pause ends.
+type pauseView struct {
+	Reason, By, Resumes string
 }
 
 var deliveryStatuses = []ledger.DeliveryStatus{ledger.DeliveryPending, ledger.DeliverySending, ledger.DeliverySent,
-	ledger.DeliveryFailed, ledger.DeliverySkipped, ledger.DeliveryCancelled}
+	ledger.DeliveryFailed, ledger.DeliverySkipped, ledger.DeliveryCancelled, ledger.DeliveryBounced}
 
-// done is how many deliveries are over (sent, failed, skipped or
-// cancelled), for the progress bar.
-func done(c ledger.Counts) int { return c.Sent + c.Failed + c.Skipped + c.Cancelled }
+// done is how many deliveries are over (sent, failed, skipped, cancelled
+// or bounced), for the progress bar.
+func done(c ledger.Counts) int { return c.Sent + c.Failed + c.Skipped + c.Cancelled + c.Bounced }
+
+// pauseOf says, of a paused announcement, who paused it and how the pause
+// ends; nil for one that is not paused.
+func pauseOf(a ledger.Announcement) *pauseView {
+	if a.Status != ledger.Paused {
+		return nil
+	}
+	p := &pauseView{Reason: a.PausedReason, By: a.PausedBy, Resumes: "when an editor resumes it"}
+	switch a.PausedBy {
+	case ledger.PausedByRelay:
+		p.By, p.Resumes = "the relay's failure", "by itself, once a send passes"
+	case ledger.PausedByHerald:
+		// Its guard rails (complaints, hard bounces) or the relay
+		// refusing its messages alike: the reason says which.
+		p.By, p.Resumes = "herald", "by an editor, once what the reason says is looked into: never by itself"
+	}
+	return p
+}
 
 func (v *visit) announcementRow(a ledger.Announcement) announcementRow {
 	r := announcementRow{ID: a.ID, Href: "/console/announcements/" + strconv.FormatInt(a.ID, 10), Kind: string(a.Kind), Subject: a.Subject,
 		Status: string(a.Status), Created: v.in(a.CreatedAt), Recipients: a.Counts.Recipients, Sent: a.Counts.Sent,
-		Failed: a.Counts.Failed, Skipped: a.Counts.Skipped, Pending: a.Counts.Pending + a.Counts.Sending, Progress: done(a.Counts)}
+		Failed: a.Counts.Failed, Skipped: a.Counts.Skipped, Pending: a.Counts.Pending + a.Counts.Sending, Progress: done(a.Counts),
+		Bounced: a.Counts.Bounced, Complained: a.Counts.Complained, Pause: pauseOf(a)}
 	if a.FinishedAt != nil {
 		r.Finished = v.in(*a.FinishedAt)
 	}
@@ -138,14 +169,7 @@ func (c *Console) announcement(v *visit) error {
 		return err
 	}
 	for _, d := range list.Items {
-		r := deliveryRow{Email: d.Email, Status: string(d.Status), Reason: d.Reason, Error: d.LastError, Attempts: d.Attempts}
-		if !strings.HasPrefix(d.Email, contacts.ErasedPrefix) {
-			r.Href = personHref(d.Email)
-		}
-		if d.SentAt != nil {
-			r.Sent = v.in(*d.SentAt)
-		}
-		view.Deliveries = append(view.Deliveries, r)
+		view.Deliveries = append(view.Deliveries, v.deliveryRow(d))
 	}
 	if list.Next != "" {
 		next := url.Values{"after": {list.Next}}

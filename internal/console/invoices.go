@@ -156,5 +156,8 @@ func (v *visit) deliveryRow(d ledger.Delivery) deliveryRow {
 	if d.SentAt != nil {
 		r.Sent = v.in(*d.SentAt)
 	}
+	if d.ComplainedAt != nil {
+		r.Complained = v.in(*d.ComplainedAt)
+	}
 	return r
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/heraldhq/herald/contacts"
+	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/ledger"
 	"github.com/heraldhq/herald/internal/page"
@@ -94,10 +95,12 @@ type personView struct {
 	BroadcastOptOut   bool
 	Suppression       *suppressionView
 	Deliveries        []personDeliveryRow
-	Next, First       string
-	FilterStatus      string
-	Statuses          []option
-	Error             string
+	// Complaints says a delivery shown was marked as spam.
+	Complaints   bool
+	Next, First  string
+	FilterStatus string
+	Statuses     []option
+	Error        string
 	// Lift and Erase are the buttons the staff member has.
 	Lift  *action
 	Erase string
@@ -116,6 +119,32 @@ type suppressionView struct {
 type personDeliveryRow struct {
 	Href, Subject, Kind, Status, Reply, Reason, At string
 	Attempts                                       int
+	// Complained is when the person marked the message as spam, in the
+	// staff member's timezone; empty if they did not.
+	Complained string
+	// Events are what came back after it was sent, oldest first.
+	Events []eventRow
+}
+
+// eventRow is one bounce, delay notice or complaint about a delivery.
+type eventRow struct {
+	Kind, Label, Code, Diagnostic, Source, At string
+}
+
+// eventLabels name the kinds of event for staff.
+var eventLabels = map[bounce.Kind]string{
+	bounce.Hard:      "hard bounce",
+	bounce.Soft:      "soft bounce",
+	bounce.Delay:     "delayed",
+	bounce.Complaint: "spam complaint",
+}
+
+func (v *visit) eventRow(e ledger.DeliveryEvent) eventRow {
+	label := eventLabels[e.Kind]
+	if label == "" {
+		label = string(e.Kind)
+	}
+	return eventRow{Kind: string(e.Kind), Label: label, Code: e.Code, Diagnostic: e.Diagnostic, Source: e.Source, At: v.in(e.OccurredAt)}
 }
 
 func (c *Console) person(v *visit) error {
@@ -180,11 +209,26 @@ func (c *Console) showPerson(v *visit, status int) error {
 	if err != nil {
 		return err
 	}
+	// The events of the whole page in one query.
+	ids := make([]int64, len(list.Items))
+	for i, d := range list.Items {
+		ids[i] = d.ID
+	}
+	events, err := c.Ledger.Events(v.ctx(), ids)
+	if err != nil {
+		return err
+	}
 	for _, d := range list.Items {
 		r := personDeliveryRow{Href: "/console/announcements/" + strconv.FormatInt(d.AnnouncementID, 10), Subject: d.Subject, Kind: string(d.Kind),
 			Status: string(d.Status), Reply: d.LastError, Reason: d.Reason, Attempts: d.Attempts, At: v.in(d.UpdatedAt)}
 		if d.SentAt != nil {
 			r.At = v.in(*d.SentAt)
+		}
+		if d.ComplainedAt != nil {
+			r.Complained, view.Complaints = v.in(*d.ComplainedAt), true
+		}
+		for _, e := range events[d.ID] {
+			r.Events = append(r.Events, v.eventRow(e))
 		}
 		view.Deliveries = append(view.Deliveries, r)
 	}

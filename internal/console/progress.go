@@ -24,6 +24,8 @@ type progressEvent struct {
 	Failed     int    `json:"failed"`
 	Skipped    int    `json:"skipped"`
 	Pending    int    `json:"pending"`
+	Bounced    int    `json:"bounced"`
+	Complained int    `json:"complained"`
 	// Final says the announcement will not change by itself any more;
 	// Finished is when it finished, in the staff member's timezone.
 	Final    bool   `json:"final"`
@@ -33,7 +35,7 @@ type progressEvent struct {
 func (v *visit) progressEvent(a ledger.Announcement) progressEvent {
 	ev := progressEvent{Status: string(a.Status), Recipients: a.Counts.Recipients, Done: done(a.Counts),
 		Sent: a.Counts.Sent, Failed: a.Counts.Failed, Skipped: a.Counts.Skipped, Pending: a.Counts.Pending + a.Counts.Sending,
-		Final: !active(a.Status)}
+		Bounced: a.Counts.Bounced, Complained: a.Counts.Complained, Final: !active(a.Status)}
 	if a.FinishedAt != nil {
 		ev.Finished = v.in(*a.FinishedAt)
 	}

@@ -16,15 +16,10 @@ type relayView struct {
 	Slowed                bool
 	// Paused are the announcements paused for the relay: by the relay
 	// itself, or by herald when the relay refused their messages the same
-	// way for too long. Others counts those paused by hand.
-	Paused []pausedRow
+	// way for too long; each row's Pause says why and how it ends. Others
+	// counts those paused by hand.
+	Paused []announcementRow
 	Others int
-}
-
-type pausedRow struct {
-	announcementRow
-	// Reason is the relay's reply; Resumes says how the pause ends.
-	Reason, Resumes string
 }
 
 // relayPage shows the relay as every process sees it, as GET /api/v1/relay
@@ -49,17 +44,11 @@ func (c *Console) relayPage(v *visit) error {
 		return err
 	}
 	for _, a := range paused.Items {
-		row := pausedRow{announcementRow: v.announcementRow(a), Reason: a.PausedReason}
-		switch a.PausedBy {
-		case ledger.PausedByRelay:
-			row.Resumes = "by itself, once a send passes"
-		case ledger.PausedByHerald:
-			row.Resumes = "by an editor, once what the reply says is fixed"
-		default:
+		if a.PausedBy != ledger.PausedByRelay && a.PausedBy != ledger.PausedByHerald {
 			view.Others++
 			continue
 		}
-		view.Paused = append(view.Paused, row)
+		view.Paused = append(view.Paused, v.announcementRow(a))
 	}
 	return c.render(v, http.StatusOK, pageRelay, "Relay", "operations/relay", view)
 }

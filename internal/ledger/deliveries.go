@@ -7,7 +7,6 @@ import (
 
 	"github.com/heraldhq/herald/contacts"
 	"github.com/heraldhq/herald/internal/db"
-	"github.com/heraldhq/herald/internal/fault"
 	"github.com/heraldhq/herald/internal/page"
 )
 
@@ -43,7 +42,7 @@ const (
 	isSending = `status = '` + string(DeliverySending) + `'`
 )
 
-const deliveryColumns = `id, announcement_id, email, chunk, status, reason, attempts, next_attempt_at, last_error, message_id, sent_at`
+const deliveryColumns = `id, announcement_id, email, chunk, status, reason, attempts, next_attempt_at, last_error, message_id, sent_at, complained_at`
 
 // The queries of the send path that read unfinished deliveries, each
 // served by a partial index (TestSendPathQueriesUsePartialIndexes).
@@ -218,10 +217,8 @@ func (l *Ledger) Deliveries(ctx context.Context, announcementID int64, f Deliver
 	query := `SELECT ` + deliveryColumns + ` FROM deliveries WHERE announcement_id = ? AND id > ?`
 	args := []any{announcementID, afterID}
 	if f.Status != "" {
-		switch f.Status {
-		case DeliveryPending, DeliverySending, DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryCancelled:
-		default:
-			return page.Page[Delivery]{}, fault.Invalid("status", "%q is not a delivery status (pending, sending, sent, failed, skipped or cancelled)", f.Status)
+		if err := checkDeliveryStatus(f.Status); err != nil {
+			return page.Page[Delivery]{}, err
 		}
 		query += ` AND status = ?`
 		args = append(args, f.Status)
@@ -246,10 +243,7 @@ func (l *Ledger) Deliveries(ctx context.Context, announcementID int64, f Deliver
 	}
 	for i := range ds {
 		ds[i].NextAttemptAt = ds[i].NextAttemptAt.UTC()
-		if ds[i].SentAt != nil {
-			t := ds[i].SentAt.UTC()
-			ds[i].SentAt = &t
-		}
+		ds[i].SentAt, ds[i].ComplainedAt = utcPtr(ds[i].SentAt), utcPtr(ds[i].ComplainedAt)
 	}
 	return page.OfID(ds, limit, func(d Delivery) int64 { return d.ID }), nil
 }

@@ -719,7 +719,7 @@ func TestDeliveries(t *testing.T) {
 				{"CursorNotAnID", ledger.DeliveryFilter{Page: page.Request{After: page.Cursor("a@acme.test")}}, "after"},
 				{"CursorNegative", ledger.DeliveryFilter{Page: page.Request{After: page.Cursor("-3")}}, "after"},
 				{"NegativeLimit", ledger.DeliveryFilter{Page: page.Request{Limit: -1}}, "limit"},
-				{"UnknownStatus", ledger.DeliveryFilter{Status: "bounced"}, "status"},
+				{"UnknownStatus", ledger.DeliveryFilter{Status: "lost"}, "status"},
 				{"AnnouncementStatus", ledger.DeliveryFilter{Status: ledger.DeliveryStatus(ledger.Done)}, "status"},
 			} {
 				t.Run(tt.name, func(t *testing.T) {

@@ -138,6 +138,9 @@ type Delivery struct {
 	LastError      string         `db:"last_error"`
 	MessageID      string         `db:"message_id"`
 	SentAt         *time.Time     `db:"sent_at"`
+	// ComplainedAt is when its recipient first marked it as spam, if
+	// they did.
+	ComplainedAt *time.Time `db:"complained_at"`
 }
 
 // Ledger stores announcements and deliveries.

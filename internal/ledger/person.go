@@ -67,7 +67,7 @@ func (l *Ledger) PersonDeliveries(ctx context.Context, f PersonFilter) (page.Pag
 	for i := range ds {
 		d := &ds[i]
 		d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = d.NextAttemptAt.UTC(), d.CreatedAt.UTC(), d.UpdatedAt.UTC()
-		d.SentAt, d.Finished = utcPtr(d.SentAt), utcPtr(d.Finished)
+		d.SentAt, d.ComplainedAt, d.Finished = utcPtr(d.SentAt), utcPtr(d.ComplainedAt), utcPtr(d.Finished)
 	}
 	return page.OfID(ds, limit, func(d PersonDelivery) int64 { return d.ID }), nil
 }
@@ -78,7 +78,7 @@ func (l *Ledger) PersonDeliveries(ctx context.Context, f PersonFilter) (page.Pag
 func personQuery(forms []string, status DeliveryStatus, beforeID int64, limit int) (string, []any, error) {
 	query, args, err := db.In(`
 		SELECT d.id, d.announcement_id, d.email, d.chunk, d.status, d.reason, d.attempts, d.next_attempt_at,
-			d.last_error, d.message_id, d.sent_at, d.created_at, d.updated_at,
+			d.last_error, d.message_id, d.sent_at, d.complained_at, d.created_at, d.updated_at,
 			a.kind, a.subject, a.finished_at
 		FROM deliveries d JOIN announcements a ON a.id = d.announcement_id
 		WHERE d.email IN (?)`, forms)

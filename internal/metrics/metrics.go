@@ -28,6 +28,7 @@ type Metrics struct {
 	relayUp      prometheus.Gauge
 	throttled    prometheus.Counter
 	inbound      *prometheus.CounterVec
+	events       *prometheus.CounterVec
 	webhooks     *webhookCounters
 
 	backlogOnce sync.Once
@@ -77,6 +78,10 @@ func New() *Metrics {
 			Name: "herald_inbound_messages_total",
 			Help: "Messages the inbound SMTP server received, by outcome: applied (an event was recorded), kept (kept for staff: not parsed, not verified or not applied), too_large (refused), error (refused with a temporary error).",
 		}, []string{"outcome"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_delivery_events_total",
+			Help: "Events recorded on deliveries for the first time (repeats are not counted), by kind (hard, soft, delay, complaint) and source (smtp, imap, postmark, sendgrid, mailgun, ses). Against herald_deliveries_total{outcome=\"sent\"}, the complaint and hard-bounce rates.",
+		}, []string{"kind", "source"}),
 	}
 	build := buildinfo.Read()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -87,7 +92,7 @@ func New() *Metrics {
 		},
 	})
 	buildInfo.Set(1)
-	m.registry.MustRegister(m.deliveries, m.sendDuration, m.tasks, m.requests, m.reqDuration, m.jobRuns, m.relayUp, m.throttled, m.inbound,
+	m.registry.MustRegister(m.deliveries, m.sendDuration, m.tasks, m.requests, m.reqDuration, m.jobRuns, m.relayUp, m.throttled, m.inbound, m.events,
 		buildInfo, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registry.MustRegister(m.webhooks.collectors()...)
 	return m
@@ -157,6 +162,14 @@ func (m *Metrics) Throttled() {
 func (m *Metrics) Inbound(outcome string) {
 	if m != nil {
 		m.inbound.WithLabelValues(outcome).Inc()
+	}
+}
+
+// DeliveryEvent counts an event (a bounce, a delay, a complaint) recorded
+// on a delivery for the first time.
+func (m *Metrics) DeliveryEvent(kind, source string) {
+	if m != nil {
+		m.events.WithLabelValues(kind, source).Inc()
 	}
 }
 
