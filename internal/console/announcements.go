@@ -82,9 +82,9 @@ func pauseOf(a ledger.Announcement) *pauseView {
 	case ledger.PausedByRelay:
 		p.By, p.Resumes = "the relay's failure", "by itself, once a send passes"
 	case ledger.PausedByHerald:
-		// Its guard rails (complaints, hard bounces) or the relay
-		// refusing its messages alike: the reason says which.
-		p.By, p.Resumes = "herald", "by an editor, once what the reason says is looked into: never by itself"
+		p.By, p.Resumes = "herald: the relay refused its messages", "by an editor, once what the reason says is looked into: never by itself"
+	case ledger.PausedByGuardRails:
+		p.By, p.Resumes = "herald's guard rails: too many complaints or hard bounces", "by an editor, once the content and the audience are looked into: never by itself"
 	}
 	return p
 }

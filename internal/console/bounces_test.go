@@ -84,7 +84,7 @@ func setupBounces(t *testing.T, database dbtest.Database) *bouncesBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.paused, err = b.Ledger.Pause(ctx, a.ID, guardReason, ledger.PausedByHerald); err != nil {
+	if b.paused, err = b.Ledger.Pause(ctx, a.ID, guardReason, ledger.PausedByGuardRails); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []*ledger.Announcement{&b.release, &b.reminder} {
@@ -158,9 +158,9 @@ func TestBouncesOnPages(t *testing.T) {
 				`<span class="status status-sent">sent</span> <span class="status status-complaint">spam complaint</span>`,
 				`<span data-progress-field="complained">1</span> marked as spam`)
 		})
-		t.Run("PausedByHerald", func(t *testing.T) {
+		t.Run("PausedByTheGuardRails", func(t *testing.T) {
 			shows(t, "the paused broadcast", viewer.get(fmt.Sprintf("/console/announcements/%d", b.paused.ID)), http.StatusOK,
-				`<h2>Paused by herald</h2>`, "<p>"+guardReason+"</p>", "never by itself")
+				`<h2>Paused by herald&#39;s guard rails: too many complaints or hard bounces</h2>`, "<p>"+guardReason+"</p>", "never by itself")
 		})
 	})
 }

@@ -16,7 +16,7 @@ import (
 
 // The guard rails: an announcement whose complaints or hard bounces pass
 // these shares of its messages, once it has sent GuardAfter of them, is
-// paused for staff (PausedByHerald: it never resumes by itself). Mailbox
+// paused for staff (PausedByGuardRails: it never resumes by itself). Mailbox
 // providers ask bulk senders to keep complaints under 0.3%.
 const (
 	GuardAfter         = 1000
@@ -259,7 +259,7 @@ func (b *Bounces) guard(ctx context.Context, tx *sqlx.Tx, a *Announcement) error
 		100*float64(a.Complaints)/float64(sent), 100*float64(a.HardBounces)/float64(sent), sent, 100*GuardComplaintRate, 100*GuardHardRate)
 	_, err := db.Exec(ctx, tx, `
 		UPDATE announcements SET status = ?, paused_reason = ?, paused_by = ?, paused_from = status, updated_at = ?
-		WHERE id = ? AND status = ?`, Paused, reason, PausedByHerald, b.l.Now(), a.ID, Sending)
+		WHERE id = ? AND status = ?`, Paused, reason, PausedByGuardRails, b.l.Now(), a.ID, Sending)
 	return err
 }
 

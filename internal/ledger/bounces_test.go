@@ -259,8 +259,8 @@ func TestGuardRails(t *testing.T) {
 					}
 					return
 				}
-				if got.Status != ledger.Paused || got.PausedBy != ledger.PausedByHerald || !strings.Contains(got.PausedReason, "over the limits") {
-					t.Fatalf("after %d %s of %d sent: %s by %q (%s), want paused by herald", tc.safe+1, tc.kind, tc.sent, got.Status, got.PausedBy, got.PausedReason)
+				if got.Status != ledger.Paused || got.PausedBy != ledger.PausedByGuardRails || !strings.Contains(got.PausedReason, "over the limits") {
+					t.Fatalf("after %d %s of %d sent: %s by %q (%s), want paused by the guard rails", tc.safe+1, tc.kind, tc.sent, got.Status, got.PausedBy, got.PausedReason)
 				}
 				// Such a pause waits for staff: the relay working again
 				// does not resume it.

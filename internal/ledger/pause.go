@@ -21,6 +21,12 @@ const PausedByRelay = "relay"
 // relay's. Staff resume it once they have fixed what the reply says.
 const PausedByHerald = "herald"
 
+// PausedByGuardRails is who pauses an announcement whose complaints or
+// hard bounces passed their limits (Bounces): the mail itself or its
+// audience is at fault, not the relay. Like a pause by hand, it ends only
+// when staff resume it.
+const PausedByGuardRails = "guard rails"
+
 // PauseForRelay pauses a sending announcement because the relay fails:
 // its workers take no delivery until ResumeForRelay. An announcement
 // paused by hand stays paused by hand. It reports whether it paused it.
