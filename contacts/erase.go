@@ -160,6 +160,17 @@ func (s *Store) Erase(ctx context.Context, by Actor, email string, key []byte) (
 				}
 			}
 		}
+		// Mail kept by the inbound server is kept whole, as it came: a
+		// message that names the address goes.
+		contains := `position(convert_to(?, 'UTF8') in raw) > 0`
+		if s.db.Dialect == db.SQLite {
+			contains = `instr(raw, CAST(? AS BLOB)) > 0`
+		}
+		for _, form := range forms {
+			if _, err := db.Exec(ctx, tx, `DELETE FROM inbound_kept WHERE `+contains, form); err != nil {
+				return fmt.Errorf("delete the kept mail that names the address: %w", err)
+			}
+		}
 		_, err = WriteAudit(ctx, tx, AuditEntry{Action: Erased, Email: out.Hash, By: by, At: now})
 		return err
 	})

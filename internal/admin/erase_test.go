@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/db"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/ledger"
@@ -89,7 +90,21 @@ func TestEraseContact(t *testing.T) {
 			return nil
 		}
 		advisory := b.WaitDone(t, b.broadcast(t, `{"subject":"Security advisory","body":"Update.","audience":{"roles":["technical"]}}`))
-		for _, where := range []string{"deliveries.last_error", "suppressions.reply", "audit_log.email"} {
+		// A bounce of bob's release notice came back, quoting him, and
+		// a person's reply naming him was kept for staff.
+		bounces, err := b.OpenBounceSink(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if applied, reason, err := bounces.Record(context.Background(), bounce.Event{Kind: bounce.Delay, Delivery: b.Deliveries(t, release.ID)["bob@acme.test"].ID,
+			Recipient: "bob@acme.test", Diagnostic: "4.4.7 <bob@acme.test>: still trying", Source: "smtp", EventID: "delay-bob"}); !applied || err != nil {
+			t.Fatalf("record a delay of bob's message: %v %s %v", applied, reason, err)
+		}
+		if _, err := b.Kept().Keep(context.Background(), bounce.KeptMessage{MailFrom: "bob@acme.test", RcptTo: "bounces@bounces.vendor.test",
+			Format: "unknown", Reason: "not a report", Raw: []byte("From: Bob <bob@acme.test>\r\n\r\nPlease stop.\r\n")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, where := range []string{"deliveries.last_error", "suppressions.reply", "audit_log.email", "delivery_events.email", "delivery_events.diagnostic", "inbound_kept.raw"} {
 			if !slices.Contains(traces(t, b.DB, "bob@acme.test"), where) {
 				t.Fatalf("bob left no trace in %s to erase: the test proves less than it says", where)
 			}
