@@ -25,6 +25,9 @@ import (
 	"github.com/heraldhq/herald/internal/redact"
 )
 
+// pgxDriver is the database/sql driver of PostgreSQL.
+const pgxDriver = "pgx"
+
 // Dialect names the SQL database behind a DB.
 type Dialect string
 
@@ -67,7 +70,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		w, r, err = openSQLite(rest)
 	case "postgres", "postgresql":
 		dialect = Postgres
-		w, err = sqlx.Open("pgx", rawURL)
+		w, err = sqlx.Open(pgxDriver, rawURL)
 		if err == nil {
 			w.SetMaxOpenConns(20)
 			w.SetMaxIdleConns(10)
