@@ -116,7 +116,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Logf("%d recipients, %d connections, %s per SMTP reply, %s; herald's first message after %s\n"+
 			"| side | per message, inside the timing | msgs/s | time | ratio |\n"+
 			"| --- | --- | --- | --- | --- |\n"+
-			"| herald | POST to done: ledger the delivery, queue the chunk, read the recipient and claim the delivery (batches of 50), compose, render, sign the unsubscribe link, build, send, record the outcome (group commit) | %.0f | %s | %.2f |\n"+
+			"| herald | POST to done: ledger the delivery, queue the chunk, read the recipient and claim the delivery (batches of 100), compose, render, sign the unsubscribe link, build, send, record the outcome (group commit) | %.0f | %s | %.2f |\n"+
 			"| go-mail direct | compose, render, sign the unsubscribe link, build, send | %.0f | %s | 1.00 |",
 			n, conns, *benchLatency, stores(database), first.Round(time.Millisecond), pipelineRate, pipeline.Round(time.Millisecond), pipelineRate/directRate,
 			directRate, direct.Round(time.Millisecond))

@@ -28,7 +28,7 @@ import (
 // commits (ledger.Outcomes); the claims are kept alive, and the
 // announcement watched for a pause or a cancel, by one goroutine per
 // task.
-const batchSize = 50
+const batchSize = 100
 
 // watchEvery is how often a send task looks whether its announcement is
 // still sending: a cancel or a pause stops the messages not yet handed to
