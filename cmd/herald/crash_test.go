@@ -90,8 +90,8 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	t.Logf("killed after %d messages with %d in flight", killedAt, len(inFlight))
 	// Claimed are up to a batch a worker; of those, at most unrecorded
 	// were handed to the SMTP server.
-	if len(inFlight) > 4*50 {
-		t.Errorf("%d deliveries claimed with 4 workers; a worker claims a batch of 50 at a time", len(inFlight))
+	if len(inFlight) > 4*100 {
+		t.Errorf("%d deliveries claimed with 4 workers; a worker claims a batch of 100 at a time", len(inFlight))
 	}
 
 	p = serve(t, dir, env...)
