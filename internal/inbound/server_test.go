@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/internal/apptest"
 	"github.com/heraldhq/herald/internal/bounce"
 	"github.com/heraldhq/herald/internal/dbtest"
 	"github.com/heraldhq/herald/internal/inbound"
@@ -26,33 +26,10 @@ import (
 
 const domain = "bounces.vendor.test"
 
-// recorder is a Sink that records what it is given, and fails when told.
-type recorder struct {
-	mu     sync.Mutex
-	events []bounce.Event
-	fail   error
-}
-
-func (r *recorder) Record(_ context.Context, e bounce.Event) (bool, string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return false, "", r.fail
-	}
-	r.events = append(r.events, e)
-	return true, "", nil
-}
-
-func (r *recorder) recorded() []bounce.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]bounce.Event(nil), r.events...)
-}
-
 type smtpBundle struct {
 	addr    string
 	refs    *bounce.Refs
-	sink    *recorder
+	sink    *apptest.Bounces
 	kept    *bounce.KeptStore
 	metrics *metrics.Metrics
 	fill    *strings.Replacer
@@ -65,7 +42,7 @@ func setupSMTP(t *testing.T, database dbtest.Database, maxConns int) *smtpBundle
 		t.Fatal(err)
 	}
 	forged, _ := bounce.NewRefs([]byte("another secret of thirty-two bytes"), domain)
-	b := &smtpBundle{refs: refs, sink: &recorder{}, kept: bounce.NewKeptStore(database.Open(t), nil), metrics: metrics.New()}
+	b := &smtpBundle{refs: refs, sink: &apptest.Bounces{}, kept: bounce.NewKeptStore(database.Open(t), nil), metrics: metrics.New()}
 	b.fill = strings.NewReplacer("{{RP}}", refs.ReturnPath(42), "{{MID}}", refs.MessageID(42, 7, "vendor.test"),
 		"{{FORGED_RP}}", forged.ReturnPath(42), "{{FORGED_MID}}", forged.MessageID(42, 7, "vendor.test"))
 	srv, err := inbound.New(inbound.Config{Domain: domain, MaxConnections: maxConns, Timeout: 5 * time.Second}, inbound.Deps{
@@ -176,7 +153,7 @@ func TestServer(t *testing.T) {
 			if err := b.send(t, strings.ToUpper(b.refs.ReturnPath(42)), b.fixture(t, "postfix-hard.eml")); err != nil {
 				t.Fatal(err)
 			}
-			got := b.sink.recorded()
+			got := b.sink.Events()
 			if len(got) != 1 || got[0].Kind != bounce.Hard || got[0].Delivery != 42 || got[0].Source != "smtp" || !got[0].Mailbox || got[0].Code != "5.1.1" {
 				t.Fatalf("recorded %+v, want one hard bounce of delivery 42 from smtp", got)
 			}
@@ -193,7 +170,7 @@ func TestServer(t *testing.T) {
 			if err := b.send(t, "fbl@"+domain, b.fixture(t, "yahoo-arf.eml")); err != nil {
 				t.Fatal(err)
 			}
-			if got := b.sink.recorded(); len(got) != 1 || got[0].Kind != bounce.Complaint || got[0].Delivery != 42 {
+			if got := b.sink.Events(); len(got) != 1 || got[0].Kind != bounce.Complaint || got[0].Delivery != 42 {
 				t.Fatalf("recorded %+v, want one complaint about delivery 42", got)
 			}
 		})
@@ -205,7 +182,7 @@ func TestServer(t *testing.T) {
 					t.Errorf("RCPT TO %s: %v, want 550", rcpt, err)
 				}
 			}
-			if got := b.sink.recorded(); len(got) != 0 {
+			if got := b.sink.Events(); len(got) != 0 {
 				t.Errorf("recorded %+v", got)
 			}
 		})
@@ -219,7 +196,7 @@ func TestServer(t *testing.T) {
 			if err := b.send(t, b.refs.ReturnPath(42), raw); code(err) != 552 {
 				t.Fatalf("a message over 5 MiB: %v, want 552", err)
 			}
-			if len(b.sink.recorded()) != 0 || len(b.allKept(t)) != 0 {
+			if len(b.sink.Events()) != 0 || len(b.allKept(t)) != 0 {
 				t.Error("an oversized message was recorded or kept")
 			}
 			if n := b.counted(t, "too_large"); n != 1 {
@@ -242,7 +219,7 @@ func TestServer(t *testing.T) {
 					t.Fatalf("%s: %v", m.file, err)
 				}
 			}
-			if got := b.sink.recorded(); len(got) != 0 {
+			if got := b.sink.Events(); len(got) != 0 {
 				t.Errorf("recorded %+v from forged or unverifiable mail", got)
 			}
 			kept := b.allKept(t)
@@ -267,7 +244,7 @@ func TestServer(t *testing.T) {
 
 		t.Run("ADatabaseFailureAsksTheSenderToRetry", func(t *testing.T) {
 			b := setupSMTP(t, database, 0)
-			b.sink.fail = errors.New("database is down")
+			b.sink.Fail(errors.New("database is down"))
 			if err := b.send(t, b.refs.ReturnPath(42), b.fixture(t, "postfix-hard.eml")); code(err) != 451 {
 				t.Fatalf("with the sink failing: %v, want 451", err)
 			}
