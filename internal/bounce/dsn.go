@@ -23,7 +23,7 @@ func (r report) dsn(status []byte) Result {
 		e := Event{
 			Recipient:  cmpOr(address(b.Get("Original-Recipient")), address(b.Get("Final-Recipient"))),
 			Code:       statusCode(b.Get("Status")),
-			Diagnostic: diagnostic(typed(b.Get("Diagnostic-Code"))),
+			Diagnostic: Diagnostic(typed(b.Get("Diagnostic-Code"))),
 			At:         date(cmpOr(b.Get("Last-Attempt-Date"), perMessage.Get("Arrival-Date"))),
 		}
 		switch action {

@@ -355,9 +355,10 @@ func address(s string) string {
 	return strings.ToLower(strings.Trim(strings.TrimSpace(v), "<>"))
 }
 
-// diagnostic bounds a remote server's words to MaxDiagnostic bytes of
-// printable UTF-8 on one line.
-func diagnostic(s string) string {
+// Diagnostic bounds a remote server's or a sending service's words to
+// MaxDiagnostic bytes of printable UTF-8 on one line: what an Event
+// carries, however it came.
+func Diagnostic(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
 		case r == utf8.RuneError:

@@ -64,7 +64,7 @@ func (r report) text(body []byte) Result {
 		e.Code = m
 	}
 	if reply != nil {
-		e.Diagnostic = diagnostic(reply[0])
+		e.Diagnostic = Diagnostic(reply[0])
 	}
 	switch {
 	case e.Code != "" && e.Code[0] == '5', e.Code == "" && reply != nil && reply[1][0] == '5':

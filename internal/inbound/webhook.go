@@ -283,24 +283,9 @@ func enhancedCode(status, diagnostic string) string {
 // failure fills in a bounce's code, diagnostic and whether its mailbox is
 // gone, the same way for every provider.
 func failure(e *bounce.Event, status, diagnostic string) {
-	e.Diagnostic = cleanDiagnostic(diagnostic)
+	e.Diagnostic = bounce.Diagnostic(diagnostic)
 	e.Code = enhancedCode(status, e.Diagnostic)
 	e.Mailbox = e.Kind == bounce.Hard && mailer.MailboxGone(e.Code, e.Diagnostic)
-}
-
-// cleanDiagnostic keeps what a database stores of a service's words:
-// valid UTF-8 without NUL, at most bounce.MaxDiagnostic bytes.
-func cleanDiagnostic(s string) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
-	s = strings.TrimSpace(s)
-	if len(s) <= bounce.MaxDiagnostic {
-		return s
-	}
-	cut := bounce.MaxDiagnostic
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
 }
 
 // recipient is an address as the sink compares it.

@@ -73,10 +73,8 @@ func (b *Bounces) Record(ctx context.Context, e bounce.Event) (applied bool, rea
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
-	diagnostic := strings.ToValidUTF8(e.Diagnostic, "")
-	if len(diagnostic) > bounce.MaxDiagnostic {
-		diagnostic = fault.Shorten(diagnostic, bounce.MaxDiagnostic)
-	}
+	// Every source bounds it already; the sink holds to it whoever calls.
+	diagnostic := bounce.Diagnostic(e.Diagnostic)
 	err = b.l.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		applied, reason = false, ""
 		var d struct {
