@@ -326,6 +326,10 @@ func fields(b []byte, max int) []textproto.MIMEHeader {
 // enhanced is an RFC 3463 status code.
 var enhanced = regexp.MustCompile(`\b([245])\.(\d{1,3})\.(\d{1,3})\b`)
 
+// CodeIn returns the first RFC 3463 status code in s ("550 5.1.1 user
+// unknown" gives "5.1.1"), or "".
+func CodeIn(s string) string { return enhanced.FindString(s) }
+
 // statusCode returns the status code at the start of a Status field
 // ("5.1.1", or "5.1.1 (bad destination mailbox)"), or "".
 func statusCode(s string) string {

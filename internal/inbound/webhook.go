@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -259,20 +258,17 @@ func writeError(rw http.ResponseWriter, status int, code, message string) {
 	_ = json.NewEncoder(rw).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
 }
 
-// enhancedCodeIn finds an RFC 3463 enhanced status code in a diagnostic.
-var enhancedCodeIn = regexp.MustCompile(`\b([245]\.\d{1,3}\.\d{1,3})\b`)
-
 // enhancedCode is the most precise enhanced status code of a report: its
 // status field unless that says only the class (5.0.0, as SendGrid's
 // often does), else the one the diagnostic quotes.
 func enhancedCode(status, diagnostic string) string {
 	status = strings.TrimSpace(status)
-	valid := enhancedCodeIn.FindString(status) == status && status != ""
+	valid := status != "" && bounce.CodeIn(status) == status
 	if valid && !strings.HasSuffix(status, ".0.0") {
 		return status
 	}
-	if m := enhancedCodeIn.FindStringSubmatch(diagnostic); m != nil {
-		return m[1]
+	if code := bounce.CodeIn(diagnostic); code != "" {
+		return code
 	}
 	if valid {
 		return status
